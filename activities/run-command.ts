@@ -1,0 +1,137 @@
+// Runs one external command the safe way: argv only (never a shell), an explicit environment,
+// its own process group so a timeout or a cancellation kills it with all its children, and
+// capped output so a runaway command cannot exhaust the worker's memory.
+import { spawn } from 'node:child_process';
+
+export interface RunOptions {
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  signal?: AbortSignal;
+  /** Values that must never leave this process (secrets passed in env): replaced in output. */
+  redact?: { name: string; value: string }[];
+}
+
+export interface RunResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  aborted: boolean;
+  truncated: boolean;
+  durationMs: number;
+}
+
+export class SpawnError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function runCommand(opts: RunOptions): Promise<RunResult> {
+  const started = Date.now();
+  const [program, ...args] = opts.argv;
+  if (!program) return Promise.reject(new SpawnError('EINVAL', 'empty argv'));
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // a process group of its own, so killing -pid reaches grandchildren
+      shell: false,
+    });
+    const out = new CappedBuffer(opts.maxOutputBytes);
+    const err = new CappedBuffer(opts.maxOutputBytes);
+    let timedOut = false;
+    let aborted = false;
+    let settled = false;
+
+    const killGroup = (): void => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, opts.timeoutMs);
+    const onAbort = (): void => {
+      aborted = true;
+      killGroup();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      reject(new SpawnError(e.code ?? 'ESPAWN', `cannot run ${program}: ${e.code === 'ENOENT' ? 'not found' : e.code === 'EACCES' ? 'not executable' : e.message}`));
+    });
+    child.on('close', (exitCode, signal) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      // The leader exited; make sure nothing it started lingers.
+      killGroup();
+      const clean = (s: string): string => redact(s, opts.redact ?? []);
+      resolve({
+        exitCode,
+        signal,
+        stdout: clean(out.text()),
+        stderr: clean(err.text()),
+        timedOut,
+        aborted,
+        truncated: out.truncated || err.truncated,
+        durationMs: Date.now() - started,
+      });
+    });
+  });
+}
+
+class CappedBuffer {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+  constructor(private readonly cap: number) {}
+  push(chunk: Buffer): void {
+    const room = this.cap - this.size;
+    if (room <= 0) {
+      this.truncated = true;
+      return;
+    }
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    if (part.length < chunk.length) this.truncated = true;
+    this.chunks.push(part);
+    this.size += part.length;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+export function redact(text: string, secrets: { name: string; value: string }[]): string {
+  let result = text;
+  for (const { name, value } of secrets) {
+    if (value.length > 0) result = result.split(value).join(`[redacted:${name}]`);
+  }
+  return result;
+}
+
+/** The last lines of a command's output, for an error message. */
+export function tail(text: string, maxChars = 400): string {
+  const t = text.trim();
+  return t.length <= maxChars ? t : `…${t.slice(-maxChars)}`;
+}

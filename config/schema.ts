@@ -1,0 +1,118 @@
+// The registry's shape. Every key is declared here; unknown keys are errors. Values that have
+// a fallback are optional on the follower/adapter and required in `defaults:`, so the code
+// itself holds no hidden defaults.
+import { z } from 'zod';
+import { DURATION_PATTERN } from './duration.ts';
+import { branchNameProblem } from './refname.ts';
+
+const duration = z.string().regex(DURATION_PATTERN, 'expected a duration such as 500ms, 15s, 2m or 1h');
+const positiveInt = z.number().int().positive();
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port, such as 127.0.0.1:7233');
+const name = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a lowercase DNS label (a-z, 0-9, "-"; at most 63 characters)');
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name such as HWLAB_TOKEN');
+/** Values substituted into argv: no option look-alikes, no shell or control characters. */
+export const PARAM_VALUE = /^[A-Za-z0-9_][A-Za-z0-9._/:@+=-]*$/;
+const paramValue = z
+  .string()
+  .regex(PARAM_VALUE, 'a parameter value must start with a letter, digit or "_" and use only letters, digits and ._/:@+=-');
+
+const branch = z.string().superRefine((value, ctx) => {
+  const problem = branchNameProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `branch name ${JSON.stringify(value)} ${problem}` });
+});
+
+const MIRROR_SCHEMES = ['git:', 'http:', 'https:', 'ssh:', 'file:'];
+const mirror = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a URL` });
+    return;
+  }
+  if (!MIRROR_SCHEMES.includes(url.protocol)) {
+    ctx.addIssue({ code: 'custom', message: `mirror scheme ${url.protocol} is not one of ${MIRROR_SCHEMES.join(' ')}` });
+  } else if (url.password) {
+    ctx.addIssue({ code: 'custom', message: 'mirror URL carries a password; secrets never go in the registry' });
+  } else if (/[\s\x00-\x1f]/.test(value)) {
+    ctx.addIssue({ code: 'custom', message: 'mirror URL contains whitespace or control characters' });
+  }
+});
+
+const command = z.strictObject({ argv: z.array(z.string().min(1)).min(1) });
+
+const retry = z.strictObject({
+  maxAttempts: positiveInt,
+  initialBackoff: duration,
+  backoffCoefficient: z.number().min(1),
+  maxBackoff: duration,
+});
+
+export const registrySchema = z.strictObject({
+  controller: z.strictObject({
+    temporal: z.strictObject({
+      address: hostPort,
+      namespace: z.string().min(1),
+      taskQueue: z.string().min(1),
+      /** Where operators open the Temporal UI; used in drill-down hints. */
+      uiUrl: z.url().optional(),
+    }),
+    worker: z.strictObject({
+      maxConcurrentActivityTaskExecutions: positiveInt,
+      maxConcurrentWorkflowTaskExecutions: positiveInt,
+      maxCachedWorkflows: positiveInt,
+      shutdownGraceTime: duration,
+    }),
+    /** The local stack `npm start` brings up in place of a cluster. */
+    embedded: z
+      .strictObject({
+        temporal: z.strictObject({ uiPort: positiveInt, dbFile: z.string().min(1), startTimeout: duration }),
+        mirror: z.strictObject({ root: z.string().min(1), listen: hostPort, seed: z.string().min(1) }),
+      })
+      .optional(),
+  }),
+  defaults: z.strictObject({
+    pollInterval: duration,
+    observe: z.strictObject({ timeout: duration }),
+    closeout: z.strictObject({ budget: duration, pollInterval: duration }),
+    retry,
+    adapter: z.strictObject({ timeout: duration, maxOutputBytes: positiveInt }),
+    activity: z.strictObject({ heartbeatTimeout: duration, maxAttempts: positiveInt }),
+    loop: z.strictObject({ continueAsNewAfter: positiveInt, eventsKept: positiveInt, shasKept: positiveInt }),
+  }),
+  adapters: z.record(
+    name,
+    z.strictObject({
+      kind: z.literal('command'),
+      timeout: duration.optional(),
+      maxOutputBytes: positiveInt.optional(),
+      env: z.array(envName).optional(),
+      status: command,
+      trigger: command,
+      cancel: command.optional(),
+      logs: command.optional(),
+      checks: z.record(name, z.strictObject({ kind: z.literal('adapter-status') })),
+    }),
+  ),
+  followers: z.array(
+    z.strictObject({
+      id: name,
+      enabled: z.boolean(),
+      adapter: z.string(),
+      source: z.strictObject({ mirror, branch }),
+      target: z.strictObject({
+        configRef: z.string().min(1),
+        params: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/, 'expected a parameter name such as node'), paramValue).optional(),
+      }),
+      pollInterval: duration.optional(),
+      closeout: z.strictObject({ check: z.string(), budget: duration.optional(), pollInterval: duration.optional() }),
+      retry: retry.partial().optional(),
+    }),
+  ),
+});
+
+export type RegistryDocument = z.infer<typeof registrySchema>;

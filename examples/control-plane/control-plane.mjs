@@ -1,0 +1,108 @@
+// A stand-in control plane for the embedded default and the tests. It behaves like the real
+// lane CLIs the adapters wrap: `trigger` records a deploy job for a sha, `status` prints one
+// compact JSON object (Running, then Succeeded or Failed), `cancel` and `logs` act on a job.
+// Its lane behaviour comes from the owning config passed as --config (the follower's configRef).
+// Every trigger is appended to <stateDir>/triggers.log: the witness the tests count.
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import YAML from 'yaml';
+
+export function run(command, argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      node: { type: 'string' },
+      lane: { type: 'string' },
+      sentinel: { type: 'string' },
+      config: { type: 'string' },
+      sha: { type: 'string' },
+      job: { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.config) fail('--config <owning config> is required');
+  const laneKey = [values.node, values.lane, values.sentinel].filter(Boolean).join('/');
+  const owning = YAML.parse(readFileSync(values.config, 'utf8'));
+  const lane = owning.lanes?.[laneKey];
+  if (!lane) fail(`lane ${laneKey} is not declared in ${values.config}`);
+  const stateDir = path.resolve(path.dirname(values.config), owning.controlPlane.stateDir);
+  mkdirSync(stateDir, { recursive: true });
+  const stateFile = path.join(stateDir, `${laneKey.replaceAll('/', '_')}.json`);
+  const state = readState(stateFile);
+
+  switch (command) {
+    case 'status':
+      return print(status(lane, state));
+    case 'trigger': {
+      if (!/^[0-9a-f]{40}$/.test(values.sha ?? '')) fail('--sha <40-hex sha> is required');
+      if (lane.triggerFails) return print({ message: `trigger refused: ${lane.triggerFails}`, retryable: false }, 3);
+      const n = state.jobs.length;
+      const outcomes = lane.outcomes ?? ['succeed'];
+      const job = { jobId: `${laneKey.replaceAll('/', '-')}-${n + 1}`, sha: values.sha, startedAt: Date.now(), outcome: outcomes[Math.min(n, outcomes.length - 1)] };
+      state.jobs.push(job);
+      writeState(stateFile, state);
+      appendFileSync(path.join(stateDir, 'triggers.log'), `${new Date().toISOString()} ${laneKey} ${job.sha} ${job.jobId}\n`);
+      return print({ jobId: job.jobId, message: `deploying ${job.sha.slice(0, 12)}` });
+    }
+    case 'cancel': {
+      const job = state.jobs.find((j) => j.jobId === values.job);
+      if (!job) fail(`no job ${values.job}`);
+      job.cancelled = Date.now();
+      writeState(stateFile, state);
+      return print({ jobId: job.jobId, message: 'cancelled' });
+    }
+    case 'logs': {
+      const job = state.jobs.find((j) => j.jobId === values.job) ?? state.jobs.at(-1);
+      if (!job) return console.log(`no jobs on ${laneKey} yet`);
+      console.log(`${new Date(job.startedAt).toISOString()} job ${job.jobId}: deploying ${job.sha}`);
+      const s = status(lane, { jobs: [job] });
+      console.log(`job ${job.jobId}: ${s.phase}${s.message ? ` (${s.message})` : ''}`);
+      return;
+    }
+    default:
+      fail(`unknown command ${command}`);
+  }
+}
+
+function status(lane, state) {
+  const job = state.jobs.at(-1);
+  if (!job) return { phase: 'Idle', sha: '', message: 'no deploy yet' };
+  const base = { sha: job.sha, jobId: job.jobId };
+  if (job.cancelled) return { ...base, phase: 'Failed', message: 'cancelled', retryable: false };
+  const elapsed = Date.now() - job.startedAt;
+  if (elapsed < (lane.deployMs ?? 0) || job.outcome === 'never') {
+    return { ...base, phase: 'Running', message: `rolling out (${Math.round(elapsed / 1000)}s)` };
+  }
+  switch (job.outcome) {
+    case 'fail-retryable':
+      return { ...base, phase: 'Failed', message: 'rollout failed: image pull backoff', retryable: true };
+    case 'fail-terminal':
+      return { ...base, phase: 'Failed', message: 'rollout failed: invalid manifest', retryable: false };
+    default:
+      return { ...base, phase: 'Succeeded', message: 'rolled out' };
+  }
+}
+
+function readState(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return { jobs: [] };
+  }
+}
+
+function writeState(file, state) {
+  writeFileSync(`${file}.tmp`, JSON.stringify(state));
+  renameSync(`${file}.tmp`, file);
+}
+
+function print(obj, code = 0) {
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
+  process.exit(code);
+}
+
+function fail(message) {
+  process.stderr.write(`control-plane: ${message}\n`);
+  process.exit(2);
+}

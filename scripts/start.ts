@@ -1,0 +1,119 @@
+// `npm start`: the embedded default. Brings up what the registry's `controller.embedded` block
+// declares (a git mirror with demo repos, a Temporal dev server with its UI), then runs the
+// worker and one workflow per enabled follower, and prints each follower's phase changes.
+// Re-running it reuses whatever is already up and starts no follower twice.
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { ConfigError, DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
+import { parseDuration } from '../config/duration.ts';
+import { startEnabledFollowers } from '../client/followers.ts';
+import { createFollowerWorker, temporalTarget } from '../worker/worker.ts';
+import { stateQuery, workflowIdFor, type FollowerView } from '../workflows/api.ts';
+import { answers, startDevServer, type DevServer } from './dev-server.ts';
+import { listening, seedMirror, startGitDaemon, type GitDaemon, type SeedRepo } from './git-mirror.ts';
+import { ensureTemporalCli } from './tools.ts';
+
+const log = (line: string): void => console.log(`[start] ${line}`);
+
+async function main(): Promise<void> {
+  const registryFile = process.env.BRANCH_FOLLOWER_REGISTRY ?? DEFAULT_REGISTRY;
+  const registry = loadRegistry(registryFile);
+  const target = temporalTarget(registry);
+  const embedded = registry.controller.embedded;
+  const stops: (() => Promise<void>)[] = [];
+  let uiUrl = registry.controller.temporal.uiUrl;
+
+  if (embedded) {
+    const root = path.resolve(registry.dir, embedded.mirror.root);
+    const seed = YAML.parse(readFileSync(path.resolve(registry.dir, embedded.mirror.seed), 'utf8')) as SeedRepo[];
+    const created = seedMirror(root, seed);
+    if (created.length) log(`created demo repos in ${root}: ${created.join(', ')}`);
+    const [host, port] = splitHostPort(embedded.mirror.listen);
+    if (await listening(host, port)) {
+      log(`git mirror: something already listens on ${embedded.mirror.listen}; using it`);
+    } else {
+      const daemon: GitDaemon = await startGitDaemon(root, host, port);
+      stops.push(() => daemon.stop());
+      log(`git mirror: git daemon serving ${root} on git://${embedded.mirror.listen}/`);
+    }
+
+    if (process.env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS) {
+      log(`Temporal: using ${target.address} from BRANCH_FOLLOWER_TEMPORAL_ADDRESS`);
+    } else if (await answers(target.address, target.namespace)) {
+      log(`Temporal: a server already answers at ${target.address}; using it`);
+    } else {
+      const cli = await ensureTemporalCli(log);
+      const [tHost, tPort] = splitHostPort(target.address);
+      log(`Temporal: starting a dev server at ${target.address} with ${cli}`);
+      const server: DevServer = await startDevServer({
+        cli,
+        host: tHost,
+        port: tPort,
+        uiPort: embedded.temporal.uiPort,
+        dbFile: path.resolve(registry.dir, embedded.temporal.dbFile),
+        namespace: target.namespace,
+        startTimeoutMs: parseDuration(embedded.temporal.startTimeout),
+        log,
+      });
+      stops.unshift(() => server.stop());
+      uiUrl = server.uiUrl;
+    }
+  }
+
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], logger: new DefaultLogger('WARN') });
+  const nativeConnection = await NativeConnection.connect({ address: target.address });
+  const worker = await createFollowerWorker({ registry, connection: nativeConnection, target });
+  const connection = await Connection.connect({ address: target.address });
+  const client = new Client({ connection, namespace: target.namespace });
+
+  const running = worker.run();
+  const started = await startEnabledFollowers(client, target.taskQueue, registry);
+  log(`worker polling ${target.taskQueue}; followers: ${started.map((s) => s.id).join(', ')}`);
+  if (uiUrl) log(`Temporal UI: ${uiUrl}/namespaces/${target.namespace}/workflows`);
+  log(`state of one follower: temporal workflow query --address ${target.address} --workflow-id ${workflowIdFor(started[0]?.id ?? 'ID')} --name state`);
+  log('push a demo commit: npm run demo:push -- hwlab   (then watch it trigger here)');
+  log('Ctrl-C stops the worker; followers resume where they were on the next start');
+
+  const watcher = watchPhases(client, started.map((s) => s.id));
+  try {
+    await running;
+  } finally {
+    watcher.stop();
+    await connection.close();
+    await nativeConnection.close();
+    for (const stop of stops) await stop();
+  }
+}
+
+/** Prints a line whenever a follower's phase or reason changes. */
+function watchPhases(client: Client, ids: string[]): { stop(): void } {
+  const last = new Map<string, string>();
+  const timer = setInterval(async () => {
+    for (const id of ids) {
+      try {
+        const v: FollowerView = await client.workflow.getHandle(workflowIdFor(id)).query(stateQuery);
+        const line = `${v.phase.padEnd(14)} ${(v.targetSha ?? v.observedSha ?? '').slice(0, 12).padEnd(12)} ${v.reason}`;
+        if (last.get(id) !== line) {
+          last.set(id, line);
+          console.log(`${new Date().toISOString().slice(11, 19)} ${id.padEnd(28)} ${line}`);
+        }
+      } catch {
+        // not started yet, or the worker is shutting down
+      }
+    }
+  }, 1000);
+  return { stop: () => clearInterval(timer) };
+}
+
+function splitHostPort(value: string): [string, number] {
+  const i = value.lastIndexOf(':');
+  return [value.slice(0, i), Number(value.slice(i + 1))];
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError ? `invalid registry:\n${err.message}` : `[start] ${err instanceof Error ? err.message : err}`);
+  process.exit(1);
+});

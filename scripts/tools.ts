@@ -1,0 +1,123 @@
+// Provisions the external tools the embedded default and the tests need, cached by version in
+// a per-user cache dir so every clone on this machine reuses them. A tool already on PATH is
+// used as it is.
+import { spawn } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Pinned: later tags of the CLI add a `replace` directive that breaks `go install`. */
+export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+
+export type Log = (line: string) => void;
+
+export function cacheDir(): string {
+  const base = process.env.BRANCH_FOLLOWER_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'branch-follower');
+  mkdirSync(base, { recursive: true });
+  return base;
+}
+
+export function findOnPath(program: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, program);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** The `temporal` CLI: from PATH, else from the cache, else built from Go modules into it. */
+export async function ensureTemporalCli(log: Log): Promise<string> {
+  const onPath = findOnPath('temporal');
+  if (onPath) return onPath;
+  const dir = path.join(cacheDir(), 'tools', `temporal-${TEMPORAL_CLI_VERSION}`);
+  const bin = path.join(dir, 'bin', 'temporal');
+  if (existsSync(bin)) return bin;
+  await goInstall(`${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`, dir, 'temporal', log);
+  return bin;
+}
+
+async function goInstall(pkg: string, dir: string, binName: string, log: Log): Promise<void> {
+  const go = findOnPath('go');
+  if (!go) {
+    throw new Error(
+      `the Temporal CLI is not on PATH and Go is not installed to build it. Install Go (https://go.dev/dl, or your package manager), or put a 'temporal' binary on PATH, then retry.`,
+    );
+  }
+  await withLock(path.join(dir, '.lock'), log, async () => {
+    const bin = path.join(dir, 'bin', binName);
+    if (existsSync(bin)) return; // built by whoever held the lock before us
+    const staging = path.join(dir, `staging-${process.pid}`);
+    rmSync(staging, { recursive: true, force: true });
+    log(`building ${pkg} with ${go} into ${dir} (first run only; a cold build takes several minutes)`);
+    const started = Date.now();
+    let packages = 0;
+    const child = spawn(go, ['install', '-v', pkg], {
+      env: { ...process.env, GOBIN: staging, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderrTail = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        stderrTail = (stderrTail + '\n' + line).slice(-2000);
+        if (line.startsWith('go: downloading')) continue;
+        packages++;
+        if (packages % 200 === 0) log(`  … ${packages} packages compiled (${Math.round((Date.now() - started) / 1000)}s)`);
+      }
+    });
+    const ticker = setInterval(() => log(`  … still building (${Math.round((Date.now() - started) / 1000)}s, ${packages} packages)`), 60_000);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearInterval(ticker);
+    if (code !== 0) {
+      rmSync(staging, { recursive: true, force: true });
+      throw new Error(`go install ${pkg} failed (exit ${code}):${stderrTail}`);
+    }
+    mkdirSync(path.join(dir, 'bin'), { recursive: true });
+    renameSync(path.join(staging, binName), bin);
+    rmSync(staging, { recursive: true, force: true });
+    log(`built ${binName} in ${Math.round((Date.now() - started) / 1000)}s`);
+  });
+}
+
+/** A lock file holding the owner's pid; a lock whose owner died is taken over. */
+async function withLock(file: string, log: Log, work: () => Promise<void>): Promise<void> {
+  mkdirSync(path.dirname(file), { recursive: true });
+  let waited = false;
+  for (;;) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      break;
+    } catch {
+      const owner = Number(readFileSync(file, 'utf8'));
+      if (!isAlive(owner)) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (!waited) log(`waiting for process ${owner}, which is building the same tool`);
+      waited = true;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+  try {
+    await work();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,52 @@
+// Builds the Temporal worker that runs follower workflows and their activities.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities/index.ts';
+import { parseDuration } from '../config/duration.ts';
+import type { Registry } from '../config/registry.ts';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface TemporalTarget {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+}
+
+/** The registry's Temporal settings, with the documented environment overrides applied. */
+export function temporalTarget(registry: Registry, env: NodeJS.ProcessEnv = process.env): TemporalTarget {
+  const t = registry.controller.temporal;
+  return {
+    address: env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS || t.address,
+    namespace: env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE || t.namespace,
+    taskQueue: env.BRANCH_FOLLOWER_TASK_QUEUE || t.taskQueue,
+  };
+}
+
+export interface FollowerWorkerOptions {
+  registry: Registry;
+  connection: NativeConnection;
+  target: TemporalTarget;
+  /** A prebuilt workflow bundle (tests build it once); otherwise workflows/ is bundled now. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Worker> {
+  const w = o.registry.controller.worker;
+  // Adapters and git run here: an empty directory of our own, never a source checkout.
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'branch-follower-work-'));
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.target.namespace,
+    taskQueue: o.target.taskQueue,
+    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities({ registryDir: o.registry.dir, workDir, env: process.env }),
+    maxConcurrentActivityTaskExecutions: w.maxConcurrentActivityTaskExecutions,
+    maxConcurrentWorkflowTaskExecutions: w.maxConcurrentWorkflowTaskExecutions,
+    maxCachedWorkflows: w.maxCachedWorkflows,
+    shutdownGraceTime: parseDuration(w.shutdownGraceTime),
+  });
+}

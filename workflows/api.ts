@@ -1,0 +1,224 @@
+// The follower's public contract, shared by the workflow, the worker and the client:
+// the resolved spec it runs with, the state it exposes, and its signals and queries.
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const PHASES = [
+  'Observed',
+  'Noop',
+  'PendingTrigger',
+  'Triggering',
+  'ClosingOut',
+  'Succeeded',
+  'Failed',
+  'Superseded',
+  'Blocked',
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** Where a tunable came from: the YAML path and its file:line, so operators can find it. */
+export interface ValueSource {
+  path: string;
+  file: string;
+  line: number;
+}
+
+/** An argv template: each element may hold `{placeholder}`s, rendered without a shell. */
+export interface CommandTemplate {
+  argv: string[];
+}
+
+export interface AdapterSpec {
+  id: string;
+  kind: 'command';
+  timeoutMs: number;
+  maxOutputBytes: number;
+  /** Names of worker environment variables passed to the adapter. Never values. */
+  env: string[];
+  status: CommandTemplate;
+  trigger: CommandTemplate;
+  cancel?: CommandTemplate;
+  logs?: CommandTemplate;
+}
+
+export interface CloseoutSpec {
+  check: string;
+  kind: 'adapter-status';
+  budgetMs: number;
+  budgetSource: ValueSource;
+  pollIntervalMs: number;
+}
+
+export interface RetrySpec {
+  maxAttempts: number;
+  initialBackoffMs: number;
+  backoffCoefficient: number;
+  maxBackoffMs: number;
+}
+
+export interface LoopSpec {
+  /** Workflow iterations before continue-as-new (the server may suggest it sooner). */
+  continueAsNewAfter: number;
+  eventsKept: number;
+  shasKept: number;
+}
+
+export interface ActivitySpec {
+  heartbeatTimeoutMs: number;
+  /** Attempts Temporal makes when an activity is lost (worker died, timed out). */
+  maxAttempts: number;
+}
+
+/** Everything one follower needs, resolved from the registry with its `defaults:`. */
+export interface FollowerSpec {
+  id: string;
+  source: { mirror: string; branch: string };
+  target: { configRef: string; params: Record<string, string> };
+  adapter: AdapterSpec;
+  pollIntervalMs: number;
+  observeTimeoutMs: number;
+  closeout: CloseoutSpec;
+  retry: RetrySpec;
+  loop: LoopSpec;
+  activity: ActivitySpec;
+  /** The registry file the spec was read from, for messages. */
+  registry: string;
+}
+
+export interface InFlight {
+  sha: string;
+  attempt: number;
+  manual: boolean;
+  startedAt: number;
+  deadline: number;
+  jobId?: string;
+  /** What the runtime last said it is on, when that is not our sha. */
+  runtimeSha?: string;
+  runtimeMessage?: string;
+}
+
+export type Outcome = 'Succeeded' | 'Failed' | 'Superseded';
+
+/** One line per sha the follower has seen: the basis of "never trigger a sha twice". */
+export interface ShaRecord {
+  sha: string;
+  firstSeen: number;
+  attempts: number;
+  triggeredAt?: number;
+  finishedAt?: number;
+  outcome?: Outcome;
+  reason?: string;
+  supersededBy?: string;
+}
+
+export interface LastError {
+  reason: string;
+  message: string;
+  at: number;
+  sha?: string;
+}
+
+export interface Transition {
+  at: number;
+  from: Phase;
+  to: Phase;
+  sha?: string;
+  reason: string;
+}
+
+export interface FollowerState {
+  id: string;
+  phase: Phase;
+  phaseSince: number;
+  /** Why the follower is in this phase (always set for Blocked and Failed). */
+  reason: string;
+  observedSha?: string;
+  observedAt?: number;
+  targetSha?: string;
+  lastTriggeredSha?: string;
+  lastSucceededSha?: string;
+  inFlight?: InFlight;
+  lastError?: LastError;
+  paused?: { reason: string; since: number };
+  /** The mirror could not be read: since when, and why. */
+  mirrorBlocked?: { reason: string; message: string; since: number };
+  /** A retryable failure waiting for its backoff. */
+  retry?: { sha: string; attempt: number; notBefore: number };
+  manualRequest?: { sha?: string; reason: string; at: number };
+  /** The pending trigger was asked for by an operator (it may run while paused). */
+  pendingManual?: boolean;
+  pendingCancels: { sha: string; jobId?: string }[];
+  nextObserveAt: number;
+  nextStatusAt?: number;
+  shas: ShaRecord[];
+  events: Transition[];
+}
+
+/** What the `state` query returns: the state plus figures derived at query time. */
+export interface FollowerView extends Omit<FollowerState, 'shas' | 'events' | 'pendingCancels'> {
+  adapter: string;
+  branch: string;
+  mirror: string;
+  budget: { usedMs?: number; totalMs: number; source: ValueSource };
+  stateAgeMs: number;
+  shas: ShaRecord[];
+  drillDown: string[];
+}
+
+export interface FollowerWorkflowInput {
+  spec: FollowerSpec;
+  /** Carried across continue-as-new. */
+  state?: FollowerState;
+}
+
+export interface TriggerRequest {
+  sha?: string;
+  reason: string;
+}
+
+export const triggerSignal = defineSignal<[TriggerRequest]>('trigger');
+export const refreshSignal = defineSignal<[]>('refresh');
+export const pauseSignal = defineSignal<[{ reason: string }]>('pause');
+export const resumeSignal = defineSignal<[{ reason?: string }]>('resume');
+export const supersedeSignal = defineSignal<[{ sha: string }]>('supersede');
+export const reconfigureSignal = defineSignal<[FollowerSpec]>('reconfigure');
+
+export const stateQuery = defineQuery<FollowerView>('state');
+export const eventsQuery = defineQuery<Transition[], [{ limit?: number }?]>('events');
+
+export const FollowerIdKey = defineSearchAttributeKey('FollowerId', SearchAttributeType.KEYWORD);
+export const FollowerPhaseKey = defineSearchAttributeKey('FollowerPhase', SearchAttributeType.KEYWORD);
+export const ObservedShaKey = defineSearchAttributeKey('ObservedSha', SearchAttributeType.KEYWORD);
+export const LastSucceededShaKey = defineSearchAttributeKey('LastSucceededSha', SearchAttributeType.KEYWORD);
+/** For `temporal server start-dev --search-attribute`. */
+export const SEARCH_ATTRIBUTES = ['FollowerId', 'FollowerPhase', 'ObservedSha', 'LastSucceededSha'] as const;
+
+export const workflowIdFor = (followerId: string): string => `branch-follower/${followerId}`;
+
+/** Activity failure types the workflow tells apart. */
+export const FailureType = {
+  MirrorUnreachable: 'MirrorUnreachable',
+  BranchNotFound: 'BranchNotFound',
+  InvalidObservation: 'InvalidObservation',
+  AdapterMissing: 'AdapterMissing',
+  AdapterTimeout: 'AdapterTimeout',
+  AdapterFailed: 'AdapterFailed',
+  InvalidStatus: 'InvalidStatus',
+} as const;
+
+/** The adapter `status` contract: one compact JSON object. */
+export const RUNTIME_PHASES = ['Idle', 'Pending', 'Running', 'Succeeded', 'Failed'] as const;
+export type RuntimePhase = (typeof RUNTIME_PHASES)[number];
+export interface RuntimeStatus {
+  phase: RuntimePhase;
+  sha?: string;
+  jobId?: string;
+  message?: string;
+  retryable?: boolean;
+}
+
+export interface TriggerResult {
+  jobId?: string;
+  /** The runtime was already working on (or done with) this sha: nothing was fired. */
+  alreadyRunning: boolean;
+}
