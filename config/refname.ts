@@ -1,5 +1,5 @@
-// git's ref-name rules (git-check-ref-format), for branch names taken from YAML. A branch that
-// passes here cannot be mistaken for an option or carry shell or control characters.
+// git's ref-name rules (git-check-ref-format) plus a ban on shell metacharacters, for branch
+// names taken from YAML: a branch that passes cannot read as an option or carry shell syntax.
 
 /** Returns why `name` is not a valid branch name, or undefined when it is. */
 export function branchNameProblem(name: string): string | undefined {
@@ -9,6 +9,9 @@ export function branchNameProblem(name: string): string | undefined {
   if (/[\x00-\x20\x7f]/.test(name)) return 'contains a space or control character';
   const bad = name.match(/[~^:?*[\\]/);
   if (bad) return `contains "${bad[0]}"`;
+  // Stricter than git: adapters may hand {branch} to a shell of their own.
+  const meta = name.match(/[;&|$`'"<>()!]/);
+  if (meta) return `contains the shell metacharacter "${meta[0]}"`;
   if (name.includes('..')) return 'contains ".."';
   if (name.includes('@{')) return 'contains "@{"';
   if (name.includes('//')) return 'contains "//"';

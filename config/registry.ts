@@ -75,6 +75,10 @@ export function parseRegistry(text: string, file: string): Registry {
       const p = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) issues.push(at([...p, key], `unknown key "${key}"`, hintForUnknown(p), true));
+      } else if (issue.code === 'invalid_type' && p.length > 0 && !doc.hasIn(p)) {
+        const key = String(p[p.length - 1]);
+        const hint = p[0] === 'defaults' ? 'every key under defaults: is required: it is the only source of fallbacks' : `add ${key}: (see docs/registry.md)`;
+        issues.push(at(p, `missing required key "${key}"`, hint));
       } else {
         issues.push(at(p, issue.message, hintFor(issue.code, p)));
       }
@@ -217,7 +221,6 @@ export function formatPath(p: (string | number)[]): string {
 function hintFor(code: string, p: (string | number)[]): string {
   const last = p[p.length - 1];
   if (code === 'invalid_type') return `check the type of ${last ?? 'this value'} against docs/registry.md`;
-  if (p[0] === 'defaults') return 'every key under defaults: is required: it is the only source of fallbacks';
   return 'see docs/registry.md for the expected value';
 }
 

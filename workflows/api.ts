@@ -142,8 +142,8 @@ export interface FollowerState {
   paused?: { reason: string; since: number };
   /** The mirror could not be read: since when, and why. */
   mirrorBlocked?: { reason: string; message: string; since: number };
-  /** A retryable failure waiting for its backoff. */
-  retry?: { sha: string; attempt: number; notBefore: number };
+  /** A trigger waiting to run again: after a retryable failure's backoff, or after the adapter could not run. */
+  retry?: { sha: string; attempt: number; notBefore: number; manual?: boolean };
   manualRequest?: { sha?: string; reason: string; at: number };
   /** The pending trigger was asked for by an operator (it may run while paused). */
   pendingManual?: boolean;

@@ -166,12 +166,14 @@ class Reducer {
       case 'triggerFailed': {
         if (s.inFlight?.sha !== e.sha) return;
         if (e.blocking) {
-          // The adapter could not run at all: nothing reached the runtime, so no attempt is spent.
-          const rec = this.record(e.sha);
-          rec.attempts -= 1;
+          // The adapter could not run at all: nothing reached the runtime, so no attempt is spent
+          // and the same attempt runs again after a poll interval.
+          const f = s.inFlight;
+          this.record(e.sha).attempts -= 1;
           s.inFlight = undefined;
+          s.retry = { sha: f.sha, attempt: f.attempt, notBefore: now + spec.pollIntervalMs, ...(f.manual ? { manual: true } : {}) };
           s.lastError = { reason: e.reason, message: e.message, at: now, sha: e.sha };
-          this.to('Blocked', `${e.reason}: ${e.message}`, e.sha);
+          this.to('Blocked', `${e.reason}: ${e.message}; trying again in ${formatDuration(spec.pollIntervalMs)}`, e.sha);
           return;
         }
         this.fail(e.reason, e.message, e.retryable);
@@ -359,6 +361,7 @@ class Reducer {
     // No retry while paused or while the mirror cannot confirm the branch still points there.
     if (s.retry && now >= s.retry.notBefore && !s.inFlight && s.phase !== 'PendingTrigger' && !s.paused && !s.mirrorBlocked) {
       s.targetSha = s.retry.sha;
+      s.pendingManual = s.retry.manual;
       this.to('PendingTrigger', `retry ${s.retry.attempt}/${spec.retry.maxAttempts} after backoff`, s.retry.sha);
     }
   }

@@ -1,0 +1,51 @@
+// Starts one real Temporal dev server (headless, SQLite in a temp dir) for the whole run and
+// bundles the workflows once; test files get the address and bundle path via inject().
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { startDevServer, type DevServer } from '../scripts/dev-server.ts';
+import { freePort } from '../scripts/git-mirror.ts';
+import { ensureTemporalCli } from '../scripts/tools.ts';
+import { WORKFLOWS_PATH } from '../worker/worker.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalCli: string;
+    workflowBundlePath: string;
+  }
+}
+
+let server: DevServer | undefined;
+let dir: string | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  const log = (line: string): void => console.log(`[test setup] ${line}`);
+  const cli = await ensureTemporalCli(log);
+  dir = mkdtempSync(path.join(os.tmpdir(), 'bf-test-'));
+  server = await startDevServer({
+    cli,
+    host: '127.0.0.1',
+    port: await freePort(),
+    dbFile: path.join(dir, 'temporal.db'),
+    namespace: 'default',
+    startTimeoutMs: 120_000,
+    log,
+  });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const bundlePath = path.join(dir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, code);
+  project.provide('temporalAddress', server.address);
+  project.provide('temporalCli', cli);
+  project.provide('workflowBundlePath', bundlePath);
+}
+
+export async function teardown(): Promise<void> {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+const noop = (): void => undefined;
+const quietLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error };

@@ -1,0 +1,215 @@
+// The activity implementations against real processes: the shell-free runner, the demo
+// control-plane adapter, and `git ls-remote` against a real `git daemon`.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adapterStatus, adapterTrigger, parseStatus, renderArgv, type AdapterCall, type AdapterContext } from '../../activities/adapter.ts';
+import { readBranchHead } from '../../activities/observe.ts';
+import { runCommand } from '../../activities/run-command.ts';
+import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
+import { makeSpec } from '../support/spec.ts';
+
+const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'bf-act-'));
+const HWLAB = path.resolve('examples/bin/hwlab');
+
+async function failureOf(p: Promise<unknown>): Promise<{ type: string; message: string; retryable: boolean }> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    const f = err as ApplicationFailure;
+    return { type: f.type ?? '', message: f.message, retryable: (f.details?.[0] as { retryable: boolean }).retryable };
+  }
+  throw new Error('expected a failure');
+}
+
+/** Alive and not a zombie (a killed orphan may wait for a reaper that this sandbox lacks). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('runCommand', () => {
+  const base = { cwd: os.tmpdir(), env: { PATH: process.env.PATH! }, timeoutMs: 5000, maxOutputBytes: 1024 };
+
+  it('runs argv without a shell: metacharacters are plain arguments', async () => {
+    const res = await runCommand({ ...base, argv: ['printf', '%s|', 'a;b', '$(id)', '`x`'] });
+    expect(res.stdout).toBe('a;b|$(id)|`x`|');
+  });
+
+  it('passes only the environment it is given', async () => {
+    const res = await runCommand({ ...base, env: { PATH: process.env.PATH!, ONLY: 'this' }, argv: ['env'] });
+    expect(res.stdout.trim().split('\n').sort()).toEqual(['ONLY=this', `PATH=${process.env.PATH}`]);
+  });
+
+  it('kills the whole process group on timeout, grandchildren included', async () => {
+    const dir = tmp();
+    const pidFile = path.join(dir, 'grandchild.pid');
+    const res = await runCommand({ ...base, timeoutMs: 500, argv: ['sh', '-c', `sleep 300 & echo $! > ${pidFile}; wait`] });
+    expect(res.timedOut).toBe(true);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(isRunning(pid)).toBe(false);
+  });
+
+  it('caps captured output and keeps draining so the child is not blocked', async () => {
+    const res = await runCommand({ ...base, argv: ['sh', '-c', 'head -c 5000000 /dev/zero | tr "\\0" x; echo done >&2'] });
+    expect(res.truncated).toBe(true);
+    expect(res.stdout.length).toBe(1024);
+    expect(res.exitCode).toBe(0);
+  });
+
+  it('scrubs secret values from captured output', async () => {
+    const res = await runCommand({ ...base, argv: ['echo', 'token=s3cr3t-value'], redact: [{ name: 'TOKEN', value: 's3cr3t-value' }] });
+    expect(res.stdout.trim()).toBe('token=[redacted:TOKEN]');
+  });
+
+  it('kills the child when the activity is cancelled', async () => {
+    const ac = new AbortController();
+    const running = runCommand({ ...base, signal: ac.signal, argv: ['sleep', '300'] });
+    setTimeout(() => ac.abort(), 100);
+    const res = await running;
+    expect(res.aborted).toBe(true);
+    expect(res.signal).toBe('SIGKILL');
+  });
+
+  it('rejects with a clear reason when the program is missing or not executable', async () => {
+    await expect(runCommand({ ...base, argv: ['/nonexistent/adapter'] })).rejects.toThrow(/not found/);
+    const file = path.join(tmp(), 'plain.txt');
+    writeFileSync(file, 'x');
+    await expect(runCommand({ ...base, argv: [file] })).rejects.toThrow(/not executable/);
+  });
+});
+
+describe('adapter contract (demo control plane)', () => {
+  const dir = tmp();
+  const lanes = path.join(dir, 'lanes.yaml');
+  writeFileSync(lanes, `controlPlane: { stateDir: ${path.join(dir, 'state')} }\nlanes:\n  JD01/v03: { deployMs: 0 }\n  JD01/bad: { triggerFails: quota exceeded }\n`);
+  const spec = makeSpec();
+  const call = (lane: string, over: Partial<AdapterCall['adapter']> = {}): AdapterCall => ({
+    follower: 'demo',
+    branch: 'main',
+    configRef: 'lanes.yaml',
+    params: { node: 'JD01', lane },
+    adapter: {
+      ...spec.adapter,
+      env: ['DEMO_TOKEN'],
+      status: { argv: [HWLAB, 'nodes', 'control-plane', 'status', '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}'] },
+      trigger: { argv: [HWLAB, 'nodes', 'control-plane', 'trigger-current', '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}', '--sha', '{sha}'] },
+      timeoutMs: 10_000,
+      ...over,
+    },
+  });
+  const ctx: AdapterContext = { registryDir: dir, workDir: tmp(), env: { PATH: process.env.PATH, DEMO_TOKEN: 'tok-123' } };
+  const sha = 'a'.repeat(40);
+
+  it('renders placeholders as whole values and resolves configRef and relative programs', () => {
+    const argv = renderArgv({ argv: ['./bin/x', '--lane={lane}', '{configRef}', '{sha}'] }, call('v03'), dir, { sha });
+    expect(argv).toEqual([path.join(dir, 'bin/x'), '--lane=v03', lanes, sha]);
+  });
+
+  it('triggers once: a second trigger for the same sha sees it running and fires nothing', async () => {
+    expect(await adapterStatus(call('v03'), undefined, ctx)).toEqual({ phase: 'Idle', message: 'no deploy yet' });
+    const first = await adapterTrigger(call('v03'), sha, ctx);
+    expect(first).toEqual({ alreadyRunning: false, jobId: 'JD01-v03-1' });
+    const again = await adapterTrigger(call('v03'), sha, ctx);
+    expect(again).toEqual({ alreadyRunning: true, jobId: 'JD01-v03-1' });
+    const witness = readFileSync(path.join(dir, 'state', 'triggers.log'), 'utf8').trim().split('\n');
+    expect(witness).toHaveLength(1);
+    expect(await adapterStatus(call('v03'), sha, ctx)).toMatchObject({ phase: 'Succeeded', sha, jobId: 'JD01-v03-1' });
+  });
+
+  it('a refused trigger is a failure with the runtime’s reason and retryability', async () => {
+    const f = await failureOf(adapterTrigger(call('bad'), sha, ctx));
+    expect(f).toMatchObject({ type: 'AdapterFailed', retryable: false });
+    expect(f.message).toContain('quota exceeded');
+  });
+
+  it('a missing adapter binary is AdapterMissing', async () => {
+    const f = await failureOf(adapterStatus(call('v03', { status: { argv: ['/nonexistent/lanectl'] } }), sha, ctx));
+    expect(f.type).toBe('AdapterMissing');
+  });
+
+  it('a hanging adapter is killed at its timeout: AdapterTimeout', async () => {
+    const f = await failureOf(adapterStatus(call('v03', { timeoutMs: 300, status: { argv: ['sleep', '30'] } }), sha, ctx));
+    expect(f).toMatchObject({ type: 'AdapterTimeout', retryable: true });
+  });
+
+  it('never returns a secret value, even when the adapter prints it', async () => {
+    const script = path.join(tmp(), 'leaky');
+    writeFileSync(script, '#!/bin/sh\necho "{\\"phase\\":\\"Running\\",\\"message\\":\\"using $DEMO_TOKEN\\"}"\n');
+    chmodSync(script, 0o755);
+    const status = await adapterStatus(call('v03', { status: { argv: [script] } }), sha, ctx);
+    expect(status.message).toBe('using [redacted:DEMO_TOKEN]');
+  });
+
+  it.each([
+    ['not json', /did not print JSON/],
+    ['{"phase":"Deploying"}', /phase/],
+    ['{"phase":"Running","sha":"zzz"}', /sha/],
+    ['[1,2]', /value|expected object/],
+  ])('refuses a status %j that breaks the contract', (stdout, why) => {
+    const res = { exitCode: 0, signal: null, stdout, stderr: '', timedOut: false, aborted: false, truncated: false, durationMs: 1 };
+    let thrown: unknown;
+    try {
+      parseStatus('x', res);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(ApplicationFailure);
+    expect((thrown as Error).message).toMatch(why);
+  });
+});
+
+describe('observe: git ls-remote against a real git daemon', () => {
+  let daemon: GitDaemon;
+  let root: string;
+  let port: number;
+  beforeAll(async () => {
+    root = tmp();
+    seedMirror(root, [{ repo: 'org/app', branches: [{ name: 'main', commits: 2 }, { name: 'release/v1', commits: 1 }] }]);
+    port = await freePort();
+    daemon = await startGitDaemon(root, '127.0.0.1', port);
+  });
+  afterAll(() => daemon.stop());
+
+  it('reads the head sha of the exact branch', async () => {
+    const sha = pushCommit(root, 'org/app', 'main', 'next');
+    const work = tmp();
+    expect(await readBranchHead({ mirror: daemon.url('org/app'), branch: 'main', timeoutMs: 5000 }, work)).toEqual({ sha });
+  });
+
+  it('a missing branch is BranchNotFound (not retryable); a suffix match does not count', async () => {
+    // ls-remote's pattern refs/heads/v1 matches this ref by its tail; only the exact ref may count.
+    pushCommit(root, 'org/app', 'x/refs/heads/v1', 'x');
+    const f = await failureOf(readBranchHead({ mirror: daemon.url('org/app'), branch: 'v1', timeoutMs: 5000 }, tmp()));
+    expect(f).toMatchObject({ type: 'BranchNotFound', retryable: false });
+  });
+
+  it('an unreachable mirror is MirrorUnreachable (retryable)', async () => {
+    const closed = await freePort();
+    const f = await failureOf(readBranchHead({ mirror: `git://127.0.0.1:${closed}/org/app.git`, branch: 'main', timeoutMs: 5000 }, tmp()));
+    expect(f).toMatchObject({ type: 'MirrorUnreachable', retryable: true });
+  });
+
+  it('ignores the checkout it runs next to and any git config that would rewrite the URL', async () => {
+    // A checkout of the followed repo, dirty and behind, with an insteadOf rewrite in its config.
+    const checkout = tmp();
+    execFileSync('git', ['clone', '--quiet', daemon.url('org/app'), checkout]);
+    writeFileSync(path.join(checkout, 'dirty.txt'), 'uncommitted');
+    execFileSync('git', ['-C', checkout, 'config', 'url.git://127.0.0.1:1/.insteadOf', `git://127.0.0.1:${port}/`]);
+    const head = pushCommit(root, 'org/app', 'main', 'moved on');
+    const local = execFileSync('git', ['-C', checkout, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    expect(local).not.toBe(head);
+    // The observation's work dir is inside the checkout: still, only the mirror answers.
+    const inside = mkdtempSync(path.join(checkout, 'work-'));
+    expect(await readBranchHead({ mirror: daemon.url('org/app'), branch: 'main', timeoutMs: 5000 }, inside)).toEqual({ sha: head });
+  });
+});

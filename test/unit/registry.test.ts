@@ -1,0 +1,223 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { ConfigError, loadRegistry, parseRegistry, type ConfigIssue } from '../../config/registry.ts';
+import { branchNameProblem } from '../../config/refname.ts';
+import { parseDuration } from '../../config/duration.ts';
+
+const SHIPPED = 'config/cicd-branch-followers.yaml';
+
+/** Writes a registry (and its configRef) into a temp dir; returns the registry path. */
+function writeRegistry(text: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bf-reg-'));
+  writeFileSync(path.join(dir, 'lanes.yaml'), 'lanes: {}\n');
+  const file = path.join(dir, 'registry.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+const BASE = `controller:
+  temporal: { address: 127.0.0.1:7233, namespace: default, taskQueue: q }
+  worker: { maxConcurrentActivityTaskExecutions: 5, maxConcurrentWorkflowTaskExecutions: 5, maxCachedWorkflows: 10, shutdownGraceTime: 5s }
+defaults:
+  pollInterval: 15s
+  observe: { timeout: 10s }
+  closeout: { budget: 120s, pollInterval: 2s }
+  retry: { maxAttempts: 3, initialBackoff: 5s, backoffCoefficient: 2, maxBackoff: 60s }
+  adapter: { timeout: 30s, maxOutputBytes: 65536 }
+  activity: { heartbeatTimeout: 10s, maxAttempts: 3 }
+  loop: { continueAsNewAfter: 100, eventsKept: 50, shasKept: 50 }
+adapters:
+  lane:
+    kind: command
+    env: [LANE_TOKEN]
+    status: { argv: [lanectl, status, --lane, "{lane}"] }
+    trigger: { argv: [lanectl, deploy, --lane, "{lane}", --sha, "{sha}"] }
+    checks:
+      ready: { kind: adapter-status }
+followers:
+  - id: one
+    enabled: true
+    adapter: lane
+    source: { mirror: "git://127.0.0.1:9418/org/repo.git", branch: main }
+    target: { configRef: lanes.yaml, params: { lane: a } }
+    closeout: { check: ready }
+`;
+
+const lineOf = (text: string, needle: string): number => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+
+/** Applies `edit` to the parsed BASE document and returns the issues loading it reports. */
+function issuesFor(edit: (doc: any) => void): ConfigIssue[] {
+  const doc = YAML.parse(BASE);
+  edit(doc);
+  return issuesOfText(YAML.stringify(doc));
+}
+
+function issuesOfText(text: string): ConfigIssue[] {
+  const file = writeRegistry(text);
+  try {
+    loadRegistry(file);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues;
+  }
+  throw new Error('expected the registry to be rejected');
+}
+
+describe('registry: the shipped file', () => {
+  it('loads the seed followers with values from defaults and their sources', () => {
+    const reg = loadRegistry(SHIPPED);
+    expect(reg.followers.map((f) => f.spec.id)).toEqual(['hwlab-jd01-v03', 'agentrun-jd01-v02', 'web-probe-sentinel-master']);
+    const hw = reg.followers[0]!.spec;
+    expect(hw.source).toEqual({ mirror: 'git://127.0.0.1:9418/pikasTech/HWLAB.git', branch: 'v0.3' });
+    expect(hw.closeout.budgetMs).toBe(120_000);
+    expect(hw.closeout.budgetSource).toMatchObject({ path: 'followers[0].closeout.budget', file: SHIPPED });
+    expect(hw.pollIntervalMs).toBe(15_000);
+    expect(hw.adapter.env).toEqual(['HWLAB_TOKEN']);
+    expect(reg.followers[2]!.spec.adapter.timeoutMs).toBe(60_000);
+  });
+});
+
+describe('registry: fallbacks come only from defaults', () => {
+  it('takes omitted values from defaults and says so in the budget source', () => {
+    const reg = loadRegistry(writeRegistry(BASE));
+    const spec = reg.followers[0]!.spec;
+    expect(spec.closeout.budgetMs).toBe(120_000);
+    expect(spec.closeout.budgetSource.path).toBe('defaults.closeout.budget');
+    expect(spec.closeout.budgetSource.line).toBe(7);
+    expect(spec.retry).toEqual({ maxAttempts: 3, initialBackoffMs: 5000, backoffCoefficient: 2, maxBackoffMs: 60_000 });
+  });
+
+  it('a follower override wins over defaults, field by field', () => {
+    const reg = loadRegistry(
+      writeRegistry(BASE.replace('closeout: { check: ready }', 'closeout: { check: ready, budget: 30s }\n    retry: { maxAttempts: 5 }')),
+    );
+    const spec = reg.followers[0]!.spec;
+    expect(spec.closeout.budgetMs).toBe(30_000);
+    expect(spec.closeout.budgetSource.path).toBe('followers[0].closeout.budget');
+    expect(spec.retry.maxAttempts).toBe(5);
+    expect(spec.retry.initialBackoffMs).toBe(5000);
+  });
+
+  it('a missing defaults key is an error, not a silent code default', () => {
+    const text = BASE.replace('closeout: { budget: 120s, pollInterval: 2s }', 'closeout: { pollInterval: 2s }');
+    const issues = issuesOfText(text);
+    // Located at the map that lacks the key.
+    expect(issues[0]).toMatchObject({ path: 'defaults.closeout.budget', message: 'missing required key "budget"', line: lineOf(text, 'closeout: { pollInterval') });
+    expect(issues[0]!.hint).toContain('defaults');
+  });
+});
+
+describe('registry: bad input is refused with file:line:column, YAML path and hint', () => {
+  it('YAML syntax errors point at the line', () => {
+    const issues = issuesOfText(BASE.replace('  pollInterval: 15s', '  pollInterval: [15s'));
+    expect(issues[0]!.message).toMatch(/^YAML syntax/);
+    expect(issues[0]!.line).toBeGreaterThanOrEqual(5);
+  });
+
+  it('unknown keys are located at the key itself', () => {
+    const text = BASE.replace('    enabled: true', '    enabled: true\n    enabeld: false');
+    const issues = issuesOfText(text);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({ path: 'followers[0].enabeld', line: lineOf(text, 'enabeld'), column: 5, message: 'unknown key "enabeld"' });
+    expect(issues[0]!.hint).toMatch(/spelling/);
+  });
+
+  it('wrong types name the path', () => {
+    const issues = issuesFor((d) => (d.followers[0].enabled = 'yes'));
+    expect(issues[0]).toMatchObject({ path: 'followers[0].enabled' });
+    expect(issues[0]!.message).toMatch(/boolean/);
+  });
+
+  it('missing fields name the path', () => {
+    const issues = issuesFor((d) => delete d.followers[0].source.branch);
+    expect(issues[0]!.path).toBe('followers[0].source.branch');
+  });
+
+  it('duplicate ids, unknown adapters and unknown checks are refused', () => {
+    const issues = issuesFor((d) => {
+      d.followers.push({ ...structuredClone(d.followers[0]), adapter: 'nope' });
+      d.followers.push({ ...structuredClone(d.followers[0]), id: 'two', closeout: { check: 'missing' } });
+    });
+    expect(issues.map((i) => i.path)).toEqual(expect.arrayContaining(['followers[1].id', 'followers[1].adapter', 'followers[2].closeout.check']));
+    expect(issues.find((i) => i.path === 'followers[1].id')!.message).toContain('duplicate follower id "one"');
+    expect(issues.find((i) => i.path === 'followers[1].adapter')!.hint).toContain('declared adapters: lane');
+    expect(issues.find((i) => i.path === 'followers[2].closeout.check')!.hint).toContain('its checks: ready');
+  });
+
+  it.each([
+    ['v0..3', '".."'],
+    ['-rf', 'option'],
+    ['feat/x.lock', '.lock'],
+    ['a b', 'space'],
+    ['main;reboot', 'metacharacter ";"'],
+    ['$(reboot)', 'metacharacter "$"'],
+    ['a|b', 'metacharacter "|"'],
+    ['line\nbreak', 'control'],
+  ])('refuses branch %j', (branch, why) => {
+    const issues = issuesFor((d) => (d.followers[0].source.branch = branch));
+    expect(issues[0]!.path).toBe('followers[0].source.branch');
+    expect(issues[0]!.message).toContain(why);
+  });
+
+  it.each([
+    ['-uhttps://evil', 'not a URL'],
+    ['ftp://host/repo.git', 'scheme'],
+    ['https://user:secret@host/repo.git', 'password'],
+    ['/srv/mirror/repo.git', 'not a URL'],
+  ])('refuses mirror %j', (mirror, why) => {
+    const issues = issuesFor((d) => (d.followers[0].source.mirror = mirror));
+    expect(issues[0]!.path).toBe('followers[0].source.mirror');
+    expect(issues[0]!.message).toContain(why);
+  });
+
+  it.each(['-x', 'a;b', '$(id)', 'a\nb', '`id`', 'a b'])('refuses a param value %j that could inject', (value) => {
+    const issues = issuesFor((d) => (d.followers[0].target.params.lane = value));
+    expect(issues[0]!.path).toBe('followers[0].target.params.lane');
+  });
+
+  it('refuses a placeholder the follower does not set, and a placeholder as the program', () => {
+    const issues = issuesFor((d) => {
+      d.adapters.lane.status.argv = ['{lane}', '--node', '{node}'];
+    });
+    expect(issues.map((i) => i.path)).toEqual(expect.arrayContaining(['adapters.lane.status.argv[0]', 'followers[0].target.params']));
+    expect(issues.find((i) => i.path === 'followers[0].target.params')!.message).toContain('{node}');
+  });
+
+  it('refuses a configRef that escapes the registry directory or does not exist', () => {
+    expect(issuesFor((d) => (d.followers[0].target.configRef = '../etc/passwd'))[0]!.message).toContain('inside the registry');
+    expect(issuesFor((d) => (d.followers[0].target.configRef = 'missing.yaml'))[0]!.message).toContain('does not exist');
+  });
+
+  it('refuses malformed durations and env names', () => {
+    expect(issuesFor((d) => (d.defaults.pollInterval = '15 seconds'))[0]).toMatchObject({ path: 'defaults.pollInterval' });
+    expect(issuesFor((d) => (d.adapters.lane.env = ['lower-case']))[0]).toMatchObject({ path: 'adapters.lane.env[0]' });
+  });
+
+  it('formats every issue as file:line:col: path: message (hint: …)', () => {
+    const text = BASE.replace('enabled: true', 'enabled: maybe');
+    const file = writeRegistry(text);
+    expect(() => loadRegistry(file)).toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${lineOf(text, 'maybe')}:14: followers\\[0\\]\\.enabled: .*\\(hint: .*\\)$`));
+  });
+
+  it('a registry with any problem yields nothing (no partial result)', () => {
+    const text = BASE + `  - id: two\n    enabled: true\n    adapter: nope\n    source: { mirror: "git://h/r.git", branch: main }\n    target: { configRef: lanes.yaml, params: { lane: b } }\n    closeout: { check: ready }\n`;
+    expect(() => parseRegistry(text, writeRegistry(text))).toThrow(ConfigError);
+  });
+});
+
+describe('durations and ref names', () => {
+  it('parses the four units and refuses anything else', () => {
+    expect([parseDuration('500ms'), parseDuration('15s'), parseDuration('2m'), parseDuration('1h')]).toEqual([500, 15_000, 120_000, 3_600_000]);
+    expect(() => parseDuration('1.5s')).toThrow(/not a duration/);
+  });
+
+  it('accepts ordinary branch names', () => {
+    for (const ok of ['main', 'v0.3', 'release/2026-11', 'feature/a_b-c', 'x@y']) expect(branchNameProblem(ok)).toBeUndefined();
+    for (const bad of ['', '@', 'a/', '/a', 'a//b', 'a.', '.a', 'a/.b', 'a@{1}', 'a~1', 'a^', 'a:b', 'a?', 'a*', 'a[b', 'a\\b', 'a\x7fb']) {
+      expect(branchNameProblem(bad), bad).toBeDefined();
+    }
+  });
+});
