@@ -138,15 +138,15 @@ export async function adapterStatus(call: AdapterCall, sha: string | undefined, 
   return parseStatus(call.adapter.id, res);
 }
 
-const ACTIVE: RuntimeStatus['phase'][] = ['Pending', 'Running', 'Succeeded'];
-
 /**
  * Asks the runtime to deploy `sha`, once: if its status already shows that sha pending, running
- * or done (a retried activity after a worker crash, say), nothing is fired again.
+ * or done (a retried activity after a worker crash, say), nothing is fired again. A manual
+ * redeploy is meant to run again after success, so for it only work in progress counts.
  */
-export async function adapterTrigger(call: AdapterCall, sha: string, ctx: AdapterContext): Promise<TriggerResult> {
+export async function adapterTrigger(call: AdapterCall, sha: string, redeploy: boolean, ctx: AdapterContext): Promise<TriggerResult> {
   const before = await adapterStatus(call, sha, ctx);
-  if (before.sha === sha && ACTIVE.includes(before.phase)) {
+  const active: RuntimeStatus['phase'][] = redeploy ? ['Pending', 'Running'] : ['Pending', 'Running', 'Succeeded'];
+  if (before.sha === sha && active.includes(before.phase)) {
     return { alreadyRunning: true, ...(before.jobId ? { jobId: before.jobId } : {}) };
   }
   const argv = renderArgv(call.adapter.trigger, call, ctx.registryDir, { sha });

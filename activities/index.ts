@@ -22,8 +22,8 @@ export function createActivities(deps: ActivityDeps) {
     async adapterStatus(input: { spec: AdapterCall; sha: string; jobId?: string }): Promise<RuntimeStatus> {
       return withHeartbeat(() => adapterStatus(input.spec, input.sha, context()));
     },
-    async triggerAdapter(input: { spec: AdapterCall; sha: string }): Promise<TriggerResult> {
-      return withHeartbeat(() => adapterTrigger(input.spec, input.sha, context()));
+    async triggerAdapter(input: { spec: AdapterCall; sha: string; redeploy: boolean }): Promise<TriggerResult> {
+      return withHeartbeat(() => adapterTrigger(input.spec, input.sha, input.redeploy, context()));
     },
     async cancelAdapter(input: { spec: AdapterCall; sha: string; jobId?: string }): Promise<void> {
       return withHeartbeat(() => adapterCancel(input.spec, input.sha, input.jobId, context()));

@@ -10,7 +10,9 @@ async function main(): Promise<void> {
   const target = temporalTarget(registry);
   Runtime.install({ shutdownSignals: ['SIGTERM', 'SIGINT'], logger: new DefaultLogger('WARN') });
   const connection = await NativeConnection.connect({ address: target.address });
-  const worker = await createFollowerWorker({ registry, connection, target });
+  // A bundle prebuilt with bundleWorkflowCode (an image build step, the tests) skips bundling at start.
+  const bundlePath = process.env.BRANCH_FOLLOWER_WORKFLOW_BUNDLE;
+  const worker = await createFollowerWorker({ registry, connection, target, ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}) });
   console.log(`worker: polling ${target.taskQueue} on ${target.address} (namespace ${target.namespace}); registry ${registryFile}`);
   try {
     await worker.run();

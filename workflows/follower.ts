@@ -102,7 +102,7 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
         try {
           const res = await acts.triggerAdapter.executeWithOptions(
             { ...adapterOptions(spec, 2), summary: `trigger ${short(action.sha)} via ${spec.adapter.id} (attempt ${action.attempt})` },
-            [{ spec: adapterCall(spec), sha: action.sha }],
+            [{ spec: adapterCall(spec), sha: action.sha, redeploy: action.manual }],
           );
           apply({ type: 'triggered', sha: action.sha, jobId: res.jobId, alreadyRunning: res.alreadyRunning });
         } catch (err) {

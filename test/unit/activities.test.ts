@@ -117,17 +117,20 @@ describe('adapter contract (demo control plane)', () => {
 
   it('triggers once: a second trigger for the same sha sees it running and fires nothing', async () => {
     expect(await adapterStatus(call('v03'), undefined, ctx)).toEqual({ phase: 'Idle', message: 'no deploy yet' });
-    const first = await adapterTrigger(call('v03'), sha, ctx);
+    const first = await adapterTrigger(call('v03'), sha, false, ctx);
     expect(first).toEqual({ alreadyRunning: false, jobId: 'JD01-v03-1' });
-    const again = await adapterTrigger(call('v03'), sha, ctx);
+    const again = await adapterTrigger(call('v03'), sha, false, ctx);
     expect(again).toEqual({ alreadyRunning: true, jobId: 'JD01-v03-1' });
-    const witness = readFileSync(path.join(dir, 'state', 'triggers.log'), 'utf8').trim().split('\n');
-    expect(witness).toHaveLength(1);
+    const witness = () => readFileSync(path.join(dir, 'state', 'triggers.log'), 'utf8').trim().split('\n');
+    expect(witness()).toHaveLength(1);
     expect(await adapterStatus(call('v03'), sha, ctx)).toMatchObject({ phase: 'Succeeded', sha, jobId: 'JD01-v03-1' });
+    // A manual redeploy fires again once the sha is done (but not while it is in progress).
+    expect(await adapterTrigger(call('v03'), sha, true, ctx)).toEqual({ alreadyRunning: false, jobId: 'JD01-v03-2' });
+    expect(witness()).toHaveLength(2);
   });
 
   it('a refused trigger is a failure with the runtime’s reason and retryability', async () => {
-    const f = await failureOf(adapterTrigger(call('bad'), sha, ctx));
+    const f = await failureOf(adapterTrigger(call('bad'), sha, false, ctx));
     expect(f).toMatchObject({ type: 'AdapterFailed', retryable: false });
     expect(f.message).toContain('quota exceeded');
   });

@@ -1,0 +1,265 @@
+// One isolated follower world per test: a git mirror served by a real `git daemon`, the demo
+// control plane with its trigger log (the witness), a registry written for the test, and a
+// worker on its own task queue against the shared real Temporal dev server.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import YAML from 'yaml';
+import { loadRegistry, type Registry } from '../../config/registry.ts';
+import { startFollower } from '../../client/followers.ts';
+import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
+import { createFollowerWorker } from '../../worker/worker.ts';
+import { eventsQuery, stateQuery, workflowIdFor, type FollowerView, type Transition } from '../../workflows/api.ts';
+
+export const REPO = 'org/app';
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const HWLAB = path.join(ROOT, 'examples/bin/hwlab');
+
+export interface Lane {
+  deployMs?: number;
+  outcomes?: ('succeed' | 'fail-retryable' | 'fail-terminal' | 'never')[];
+  triggerFails?: string;
+}
+
+export interface FollowerDef {
+  name: string;
+  lane: string;
+  branch?: string;
+  /** Extra keys merged into the follower's YAML entry. */
+  yaml?: Record<string, unknown>;
+}
+
+export interface HarnessOptions {
+  lanes: Record<string, Lane>;
+  followers: FollowerDef[];
+  /** Deep-merged into the test defaults block. */
+  defaults?: Record<string, unknown>;
+  /** Merged into the demo adapter's YAML entry. */
+  adapter?: Record<string, unknown>;
+  /** Branches to create besides main and the followed ones. */
+  branches?: string[];
+}
+
+let runtimeInstalled = false;
+
+export class Harness {
+  readonly prefix = `t${randomBytes(4).toString('hex')}`;
+  readonly taskQueue = `${this.prefix}-queue`;
+  readonly dir = mkdtempSync(path.join(os.tmpdir(), 'bf-e2e-'));
+  readonly mirrorRoot = path.join(this.dir, 'mirror');
+  readonly stateDir = path.join(this.dir, 'control-plane');
+  readonly registryFile = path.join(this.dir, 'config', 'registry.yaml');
+  readonly address = inject('temporalAddress');
+  registry!: Registry;
+  daemon!: GitDaemon;
+  daemonPort!: number;
+  client!: Client;
+  private connection!: Connection;
+  private native?: NativeConnection;
+  private worker?: { worker: Worker; running: Promise<void> };
+  private processes: ChildProcess[] = [];
+
+  private constructor(private readonly opts: HarnessOptions) {}
+
+  static async create(opts: HarnessOptions): Promise<Harness> {
+    const h = new Harness(opts);
+    await h.init();
+    return h;
+  }
+
+  private async init(): Promise<void> {
+    const branches = new Set(['main', ...(this.opts.branches ?? []), ...this.opts.followers.map((f) => f.branch ?? 'main')]);
+    seedMirror(this.mirrorRoot, [{ repo: REPO, branches: [...branches].map((name) => ({ name, commits: 1 })) }]);
+    this.daemonPort = await freePort();
+    this.daemon = await startGitDaemon(this.mirrorRoot, '127.0.0.1', this.daemonPort);
+    this.writeConfig();
+    this.registry = loadRegistry(this.registryFile);
+    this.connection = await Connection.connect({ address: this.address });
+    this.client = new Client({ connection: this.connection, namespace: 'default' });
+  }
+
+  writeConfig(overrides: Partial<HarnessOptions> = {}): void {
+    const o = { ...this.opts, ...overrides };
+    mkdirSync(path.dirname(this.registryFile), { recursive: true });
+    const lanes = Object.fromEntries(Object.entries(o.lanes).map(([lane, b]) => [`N1/${lane}`, b]));
+    writeFileSync(path.join(this.dir, 'config', 'lanes.yaml'), YAML.stringify({ controlPlane: { stateDir: this.stateDir }, lanes }));
+    const cmd = (verb: string, extra: string[] = []) => ({
+      argv: [HWLAB, 'nodes', 'control-plane', verb, '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}', ...extra],
+    });
+    const doc = {
+      controller: {
+        temporal: { address: this.address, namespace: 'default', taskQueue: this.taskQueue },
+        worker: { maxConcurrentActivityTaskExecutions: 20, maxConcurrentWorkflowTaskExecutions: 20, maxCachedWorkflows: 100, shutdownGraceTime: '2s' },
+      },
+      defaults: deepMerge(
+        {
+          pollInterval: '500ms',
+          observe: { timeout: '5s' },
+          closeout: { budget: '30s', pollInterval: '150ms' },
+          retry: { maxAttempts: 3, initialBackoff: '300ms', backoffCoefficient: 2, maxBackoff: '2s' },
+          adapter: { timeout: '10s', maxOutputBytes: 65536 },
+          activity: { heartbeatTimeout: '5s', maxAttempts: 3 },
+          loop: { continueAsNewAfter: 1000, eventsKept: 200, shasKept: 100 },
+        },
+        o.defaults ?? {},
+      ),
+      adapters: {
+        demo: {
+          kind: 'command',
+          env: ['DEMO_TOKEN'],
+          status: cmd('status'),
+          trigger: cmd('trigger-current', ['--sha', '{sha}']),
+          cancel: cmd('cancel', ['--job', '{jobId}']),
+          logs: cmd('logs', ['--job', '{jobId}']),
+          checks: { ready: { kind: 'adapter-status' } },
+          ...o.adapter,
+        },
+      },
+      followers: o.followers.map((f) => ({
+        id: this.id(f.name),
+        enabled: true,
+        adapter: 'demo',
+        source: { mirror: this.daemon.url(REPO), branch: f.branch ?? 'main' },
+        target: { configRef: 'lanes.yaml', params: { node: 'N1', lane: f.lane } },
+        closeout: { check: 'ready' },
+        ...f.yaml,
+      })),
+    };
+    writeFileSync(this.registryFile, YAML.stringify(doc));
+  }
+
+  id(name: string): string {
+    return `${this.prefix}-${name}`;
+  }
+
+  handle(name: string): WorkflowHandle {
+    return this.client.workflow.getHandle(workflowIdFor(this.id(name)));
+  }
+
+  async startWorker(): Promise<void> {
+    if (!runtimeInstalled) {
+      Runtime.install({ logger: new DefaultLogger('WARN') });
+      runtimeInstalled = true;
+    }
+    this.native ??= await NativeConnection.connect({ address: this.address });
+    const worker = await createFollowerWorker({
+      registry: this.registry,
+      connection: this.native,
+      target: { address: this.address, namespace: 'default', taskQueue: this.taskQueue },
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+    });
+    this.worker = { worker, running: worker.run() };
+  }
+
+  async stopWorker(): Promise<void> {
+    if (!this.worker) return;
+    this.worker.worker.shutdown();
+    await this.worker.running;
+    this.worker = undefined;
+  }
+
+  /** A worker in its own process (to be SIGKILLed, or started inside some directory). */
+  spawnWorker(opts: { cwd?: string; env?: Record<string, string> } = {}): ChildProcess {
+    const loader = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+    const child = spawn(process.execPath, ['--import', loader, path.join(ROOT, 'worker/main.ts'), this.registryFile], {
+      cwd: opts.cwd ?? this.dir,
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME!, BRANCH_FOLLOWER_WORKFLOW_BUNDLE: inject('workflowBundlePath'), ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
+    child.stderr?.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-20_000)));
+    Object.defineProperty(child, 'output', { get: () => output });
+    this.processes.push(child);
+    return child;
+  }
+
+  async startFollowers(): Promise<void> {
+    for (const f of this.registry.followers) await startFollower(this.client, this.taskQueue, f.spec);
+  }
+
+  push(branch = 'main', message = 'change'): string {
+    return pushCommit(this.mirrorRoot, REPO, branch, message);
+  }
+
+  /** Every trigger the control plane received, in order: the witness. */
+  triggers(lane?: string): { lane: string; sha: string; jobId: string }[] {
+    const file = path.join(this.stateDir, 'triggers.log');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [, laneKey, sha, jobId] = l.split(' ');
+        return { lane: laneKey!.split('/')[1]!, sha: sha!, jobId: jobId! };
+      })
+      .filter((t) => !lane || t.lane === lane);
+  }
+
+  /** The follower's full history as the real `temporal` CLI prints it (`workflow show -o json`). */
+  historyJson(name: string, runId?: string): string {
+    return execFileSync(
+      inject('temporalCli'),
+      ['workflow', 'show', '--address', this.address, '--namespace', 'default', '--workflow-id', workflowIdFor(this.id(name)), ...(runId ? ['--run-id', runId] : []), '--output', 'json'],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    );
+  }
+
+  async state(name: string): Promise<FollowerView> {
+    return this.handle(name).query(stateQuery);
+  }
+
+  async events(name: string): Promise<Transition[]> {
+    return this.handle(name).query(eventsQuery, {});
+  }
+
+  /** Polls the follower's state until `pred` holds; on timeout, fails with the state and events. */
+  async waitFor(name: string, what: string, pred: (v: FollowerView) => boolean, timeoutMs = 60_000): Promise<FollowerView> {
+    const deadline = Date.now() + timeoutMs;
+    let last: FollowerView | undefined;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      try {
+        last = await this.state(name);
+        if (pred(last)) return last;
+      } catch (err) {
+        lastError = err;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const events = await this.events(name).catch(() => []);
+    throw new Error(
+      `timed out waiting for ${name}: ${what}\nlast state: ${JSON.stringify(last, null, 1)}\nevents: ${JSON.stringify(events, null, 1)}\nlast error: ${lastError}`,
+    );
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.processes) p.kill('SIGKILL');
+    await this.stopWorker();
+    for (const f of this.registry.followers) {
+      await this.client.workflow.getHandle(workflowIdFor(f.spec.id)).terminate('test finished').catch(() => undefined);
+    }
+    await this.native?.close();
+    await this.connection.close();
+    await this.daemon.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+export const processOutput = (child: ChildProcess): string => (child as ChildProcess & { output: string }).output;
