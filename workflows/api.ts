@@ -105,6 +105,8 @@ export interface ShaRecord {
   firstSeen: number;
   attempts: number;
   triggeredAt?: number;
+  /** The runtime's job for the latest attempt, for `logs` drill-downs. */
+  jobId?: string;
   finishedAt?: number;
   outcome?: Outcome;
   reason?: string;
@@ -160,6 +162,7 @@ export interface FollowerView extends Omit<FollowerState, 'shas' | 'events' | 'p
   branch: string;
   mirror: string;
   budget: { usedMs?: number; totalMs: number; source: ValueSource };
+  /** Measured with the workflow's clock, which stands still between its steps. */
   stateAgeMs: number;
   shas: ShaRecord[];
   drillDown: string[];
@@ -185,6 +188,8 @@ export const reconfigureSignal = defineSignal<[FollowerSpec]>('reconfigure');
 
 export const stateQuery = defineQuery<FollowerView>('state');
 export const eventsQuery = defineQuery<Transition[], [{ limit?: number }?]>('events');
+/** The spec the follower runs with now (what `plan` compares with the registry). */
+export const specQuery = defineQuery<FollowerSpec>('spec');
 
 export const FollowerIdKey = defineSearchAttributeKey('FollowerId', SearchAttributeType.KEYWORD);
 export const FollowerPhaseKey = defineSearchAttributeKey('FollowerPhase', SearchAttributeType.KEYWORD);

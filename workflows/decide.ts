@@ -152,6 +152,7 @@ class Reducer {
       case 'triggered': {
         if (s.inFlight?.sha !== e.sha) return;
         s.inFlight.jobId = e.jobId ?? s.inFlight.jobId;
+        if (s.inFlight.jobId) this.record(e.sha).jobId = s.inFlight.jobId;
         s.nextStatusAt = now;
         const job = e.jobId ? ` job ${e.jobId}` : '';
         this.to(
@@ -307,7 +308,7 @@ class Reducer {
     const { s, now, spec } = this;
     const f = s.inFlight;
     if (!f || f.sha !== sha || s.phase !== 'ClosingOut') return;
-    if (st.jobId && (!st.sha || st.sha === sha)) f.jobId = st.jobId;
+    if (st.jobId && (!st.sha || st.sha === sha)) f.jobId = this.record(sha).jobId = st.jobId;
     if (st.sha === sha && st.phase === 'Succeeded') {
       s.inFlight = undefined;
       s.nextStatusAt = undefined;

@@ -23,6 +23,7 @@ import {
   reconfigureSignal,
   refreshSignal,
   resumeSignal,
+  specQuery,
   stateQuery,
   supersedeSignal,
   triggerSignal,
@@ -54,6 +55,7 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
   });
   setHandler(stateQuery, () => view(spec, state, Date.now()));
   setHandler(eventsQuery, (opts) => (opts?.limit ? state.events.slice(-opts.limit) : state.events));
+  setHandler(specQuery, () => nextSpec ?? spec);
 
   const apply = (event: FollowerEvent): void => {
     state = reduce(state, event, Date.now(), spec);

@@ -1,0 +1,325 @@
+// branch-follower: the operator CLI. One entry point to plan, apply, watch, trigger and explain
+// followers. Tables by default; full data with -o json|yaml (or --json). Exit codes: docs/cli.md.
+import { Command, CommanderError, Option } from 'commander';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { adapterLogs } from '../activities/adapter.ts';
+import { DEFAULT_REGISTRY } from '../config/registry.ts';
+import { parseDuration } from '../config/duration.ts';
+import { eventsQuery, pauseSignal, resumeSignal, triggerSignal, workflowIdFor, type FollowerView } from '../workflows/api.ts';
+import { connect, controllerInfo, findSpec, readRegistry, requireState, runningState, uiLink, type Ctx } from './context.ts';
+import { CliError, dim, emit, Exit, processIo, shortSha, table, type Format, type Io } from './output.ts';
+import { applyPlan, computePlan, type PlanItem } from './plan.ts';
+import { runOnceDry, runOnceLive, type RunOnceRow } from './run-once.ts';
+import { eventsTable, explain, historyTable, statusTable, type StatusRow } from './views.ts';
+import { waitForSha } from './wait.ts';
+
+interface Globals {
+  registry: string;
+  output: Format;
+  json?: boolean;
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let exit: number = Exit.Ok;
+  const program = new Command('branch-follower')
+    .description('Follow git branches on a mirror and deploy each new commit once, through Temporal.')
+    .option('--registry <file>', 'the registry YAML', process.env.BRANCH_FOLLOWER_REGISTRY ?? DEFAULT_REGISTRY)
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
+    .option('--json', 'same as -o json')
+    .version(cliVersion())
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .showSuggestionAfterError();
+
+  const globals = (): Globals => program.opts<Globals>();
+  const format = (): Format => (globals().json ? 'json' : globals().output);
+  /** Runs `body` with a connected context and closes it afterwards. */
+  const withCtx = async <T>(body: (ctx: Ctx) => Promise<T>): Promise<T> => {
+    const ctx = await connect(readRegistry(globals().registry));
+    try {
+      return await body(ctx);
+    } finally {
+      await ctx.close();
+    }
+  };
+  const progress = (line: string): void => io.err(dim(io, line));
+
+  program
+    .command('plan')
+    .description('show what apply would change (workflows to start, reconfigure or stop); writes nothing')
+    .action(() =>
+      withCtx(async (ctx) => {
+        const plan = await computePlan(ctx);
+        emit(io, format(), { plan }, () => planTable(plan));
+      }),
+    );
+
+  program
+    .command('apply')
+    .description('make the running followers match the registry (idempotent)')
+    .option('--confirm', 'actually apply; without it, print the plan and exit 5 when it has changes')
+    .option('--wait', 'wait until each started or reconfigured follower has made its first decision')
+    .option('--timeout <duration>', 'how long --wait waits', '2m')
+    .action((opts: { confirm?: boolean; wait?: boolean; timeout: string }) =>
+      withCtx(async (ctx) => {
+        const plan = await computePlan(ctx);
+        const changes = plan.filter((p) => p.action !== 'unchanged');
+        if (!opts.confirm) {
+          emit(io, format(), { plan, applied: false }, () => `${planTable(plan)}\n\n${changes.length ? 'not applied: run again with --confirm' : 'nothing to change'}`);
+          exit = changes.length ? Exit.PendingChanges : Exit.Ok;
+          return;
+        }
+        await applyPlan(ctx, plan, progress);
+        if (opts.wait) exit = await waitFirstDecisions(ctx, changes, parseDuration(opts.timeout), progress);
+        emit(io, format(), { plan, applied: true }, () => `${planTable(plan)}\n\napplied ${changes.length} change(s)`);
+      }),
+    );
+
+  program
+    .command('status')
+    .description('one row per follower, then the controller and the next drill-down commands')
+    .option('--follower <id>', 'only this follower')
+    .option('--watch', 'redraw every 2s until interrupted')
+    .action((opts: { follower?: string; watch?: boolean }) =>
+      withCtx(async (ctx) => {
+        const draw = async () => {
+          const followers = opts.follower ? [{ spec: findSpec(ctx.registry, opts.follower), enabled: true }] : ctx.registry.followers;
+          const rows: StatusRow[] = await Promise.all(followers.map(async (f) => ({ ...f, state: await runningState(ctx.client, f.spec.id) })));
+          const info = await controllerInfo(ctx);
+          emit(io, format(), { controller: info, followers: rows.map((r) => ({ id: r.spec.id, enabled: r.enabled, running: Boolean(r.state), state: r.state ?? null })) }, () =>
+            [statusTable(io, rows, Date.now()), '', controllerLine(info), '', ...drillDown(ctx, info, rows)].join('\n'),
+          );
+        };
+        await draw();
+        while (opts.watch) {
+          await new Promise((r) => setTimeout(r, 2000));
+          if (format() === 'table' && io.color) io.out('\x1b[2J\x1b[H');
+          await draw();
+        }
+      }),
+    );
+
+  program
+    .command('run-once')
+    .description('one observe + decide pass per follower: Noop, PendingTrigger or Blocked, with the reason')
+    .option('--all', 'every enabled follower')
+    .option('--follower <id>', 'one follower')
+    .option('--dry-run', 'read the mirror and the follower state; write nothing anywhere')
+    .option('--timeout <duration>', 'how long to wait for the followers to observe (without --dry-run)', '30s')
+    .action((opts: { all?: boolean; follower?: string; dryRun?: boolean; timeout: string }) =>
+      withCtx(async (ctx) => {
+        if (!opts.all && !opts.follower) throw new CliError('run-once needs --all or --follower <id>', 'e.g. branch-follower run-once --all --dry-run', Exit.Usage);
+        const specs = opts.follower ? [findSpec(ctx.registry, opts.follower)] : ctx.registry.followers.filter((f) => f.enabled).map((f) => f.spec);
+        const rows = opts.dryRun ? await runOnceDry(ctx, specs) : await runOnceLive(ctx, specs, parseDuration(opts.timeout));
+        emit(io, format(), { dryRun: Boolean(opts.dryRun), decisions: rows }, () => runOnceTable(rows) + (opts.dryRun ? `\n\n${dim(io, 'dry run: nothing was written')}` : ''));
+        if (rows.some((r) => r.decision === 'Blocked' || r.decision === 'Failed')) exit = Exit.Failed;
+      }),
+    );
+
+  program
+    .command('trigger')
+    .description('deploy the head again now (a manual trigger; runs even while paused)')
+    .requiredOption('--follower <id>', 'the follower')
+    .requiredOption('--reason <text>', 'why (recorded in the follower events)')
+    .option('--sha <sha>', 'refuse unless this is the head on the mirror')
+    .option('--wait', 'wait until the triggered sha succeeds, fails or is superseded')
+    .option('--timeout <duration>', 'how long --wait waits', '5m')
+    .action((opts: { follower: string; reason: string; sha?: string; wait?: boolean; timeout: string }) =>
+      withCtx(async (ctx) => {
+        const before = await requireState(ctx, opts.follower);
+        const handle = ctx.client.workflow.getHandle(workflowIdFor(opts.follower));
+        const seen = (await handle.query(eventsQuery, {})).length;
+        await handle.signal(triggerSignal, { reason: opts.reason, ...(opts.sha ? { sha: opts.sha } : {}) });
+        io.out(`trigger sent to ${opts.follower}${opts.sha ? ` for ${shortSha(opts.sha)}` : ''}: ${opts.reason}`);
+        if (!opts.wait) return;
+        const sha = await acceptedSha(ctx, opts.follower, before, seen, parseDuration(opts.timeout));
+        const result = await waitForSha(ctx, opts.follower, sha, parseDuration(opts.timeout), progress);
+        io.out(result.message);
+        exit = result.exit;
+      }),
+    );
+
+  for (const [name, signal, verb] of [
+    ['pause', pauseSignal, 'stop new triggers (it keeps observing; an in-flight close-out finishes)'],
+    ['resume', resumeSignal, 'allow triggers again and observe now'],
+  ] as const) {
+    program
+      .command(name)
+      .description(verb)
+      .requiredOption('--follower <id>', 'the follower')
+      .option('--reason <text>', 'why (recorded in the follower events)', `${name}d by operator`)
+      .action((opts: { follower: string; reason: string }) =>
+        withCtx(async (ctx) => {
+          await requireState(ctx, opts.follower);
+          await ctx.client.workflow.getHandle(workflowIdFor(opts.follower)).signal(signal as typeof pauseSignal, { reason: opts.reason });
+          io.out(`${name} sent to ${opts.follower}: ${opts.reason}`);
+        }),
+      );
+  }
+
+  program
+    .command('events')
+    .description('the follower transitions: time, phase change, sha and reason')
+    .requiredOption('--follower <id>', 'the follower')
+    .option('--limit <n>', 'only the last n', (v) => Number(v))
+    .action((opts: { follower: string; limit?: number }) =>
+      withCtx(async (ctx) => {
+        await requireState(ctx, opts.follower);
+        const events = await ctx.client.workflow.getHandle(workflowIdFor(opts.follower)).query(eventsQuery, opts.limit ? { limit: opts.limit } : {});
+        emit(io, format(), { follower: opts.follower, events }, () => eventsTable(events));
+      }),
+    );
+
+  program
+    .command('logs')
+    .description("run the adapter's logs drill-down for the in-flight or last job")
+    .requiredOption('--follower <id>', 'the follower')
+    .action((opts: { follower: string }) =>
+      withCtx(async (ctx) => {
+        const spec = findSpec(ctx.registry, opts.follower);
+        if (!spec.adapter.logs) throw new CliError(`adapter ${spec.adapter.id} declares no logs command`, `add logs: { argv: [...] } under adapters.${spec.adapter.id}`, Exit.Usage);
+        const s = await requireState(ctx, opts.follower);
+        const last = [...s.shas].reverse().find((r) => r.jobId);
+        const jobId = s.inFlight?.jobId ?? last?.jobId;
+        if (!jobId) throw new CliError(`${opts.follower} has no job yet`, 'nothing has been triggered', Exit.NotFound);
+        const workDir = mkdtempSync(path.join(os.tmpdir(), 'branch-follower-logs-'));
+        try {
+          const res = await adapterLogs(
+            { follower: spec.id, branch: spec.source.branch, configRef: spec.target.configRef, params: spec.target.params, adapter: spec.adapter },
+            s.inFlight?.sha ?? last?.sha,
+            jobId,
+            { registryDir: ctx.registry.dir, workDir, env: process.env },
+          );
+          io.out(dim(io, `# ${spec.adapter.id} logs for job ${jobId}`));
+          io.out(res.stdout.trimEnd());
+          if (res.stderr.trim()) io.err(res.stderr.trimEnd());
+          if (res.exitCode !== 0) exit = Exit.Failed;
+        } finally {
+          rmSync(workDir, { recursive: true, force: true });
+        }
+      }),
+    );
+
+  program
+    .command('history')
+    .description('one row per sha: first seen, triggered, outcome, attempts, time to succeed, superseded by')
+    .requiredOption('--follower <id>', 'the follower')
+    .action((opts: { follower: string }) =>
+      withCtx(async (ctx) => {
+        const s = await requireState(ctx, opts.follower);
+        emit(io, format(), { follower: opts.follower, shas: s.shas }, () => historyTable(s));
+      }),
+    );
+
+  program
+    .command('explain')
+    .description('why a sha did or did not deploy')
+    .requiredOption('--follower <id>', 'the follower')
+    .requiredOption('--sha <sha>', 'the sha (a prefix is enough)')
+    .action((opts: { follower: string; sha: string }) =>
+      withCtx(async (ctx) => {
+        const s = await requireState(ctx, opts.follower);
+        const lines = explain(s, opts.sha);
+        emit(io, format(), { follower: opts.follower, sha: opts.sha, explanation: lines }, () => lines.join('\n'));
+      }),
+    );
+
+  program
+    .command('wait')
+    .description('exit 0 when the sha succeeded; non-zero at once on Failed, Superseded or timeout')
+    .requiredOption('--follower <id>', 'the follower')
+    .requiredOption('--sha <sha>', 'the sha (a prefix is enough)')
+    .option('--timeout <duration>', 'give up after this long', '5m')
+    .action((opts: { follower: string; sha: string; timeout: string }) =>
+      withCtx(async (ctx) => {
+        const result = await waitForSha(ctx, opts.follower, opts.sha, parseDuration(opts.timeout), progress);
+        io.out(result.message);
+        exit = result.exit;
+      }),
+    );
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exit;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? Exit.Ok : Exit.Usage;
+    if (err instanceof CliError) {
+      io.err(`error: ${err.message}`);
+      io.err(`hint: ${err.hint}`);
+      return err.exitCode;
+    }
+    io.err(`error: ${err instanceof Error ? err.message : String(err)}`);
+    return Exit.Failed;
+  }
+}
+
+function planTable(plan: PlanItem[]): string {
+  return table(['FOLLOWER', 'ACTION', 'REASON'], plan.map((p) => [p.follower, p.action, p.reason]));
+}
+
+function runOnceTable(rows: RunOnceRow[]): string {
+  return table(['FOLLOWER', 'BRANCH', 'HEAD', 'DECISION', 'REASON'], rows.map((r) => [r.follower, r.branch, shortSha(r.head), r.decision, r.reason]));
+}
+
+function controllerLine(info: Awaited<ReturnType<typeof controllerInfo>>): string {
+  const workers = info.workers.length ? `${info.workers.length} worker(s) polling` : 'NO worker polling';
+  return `controller: temporal ${info.address} (reachable), namespace ${info.namespace}, task queue ${info.taskQueue}: ${workers}`;
+}
+
+function drillDown(ctx: Ctx, info: Awaited<ReturnType<typeof controllerInfo>>, rows: StatusRow[]): string[] {
+  const focus = rows.find((r) => r.state && r.state.phase !== 'Succeeded') ?? rows.find((r) => r.state) ?? rows[0];
+  if (!focus) return [];
+  const id = focus.spec.id;
+  const sha = focus.state?.targetSha ?? focus.state?.observedSha;
+  const reg = ctx.registry.file === DEFAULT_REGISTRY ? '' : ` --registry ${ctx.registry.file}`;
+  const link = uiLink(info, id);
+  return [
+    `next (${id}):`,
+    `  branch-follower${reg} events --follower ${id}`,
+    `  branch-follower${reg} logs --follower ${id}`,
+    ...(sha ? [`  branch-follower${reg} explain --follower ${id} --sha ${shortSha(sha)}`] : []),
+    `  temporal workflow query --address ${info.address} --namespace ${info.namespace} --workflow-id ${workflowIdFor(id)} --name state`,
+    ...(link ? [`  ${link}`] : []),
+  ];
+}
+
+/** After a manual trigger: the sha the follower accepted, or the reason it refused. */
+async function acceptedSha(ctx: Ctx, id: string, before: FollowerView, seenEvents: number, timeoutMs: number): Promise<string> {
+  const handle = ctx.client.workflow.getHandle(workflowIdFor(id));
+  const attempts = new Map(before.shas.map((r) => [r.sha, r.attempts]));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const events = (await handle.query(eventsQuery, {})).slice(seenEvents);
+    const refused = events.find((e) => /^manual trigger (refused|ignored)/.test(e.reason));
+    if (refused) throw new CliError(refused.reason, 'see `branch-follower events`', Exit.Failed);
+    const s = await requireState(ctx, id);
+    const fired = s.shas.find((r) => r.attempts > (attempts.get(r.sha) ?? 0));
+    if (fired) return fired.sha;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new CliError(`${id} did not act on the trigger within the timeout`, 'is a worker running? see `branch-follower status`', Exit.Timeout);
+}
+
+async function waitFirstDecisions(ctx: Ctx, changes: PlanItem[], timeoutMs: number, progress: (l: string) => void): Promise<number> {
+  const pending = new Set(changes.filter((c) => c.action !== 'stop').map((c) => c.follower));
+  const deadline = Date.now() + timeoutMs;
+  while (pending.size && Date.now() < deadline) {
+    for (const id of [...pending]) {
+      const s = await runningState(ctx.client, id);
+      if (s && s.phase !== 'Observed') {
+        progress(`${id}: ${s.phase} — ${s.reason}`);
+        pending.delete(id);
+      }
+    }
+    if (pending.size) await new Promise((r) => setTimeout(r, 300));
+  }
+  if (pending.size) {
+    progress(`no first decision within ${Math.round(timeoutMs / 1000)}s from: ${[...pending].join(', ')} (is a worker running?)`);
+    return Exit.Timeout;
+  }
+  return Exit.Ok;
+}
+
+const cliVersion = (): string => (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -1,0 +1,96 @@
+// What every CLI command starts from: the registry, a Temporal client, and ways to find a
+// follower and read its state without writing anything.
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { ConfigError, loadRegistry, type Registry } from '../config/registry.ts';
+import { temporalTarget, type TemporalTarget } from '../worker/worker.ts';
+import { stateQuery, workflowIdFor, type FollowerSpec, type FollowerView } from '../workflows/api.ts';
+import { CliError, Exit } from './output.ts';
+
+const { TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;
+
+export interface Ctx {
+  registry: Registry;
+  target: TemporalTarget;
+  client: Client;
+  close(): Promise<void>;
+}
+
+export function readRegistry(file: string): Registry {
+  try {
+    return loadRegistry(file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(`invalid registry:\n${err.message}`, 'fix the file; nothing was applied', Exit.Usage);
+    throw err;
+  }
+}
+
+export async function connect(registry: Registry): Promise<Ctx> {
+  const target = temporalTarget(registry);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: target.address, connectTimeout: 5000 });
+  } catch (err) {
+    throw new CliError(
+      `cannot reach Temporal at ${target.address}: ${(err as Error).message.split('\n')[0]}`,
+      'start the embedded default with `npm start`, or set BRANCH_FOLLOWER_TEMPORAL_ADDRESS',
+      Exit.Unreachable,
+    );
+  }
+  return {
+    registry,
+    target,
+    client: new Client({ connection, namespace: target.namespace }),
+    close: () => connection.close(),
+  };
+}
+
+export function findSpec(registry: Registry, id: string): FollowerSpec {
+  const found = registry.followers.find((f) => f.spec.id === id);
+  if (!found) {
+    throw new CliError(`no follower "${id}" in ${registry.file}`, `followers: ${registry.followers.map((f) => f.spec.id).join(', ')}`, Exit.NotFound);
+  }
+  return found.spec;
+}
+
+/** The follower's state if its workflow is running; undefined when it is not. */
+export async function runningState(client: Client, id: string): Promise<FollowerView | undefined> {
+  const handle = client.workflow.getHandle(workflowIdFor(id));
+  try {
+    const d = await handle.describe();
+    if (d.status.name !== 'RUNNING') return undefined;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  return handle.query(stateQuery);
+}
+
+export async function requireState(ctx: Ctx, id: string): Promise<FollowerView> {
+  findSpec(ctx.registry, id);
+  const state = await runningState(ctx.client, id);
+  if (!state) throw new CliError(`follower ${id} is not running`, 'start it with `branch-follower apply --confirm`', Exit.NotFound);
+  return state;
+}
+
+export interface ControllerInfo {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  /** Distinct worker identities polling the task queue for workflow tasks. */
+  workers: string[];
+  uiUrl?: string;
+}
+
+export async function controllerInfo(ctx: Ctx): Promise<ControllerInfo> {
+  const res = await ctx.client.workflowService.describeTaskQueue({
+    namespace: ctx.target.namespace,
+    taskQueue: { name: ctx.target.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  const workers = [...new Set((res.pollers ?? []).map((p) => p.identity ?? '?'))];
+  return { ...ctx.target, workers, uiUrl: ctx.registry.controller.temporal.uiUrl };
+}
+
+export const uiLink = (info: ControllerInfo, id: string): string | undefined =>
+  info.uiUrl ? `${info.uiUrl}/namespaces/${info.namespace}/workflows/${encodeURIComponent(workflowIdFor(id))}` : undefined;

@@ -1,0 +1,70 @@
+// plan / apply: make the running followers match the registry. A follower that is enabled and
+// not running is started; one whose running spec differs is reconfigured (signal-with-start
+// delivers the new spec); one that is disabled or removed is stopped (its workflow cancelled).
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { specQuery, workflowIdFor, type FollowerSpec } from '../workflows/api.ts';
+import { startFollower } from './followers.ts';
+import type { Ctx } from './context.ts';
+
+export type PlanAction = 'start' | 'reconfigure' | 'stop' | 'unchanged';
+
+export interface PlanItem {
+  follower: string;
+  action: PlanAction;
+  reason: string;
+  /** Changed top-level spec fields, for reconfigure. */
+  changes?: string[];
+}
+
+export async function computePlan(ctx: Ctx): Promise<PlanItem[]> {
+  const items: PlanItem[] = [];
+  const declared = new Set<string>();
+  for (const { spec, enabled } of ctx.registry.followers) {
+    declared.add(spec.id);
+    const running = await runningSpec(ctx.client, spec.id);
+    if (!enabled) {
+      items.push(running ? { follower: spec.id, action: 'stop', reason: 'enabled: false in the registry' } : { follower: spec.id, action: 'unchanged', reason: 'disabled, not running' });
+    } else if (!running) {
+      items.push({ follower: spec.id, action: 'start', reason: 'enabled and not running' });
+    } else {
+      const changes = changedFields(running, spec);
+      items.push(changes.length ? { follower: spec.id, action: 'reconfigure', reason: `changed: ${changes.join(', ')}`, changes } : { follower: spec.id, action: 'unchanged', reason: 'running with this spec' });
+    }
+  }
+  // Followers still running on this task queue that the registry no longer declares.
+  const query = `WorkflowType='followerWorkflow' AND ExecutionStatus='Running' AND TaskQueue='${ctx.target.taskQueue}'`;
+  for await (const wf of ctx.client.workflow.list({ query })) {
+    const id = wf.workflowId.replace(/^branch-follower\//, '');
+    if (!declared.has(id)) items.push({ follower: id, action: 'stop', reason: 'no longer in the registry' });
+  }
+  return items;
+}
+
+export async function applyPlan(ctx: Ctx, plan: PlanItem[], log: (line: string) => void): Promise<void> {
+  const specs = new Map(ctx.registry.followers.map((f) => [f.spec.id, f.spec]));
+  for (const item of plan) {
+    if (item.action === 'start' || item.action === 'reconfigure') {
+      await startFollower(ctx.client, ctx.target.taskQueue, specs.get(item.follower)!);
+      log(`${item.action === 'start' ? 'started' : 'reconfigured'} ${item.follower}`);
+    } else if (item.action === 'stop') {
+      await ctx.client.workflow.getHandle(workflowIdFor(item.follower)).cancel();
+      log(`stopped ${item.follower} (${item.reason})`);
+    }
+  }
+}
+
+async function runningSpec(client: Client, id: string): Promise<FollowerSpec | undefined> {
+  const handle = client.workflow.getHandle(workflowIdFor(id));
+  try {
+    if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  return handle.query(specQuery);
+}
+
+function changedFields(a: FollowerSpec, b: FollowerSpec): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof FollowerSpec)[]);
+  return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}

@@ -1,0 +1,72 @@
+// run-once: one observe + decide pass per follower. With dryRun it reads the mirror and the
+// follower's state and writes nothing anywhere: no signal, no trigger, no workflow start.
+// Without it, it asks the running workflows to observe now and reports what they decided.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { readBranchHead } from '../activities/observe.ts';
+import { decide, initialState } from '../workflows/decide.ts';
+import { eventsQuery, refreshSignal, workflowIdFor, type FollowerSpec, type FollowerView } from '../workflows/api.ts';
+import { runningState, type Ctx } from './context.ts';
+
+export interface RunOnceRow {
+  follower: string;
+  branch: string;
+  head?: string;
+  decision: string;
+  reason: string;
+}
+
+export async function runOnceDry(ctx: Ctx, specs: FollowerSpec[]): Promise<RunOnceRow[]> {
+  const workDir = mkdtempSync(path.join(os.tmpdir(), 'branch-follower-dry-'));
+  try {
+    return await Promise.all(
+      specs.map(async (spec): Promise<RunOnceRow> => {
+        const row = { follower: spec.id, branch: spec.source.branch };
+        let head: string;
+        try {
+          ({ sha: head } = await readBranchHead({ mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs }, workDir));
+        } catch (err) {
+          const type = err instanceof ApplicationFailure ? err.type : 'ObserveFailed';
+          return { ...row, decision: 'Blocked', reason: `${type}: ${(err as Error).message}` };
+        }
+        const live = await runningState(ctx.client, spec.id);
+        const state = live ?? initialState(spec.id, Date.now());
+        const d = decide({ ...state, events: [], pendingCancels: [] }, head);
+        const note = live ? '' : ' (follower not running: decided as a fresh start)';
+        return { ...row, head, decision: d.kind, reason: d.reason + note };
+      }),
+    );
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+/** Signals `refresh` and waits until each follower has looked at the mirror again. */
+export async function runOnceLive(ctx: Ctx, specs: FollowerSpec[], timeoutMs: number): Promise<RunOnceRow[]> {
+  return Promise.all(
+    specs.map(async (spec): Promise<RunOnceRow> => {
+      const row = { follower: spec.id, branch: spec.source.branch };
+      const before = await runningState(ctx.client, spec.id);
+      if (!before) return { ...row, decision: 'NotRunning', reason: 'start it with `branch-follower apply --confirm`' };
+      const handle = ctx.client.workflow.getHandle(workflowIdFor(spec.id));
+      const seen = (await handle.query(eventsQuery, {})).length;
+      await handle.signal(refreshSignal);
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const s = await runningState(ctx.client, spec.id);
+        if (s && lookedAgain(before, s)) {
+          const events = await handle.query(eventsQuery, {});
+          const latest = events.length > seen ? events[events.length - 1]!.reason : s.reason;
+          return { ...row, head: s.observedSha, decision: s.phase, reason: latest };
+        }
+        if (Date.now() > deadline) return { ...row, head: s?.observedSha, decision: 'Unknown', reason: `no observation within ${timeoutMs}ms; is a worker running?` };
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }),
+  );
+}
+
+const lastLook = (s: FollowerView): number => Math.max(s.observedAt ?? 0, s.mirrorBlocked ? (s.lastError?.at ?? 0) : 0);
+const lookedAgain = (before: FollowerView, now: FollowerView): boolean => lastLook(now) > lastLook(before);

@@ -1,0 +1,40 @@
+// wait: block until a sha is deployed, and fail fast: Failed, Superseded, or a sha the mirror
+// says is not the head (so it will never deploy on its own) end the wait at once.
+import { formatDuration } from '../workflows/decide.ts';
+import type { FollowerView } from '../workflows/api.ts';
+import { requireState, type Ctx } from './context.ts';
+import { Exit, shortSha } from './output.ts';
+
+export interface WaitResult {
+  exit: number;
+  message: string;
+}
+
+export async function waitForSha(ctx: Ctx, id: string, sha: string, timeoutMs: number, progress: (line: string) => void): Promise<WaitResult> {
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  const firstLook = (await requireState(ctx, id)).observedAt ?? 0;
+  let last = '';
+  for (;;) {
+    const s = await requireState(ctx, id);
+    const verdict = judge(s, sha, firstLook);
+    if (verdict) return verdict;
+    const line = `${id} ${s.phase}: ${s.reason}`;
+    if (line !== last) progress(`${formatDuration(Math.round((Date.now() - started) / 1000) * 1000).padStart(5)}  ${line}`);
+    last = line;
+    if (Date.now() > deadline) return { exit: Exit.Timeout, message: `timed out after ${formatDuration(timeoutMs)}: ${id} is ${s.phase} (${s.reason})` };
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+function judge(s: FollowerView, sha: string, firstLook: number): WaitResult | undefined {
+  const r = s.shas.find((x) => x.sha.startsWith(sha));
+  if (r?.outcome === 'Succeeded') return { exit: Exit.Ok, message: `${s.id} ${shortSha(r.sha)} Succeeded (${r.reason})` };
+  if (r?.outcome === 'Superseded') return { exit: Exit.Superseded, message: `${s.id} ${shortSha(r.sha)} Superseded by ${shortSha(r.supersededBy)}` };
+  if (r?.outcome === 'Failed') return { exit: Exit.Failed, message: `${s.id} ${shortSha(r.sha)} Failed: ${r.reason}` };
+  // Not on record, and a fresh observation shows another head: the follower will never deploy it.
+  if (!r && (s.observedAt ?? 0) > firstLook && s.observedSha && !s.observedSha.startsWith(sha)) {
+    return { exit: Exit.Superseded, message: `${sha} is not the head of ${s.branch} on the mirror (head is ${shortSha(s.observedSha)}); it will not be deployed on its own` };
+  }
+  return undefined;
+}
