@@ -60,7 +60,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .command('apply')
     .description('make the running followers match the registry (idempotent)')
     .option('--confirm', 'actually apply; without it, print the plan and exit 5 when it has changes')
-    .option('--wait', 'wait until each started or reconfigured follower has made its first decision')
+    .option('--wait', 'wait until each started or reconfigured follower has made its first decision, and each stopped one has closed')
     .option('--timeout <duration>', 'how long --wait waits', '2m')
     .action((opts: { confirm?: boolean; wait?: boolean; timeout: string }) =>
       withCtx(async (ctx) => {
@@ -302,11 +302,21 @@ async function acceptedSha(ctx: Ctx, id: string, before: FollowerView, seenEvent
   throw new CliError(`${id} did not act on the trigger within the timeout`, 'is a worker running? see `branch-follower status`', Exit.Timeout);
 }
 
+/** Until each started/reconfigured follower has decided once, and each stopped one has closed. */
 async function waitFirstDecisions(ctx: Ctx, changes: PlanItem[], timeoutMs: number, progress: (l: string) => void): Promise<number> {
-  const pending = new Set(changes.filter((c) => c.action !== 'stop').map((c) => c.follower));
+  const stopping = new Set(changes.filter((c) => c.action === 'stop').map((c) => c.follower));
+  const pending = new Set(changes.map((c) => c.follower));
   const deadline = Date.now() + timeoutMs;
   while (pending.size && Date.now() < deadline) {
     for (const id of [...pending]) {
+      if (stopping.has(id)) {
+        const status = (await ctx.client.workflow.getHandle(workflowIdFor(id)).describe()).status.name;
+        if (status !== 'RUNNING') {
+          progress(`${id}: stopped (${status})`);
+          pending.delete(id);
+        }
+        continue;
+      }
       const s = await runningState(ctx.client, id);
       if (s && s.phase !== 'Observed') {
         progress(`${id}: ${s.phase} — ${s.reason}`);

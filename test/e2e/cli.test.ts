@@ -1,0 +1,300 @@
+// The operator CLI against a real Temporal dev server, real git and the real adapter scripts,
+// and the Temporal-native equivalents run through the real `temporal` CLI.
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import YAML from 'yaml';
+import { main } from '../../client/cli.ts';
+import { Exit } from '../../client/output.ts';
+import { loadRegistry } from '../../config/registry.ts';
+import { workflowIdFor } from '../../workflows/api.ts';
+import { Harness } from '../support/harness.ts';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function cli(harness: Harness, ...args: string[]): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['--registry', harness.registryFile, ...args], { out: (t) => out.push(t), err: (t) => err.push(t), color: false });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const json = <T = any>(r: Run): T => JSON.parse(r.out) as T;
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const run = async (file: string, args: string[]): Promise<string> => (await promisify(execFile)(file, args, { encoding: 'utf8' })).stdout;
+
+describe('plan / apply', () => {
+  it('plans, refuses without --confirm, applies idempotently, reconfigures and stops', async () => {
+    h = await Harness.create({ lanes: { a: { deployMs: 100 }, b: { deployMs: 100 } }, followers: [{ name: 'one', lane: 'a' }, { name: 'two', lane: 'b' }] });
+    await h.startWorker();
+
+    const plan = await cli(h, 'plan');
+    expect(plan.code).toBe(Exit.Ok);
+    expect(plan.out).toMatch(new RegExp(`${h.id('one')}\\s+start\\s+enabled and not running`));
+
+    const refused = await cli(h, 'apply');
+    expect(refused.code).toBe(Exit.PendingChanges);
+    expect(refused.out).toContain('not applied: run again with --confirm');
+    await expect(h.handle('one').describe()).rejects.toThrow(/not found/i);
+
+    const applied = await cli(h, 'apply', '--confirm', '--wait');
+    expect(applied.code).toBe(Exit.Ok);
+    expect(applied.err).toContain(`started ${h.id('one')}`);
+    expect(applied.err).toMatch(new RegExp(`${h.id('one')}: (PendingTrigger|Triggering|ClosingOut|Succeeded)`));
+    expect(json(await cli(h, 'plan', '-o', 'json')).plan.map((p: { action: string }) => p.action)).toEqual(['unchanged', 'unchanged']);
+    const again = await cli(h, 'apply', '--confirm');
+    expect(again.out).toContain('applied 0 change(s)');
+
+    // Change one follower's budget and disable the other.
+    const doc = YAML.parse(readRegistryText(h));
+    doc.followers[0].closeout = { check: 'ready', budget: '45s' };
+    doc.followers[1].enabled = false;
+    writeRegistryText(h, YAML.stringify(doc));
+    const changed = json(await cli(h, 'plan', '--json')).plan;
+    expect(changed).toEqual([
+      { follower: h.id('one'), action: 'reconfigure', reason: 'changed: closeout', changes: ['closeout'] },
+      { follower: h.id('two'), action: 'stop', reason: 'enabled: false in the registry' },
+    ]);
+    const reapplied = await cli(h, 'apply', '--confirm', '--wait');
+    expect(reapplied.code).toBe(Exit.Ok);
+    expect(reapplied.err).toContain(`${h.id('two')}: stopped (CANCELLED)`);
+    await h.waitFor('one', 'new budget in force', (v) => v.budget.totalMs === 45_000 && v.budget.source.path === 'followers[0].closeout.budget');
+    expect((await h.events('one')).some((e) => e.reason.startsWith('reconfigured'))).toBe(true);
+    const two = await h.handle('two').describe();
+    expect(two.status.name).toBe('CANCELLED');
+    expect(json(await cli(h, 'plan', '-o', 'json')).plan.map((p: { action: string }) => p.action)).toEqual(['unchanged', 'unchanged']);
+  });
+});
+
+describe('status, events, history, explain, logs', () => {
+  it('shows the table, the controller line and drill-downs; full data with -o json|yaml', async () => {
+    h = await Harness.create({ lanes: { a: { deployMs: 100 } }, followers: [{ name: 'app', lane: 'a' }] });
+    const first = h.push('main', 'first');
+    await h.startWorker();
+    await h.startFollowers();
+    await h.waitFor('app', 'deployed', (v) => v.lastSucceededSha === first);
+    const second = h.push('main', 'second');
+    await h.waitFor('app', 'deployed', (v) => v.lastSucceededSha === second && v.phase === 'Succeeded');
+
+    const status = await cli(h, 'status');
+    expect(status.code).toBe(Exit.Ok);
+    const [header, row] = status.out.split('\n');
+    expect(header!.split(/\s{3,}/)).toEqual(['FOLLOWER', 'ADAPTER', 'BRANCH', 'OBSERVED', 'TARGET', 'LAST TRIGGERED', 'LAST SUCCEEDED', 'PHASE', 'IN-FLIGHT', 'BUDGET', 'AGE']);
+    expect(row!.split(/\s{3,}/).slice(0, 9)).toEqual([h.id('app'), 'demo', 'main', second.slice(0, 8), second.slice(0, 8), second.slice(0, 8), second.slice(0, 8), 'Succeeded', '-']);
+    expect(status.out).toMatch(/controller: temporal .* task queue t\w+-queue: 1 worker\(s\) polling/);
+    expect(status.out).toContain(`temporal workflow query --address ${h.address} --namespace default --workflow-id ${workflowIdFor(h.id('app'))} --name state`);
+    expect(status.out).not.toContain('{');
+
+    const full = json(await cli(h, 'status', '-o', 'json'));
+    expect(full.controller.workers).toHaveLength(1);
+    expect(full.followers[0]).toMatchObject({ id: h.id('app'), running: true, state: { lastSucceededSha: second } });
+    const asYaml = YAML.parse((await cli(h, 'status', '-o', 'yaml')).out);
+    expect(asYaml.followers[0].state.lastSucceededSha).toBe(second);
+
+    const events = await cli(h, 'events', '--follower', h.id('app'), '--limit', '3');
+    expect(events.out.split('\n')).toHaveLength(4);
+    expect(events.out).toMatch(/ClosingOut\s+Succeeded\s+\w{8}\s+closed out in/);
+
+    const history = (await cli(h, 'history', '--follower', h.id('app'))).out.split('\n');
+    expect(history[0]!.split(/\s{3,}/)).toEqual(['SHA', 'FIRST SEEN', 'TRIGGERED', 'OUTCOME', 'ATTEMPTS', 'SEEN→SUCCEEDED', 'SUPERSEDED BY']);
+    expect(history[1]).toMatch(new RegExp(`^${second.slice(0, 8)}\\s.*Succeeded\\s+1\\s+\\d`));
+    expect(history[2]).toMatch(new RegExp(`^${first.slice(0, 8)}\\s.*Succeeded`));
+
+    expect((await cli(h, 'explain', '--follower', h.id('app'), '--sha', first.slice(0, 10))).out).toMatch(/Deployed: Succeeded at .* after 1 attempt/);
+    const never = await cli(h, 'explain', '--follower', h.id('app'), '--sha', 'abcdef12');
+    expect(never.out).toContain(`abcdef12 was never the head of main`);
+
+    const logs = await cli(h, 'logs', '--follower', h.id('app'));
+    expect(logs.code).toBe(Exit.Ok);
+    expect(logs.out).toContain(`deploying ${second}`);
+  });
+
+  it('explains a superseded sha and refuses an unknown follower with a hint', async () => {
+    h = await Harness.create({ lanes: { a: { deployMs: 3000 } }, followers: [{ name: 'app', lane: 'a' }] });
+    const first = h.push('main', 'first');
+    await h.startWorker();
+    await h.startFollowers();
+    await h.waitFor('app', 'closing out', (v) => v.phase === 'ClosingOut');
+    const second = h.push('main', 'second');
+    expect((await cli(h, 'run-once', '--follower', h.id('app'))).out).toMatch(/PendingTrigger|Triggering|ClosingOut|Superseded/);
+    await h.waitFor('app', 'superseded', (v) => v.shas.some((r) => r.outcome === 'Superseded'));
+    const explained = await cli(h, 'explain', '--follower', h.id('app'), '--sha', first);
+    expect(explained.out).toContain(`Not deployed: superseded by ${second.slice(0, 8)}`);
+
+    const missing = await cli(h, 'events', '--follower', 'nope');
+    expect(missing.code).toBe(Exit.NotFound);
+    expect(missing.err).toBe(`error: no follower "nope" in ${h.registryFile}\nhint: followers: ${h.id('app')}`);
+  });
+});
+
+describe('run-once', () => {
+  it('--dry-run decides Noop / PendingTrigger / Blocked and writes nothing anywhere', async () => {
+    h = await Harness.create({
+      // A long poll: once settled, every workflow sleeps, so any write shows up as new history.
+      defaults: { pollInterval: '10m' },
+      lanes: { a: { deployMs: 100 }, b: { deployMs: 100 }, c: {} },
+      followers: [{ name: 'steady', lane: 'a' }, { name: 'moving', lane: 'b', branch: 'dev' }, { name: 'gone', lane: 'c', branch: 'old' }],
+    });
+    execFileSync('git', ['--git-dir', path.join(h.mirrorRoot, 'org/app.git'), 'update-ref', '-d', 'refs/heads/old']);
+    const steady = h.push('main', 'x');
+    const dev = h.push('dev', 'y');
+    await h.startWorker();
+    await h.startFollowers();
+    await h.waitFor('steady', 'deployed', (v) => v.lastSucceededSha === steady);
+    await h.waitFor('moving', 'deployed', (v) => v.lastSucceededSha === dev);
+    await h.waitFor('gone', 'blocked', (v) => v.phase === 'Blocked');
+    const next = h.push('dev', 'z');
+    const lengths = async () => Promise.all(['steady', 'moving', 'gone'].map(async (n) => (await h!.handle(n).describe()).historyLength));
+    const before = await lengths();
+    const triggersBefore = h.triggers().length;
+
+    const dry = await cli(h, 'run-once', '--all', '--dry-run', '-o', 'json');
+    const decisions = json(dry).decisions as { follower: string; decision: string; reason: string; head?: string }[];
+    expect(decisions).toEqual([
+      expect.objectContaining({ follower: h.id('steady'), decision: 'Noop', head: steady }),
+      expect.objectContaining({ follower: h.id('moving'), decision: 'PendingTrigger', head: next, reason: `new head ${next.slice(0, 12)}` }),
+      expect.objectContaining({ follower: h.id('gone'), decision: 'Blocked', reason: expect.stringMatching(/^BranchNotFound: branch old does not exist/) }),
+    ]);
+    expect(dry.code).toBe(Exit.Failed); // something is Blocked
+
+    expect(await lengths()).toEqual(before);
+    expect(h.triggers()).toHaveLength(triggersBefore);
+
+    // Without --dry-run it asks the followers to observe now and reports their decisions.
+    const live = await cli(h, 'run-once', '--follower', h.id('moving'), '-o', 'json');
+    expect(live.err).toBe('');
+    expect(json(live).decisions[0]).toMatchObject({ follower: h.id('moving'), head: next });
+    expect(json(live).decisions[0].decision).toMatch(/PendingTrigger|Triggering|ClosingOut|Succeeded/);
+  });
+});
+
+describe('trigger, pause, resume, wait', () => {
+  it('pause/resume and trigger --wait through signals', async () => {
+    h = await Harness.create({ lanes: { a: { deployMs: 200 } }, followers: [{ name: 'app', lane: 'a' }] });
+    const sha = h.push('main', 'x');
+    await h.startWorker();
+    await h.startFollowers();
+    await h.waitFor('app', 'deployed', (v) => v.lastSucceededSha === sha);
+
+    expect((await cli(h, 'pause', '--follower', h.id('app'), '--reason', 'freeze')).out).toBe(`pause sent to ${h.id('app')}: freeze`);
+    await h.waitFor('app', 'paused', (v) => v.phase === 'Blocked' && v.reason === 'Paused: freeze');
+    expect((await cli(h, 'resume', '--follower', h.id('app'))).code).toBe(Exit.Ok);
+    await h.waitFor('app', 'resumed', (v) => v.phase === 'Succeeded');
+
+    const redeploy = await cli(h, 'trigger', '--follower', h.id('app'), '--reason', 'node repaired', '--wait', '--timeout', '60s');
+    expect(redeploy.code).toBe(Exit.Ok);
+    expect(redeploy.out).toContain(`${h.id('app')} ${sha.slice(0, 8)} Succeeded`);
+    expect(h.triggers().map((t) => t.sha)).toEqual([sha, sha]);
+
+    const wrong = await cli(h, 'trigger', '--follower', h.id('app'), '--reason', 'r', '--sha', 'f'.repeat(40), '--wait', '--timeout', '60s');
+    expect(wrong.code).toBe(Exit.Failed);
+    expect(wrong.err).toContain('manual trigger refused');
+  });
+
+  it('wait exits 0 on success and fails fast on Failed, Superseded, a sha that is not the head, and timeout', async () => {
+    h = await Harness.create({
+      lanes: { ok: { deployMs: 300 }, bad: { outcomes: ['fail-terminal'] }, slow: { deployMs: 60_000 } },
+      followers: [{ name: 'ok', lane: 'ok' }, { name: 'bad', lane: 'bad', branch: 'bad' }, { name: 'slow', lane: 'slow', branch: 'slow' }],
+    });
+    const ok = h.push('main', 'ok');
+    const bad = h.push('bad', 'bad');
+    const slow1 = h.push('slow', 'slow-1');
+    await h.startWorker();
+    await h.startFollowers();
+
+    expect(await cli(h, 'wait', '--follower', h.id('ok'), '--sha', ok, '--timeout', '60s')).toMatchObject({ code: Exit.Ok });
+
+    const failed = await cli(h, 'wait', '--follower', h.id('bad'), '--sha', bad.slice(0, 10), '--timeout', '60s');
+    expect(failed.code).toBe(Exit.Failed);
+    expect(failed.out).toContain('Failed: RuntimeFailed: rollout failed: invalid manifest');
+
+    await h.waitFor('slow', 'closing out', (v) => v.phase === 'ClosingOut');
+    const timedOut = await cli(h, 'wait', '--follower', h.id('slow'), '--sha', slow1, '--timeout', '1s');
+    expect(timedOut.code).toBe(Exit.Timeout);
+    expect(timedOut.out).toMatch(/^timed out after 1s: .* is ClosingOut/);
+
+    const waiting = cli(h, 'wait', '--follower', h.id('slow'), '--sha', slow1, '--timeout', '60s');
+    const slow2 = h.push('slow', 'slow-2');
+    const superseded = await waiting;
+    expect(superseded.code).toBe(Exit.Superseded);
+    expect(superseded.out).toContain(`Superseded by ${slow2.slice(0, 8)}`);
+    expect(superseded.err).toContain('ClosingOut');
+
+    const notHead = await cli(h, 'wait', '--follower', h.id('ok'), '--sha', '0123456789abcdef', '--timeout', '60s');
+    expect(notHead.code).toBe(Exit.Superseded);
+    expect(notHead.out).toContain('is not the head of main on the mirror');
+  });
+});
+
+describe('errors and the real binary', () => {
+  it('an invalid registry is exit 2 with file:line:col; an unreachable Temporal is exit 3', async () => {
+    h = await Harness.create({ lanes: { a: {} }, followers: [{ name: 'app', lane: 'a' }] });
+    const text = readRegistryText(h);
+    writeFileSync(h.registryFile, text.replace('enabled: true', 'enabled: sometimes'));
+    const invalid = await cli(h, 'status');
+    expect(invalid.code).toBe(Exit.Usage);
+    expect(invalid.err).toMatch(/registry\.yaml:\d+:\d+: followers\[0\]\.enabled: /);
+    writeRegistryText(h, text);
+
+    process.env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS = '127.0.0.1:1';
+    try {
+      const down = await cli(h, 'status');
+      expect(down.code).toBe(Exit.Unreachable);
+      expect(down.err).toContain('error: cannot reach Temporal at 127.0.0.1:1');
+      expect(down.err).toContain('hint: start the embedded default with `npm start`');
+    } finally {
+      delete process.env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS;
+    }
+    expect((await cli(h, 'run-once')).code).toBe(Exit.Usage);
+    expect((await cli(h, 'frobnicate')).code).toBe(Exit.Usage);
+  });
+
+  it('the branch-follower bin and the temporal CLI work against a running follower', async () => {
+    h = await Harness.create({ lanes: { a: { deployMs: 100 } }, followers: [{ name: 'app', lane: 'a' }] });
+    const sha = h.push('main', 'x');
+    await h.startWorker();
+    await h.startFollowers();
+    await h.waitFor('app', 'deployed', (v) => v.lastSucceededSha === sha);
+
+    // Async: the worker answering these queries runs in this very process.
+    const bin = await run(process.execPath, [path.join(ROOT, 'client/branch-follower.mjs'), '--registry', h.registryFile, 'status', '--json']);
+    expect(JSON.parse(bin).followers[0].state.lastSucceededSha).toBe(sha);
+
+    const temporal = (...args: string[]) => run(inject('temporalCli'), [...args, '--address', h!.address, '--namespace', 'default']);
+    const wid = workflowIdFor(h.id('app'));
+    const query = JSON.parse(await temporal('workflow', 'query', '--workflow-id', wid, '--name', 'state', '--output', 'json'));
+    expect(JSON.stringify(query)).toContain(`"lastSucceededSha":"${sha}"`);
+
+    await temporal('workflow', 'signal', '--workflow-id', wid, '--name', 'trigger', '--input', '{"reason":"from the temporal CLI"}');
+    await h.waitFor('app', 'redeployed', (v) => v.phase === 'Succeeded' && v.shas[0]?.attempts === 2);
+    expect((await h.events('app')).some((e) => e.reason === 'manual trigger: from the temporal CLI')).toBe(true);
+
+    let listed = '';
+    for (let i = 0; i < 100 && !listed.includes(wid); i++) {
+      listed = await temporal('workflow', 'list', '--query', `FollowerId='${h.id('app')}' AND FollowerPhase='Succeeded'`);
+      if (!listed.includes(wid)) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(listed).toContain(wid);
+  });
+});
+
+function readRegistryText(harness: Harness): string {
+  return readFileSync(harness.registryFile, 'utf8');
+}
+
+function writeRegistryText(harness: Harness, text: string): void {
+  writeFileSync(harness.registryFile, text);
+  harness.registry = loadRegistry(harness.registryFile);
+}
