@@ -1,0 +1,36 @@
+// `npm run screenshot -- [follower-id]`: renders a follower's history page in the Temporal UI
+// with headless Chromium (Debian's `chromium`, driven by playwright-core) into docs/images/, for the README. Needs the
+// embedded default running (`npm start`).
+import path from 'node:path';
+import { chromium as chromiumBrowser } from 'playwright-core';
+import { DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
+import { workflowIdFor } from '../workflows/api.ts';
+import { findOnPath } from './tools.ts';
+
+const registry = loadRegistry(process.env.BRANCH_FOLLOWER_REGISTRY ?? DEFAULT_REGISTRY);
+const uiUrl = registry.controller.temporal.uiUrl;
+const chromium = findOnPath('chromium') ?? findOnPath('chromium-browser') ?? findOnPath('google-chrome');
+if (!uiUrl) throw new Error('controller.temporal.uiUrl is not set in the registry');
+if (!chromium) {
+  console.error('no chromium on PATH: install it (Debian: apt-get install chromium) and retry');
+  process.exit(2);
+}
+const id = process.argv[2] ?? registry.followers[0]!.spec.id;
+const url = `${uiUrl}/namespaces/${registry.controller.temporal.namespace}/workflows/${encodeURIComponent(workflowIdFor(id))}`;
+const out = path.resolve('docs/images', `${id}-history.png`);
+const browser = await chromiumBrowser.launch({
+  executablePath: chromium,
+  // This machine's network is closed: keep Chromium from reaching out in the background.
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1400 } });
+  await page.goto(url, { waitUntil: 'networkidle', timeout: 60_000 });
+  // The history table renders after the workflow loads; wait for an activity summary in it.
+  await page.getByText('followerWorkflow').first().waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(2000);
+  await page.screenshot({ path: out });
+} finally {
+  await browser.close();
+}
+console.log(`${url}\n→ ${out}`);
