@@ -202,6 +202,21 @@ describe('follower: observe → trigger → close out', () => {
     expect(h.triggers().map((t) => t.sha)).toEqual([sha]);
   });
 
+  it('SIGTERM shuts a worker down gracefully (exit 0) while a close-out is in flight; another worker finishes it', async () => {
+    h = await Harness.create({ lanes: { a: { deployMs: 2000 } }, followers: [{ name: 'app', lane: 'a' }] });
+    const sha = h.push('main', 'x');
+    const worker = h.spawnWorker();
+    await h.startFollowers();
+    await h.waitFor('app', 'closing out', (v) => v.phase === 'ClosingOut');
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+    worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(processOutput(worker)).toContain('worker: polling');
+    h.spawnWorker();
+    await h.waitFor('app', 'deployed', succeededOn(sha));
+    expect(h.triggers()).toHaveLength(1);
+  });
+
   it('a worker started inside a dirty, behind checkout of the repo decides from the mirror only', async () => {
     h = await Harness.create({ lanes: { a: { deployMs: 100 } }, followers: [{ name: 'app', lane: 'a' }] });
     const checkout = path.join(h.dir, 'checkout');
