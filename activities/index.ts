@@ -19,7 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     async observeBranch(input: ObserveInput): Promise<{ sha: string }> {
       return withHeartbeat(() => readBranchHead(input, deps.workDir, Context.current().cancellationSignal));
     },
-    async adapterStatus(input: { spec: AdapterCall; sha: string; jobId?: string }): Promise<RuntimeStatus> {
+    async adapterStatus(input: { spec: AdapterCall; sha: string }): Promise<RuntimeStatus> {
       return withHeartbeat(() => adapterStatus(input.spec, input.sha, context()));
     },
     async triggerAdapter(input: { spec: AdapterCall; sha: string; redeploy: boolean }): Promise<TriggerResult> {

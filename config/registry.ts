@@ -24,7 +24,7 @@ export class ConfigError extends Error {
   }
 }
 
-export const formatIssue = (i: ConfigIssue): string =>
+const formatIssue = (i: ConfigIssue): string =>
   `${i.file}:${i.line}:${i.column}: ${i.path || '(document)'}: ${i.message}${i.hint ? ` (hint: ${i.hint})` : ''}`;
 
 /** Where the registry lives in this repository; `BRANCH_FOLLOWER_REGISTRY` points elsewhere. */
@@ -39,7 +39,7 @@ export interface Registry {
 }
 
 /** Placeholders every adapter command may use; target params add their own names. */
-export const BUILTIN_PLACEHOLDERS = ['sha', 'branch', 'follower', 'configRef'] as const;
+const BUILTIN_PLACEHOLDERS = ['sha', 'branch', 'follower', 'configRef'] as const;
 const JOB_PLACEHOLDER = 'jobId';
 
 export function loadRegistry(file: string): Registry {
@@ -189,7 +189,7 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
   return issues;
 }
 
-export function placeholders(arg: string): string[] {
+function placeholders(arg: string): string[] {
   return [...arg.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]!);
 }
 
@@ -214,7 +214,7 @@ function locator(doc: Document, lines: LineCounter, file: string): Locate {
   };
 }
 
-export function formatPath(p: (string | number)[]): string {
+function formatPath(p: (string | number)[]): string {
   return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
 }
 

@@ -15,7 +15,7 @@ const name = z
   .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a lowercase DNS label (a-z, 0-9, "-"; at most 63 characters)');
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name such as HWLAB_TOKEN');
 /** Values substituted into argv: no option look-alikes, no shell or control characters. */
-export const PARAM_VALUE = /^[A-Za-z0-9_][A-Za-z0-9._/:@+=-]*$/;
+const PARAM_VALUE = /^[A-Za-z0-9_][A-Za-z0-9._/:@+=-]*$/;
 const paramValue = z
   .string()
   .regex(PARAM_VALUE, 'a parameter value must start with a letter, digit or "_" and use only letters, digits and ._/:@+=-');

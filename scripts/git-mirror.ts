@@ -22,7 +22,7 @@ export interface SeedRepo {
   branches: { name: string; commits: number }[];
 }
 
-export const repoDir = (root: string, repo: string): string => path.join(root, `${repo}.git`);
+const repoDir = (root: string, repo: string): string => path.join(root, `${repo}.git`);
 
 /** Creates each bare repository that does not exist yet, with a few commits per branch. */
 export function seedMirror(root: string, repos: SeedRepo[]): string[] {
@@ -59,11 +59,6 @@ export function pushCommit(root: string, repo: string, branch: string, message: 
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-}
-
-/** Points `branch` at `sha` (force), e.g. to rewind it. */
-export function setBranch(root: string, repo: string, branch: string, sha: string): void {
-  git(['--git-dir', repoDir(root, repo), 'update-ref', `refs/heads/${branch}`, sha]);
 }
 
 export function deleteBranch(root: string, repo: string, branch: string): void {

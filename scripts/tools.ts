@@ -7,12 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 
 /** Pinned: later tags of the CLI add a `replace` directive that breaks `go install`. */
-export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
-export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
+const TEMPORAL_CLI_VERSION = 'v1.5.1';
 
 export type Log = (line: string) => void;
 
-export function cacheDir(): string {
+function cacheDir(): string {
   const base = process.env.BRANCH_FOLLOWER_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'branch-follower');
   mkdirSync(base, { recursive: true });
   return base;

@@ -209,12 +209,12 @@ class Reducer {
         return;
       case 'pause': {
         s.paused = { reason: e.reason, since: s.paused?.since ?? now };
-        if (s.phase === 'PendingTrigger' && !s.pendingManual) {
-          this.to('Blocked', `Paused: ${e.reason}`, s.targetSha);
-        } else if (!s.inFlight) {
-          this.to('Blocked', `Paused: ${e.reason}`, s.observedSha);
-        } else {
+        if (s.inFlight) {
           this.log(s.phase, s.phase, `paused: ${e.reason}; the in-flight close-out continues`, s.inFlight.sha);
+        } else if (s.phase === 'PendingTrigger' && s.pendingManual) {
+          this.log(s.phase, s.phase, `paused: ${e.reason}; the manual trigger still runs`, s.targetSha);
+        } else {
+          this.to('Blocked', `Paused: ${e.reason}`, s.phase === 'PendingTrigger' ? s.targetSha : s.observedSha);
         }
         return;
       }
@@ -280,7 +280,13 @@ class Reducer {
         this.to('Blocked', d.reason, sha);
         return;
       case 'Noop': {
-        if (s.retry) return; // stay Failed until the backoff elapses
+        if (s.retry) {
+          // Waiting for a retry: a Paused reason left from before a resume no longer holds.
+          if (s.phase === 'Blocked' && s.reason.startsWith('Paused:')) {
+            this.to('Failed', `${s.lastError?.reason ?? 'Failed'}; retry ${s.retry.attempt}/${spec.retry.maxAttempts} due in ${formatDuration(Math.max(0, s.retry.notBefore - now))}`, s.retry.sha);
+          }
+          return;
+        }
         const rec = s.shas.find((r) => r.sha === sha);
         if (rec?.outcome === 'Succeeded' && sha === s.lastSucceededSha) {
           if (s.phase !== 'Succeeded') this.to('Succeeded', `${short(sha)} is deployed; branch unchanged`, sha);

@@ -123,7 +123,7 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
         try {
           const status = await acts.adapterStatus.executeWithOptions(
             { ...adapterOptions(spec, 1), summary: `close-out check ${spec.closeout.check} for ${short(action.sha)}` },
-            [{ spec: adapterCall(spec), sha: action.sha, jobId: action.jobId }],
+            [{ spec: adapterCall(spec), sha: action.sha }],
           );
           apply({ type: 'status', sha: action.sha, status });
         } catch (err) {

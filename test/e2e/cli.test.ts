@@ -1,6 +1,6 @@
 // The operator CLI against a real Temporal dev server, real git and the real adapter scripts,
 // and the Temporal-native equivalents run through the real `temporal` CLI.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +10,8 @@ import { main } from '../../client/cli.ts';
 import { Exit } from '../../client/output.ts';
 import { loadRegistry } from '../../config/registry.ts';
 import { workflowIdFor } from '../../workflows/api.ts';
-import { Harness } from '../support/harness.ts';
+import { deleteBranch } from '../../scripts/git-mirror.ts';
+import { Harness, REPO } from '../support/harness.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -147,7 +148,7 @@ describe('run-once', () => {
       lanes: { a: { deployMs: 100 }, b: { deployMs: 100 }, c: {} },
       followers: [{ name: 'steady', lane: 'a' }, { name: 'moving', lane: 'b', branch: 'dev' }, { name: 'gone', lane: 'c', branch: 'old' }],
     });
-    execFileSync('git', ['--git-dir', path.join(h.mirrorRoot, 'org/app.git'), 'update-ref', '-d', 'refs/heads/old']);
+    deleteBranch(h.mirrorRoot, REPO, 'old');
     const steady = h.push('main', 'x');
     const dev = h.push('dev', 'y');
     await h.startWorker();

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGitDaemon } from '../../scripts/git-mirror.ts';
+import { deleteBranch, startGitDaemon } from '../../scripts/git-mirror.ts';
 import { pauseSignal, refreshSignal, resumeSignal, triggerSignal, type FollowerView } from '../../workflows/api.ts';
 import { Harness, processOutput, REPO } from '../support/harness.ts';
 
@@ -257,7 +257,7 @@ describe('follower: Blocked, with a reason, and recovery', () => {
 
   it('a branch that does not exist is Blocked with BranchNotFound', async () => {
     h = await Harness.create({ lanes: { a: {} }, followers: [{ name: 'app', lane: 'a', branch: 'release/v9' }] });
-    execFileSync('git', ['--git-dir', path.join(h.mirrorRoot, `${REPO}.git`), 'update-ref', '-d', 'refs/heads/release/v9']);
+    deleteBranch(h.mirrorRoot, REPO, 'release/v9');
     await h.startWorker();
     await h.startFollowers();
     const v = await h.waitFor('app', 'blocked', (s) => s.phase === 'Blocked');

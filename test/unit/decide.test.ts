@@ -197,6 +197,25 @@ describe('reduce + nextAction: the follower rules', () => {
     expect(s.next()).toMatchObject({ kind: 'trigger', sha: sha(2) });
   });
 
+  it('pausing does not drop a manual trigger that is already pending', () => {
+    const s = new Sim().observeAndTrigger(sha(1)).status({ phase: 'Succeeded', sha: sha(1) });
+    s.ev({ type: 'manualTrigger', reason: 'redeploy' }).ev({ type: 'observed', sha: sha(1) });
+    s.ev({ type: 'pause', reason: 'freeze' });
+    expect(s.state.phase).toBe('PendingTrigger');
+    expect(s.next()).toEqual({ kind: 'trigger', sha: sha(1), attempt: 1, manual: true });
+  });
+
+  it('after resume, a follower waiting for a retry shows the retry, not the old Paused reason', () => {
+    const s = new Sim().observeAndTrigger(sha(1));
+    s.status({ phase: 'Failed', sha: sha(1), message: 'flaky', retryable: true });
+    s.ev({ type: 'pause', reason: 'freeze' });
+    expect(s.state.phase).toBe('Blocked');
+    s.advance(1000).ev({ type: 'resume' }).ev({ type: 'observed', sha: sha(1) });
+    expect(s.state).toMatchObject({ phase: 'Failed', reason: 'RuntimeFailed; retry 2/3 due in 4s' });
+    s.advance(4000);
+    expect(s.next()).toMatchObject({ kind: 'trigger', sha: sha(1), attempt: 2 });
+  });
+
   it('a manual trigger runs while paused (like a manual sync with auto-sync off)', () => {
     const s = new Sim();
     s.ev({ type: 'pause', reason: 'freeze' }).ev({ type: 'observed', sha: sha(1) });
