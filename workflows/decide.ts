@@ -29,7 +29,7 @@ export type FollowerEvent =
 export type Action =
   | { kind: 'cancel'; sha: string; jobId?: string }
   | { kind: 'trigger'; sha: string; attempt: number; manual: boolean }
-  | { kind: 'status'; sha: string; jobId?: string }
+  | { kind: 'status'; sha: string }
   | { kind: 'observe' }
   | { kind: 'wait'; until: number; why: string };
 
@@ -90,7 +90,7 @@ export function nextAction(state: FollowerState, now: number): Action {
     return { kind: 'trigger', sha: state.targetSha, attempt, manual: Boolean(state.pendingManual) };
   }
   if (state.phase === 'ClosingOut' && state.inFlight && state.nextStatusAt !== undefined && now >= state.nextStatusAt) {
-    return { kind: 'status', sha: state.inFlight.sha, jobId: state.inFlight.jobId };
+    return { kind: 'status', sha: state.inFlight.sha };
   }
   if (now >= state.nextObserveAt) return { kind: 'observe' };
   const wakeups: [number, string][] = [[state.nextObserveAt, 'next observation']];

@@ -62,7 +62,7 @@ describe('reduce + nextAction: the follower rules', () => {
     s.ev({ type: 'triggered', sha: sha(1), jobId: 'j1', alreadyRunning: false });
     expect(s.state.phase).toBe('ClosingOut');
     expect(s.state.inFlight).toMatchObject({ sha: sha(1), jobId: 'j1', attempt: 1, deadline: s.now + 120_000 });
-    expect(s.next()).toEqual({ kind: 'status', sha: sha(1), jobId: 'j1' });
+    expect(s.next()).toEqual({ kind: 'status', sha: sha(1) });
     s.status({ phase: 'Running', sha: sha(1) });
     expect(s.next()).toMatchObject({ kind: 'wait', until: s.now + 2000, why: 'next close-out check' });
     s.advance(2000).status({ phase: 'Succeeded', sha: sha(1) });
@@ -295,7 +295,7 @@ describe('reduce + nextAction: the follower rules', () => {
     const s = new Sim().observeAndTrigger(sha(1));
     s.ev({ type: 'supersedeNotice', sha: sha(2) });
     expect(s.state.phase).toBe('ClosingOut');
-    expect(s.next()).toEqual({ kind: 'status', sha: sha(1), jobId: 'job-0001' });
+    expect(s.next()).toEqual({ kind: 'status', sha: sha(1) });
     s.status({ phase: 'Running', sha: sha(1) });
     expect(s.next()).toEqual({ kind: 'observe' });
   });
