@@ -1,6 +1,7 @@
 // Adapter commands: argv templates from the registry, rendered with the follower's values and
 // run without a shell. Secrets reach the adapter only as environment variables named in the
 // registry, read from the worker's own environment, and are scrubbed from anything returned.
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import {
@@ -9,6 +10,7 @@ import {
   type AdapterSpec,
   type CommandTemplate,
   type RuntimeStatus,
+  type SecretPresence,
   type TriggerResult,
 } from '../workflows/api.ts';
 import { failure, SHA_PATTERN } from './observe.ts';
@@ -147,7 +149,7 @@ export async function adapterTrigger(call: AdapterCall, sha: string, redeploy: b
   const before = await adapterStatus(call, sha, ctx);
   const active: RuntimeStatus['phase'][] = redeploy ? ['Pending', 'Running'] : ['Pending', 'Running', 'Succeeded'];
   if (before.sha === sha && active.includes(before.phase)) {
-    return { alreadyRunning: true, ...(before.jobId ? { jobId: before.jobId } : {}) };
+    return { alreadyRunning: true, secrets: secretPresence(call.adapter.env, ctx.env), ...(before.jobId ? { jobId: before.jobId } : {}) };
   }
   const argv = renderArgv(call.adapter.trigger, call, ctx.registryDir, { sha });
   const res = await run(call, 'trigger', argv, ctx);
@@ -158,7 +160,17 @@ export async function adapterTrigger(call: AdapterCall, sha: string, redeploy: b
     throw failure(FailureType.AdapterFailed, `adapter ${call.adapter.id} trigger exited ${res.exitCode ?? res.signal}: ${why.slice(0, MAX_MESSAGE)}`, retryable);
   }
   const jobId = typeof reply?.jobId === 'string' ? reply.jobId.slice(0, 253) : undefined;
-  return { alreadyRunning: false, ...(jobId ? { jobId } : {}) };
+  return { alreadyRunning: false, secrets: secretPresence(call.adapter.env, ctx.env), ...(jobId ? { jobId } : {}) };
+}
+
+/** Which declared env names the worker has, each with a short fingerprint: enough to tell a rotated or missing token, never the value. */
+export function secretPresence(names: string[], env: NodeJS.ProcessEnv): SecretPresence[] {
+  return names.map((name) => {
+    const value = env[name];
+    return value === undefined || value === ''
+      ? { name, present: false }
+      : { name, present: true, fingerprint: `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 12)}` };
+  });
 }
 
 export async function adapterCancel(call: AdapterCall, sha: string, jobId: string | undefined, ctx: AdapterContext): Promise<void> {

@@ -275,7 +275,11 @@ function drillDown(ctx: Ctx, info: Awaited<ReturnType<typeof controllerInfo>>, r
   const sha = focus.state?.targetSha ?? focus.state?.observedSha;
   const reg = ctx.registry.file === DEFAULT_REGISTRY ? '' : ` --registry ${ctx.registry.file}`;
   const link = uiLink(info, id);
+  const secrets = focus.state?.secrets?.entries ?? [];
   return [
+    ...(secrets.length
+      ? [`secrets (worker env at the last trigger): ${secrets.map((s) => (s.present ? `${s.name} present (${s.fingerprint})` : `${s.name} MISSING`)).join(', ')}`, '']
+      : []),
     `next (${id}):`,
     `  branch-follower${reg} events --follower ${id}`,
     `  branch-follower${reg} logs --follower ${id}`,

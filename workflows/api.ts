@@ -144,6 +144,8 @@ export interface FollowerState {
   paused?: { reason: string; since: number };
   /** The mirror could not be read: since when, and why. */
   mirrorBlocked?: { reason: string; message: string; since: number };
+  /** The adapter's secrets as the worker had them at the last trigger (presence and fingerprint only). */
+  secrets?: { at: number; entries: SecretPresence[] };
   /** A trigger waiting to run again: after a retryable failure's backoff, or after the adapter could not run. */
   retry?: { sha: string; attempt: number; notBefore: number; manual?: boolean };
   manualRequest?: { sha?: string; reason: string; at: number };
@@ -222,8 +224,18 @@ export interface RuntimeStatus {
   retryable?: boolean;
 }
 
+/** A secret as operators may see it: its name, whether the worker has it, a fingerprint. Never the value. */
+export interface SecretPresence {
+  name: string;
+  present: boolean;
+  /** `sha256:` and the first 12 hex digits of the value's SHA-256. */
+  fingerprint?: string;
+}
+
 export interface TriggerResult {
   jobId?: string;
   /** The runtime was already working on (or done with) this sha: nothing was fired. */
   alreadyRunning: boolean;
+  /** The adapter's declared env names, as the worker that ran the trigger has them. */
+  secrets: SecretPresence[];
 }

@@ -6,6 +6,7 @@ import type {
   FollowerState,
   Phase,
   RuntimeStatus,
+  SecretPresence,
   ShaRecord,
 } from './api.ts';
 
@@ -13,7 +14,7 @@ export type FollowerEvent =
   | { type: 'observed'; sha: string }
   | { type: 'observeFailed'; reason: string; message: string }
   | { type: 'triggering' }
-  | { type: 'triggered'; sha: string; jobId?: string; alreadyRunning: boolean }
+  | { type: 'triggered'; sha: string; jobId?: string; alreadyRunning: boolean; secrets?: SecretPresence[] }
   | { type: 'triggerFailed'; sha: string; reason: string; message: string; retryable: boolean; blocking: boolean }
   | { type: 'status'; sha: string; status: RuntimeStatus }
   | { type: 'statusFailed'; sha: string; reason: string; message: string }
@@ -153,6 +154,7 @@ class Reducer {
         if (s.inFlight?.sha !== e.sha) return;
         s.inFlight.jobId = e.jobId ?? s.inFlight.jobId;
         if (s.inFlight.jobId) this.record(e.sha).jobId = s.inFlight.jobId;
+        if (e.secrets) s.secrets = { at: now, entries: e.secrets };
         s.nextStatusAt = now;
         const job = e.jobId ? ` job ${e.jobId}` : '';
         this.to(

@@ -106,7 +106,7 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
             { ...adapterOptions(spec, 2), summary: `trigger ${short(action.sha)} via ${spec.adapter.id} (attempt ${action.attempt})` },
             [{ spec: adapterCall(spec), sha: action.sha, redeploy: action.manual }],
           );
-          apply({ type: 'triggered', sha: action.sha, jobId: res.jobId, alreadyRunning: res.alreadyRunning });
+          apply({ type: 'triggered', sha: action.sha, jobId: res.jobId, alreadyRunning: res.alreadyRunning, secrets: res.secrets });
         } catch (err) {
           const f = failureOf(err);
           apply({

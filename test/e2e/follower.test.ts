@@ -1,6 +1,7 @@
 // End to end: a real Temporal dev server, real git over `git daemon`, the real demo adapter
 // scripts. The control plane's trigger log is the witness of every trigger.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -314,5 +315,9 @@ describe('follower: secrets', () => {
     expect(history).toContain('[redacted:DEMO_TOKEN]');
     expect(history).not.toContain(secret);
     expect(state).not.toContain(secret);
+    // What operators may see instead: the name, presence and a fingerprint.
+    expect((await h.state('app')).secrets?.entries).toEqual([
+      { name: 'DEMO_TOKEN', present: true, fingerprint: `sha256:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}` },
+    ]);
   });
 });

@@ -1,12 +1,13 @@
 // The activity implementations against real processes: the shell-free runner, the demo
 // control-plane adapter, and `git ls-remote` against a real `git daemon`.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adapterStatus, adapterTrigger, parseStatus, renderArgv, type AdapterCall, type AdapterContext } from '../../activities/adapter.ts';
+import { adapterStatus, adapterTrigger, parseStatus, renderArgv, secretPresence, type AdapterCall, type AdapterContext } from '../../activities/adapter.ts';
 import { readBranchHead } from '../../activities/observe.ts';
 import { runCommand } from '../../activities/run-command.ts';
 import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
@@ -118,15 +119,24 @@ describe('adapter contract (demo control plane)', () => {
   it('triggers once: a second trigger for the same sha sees it running and fires nothing', async () => {
     expect(await adapterStatus(call('v03'), undefined, ctx)).toEqual({ phase: 'Idle', message: 'no deploy yet' });
     const first = await adapterTrigger(call('v03'), sha, false, ctx);
-    expect(first).toEqual({ alreadyRunning: false, jobId: 'JD01-v03-1' });
+    const secrets = [{ name: 'DEMO_TOKEN', present: true, fingerprint: `sha256:${createHash('sha256').update('tok-123').digest('hex').slice(0, 12)}` }];
+    expect(first).toEqual({ alreadyRunning: false, jobId: 'JD01-v03-1', secrets });
     const again = await adapterTrigger(call('v03'), sha, false, ctx);
-    expect(again).toEqual({ alreadyRunning: true, jobId: 'JD01-v03-1' });
+    expect(again).toEqual({ alreadyRunning: true, jobId: 'JD01-v03-1', secrets });
     const witness = () => readFileSync(path.join(dir, 'state', 'triggers.log'), 'utf8').trim().split('\n');
     expect(witness()).toHaveLength(1);
     expect(await adapterStatus(call('v03'), sha, ctx)).toMatchObject({ phase: 'Succeeded', sha, jobId: 'JD01-v03-1' });
     // A manual redeploy fires again once the sha is done (but not while it is in progress).
-    expect(await adapterTrigger(call('v03'), sha, true, ctx)).toEqual({ alreadyRunning: false, jobId: 'JD01-v03-2' });
+    expect(await adapterTrigger(call('v03'), sha, true, ctx)).toMatchObject({ alreadyRunning: false, jobId: 'JD01-v03-2' });
     expect(witness()).toHaveLength(2);
+  });
+
+  it('reports secrets by name, presence and fingerprint only', () => {
+    expect(secretPresence(['A', 'B', 'C'], { A: 'value', C: '' })).toEqual([
+      { name: 'A', present: true, fingerprint: `sha256:${createHash('sha256').update('value').digest('hex').slice(0, 12)}` },
+      { name: 'B', present: false },
+      { name: 'C', present: false },
+    ]);
   });
 
   it('a refused trigger is a failure with the runtime’s reason and retryability', async () => {
