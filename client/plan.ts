@@ -3,7 +3,7 @@
 // delivers the new spec); one that is disabled or removed is stopped (its workflow cancelled).
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { specQuery, workflowIdFor, type FollowerSpec } from '../workflows/api.ts';
-import { startFollower } from './followers.ts';
+import { startFollower, startOptions } from './followers.ts';
 import type { Ctx } from './context.ts';
 
 export type PlanAction = 'start' | 'reconfigure' | 'stop' | 'unchanged';
@@ -44,7 +44,7 @@ export async function applyPlan(ctx: Ctx, plan: PlanItem[], log: (line: string) 
   const specs = new Map(ctx.registry.followers.map((f) => [f.spec.id, f.spec]));
   for (const item of plan) {
     if (item.action === 'start' || item.action === 'reconfigure') {
-      await startFollower(ctx.client, ctx.target.taskQueue, specs.get(item.follower)!);
+      await startFollower(ctx.client, startOptions(ctx.registry, ctx.target.taskQueue), specs.get(item.follower)!);
       log(`${item.action === 'start' ? 'started' : 'reconfigured'} ${item.follower}`);
     } else if (item.action === 'stop') {
       await ctx.client.workflow.getHandle(workflowIdFor(item.follower)).cancel();

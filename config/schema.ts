@@ -60,12 +60,16 @@ export const registrySchema = z.strictObject({
       taskQueue: z.string().min(1),
       /** Where operators open the Temporal UI; used in drill-down hints. */
       uiUrl: z.url().optional(),
+      /** How long a workflow task may run before the server hands it to another worker. */
+      workflowTaskTimeout: duration,
     }),
     worker: z.strictObject({
       maxConcurrentActivityTaskExecutions: positiveInt,
       maxConcurrentWorkflowTaskExecutions: positiveInt,
       maxCachedWorkflows: positiveInt,
       shutdownGraceTime: duration,
+      /** How long a follower's tasks wait for the worker that cached it before any worker may take them. */
+      stickyQueueScheduleToStartTimeout: duration,
     }),
     /** The local stack `npm start` brings up in place of a cluster. */
     embedded: z

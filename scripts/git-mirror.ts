@@ -61,6 +61,11 @@ export function pushCommit(root: string, repo: string, branch: string, message: 
   }
 }
 
+/** Points `branch` at `sha`, creating or force-moving it (a rewind, a recreate). */
+export function setBranch(root: string, repo: string, branch: string, sha: string): void {
+  git(['--git-dir', repoDir(root, repo), 'update-ref', `refs/heads/${branch}`, sha]);
+}
+
 export function deleteBranch(root: string, repo: string, branch: string): void {
   git(['--git-dir', repoDir(root, repo), 'update-ref', '-d', `refs/heads/${branch}`]);
 }

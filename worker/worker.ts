@@ -48,5 +48,6 @@ export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Wo
     maxConcurrentWorkflowTaskExecutions: w.maxConcurrentWorkflowTaskExecutions,
     maxCachedWorkflows: w.maxCachedWorkflows,
     shutdownGraceTime: parseDuration(w.shutdownGraceTime),
+    stickyQueueScheduleToStartTimeout: parseDuration(w.stickyQueueScheduleToStartTimeout),
   });
 }

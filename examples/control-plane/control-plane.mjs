@@ -1,9 +1,12 @@
 // A stand-in control plane for the embedded default and the tests. It behaves like the real
 // lane CLIs the adapters wrap: `trigger` records a deploy job for a sha, `status` prints one
 // compact JSON object (Running, then Succeeded or Failed), `cancel` and `logs` act on a job.
-// Its lane behaviour comes from the owning config passed as --config (the follower's configRef).
-// Every trigger is appended to <stateDir>/triggers.log: the witness the tests count.
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// Its lane behaviour comes from the owning config passed as --config (the follower's configRef),
+// including faults to inject (`faults: { status: …, trigger: … }`: hang, exit, badjson, flood,
+// othersha). Every trigger is appended to <stateDir>/triggers.log — time, lane, sha, job and
+// $BF_WORKER_NAME when the adapter passes it — the witness the tests count.
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
@@ -30,6 +33,7 @@ export function run(command, argv) {
   mkdirSync(stateDir, { recursive: true });
   const stateFile = path.join(stateDir, `${laneKey.replaceAll('/', '_')}.json`);
   const state = readState(stateFile);
+  injectFault(lane.faults?.[command]);
 
   switch (command) {
     case 'status':
@@ -42,7 +46,7 @@ export function run(command, argv) {
       const job = { jobId: `${laneKey.replaceAll('/', '-')}-${n + 1}`, sha: values.sha, startedAt: Date.now(), outcome: outcomes[Math.min(n, outcomes.length - 1)] };
       state.jobs.push(job);
       writeState(stateFile, state);
-      appendFileSync(path.join(stateDir, 'triggers.log'), `${new Date().toISOString()} ${laneKey} ${job.sha} ${job.jobId}\n`);
+      appendFileSync(path.join(stateDir, 'triggers.log'), `${new Date().toISOString()} ${laneKey} ${job.sha} ${job.jobId} ${process.env.BF_WORKER_NAME ?? '-'}\n`);
       return print({ jobId: job.jobId, message: `deploying ${job.sha.slice(0, 12)}` });
     }
     case 'cancel': {
@@ -62,6 +66,34 @@ export function run(command, argv) {
     }
     default:
       fail(`unknown command ${command}`);
+  }
+}
+
+function injectFault(fault) {
+  switch (fault) {
+    case undefined:
+      return;
+    case 'hang': // with a child of its own, so only a process-group kill ends both
+      spawnSync('sleep', ['3601']);
+      return;
+    case 'exit':
+      fail('injected failure');
+      return;
+    case 'badjson':
+      process.stdout.write('this is not json\n');
+      process.exit(0);
+      return;
+    case 'flood': {
+      const chunk = Buffer.alloc(1 << 20, 'x');
+      for (let i = 0; i < 100; i++) writeSync(1, chunk); // 100 MB
+      process.exit(0);
+      return;
+    }
+    case 'othersha':
+      print({ phase: 'Succeeded', sha: 'f'.repeat(40), message: 'still on the previous release' });
+      return;
+    default:
+      fail(`unknown fault ${fault}`);
   }
 }
 

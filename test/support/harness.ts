@@ -12,7 +12,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { inject } from 'vitest';
 import YAML from 'yaml';
 import { loadRegistry, type Registry } from '../../config/registry.ts';
-import { startFollower } from '../../client/followers.ts';
+import { startFollower, startOptions } from '../../client/followers.ts';
 import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
 import { createFollowerWorker } from '../../worker/worker.ts';
 import { eventsQuery, stateQuery, workflowIdFor, type FollowerView, type Transition } from '../../workflows/api.ts';
@@ -23,9 +23,12 @@ const HWLAB = path.join(ROOT, 'examples/bin/hwlab');
 
 export interface Lane {
   deployMs?: number;
+  faults?: { status?: Fault; trigger?: Fault };
   outcomes?: ('succeed' | 'fail-retryable' | 'fail-terminal' | 'never')[];
   triggerFails?: string;
 }
+
+export type Fault = 'hang' | 'exit' | 'badjson' | 'flood' | 'othersha';
 
 export interface FollowerDef {
   name: string;
@@ -42,8 +45,13 @@ export interface HarnessOptions {
   defaults?: Record<string, unknown>;
   /** Merged into the demo adapter's YAML entry. */
   adapter?: Record<string, unknown>;
+  /** More adapters, by id (followers pick one with `yaml: { adapter: id }`). */
+  adapters?: Record<string, unknown>;
   /** Branches to create besides main and the followed ones. */
   branches?: string[];
+  /** Merged into controller.temporal / controller.worker. */
+  temporal?: Record<string, unknown>;
+  worker?: Record<string, unknown>;
 }
 
 let runtimeInstalled = false;
@@ -89,13 +97,17 @@ export class Harness {
     mkdirSync(path.dirname(this.registryFile), { recursive: true });
     const lanes = Object.fromEntries(Object.entries(o.lanes).map(([lane, b]) => [`N1/${lane}`, b]));
     writeFileSync(path.join(this.dir, 'config', 'lanes.yaml'), YAML.stringify({ controlPlane: { stateDir: this.stateDir }, lanes }));
-    const cmd = (verb: string, extra: string[] = []) => ({
-      argv: [HWLAB, 'nodes', 'control-plane', verb, '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}', ...extra],
-    });
     const doc = {
       controller: {
-        temporal: { address: this.address, namespace: 'default', taskQueue: this.taskQueue },
-        worker: { maxConcurrentActivityTaskExecutions: 20, maxConcurrentWorkflowTaskExecutions: 20, maxCachedWorkflows: 100, shutdownGraceTime: '2s' },
+        temporal: { address: this.address, namespace: 'default', taskQueue: this.taskQueue, workflowTaskTimeout: '10s', ...o.temporal },
+        worker: {
+          maxConcurrentActivityTaskExecutions: 20,
+          maxConcurrentWorkflowTaskExecutions: 20,
+          maxCachedWorkflows: 100,
+          shutdownGraceTime: '2s',
+          stickyQueueScheduleToStartTimeout: '10s',
+          ...o.worker,
+        },
       },
       defaults: deepMerge(
         {
@@ -110,16 +122,8 @@ export class Harness {
         o.defaults ?? {},
       ),
       adapters: {
-        demo: {
-          kind: 'command',
-          env: ['DEMO_TOKEN'],
-          status: cmd('status'),
-          trigger: cmd('trigger-current', ['--sha', '{sha}']),
-          cancel: cmd('cancel', ['--job', '{jobId}']),
-          logs: cmd('logs', ['--job', '{jobId}']),
-          checks: { ready: { kind: 'adapter-status' } },
-          ...o.adapter,
-        },
+        demo: { ...demoAdapter(), ...o.adapter },
+        ...o.adapters,
       },
       followers: o.followers.map((f) => ({
         id: this.id(f.name),
@@ -181,7 +185,8 @@ export class Harness {
   }
 
   async startFollowers(): Promise<void> {
-    for (const f of this.registry.followers) await startFollower(this.client, this.taskQueue, f.spec);
+    const options = startOptions(this.registry, this.taskQueue);
+    for (const f of this.registry.followers) await startFollower(this.client, options, f.spec);
   }
 
   push(branch = 'main', message = 'change'): string {
@@ -189,7 +194,7 @@ export class Harness {
   }
 
   /** Every trigger the control plane received, in order: the witness. */
-  triggers(lane?: string): { lane: string; sha: string; jobId: string }[] {
+  triggers(lane?: string): { lane: string; sha: string; jobId: string; worker: string }[] {
     const file = path.join(this.stateDir, 'triggers.log');
     if (!existsSync(file)) return [];
     return readFileSync(file, 'utf8')
@@ -197,8 +202,8 @@ export class Harness {
       .split('\n')
       .filter(Boolean)
       .map((l) => {
-        const [, laneKey, sha, jobId] = l.split(' ');
-        return { lane: laneKey!.split('/')[1]!, sha: sha!, jobId: jobId! };
+        const [, laneKey, sha, jobId, worker] = l.split(' ');
+        return { lane: laneKey!.split('/')[1]!, sha: sha!, jobId: jobId!, worker: worker ?? '-' };
       })
       .filter((t) => !lane || t.lane === lane);
   }
@@ -251,6 +256,22 @@ export class Harness {
     await this.daemon.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The demo control plane as a registry adapter entry (argv through examples/bin/hwlab). */
+export function demoAdapter(): Record<string, unknown> {
+  const cmd = (verb: string, extra: string[] = []) => ({
+    argv: [HWLAB, 'nodes', 'control-plane', verb, '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}', ...extra],
+  });
+  return {
+    kind: 'command',
+    env: ['DEMO_TOKEN', 'BF_WORKER_NAME'],
+    status: cmd('status'),
+    trigger: cmd('trigger-current', ['--sha', '{sha}']),
+    cancel: cmd('cancel', ['--job', '{jobId}']),
+    logs: cmd('logs', ['--job', '{jobId}']),
+    checks: { ready: { kind: 'adapter-status' } },
+  };
 }
 
 function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {

@@ -19,8 +19,8 @@ function writeRegistry(text: string): string {
 }
 
 const BASE = `controller:
-  temporal: { address: 127.0.0.1:7233, namespace: default, taskQueue: q }
-  worker: { maxConcurrentActivityTaskExecutions: 5, maxConcurrentWorkflowTaskExecutions: 5, maxCachedWorkflows: 10, shutdownGraceTime: 5s }
+  temporal: { address: 127.0.0.1:7233, namespace: default, taskQueue: q, workflowTaskTimeout: 10s }
+  worker: { maxConcurrentActivityTaskExecutions: 5, maxConcurrentWorkflowTaskExecutions: 5, maxCachedWorkflows: 10, shutdownGraceTime: 5s, stickyQueueScheduleToStartTimeout: 10s }
 defaults:
   pollInterval: 15s
   observe: { timeout: 10s }

@@ -1,0 +1,253 @@
+// Fault suite, part 1: misbehaving adapters, rewritten history, hostile config, and secrets.
+// Real Temporal, real git, real adapter processes; the control plane's trigger log is the witness.
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import YAML from 'yaml';
+import { main } from '../../client/cli.ts';
+import { Exit } from '../../client/output.ts';
+import { deleteBranch, setBranch } from '../../scripts/git-mirror.ts';
+import { specQuery, type FollowerView } from '../../workflows/api.ts';
+import { demoAdapter, Harness, processOutput, REPO } from '../support/harness.ts';
+import { duplicates, report } from '../support/reliability.ts';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const run = async (file: string, args: string[]): Promise<string> => (await promisify(execFile)(file, args, { encoding: 'utf8', maxBuffer: 64 << 20 })).stdout;
+
+async function cli(harness: Harness, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['--registry', harness.registryFile, ...args], { out: (t) => out.push(t), err: (t) => err.push(t), color: false });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const settled = (v: FollowerView) => v.phase === 'Failed' || v.phase === 'Succeeded';
+
+describe('adapter faults: each ends in a clear Failed or Blocked reason', () => {
+  it('hang, non-zero exit, invalid JSON, 100 MB of output, another sha, missing and non-executable binaries', async () => {
+    const noexec = path.join(ROOT, 'package.json'); // exists, not executable
+    const program = (argv0: string) => ({
+      kind: 'command',
+      status: { argv: [argv0, 'status', '{lane}'] },
+      trigger: { argv: [argv0, 'trigger', '{lane}', '{sha}'] },
+      checks: { ready: { kind: 'adapter-status' } },
+    });
+    h = await Harness.create({
+      lanes: {
+        hang: { faults: { trigger: 'hang' } },
+        exit: { faults: { trigger: 'exit' } },
+        badjson: { faults: { status: 'badjson' } },
+        flood: { faults: { status: 'flood' } },
+        othersha: { deployMs: 0, faults: { status: 'othersha' } },
+        ok: { deployMs: 0 },
+      },
+      followers: [
+        { name: 'hang', lane: 'hang' },
+        { name: 'exit', lane: 'exit' },
+        { name: 'badjson', lane: 'badjson' },
+        { name: 'flood', lane: 'flood', yaml: { adapter: 'patient' } },
+        { name: 'othersha', lane: 'othersha' },
+        { name: 'missing', lane: 'ok', yaml: { adapter: 'missing' } },
+        { name: 'noexec', lane: 'ok', yaml: { adapter: 'noexec' } },
+      ],
+      defaults: {
+        adapter: { timeout: '1s' },
+        retry: { maxAttempts: 2, initialBackoff: '200ms', maxBackoff: '1s' },
+        closeout: { budget: '3s' },
+      },
+      // 100 MB takes a while to drain on a busy machine: that lane's adapter gets more time.
+      adapters: { missing: program(path.join(ROOT, 'no/such/lanectl')), noexec: program(noexec), patient: { ...demoAdapter(), timeout: '60s' } },
+    });
+    const sha = h.push('main', 'x');
+    await h.startWorker();
+    await h.startFollowers();
+    const final = async (name: string) => h!.waitFor(name, 'a final reason', (v) => settled(v) && !v.retry, 90_000);
+    // An adapter that cannot run stays Blocked with its next attempt pending each poll.
+    const blocked = async (name: string) => h!.waitFor(name, 'Blocked', (v) => v.phase === 'Blocked' && v.reason.startsWith('AdapterMissing'), 90_000);
+
+    const hang = await final('hang');
+    expect(hang).toMatchObject({ phase: 'Failed' });
+    expect(hang.reason).toMatch(/^AdapterTimeout: adapter demo trigger did not finish within 1000ms; killed with its process group; 2 attempts used$/);
+    const exit = await final('exit');
+    expect(exit.reason).toMatch(/^AdapterFailed: adapter demo trigger exited 2: control-plane: injected failure; 2 attempts used$/);
+    expect((await final('badjson')).reason).toBe('InvalidStatus: adapter demo status did not print JSON: "this is not json"');
+    expect((await final('flood')).reason).toBe('InvalidStatus: adapter patient status printed more than its maxOutputBytes; expected one compact JSON object');
+    const other = await final('othersha');
+    expect(other.reason).toMatch(/^BudgetExceeded: close-out took \d+(\.\d)?s, over the 3s budget .*; runtime reports ffffffffffff; last status: still on the previous release$/);
+    const missing = await blocked('missing');
+    expect(missing).toMatchObject({ phase: 'Blocked' });
+    expect(missing.reason).toContain(`AdapterMissing: adapter missing status: cannot run ${path.join(ROOT, 'no/such/lanectl')}: not found`);
+    expect((await blocked('noexec')).reason).toContain(`cannot run ${noexec}: not executable`);
+
+    // The hung adapter's own child was killed with it.
+    expect(() => execFileSync('pgrep', ['-f', 'sleep 3601'])).toThrow();
+    // 100 MB of output never reaches memory: flood once more, alone, and measure this worker.
+    const rssBefore = process.memoryUsage().rss;
+    const failedBefore = (await h.state('flood')).lastError!.at;
+    await h.handle('flood').signal('trigger', { reason: 'flood again' });
+    await h.waitFor('flood', 'flooded and refused again', (v) => v.phase === 'Failed' && v.lastError!.at > failedBefore, 90_000);
+    const growthMb = (process.memoryUsage().rss - rssBefore) / (1 << 20);
+    expect(growthMb).toBeLessThan(50);
+    // Only the lying-status lane reached its trigger; nothing fired twice.
+    expect(h.triggers().map((t) => [t.lane, t.sha])).toEqual([['othersha', sha]]);
+
+    const rows: [string, string, string][] = [
+      ['adapter hangs (trigger)', 'hang with a child process; 1s timeout, 2 attempts', 'Failed: AdapterTimeout, 2 attempts used; process group killed'],
+      ['adapter exits non-zero', 'exit 2, 2 attempts', 'Failed: AdapterFailed with its stderr, 2 attempts used'],
+      ['adapter prints invalid JSON', 'status prints text', 'Failed: InvalidStatus (terminal)'],
+      ['adapter floods output', '100 MB on stdout', `Failed: InvalidStatus; worker RSS grew ${growthMb.toFixed(0)} MB`],
+      ['status reports another sha', 'runtime claims ffffffff…', 'Failed: BudgetExceeded, naming the sha the runtime reports'],
+      ['adapter binary missing', 'argv[0] does not exist', 'Blocked: AdapterMissing (not found); retried each poll, no attempt spent'],
+      ['adapter binary not executable', 'argv[0] is a plain file', 'Blocked: AdapterMissing (not executable)'],
+    ];
+    for (const [fault, injected, recovery] of rows) {
+      report({ fault, injected, duplicates: duplicates(h.triggers()), lost: 0, recovery, reproduce: 'npx vitest run test/faults/input-faults.test.ts -t "adapter faults"' });
+    }
+  });
+});
+
+describe('history rewrites', () => {
+  it('force-push backwards, delete and recreate: defined behaviour, no re-trigger of a succeeded sha', async () => {
+    h = await Harness.create({ lanes: { a: { deployMs: 0 } }, followers: [{ name: 'app', lane: 'a' }], defaults: { pollInterval: '300ms' } });
+    const a = h.push('main', 'a');
+    await h.startWorker();
+    await h.startFollowers();
+    await h.waitFor('app', 'a deployed', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === a);
+    const b = h.push('main', 'b');
+    await h.waitFor('app', 'b deployed', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === b);
+
+    setBranch(h.mirrorRoot, REPO, 'main', a); // force-push backwards
+    const rewound = await h.waitFor('app', 'rewind seen', (v) => v.observedSha === a);
+    expect(rewound.phase).toBe('Noop');
+    expect(rewound.reason).toContain('was already triggered (Succeeded)');
+
+    deleteBranch(h.mirrorRoot, REPO, 'main');
+    const deleted = await h.waitFor('app', 'deletion seen', (v) => v.phase === 'Blocked');
+    expect(deleted.reason).toMatch(/^BranchNotFound: branch main does not exist/);
+
+    setBranch(h.mirrorRoot, REPO, 'main', b); // recreated at the deployed sha
+    await h.waitFor('app', 'recreated at b', (v) => v.phase === 'Succeeded' && v.observedSha === b);
+    const c = h.push('main', 'c'); // and moving on from there
+    await h.waitFor('app', 'c deployed', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === c);
+    expect(h.triggers().map((t) => t.sha)).toEqual([a, b, c]);
+    report({
+      fault: 'history rewrites',
+      injected: 'force-push back to a deployed sha; delete; recreate at the deployed sha; push',
+      duplicates: duplicates(h.triggers()),
+      lost: 0,
+      recovery: 'rewind: Noop; delete: Blocked BranchNotFound; recreate: back to Succeeded; new sha deploys',
+      reproduce: 'npx vitest run test/faults/input-faults.test.ts -t "history rewrites"',
+    });
+  });
+});
+
+describe('hostile config', () => {
+  it('is refused with file:line:col and path; nothing applied, running followers untouched, nothing executed', async () => {
+    // A long poll: once deployed the follower sleeps, so only a write could add history events.
+    h = await Harness.create({ lanes: { a: { deployMs: 0 } }, followers: [{ name: 'app', lane: 'a' }], defaults: { pollInterval: '10m' } });
+    const sha = h.push('main', 'x');
+    await h.startWorker();
+    await h.startFollowers();
+    await h.waitFor('app', 'deployed', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === sha);
+    const spec = await h.handle('app').query(specQuery);
+    const good = readFileSync(h.registryFile, 'utf8');
+    const mark = path.join(h.dir, 'PWNED');
+    const edits: [string, (doc: any) => void, RegExp][] = [
+      // Payloads without spaces, so each is refused for what it is; run by a shell, they would create the marker.
+      ['branch with ;', (d) => (d.followers[0].source.branch = `main;touch\${IFS}${mark}`), /source\.branch: .*metacharacter ";"/],
+      ['branch with $(…)', (d) => (d.followers[0].source.branch = `$(touch\${IFS}${mark})`), /source\.branch: .*metacharacter "\$"/],
+      ['branch as an option', (d) => (d.followers[0].source.branch = `--upload-pack=touch\${IFS}${mark}`), /source\.branch: .*starts with "-"/],
+      ['branch with a newline', (d) => (d.followers[0].source.branch = 'main\nx'), /source\.branch: .*control character/],
+      ['param with $(…)', (d) => (d.followers[0].target.params.lane = `$(touch\${IFS}${mark})`), /target\.params\.lane: /],
+      ['param as an option', (d) => (d.followers[0].target.params.lane = '--exec=sh'), /target\.params\.lane: /],
+      ['mirror as an option', (d) => (d.followers[0].source.mirror = `--upload-pack=touch\${IFS}${mark}`), /source\.mirror: .*not a URL/],
+      ['placeholder as the program', (d) => (d.adapters.demo.status.argv[0] = '{lane}'), /adapters\.demo\.status\.argv\[0\]: /],
+      ['unknown key', (d) => (d.followers[0].enabeld = true), /followers\[0\]\.enabeld: unknown key/],
+      ['wrong type', (d) => (d.followers[0].enabled = 'yes'), /followers\[0\]\.enabled: /],
+      ['duplicate id', (d) => d.followers.push({ ...d.followers[0] }), /followers\[1\]\.id: duplicate follower id/],
+      ['unknown adapter', (d) => (d.followers[0].adapter = 'nope'), /followers\[0\]\.adapter: unknown adapter "nope"/],
+    ];
+    const historyBefore = (await h.handle('app').describe()).historyLength;
+    for (const [, edit, expected] of edits) {
+      const doc = YAML.parse(good);
+      edit(doc);
+      writeFileSync(h.registryFile, YAML.stringify(doc));
+      const res = await cli(h, 'apply', '--confirm');
+      expect(res.code).toBe(Exit.Usage);
+      expect(res.err).toMatch(/registry\.yaml:\d+:\d+: /);
+      expect(res.err).toMatch(expected);
+    }
+    writeFileSync(h.registryFile, `${good}\nfollowers: [oops`);
+    const syntax = await cli(h, 'plan');
+    expect(syntax.code).toBe(Exit.Usage);
+    expect(syntax.err).toMatch(/registry\.yaml:\d+:\d+: \(document\): YAML syntax/);
+    writeFileSync(h.registryFile, good);
+
+    expect(existsSync(mark)).toBe(false);
+    expect(await h.handle('app').query(specQuery)).toEqual(spec);
+    expect((await h.handle('app').describe()).historyLength).toBe(historyBefore);
+    expect(h.triggers()).toHaveLength(1);
+    report({
+      fault: 'hostile config',
+      injected: `${edits.length + 1} registries: ${edits.map((e) => e[0]).join(', ')}, YAML syntax error`,
+      duplicates: 0,
+      lost: 0,
+      recovery: 'each refused (exit 2, file:line:col and path); no history event, spec unchanged, nothing executed',
+      reproduce: 'npx vitest run test/faults/input-faults.test.ts -t "hostile config"',
+    });
+  });
+});
+
+describe('secrets', () => {
+  it('a secret in the worker environment never appears in CLI output, worker logs or workflow history', async () => {
+    const secret = `tok-${Date.now()}-s3cr3t`;
+    h = await Harness.create({ lanes: { a: { deployMs: 200 } }, followers: [{ name: 'app', lane: 'a' }] });
+    // An adapter that leaks the token into a failure message, once, then behaves.
+    const leaky = path.join(h.dir, 'bin', 'leaky');
+    const marker = path.join(h.dir, 'leaked-once');
+    mkdirSync(path.dirname(leaky), { recursive: true });
+    writeFileSync(
+      leaky,
+      `#!/bin/sh\necho "debug: token=$DEMO_TOKEN" >&2\nif [ "$3" = trigger-current ] && [ ! -e ${marker} ]; then touch ${marker}; echo "{\\"message\\":\\"auth with $DEMO_TOKEN refused\\"}"; exit 1; fi\nexec ${path.join(ROOT, 'examples/bin/hwlab')} "$@"\n`,
+    );
+    chmodSync(leaky, 0o755);
+    const argv = (verb: string, extra: string[] = []) => ({ argv: [leaky, 'nodes', 'control-plane', verb, '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}', ...extra] });
+    h.writeConfig({ adapter: { status: argv('status'), trigger: argv('trigger-current', ['--sha', '{sha}']), logs: argv('logs', ['--job', '{jobId}']) } });
+    h.registry = (await import('../../config/registry.ts')).loadRegistry(h.registryFile);
+    const sha = h.push('main', 'x');
+    const worker = h.spawnWorker({ env: { DEMO_TOKEN: secret } });
+    await h.startFollowers();
+    await h.waitFor('app', 'deployed after the leaky failure', (v) => v.lastSucceededSha === sha);
+    expect(existsSync(marker)).toBe(true);
+
+    const outputs: string[] = [processOutput(worker)];
+    for (const args of [['status'], ['status', '-o', 'json'], ['status', '-o', 'yaml'], ['events', '--follower', h.id('app')], ['history', '--follower', h.id('app')], ['explain', '--follower', h.id('app'), '--sha', sha], ['run-once', '--all', '--dry-run'], ['logs', '--follower', h.id('app')]]) {
+      const r = await cli(h, ...args);
+      outputs.push(r.out, r.err);
+    }
+    const history = await run(inject('temporalCli'), ['workflow', 'show', '--address', h.address, '--workflow-id', `branch-follower/${h.id('app')}`, '--output', 'json']);
+    const everything = [...outputs, history].join('\n');
+    expect(history).toContain('[redacted:DEMO_TOKEN]'); // the leak happened, and was scrubbed
+    const occurrences = everything.split(secret).length - 1;
+    expect(occurrences).toBe(0);
+    const fingerprint = `sha256:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`;
+    expect(outputs.join('\n')).toContain(`DEMO_TOKEN present (${fingerprint})`);
+    report({
+      fault: 'secret in the worker environment',
+      injected: 'adapter echoes the token to stderr and into a trigger failure message',
+      duplicates: duplicates(h.triggers()),
+      lost: 0,
+      recovery: `0 occurrences in ${outputs.length - 1} CLI outputs, worker logs and history JSON (${Math.round(history.length / 1024)} KB); status shows name, presence, fingerprint`,
+      reproduce: 'npx vitest run test/faults/input-faults.test.ts -t "secrets"',
+    });
+  });
+});
