@@ -33,9 +33,12 @@ export function createActivities(deps: ActivityDeps) {
 
 export type FollowerActivities = ReturnType<typeof createActivities>;
 
+/** Heartbeats well inside the activity's heartbeat timeout, so only a dead worker misses it. */
 async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
   const ctx = Context.current();
-  const beat = setInterval(() => ctx.heartbeat(), 1000);
+  const every = Math.min(1000, Math.max(100, (ctx.info.heartbeatTimeoutMs ?? 3000) / 3));
+  ctx.heartbeat();
+  const beat = setInterval(() => ctx.heartbeat(), every);
   try {
     return await work();
   } finally {

@@ -133,7 +133,11 @@ export function parseRegistry(text: string, file: string): Registry {
         maxBackoffMs: parseDuration(retry.maxBackoff),
       },
       loop: d.loop,
-      activity: { heartbeatTimeoutMs: parseDuration(d.activity.heartbeatTimeout), maxAttempts: d.activity.maxAttempts },
+      activity: {
+        heartbeatTimeoutMs: parseDuration(d.activity.heartbeatTimeout),
+        maxAttempts: d.activity.maxAttempts,
+        maxRetryIntervalMs: parseDuration(d.activity.maxRetryInterval),
+      },
       registry: file,
     };
     return { spec, enabled: f.enabled };

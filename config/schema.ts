@@ -85,7 +85,7 @@ export const registrySchema = z.strictObject({
     closeout: z.strictObject({ budget: duration, pollInterval: duration }),
     retry,
     adapter: z.strictObject({ timeout: duration, maxOutputBytes: positiveInt }),
-    activity: z.strictObject({ heartbeatTimeout: duration, maxAttempts: positiveInt }),
+    activity: z.strictObject({ heartbeatTimeout: duration, maxAttempts: positiveInt, maxRetryInterval: duration }),
     loop: z.strictObject({ continueAsNewAfter: positiveInt, eventsKept: positiveInt, shasKept: positiveInt }),
   }),
   adapters: z.record(

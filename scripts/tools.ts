@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Pinned: later tags of the CLI add a `replace` directive that breaks `go install`. */
 const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
@@ -34,20 +35,51 @@ export function findOnPath(program: string): string | undefined {
 
 /** The `temporal` CLI: from PATH, else from the cache, else built from Go modules into it. */
 export async function ensureTemporalCli(log: Log): Promise<string> {
-  const onPath = findOnPath('temporal');
-  if (onPath) return onPath;
-  const dir = path.join(cacheDir(), 'tools', `temporal-${TEMPORAL_CLI_VERSION}`);
-  const bin = path.join(dir, 'bin', 'temporal');
-  if (existsSync(bin)) return bin;
-  await goInstall(`${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`, dir, 'temporal', log);
+  return findOnPath('temporal') ?? goBuildCached({ tool: 'temporal', version: TEMPORAL_CLI_VERSION, bin: 'temporal', args: ['install', '-v', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`] }, log);
+}
+
+/** Kubernetes test components, pinned: built from the wrapper modules under scripts/k8s-tools/. */
+const KUBERNETES_VERSION = 'v1.34.4';
+const ETCD_VERSION = 'v3.6.16';
+const K8S_TOOLS = fileURLToPath(new URL('./k8s-tools/', import.meta.url));
+
+export async function ensureKubeTools(log: Log): Promise<{ etcd: string; kubeApiserver: string }> {
+  const etcd =
+    findOnPath('etcd') ??
+    (await goBuildCached({ tool: 'etcd', version: ETCD_VERSION, bin: 'etcd', moduleDir: path.join(K8S_TOOLS, 'etcd'), args: ['build', '-v', 'go.etcd.io/etcd/server/v3'] }, log));
+  const kubeApiserver =
+    findOnPath('kube-apiserver') ??
+    (await goBuildCached(
+      { tool: 'kubernetes', version: KUBERNETES_VERSION, bin: 'kube-apiserver', moduleDir: path.join(K8S_TOOLS, 'kubernetes'), args: ['build', '-v', 'k8s.io/kubernetes/cmd/kube-apiserver'] },
+      log,
+    ));
+  return { etcd, kubeApiserver };
+}
+
+interface GoBuild {
+  tool: string;
+  version: string;
+  bin: string;
+  /** `install <pkg>@<version>` (GOBIN is set), or `build <pkg>` run in `moduleDir` (-o is added). */
+  args: string[];
+  moduleDir?: string;
+}
+
+/** <cache>/tools/<tool>-<version>/bin/<bin>, built once per machine. */
+async function goBuildCached(b: GoBuild, log: Log): Promise<string> {
+  const dir = path.join(cacheDir(), 'tools', `${b.tool}-${b.version}`);
+  const bin = path.join(dir, 'bin', b.bin);
+  if (!existsSync(bin)) await goBuild(b, dir, log);
   return bin;
 }
 
-async function goInstall(pkg: string, dir: string, binName: string, log: Log): Promise<void> {
+async function goBuild(b: GoBuild, dir: string, log: Log): Promise<void> {
+  const pkg = b.args[b.args.length - 1]!;
+  const binName = b.bin;
   const go = findOnPath('go');
   if (!go) {
     throw new Error(
-      `the Temporal CLI is not on PATH and Go is not installed to build it. Install Go (https://go.dev/dl, or your package manager), or put a 'temporal' binary on PATH, then retry.`,
+      `${binName} is not on PATH and Go is not installed to build it. Install Go (https://go.dev/dl, or your package manager), or put a '${binName}' binary on PATH, then retry.`,
     );
   }
   await withLock(path.join(dir, '.lock'), log, async () => {
@@ -58,7 +90,9 @@ async function goInstall(pkg: string, dir: string, binName: string, log: Log): P
     log(`building ${pkg} with ${go} into ${dir} (first run only; a cold build takes several minutes)`);
     const started = Date.now();
     let packages = 0;
-    const child = spawn(go, ['install', '-v', pkg], {
+    const args = b.args[0] === 'build' ? [...b.args.slice(0, -1), '-o', path.join(staging, binName), pkg] : b.args;
+    const child = spawn(go, args, {
+      cwd: b.moduleDir,
       env: { ...process.env, GOBIN: staging, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

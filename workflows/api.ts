@@ -67,6 +67,8 @@ export interface ActivitySpec {
   heartbeatTimeoutMs: number;
   /** Attempts Temporal makes when an activity is lost (worker died, timed out). */
   maxAttempts: number;
+  /** Cap on Temporal's backoff between those attempts (it doubles from 1s otherwise, up to 100s). */
+  maxRetryIntervalMs: number;
 }
 
 /** Everything one follower needs, resolved from the registry with its `defaults:`. */

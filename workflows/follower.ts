@@ -171,10 +171,14 @@ function adapterCall(spec: FollowerSpec): AdapterCall {
   };
 }
 
+/** Temporal retries only lost activities (dead worker, timeout); domain failures come back to us. */
+const infraRetry = (spec: FollowerSpec) => ({ maximumAttempts: spec.activity.maxAttempts, maximumInterval: spec.activity.maxRetryIntervalMs });
+
 function observeOptions(spec: FollowerSpec) {
   return {
     startToCloseTimeout: spec.observeTimeoutMs + spec.activity.heartbeatTimeoutMs,
-    retry: { maximumAttempts: spec.activity.maxAttempts },
+    heartbeatTimeout: spec.activity.heartbeatTimeoutMs,
+    retry: infraRetry(spec),
   };
 }
 
@@ -183,7 +187,7 @@ function adapterOptions(spec: FollowerSpec, commands: number) {
   return {
     startToCloseTimeout: commands * spec.adapter.timeoutMs + spec.activity.heartbeatTimeoutMs,
     heartbeatTimeout: spec.activity.heartbeatTimeoutMs,
-    retry: { maximumAttempts: spec.activity.maxAttempts },
+    retry: infraRetry(spec),
   };
 }
 

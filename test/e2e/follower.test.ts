@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deleteBranch, startGitDaemon } from '../../scripts/git-mirror.ts';
+import { deleteBranch } from '../../scripts/git-mirror.ts';
 import { pauseSignal, refreshSignal, resumeSignal, triggerSignal, type FollowerView } from '../../workflows/api.ts';
 import { Harness, processOutput, REPO } from '../support/harness.ts';
 
@@ -237,25 +237,6 @@ describe('follower: observe → trigger → close out', () => {
 });
 
 describe('follower: Blocked, with a reason, and recovery', () => {
-  it('an unreachable mirror is Blocked with since-when, nothing triggers, and it recovers within a poll', async () => {
-    h = await Harness.create({ lanes: { a: { deployMs: 100 } }, followers: [{ name: 'app', lane: 'a' }] });
-    const first = h.push('main', 'first');
-    await h.startWorker();
-    await h.startFollowers();
-    await h.waitFor('app', 'first deployed', succeededOn(first));
-    await h.daemon.stop();
-    const blocked = await h.waitFor('app', 'blocked on the mirror', (v) => v.phase === 'Blocked');
-    expect(blocked.reason).toMatch(/^MirrorUnreachable: git ls-remote git:\/\/127\.0\.0\.1:\d+\/org\/app\.git failed/);
-    expect(blocked.mirrorBlocked?.since).toEqual(expect.any(Number));
-    const second = h.push('main', 'during outage');
-    await observations(h, 'app', 3);
-    expect((await h.state('app')).mirrorBlocked?.since).toBe(blocked.mirrorBlocked?.since);
-    expect(h.triggers()).toHaveLength(1);
-    h.daemon = await startGitDaemon(h.mirrorRoot, '127.0.0.1', h.daemonPort);
-    await h.waitFor('app', 'second deployed after recovery', succeededOn(second));
-    expect((await h.events('app')).some((e) => e.reason.startsWith('mirror readable again after'))).toBe(true);
-  });
-
   it('a branch that does not exist is Blocked with BranchNotFound', async () => {
     h = await Harness.create({ lanes: { a: {} }, followers: [{ name: 'app', lane: 'a', branch: 'release/v9' }] });
     deleteBranch(h.mirrorRoot, REPO, 'release/v9');
@@ -316,8 +297,10 @@ describe('follower: secrets', () => {
     expect(history).not.toContain(secret);
     expect(state).not.toContain(secret);
     // What operators may see instead: the name, presence and a fingerprint.
-    expect((await h.state('app')).secrets?.entries).toEqual([
-      { name: 'DEMO_TOKEN', present: true, fingerprint: `sha256:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}` },
-    ]);
+    expect((await h.state('app')).secrets?.entries).toContainEqual({
+      name: 'DEMO_TOKEN',
+      present: true,
+      fingerprint: `sha256:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`,
+    });
   });
 });

@@ -49,6 +49,8 @@ export interface HarnessOptions {
   adapters?: Record<string, unknown>;
   /** Branches to create besides main and the followed ones. */
   branches?: string[];
+  /** A Temporal server of the test's own (default: the shared dev server). */
+  address?: string;
   /** Merged into controller.temporal / controller.worker. */
   temporal?: Record<string, unknown>;
   worker?: Record<string, unknown>;
@@ -63,7 +65,9 @@ export class Harness {
   readonly mirrorRoot = path.join(this.dir, 'mirror');
   readonly stateDir = path.join(this.dir, 'control-plane');
   readonly registryFile = path.join(this.dir, 'config', 'registry.yaml');
-  readonly address = inject('temporalAddress');
+  get address(): string {
+    return this.opts.address ?? inject('temporalAddress');
+  }
   registry!: Registry;
   daemon!: GitDaemon;
   daemonPort!: number;
@@ -116,7 +120,7 @@ export class Harness {
           closeout: { budget: '30s', pollInterval: '150ms' },
           retry: { maxAttempts: 3, initialBackoff: '300ms', backoffCoefficient: 2, maxBackoff: '2s' },
           adapter: { timeout: '10s', maxOutputBytes: 65536 },
-          activity: { heartbeatTimeout: '5s', maxAttempts: 3 },
+          activity: { heartbeatTimeout: '5s', maxAttempts: 3, maxRetryInterval: '1s' },
           loop: { continueAsNewAfter: 1000, eventsKept: 200, shasKept: 100 },
         },
         o.defaults ?? {},
@@ -240,8 +244,22 @@ export class Harness {
       await new Promise((r) => setTimeout(r, 100));
     }
     const events = await this.events(name).catch(() => []);
+    const pending = await this.handle(name)
+      .describe()
+      .then((d) =>
+        (d.raw.pendingActivities ?? []).map((a) => ({
+          type: a.activityType?.name,
+          state: a.state,
+          attempt: a.attempt,
+          lastFailure: a.lastFailure?.message,
+          lastStarted: a.lastStartedTime?.seconds?.toString(),
+          lastHeartbeat: a.lastHeartbeatTime?.seconds?.toString(),
+          lastWorker: a.lastWorkerIdentity,
+        })),
+      )
+      .catch((err: Error) => err.message);
     throw new Error(
-      `timed out waiting for ${name}: ${what}\nlast state: ${JSON.stringify(last, null, 1)}\nevents: ${JSON.stringify(events, null, 1)}\nlast error: ${lastError}`,
+      `timed out waiting for ${name}: ${what}\nlast state: ${JSON.stringify(last, null, 1)}\nevents: ${JSON.stringify(events, null, 1)}\npending activities: ${JSON.stringify(pending, null, 1)}\nlast error: ${lastError}`,
     );
   }
 

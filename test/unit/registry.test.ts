@@ -27,7 +27,7 @@ defaults:
   closeout: { budget: 120s, pollInterval: 2s }
   retry: { maxAttempts: 3, initialBackoff: 5s, backoffCoefficient: 2, maxBackoff: 60s }
   adapter: { timeout: 30s, maxOutputBytes: 65536 }
-  activity: { heartbeatTimeout: 10s, maxAttempts: 3 }
+  activity: { heartbeatTimeout: 10s, maxAttempts: 3, maxRetryInterval: 10s }
   loop: { continueAsNewAfter: 100, eventsKept: 50, shasKept: 50 }
 adapters:
   lane:
