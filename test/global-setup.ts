@@ -1,5 +1,6 @@
-// Starts one real Temporal dev server (headless, SQLite in a temp dir) for the whole run and
-// bundles the workflows once; test files get the address and bundle path via inject().
+// Provisions the tools (Temporal CLI, etcd, kube-apiserver), starts one real Temporal dev server
+// (headless, SQLite in a temp dir) for the whole run and bundles the workflows once; test files
+// get the address and bundle path via inject().
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startDevServer, type DevServer } from '../scripts/dev-server.ts';
 import { freePort } from '../scripts/git-mirror.ts';
-import { ensureTemporalCli } from '../scripts/tools.ts';
+import { ensureKubeTools, ensureTemporalCli } from '../scripts/tools.ts';
 import { WORKFLOWS_PATH } from '../worker/worker.ts';
 
 declare module 'vitest' {
@@ -24,6 +25,8 @@ let dir: string | undefined;
 export async function setup(project: TestProject): Promise<void> {
   const log = (line: string): void => console.log(`[test setup] ${line}`);
   const cli = await ensureTemporalCli(log);
+  // Built before any test runs, so a cold build never competes with timing-sensitive tests.
+  await ensureKubeTools(log);
   dir = mkdtempSync(path.join(os.tmpdir(), 'bf-test-'));
   server = await startDevServer({
     cli,

@@ -7,7 +7,7 @@ const NS = 'branch-follower';
 let kube: KubeCluster;
 beforeAll(async () => {
   kube = await startKubeCluster({ namespace: NS, serviceAccount: 'branch-follower', log: (l) => console.log(`[kube] ${l}`) });
-}, 1_800_000); // a cold machine builds kube-apiserver and etcd first (cached afterwards)
+}, 180_000); // the binaries are provisioned by the global setup
 afterAll(() => kube?.stop());
 
 describe('real kube-apiserver with RBAC and token users', () => {
