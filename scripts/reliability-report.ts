@@ -1,18 +1,11 @@
 // Renders the rows the fault suite recorded (BF_RELIABILITY_REPORT) into docs/RELIABILITY.md.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-
-interface Row {
-  fault: string;
-  injected: string;
-  duplicates: number;
-  lost: number;
-  recovery: string;
-  reproduce: string;
-}
+import type { ReliabilityRow as Row } from '../test/support/reliability.ts';
 
 const [input, output] = process.argv.slice(2);
 if (!input || !output) throw new Error('usage: reliability-report <rows.jsonl> <RELIABILITY.md>');
+if (!existsSync(output)) throw new Error(`${output} does not exist: the figures are written between its figures:begin/end markers`);
 const rows = readFileSync(input, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row);
 const cell = (s: string | number): string => String(s).replace(/\|/g, '\\|');
 const body = rows.map((r) => `| ${cell(r.fault)} | ${cell(r.injected)} | ${r.duplicates} | ${r.lost} | ${cell(r.recovery)} | \`${cell(r.reproduce)}\` |`);

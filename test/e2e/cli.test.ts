@@ -6,7 +6,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import YAML from 'yaml';
-import { main } from '../../client/cli.ts';
 import { Exit } from '../../client/output.ts';
 import { loadRegistry } from '../../config/registry.ts';
 import { workflowIdFor } from '../../workflows/api.ts';
@@ -19,20 +18,7 @@ afterEach(async () => {
   h = undefined;
 });
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(harness: Harness, ...args: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['--registry', harness.registryFile, ...args], { out: (t) => out.push(t), err: (t) => err.push(t), color: false });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
-const json = <T = any>(r: Run): T => JSON.parse(r.out) as T;
+const json = <T = any>(r: { out: string }): T => JSON.parse(r.out) as T;
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const run = async (file: string, args: string[]): Promise<string> => (await promisify(execFile)(file, args, { encoding: 'utf8' })).stdout;
 
@@ -41,21 +27,21 @@ describe('plan / apply', () => {
     h = await Harness.create({ lanes: { a: { deployMs: 100 }, b: { deployMs: 100 } }, followers: [{ name: 'one', lane: 'a' }, { name: 'two', lane: 'b' }] });
     await h.startWorker();
 
-    const plan = await cli(h, 'plan');
+    const plan = await h.cli('plan');
     expect(plan.code).toBe(Exit.Ok);
     expect(plan.out).toMatch(new RegExp(`${h.id('one')}\\s+start\\s+enabled and not running`));
 
-    const refused = await cli(h, 'apply');
+    const refused = await h.cli('apply');
     expect(refused.code).toBe(Exit.PendingChanges);
     expect(refused.out).toContain('not applied: run again with --confirm');
     await expect(h.handle('one').describe()).rejects.toThrow(/not found/i);
 
-    const applied = await cli(h, 'apply', '--confirm', '--wait');
+    const applied = await h.cli('apply', '--confirm', '--wait');
     expect(applied.code).toBe(Exit.Ok);
     expect(applied.err).toContain(`started ${h.id('one')}`);
     expect(applied.err).toMatch(new RegExp(`${h.id('one')}: (PendingTrigger|Triggering|ClosingOut|Succeeded)`));
-    expect(json(await cli(h, 'plan', '-o', 'json')).plan.map((p: { action: string }) => p.action)).toEqual(['unchanged', 'unchanged']);
-    const again = await cli(h, 'apply', '--confirm');
+    expect(json(await h.cli('plan', '-o', 'json')).plan.map((p: { action: string }) => p.action)).toEqual(['unchanged', 'unchanged']);
+    const again = await h.cli('apply', '--confirm');
     expect(again.out).toContain('applied 0 change(s)');
 
     // Change one follower's budget and disable the other.
@@ -63,19 +49,19 @@ describe('plan / apply', () => {
     doc.followers[0].closeout = { check: 'ready', budget: '45s' };
     doc.followers[1].enabled = false;
     writeRegistryText(h, YAML.stringify(doc));
-    const changed = json(await cli(h, 'plan', '--json')).plan;
+    const changed = json(await h.cli('plan', '--json')).plan;
     expect(changed).toEqual([
       { follower: h.id('one'), action: 'reconfigure', reason: 'changed: closeout', changes: ['closeout'] },
       { follower: h.id('two'), action: 'stop', reason: 'enabled: false in the registry' },
     ]);
-    const reapplied = await cli(h, 'apply', '--confirm', '--wait');
+    const reapplied = await h.cli('apply', '--confirm', '--wait');
     expect(reapplied.code).toBe(Exit.Ok);
     expect(reapplied.err).toContain(`${h.id('two')}: stopped (CANCELLED)`);
     await h.waitFor('one', 'new budget in force', (v) => v.budget.totalMs === 45_000 && v.budget.source.path === 'followers[0].closeout.budget');
     expect((await h.events('one')).some((e) => e.reason.startsWith('reconfigured'))).toBe(true);
     const two = await h.handle('two').describe();
     expect(two.status.name).toBe('CANCELLED');
-    expect(json(await cli(h, 'plan', '-o', 'json')).plan.map((p: { action: string }) => p.action)).toEqual(['unchanged', 'unchanged']);
+    expect(json(await h.cli('plan', '-o', 'json')).plan.map((p: { action: string }) => p.action)).toEqual(['unchanged', 'unchanged']);
   });
 });
 
@@ -89,7 +75,7 @@ describe('status, events, history, explain, logs', () => {
     const second = h.push('main', 'second');
     await h.waitFor('app', 'deployed', (v) => v.lastSucceededSha === second && v.phase === 'Succeeded');
 
-    const status = await cli(h, 'status');
+    const status = await h.cli('status');
     expect(status.code).toBe(Exit.Ok);
     const [header, row] = status.out.split('\n');
     expect(header!.split(/\s{3,}/)).toEqual(['FOLLOWER', 'ADAPTER', 'BRANCH', 'OBSERVED', 'TARGET', 'LAST TRIGGERED', 'LAST SUCCEEDED', 'PHASE', 'IN-FLIGHT', 'BUDGET', 'AGE']);
@@ -98,26 +84,26 @@ describe('status, events, history, explain, logs', () => {
     expect(status.out).toContain(`temporal workflow query --address ${h.address} --namespace default --workflow-id ${workflowIdFor(h.id('app'))} --name state`);
     expect(status.out).not.toContain('{');
 
-    const full = json(await cli(h, 'status', '-o', 'json'));
+    const full = json(await h.cli('status', '-o', 'json'));
     expect(full.controller.workers).toHaveLength(1);
     expect(full.followers[0]).toMatchObject({ id: h.id('app'), running: true, state: { lastSucceededSha: second } });
-    const asYaml = YAML.parse((await cli(h, 'status', '-o', 'yaml')).out);
+    const asYaml = YAML.parse((await h.cli('status', '-o', 'yaml')).out);
     expect(asYaml.followers[0].state.lastSucceededSha).toBe(second);
 
-    const events = await cli(h, 'events', '--follower', h.id('app'), '--limit', '3');
+    const events = await h.cli('events', '--follower', h.id('app'), '--limit', '3');
     expect(events.out.split('\n')).toHaveLength(4);
     expect(events.out).toMatch(/ClosingOut\s+Succeeded\s+\w{8}\s+closed out in/);
 
-    const history = (await cli(h, 'history', '--follower', h.id('app'))).out.split('\n');
+    const history = (await h.cli('history', '--follower', h.id('app'))).out.split('\n');
     expect(history[0]!.split(/\s{3,}/)).toEqual(['SHA', 'FIRST SEEN', 'TRIGGERED', 'OUTCOME', 'ATTEMPTS', 'SEEN→SUCCEEDED', 'SUPERSEDED BY']);
     expect(history[1]).toMatch(new RegExp(`^${second.slice(0, 8)}\\s.*Succeeded\\s+1\\s+\\d`));
     expect(history[2]).toMatch(new RegExp(`^${first.slice(0, 8)}\\s.*Succeeded`));
 
-    expect((await cli(h, 'explain', '--follower', h.id('app'), '--sha', first.slice(0, 10))).out).toMatch(/Deployed: Succeeded at .* after 1 attempt/);
-    const never = await cli(h, 'explain', '--follower', h.id('app'), '--sha', 'abcdef12');
+    expect((await h.cli('explain', '--follower', h.id('app'), '--sha', first.slice(0, 10))).out).toMatch(/Deployed: Succeeded at .* after 1 attempt/);
+    const never = await h.cli('explain', '--follower', h.id('app'), '--sha', 'abcdef12');
     expect(never.out).toContain(`abcdef12 was never the head of main`);
 
-    const logs = await cli(h, 'logs', '--follower', h.id('app'));
+    const logs = await h.cli('logs', '--follower', h.id('app'));
     expect(logs.code).toBe(Exit.Ok);
     expect(logs.out).toContain(`deploying ${second}`);
   });
@@ -129,12 +115,12 @@ describe('status, events, history, explain, logs', () => {
     await h.startFollowers();
     await h.waitFor('app', 'closing out', (v) => v.phase === 'ClosingOut');
     const second = h.push('main', 'second');
-    expect((await cli(h, 'run-once', '--follower', h.id('app'))).out).toMatch(/PendingTrigger|Triggering|ClosingOut|Superseded/);
+    expect((await h.cli('run-once', '--follower', h.id('app'))).out).toMatch(/PendingTrigger|Triggering|ClosingOut|Superseded/);
     await h.waitFor('app', 'superseded', (v) => v.shas.some((r) => r.outcome === 'Superseded'));
-    const explained = await cli(h, 'explain', '--follower', h.id('app'), '--sha', first);
+    const explained = await h.cli('explain', '--follower', h.id('app'), '--sha', first);
     expect(explained.out).toContain(`Not deployed: superseded by ${second.slice(0, 8)}`);
 
-    const missing = await cli(h, 'events', '--follower', 'nope');
+    const missing = await h.cli('events', '--follower', 'nope');
     expect(missing.code).toBe(Exit.NotFound);
     expect(missing.err).toBe(`error: no follower "nope" in ${h.registryFile}\nhint: followers: ${h.id('app')}`);
   });
@@ -161,7 +147,7 @@ describe('run-once', () => {
     const before = await lengths();
     const triggersBefore = h.triggers().length;
 
-    const dry = await cli(h, 'run-once', '--all', '--dry-run', '-o', 'json');
+    const dry = await h.cli('run-once', '--all', '--dry-run', '-o', 'json');
     const decisions = json(dry).decisions as { follower: string; decision: string; reason: string; head?: string }[];
     expect(decisions).toEqual([
       expect.objectContaining({ follower: h.id('steady'), decision: 'Noop', head: steady }),
@@ -174,7 +160,7 @@ describe('run-once', () => {
     expect(h.triggers()).toHaveLength(triggersBefore);
 
     // Without --dry-run it asks the followers to observe now and reports their decisions.
-    const live = await cli(h, 'run-once', '--follower', h.id('moving'), '-o', 'json');
+    const live = await h.cli('run-once', '--follower', h.id('moving'), '-o', 'json');
     expect(live.err).toBe('');
     expect(json(live).decisions[0]).toMatchObject({ follower: h.id('moving'), head: next });
     expect(json(live).decisions[0].decision).toMatch(/PendingTrigger|Triggering|ClosingOut|Succeeded/);
@@ -189,17 +175,17 @@ describe('trigger, pause, resume, wait', () => {
     await h.startFollowers();
     await h.waitFor('app', 'deployed', (v) => v.lastSucceededSha === sha);
 
-    expect((await cli(h, 'pause', '--follower', h.id('app'), '--reason', 'freeze')).out).toBe(`pause sent to ${h.id('app')}: freeze`);
+    expect((await h.cli('pause', '--follower', h.id('app'), '--reason', 'freeze')).out).toBe(`pause sent to ${h.id('app')}: freeze`);
     await h.waitFor('app', 'paused', (v) => v.phase === 'Blocked' && v.reason === 'Paused: freeze');
-    expect((await cli(h, 'resume', '--follower', h.id('app'))).code).toBe(Exit.Ok);
+    expect((await h.cli('resume', '--follower', h.id('app'))).code).toBe(Exit.Ok);
     await h.waitFor('app', 'resumed', (v) => v.phase === 'Succeeded');
 
-    const redeploy = await cli(h, 'trigger', '--follower', h.id('app'), '--reason', 'node repaired', '--wait', '--timeout', '60s');
+    const redeploy = await h.cli('trigger', '--follower', h.id('app'), '--reason', 'node repaired', '--wait', '--timeout', '60s');
     expect(redeploy.code).toBe(Exit.Ok);
     expect(redeploy.out).toContain(`${h.id('app')} ${sha.slice(0, 8)} Succeeded`);
     expect(h.triggers().map((t) => t.sha)).toEqual([sha, sha]);
 
-    const wrong = await cli(h, 'trigger', '--follower', h.id('app'), '--reason', 'r', '--sha', 'f'.repeat(40), '--wait', '--timeout', '60s');
+    const wrong = await h.cli('trigger', '--follower', h.id('app'), '--reason', 'r', '--sha', 'f'.repeat(40), '--wait', '--timeout', '60s');
     expect(wrong.code).toBe(Exit.Failed);
     expect(wrong.err).toContain('manual trigger refused');
   });
@@ -215,25 +201,25 @@ describe('trigger, pause, resume, wait', () => {
     await h.startWorker();
     await h.startFollowers();
 
-    expect(await cli(h, 'wait', '--follower', h.id('ok'), '--sha', ok, '--timeout', '60s')).toMatchObject({ code: Exit.Ok });
+    expect(await h.cli('wait', '--follower', h.id('ok'), '--sha', ok, '--timeout', '60s')).toMatchObject({ code: Exit.Ok });
 
-    const failed = await cli(h, 'wait', '--follower', h.id('bad'), '--sha', bad.slice(0, 10), '--timeout', '60s');
+    const failed = await h.cli('wait', '--follower', h.id('bad'), '--sha', bad.slice(0, 10), '--timeout', '60s');
     expect(failed.code).toBe(Exit.Failed);
     expect(failed.out).toContain('Failed: RuntimeFailed: rollout failed: invalid manifest');
 
     await h.waitFor('slow', 'closing out', (v) => v.phase === 'ClosingOut');
-    const timedOut = await cli(h, 'wait', '--follower', h.id('slow'), '--sha', slow1, '--timeout', '1s');
+    const timedOut = await h.cli('wait', '--follower', h.id('slow'), '--sha', slow1, '--timeout', '1s');
     expect(timedOut.code).toBe(Exit.Timeout);
     expect(timedOut.out).toMatch(/^timed out after 1s: .* is ClosingOut/);
 
-    const waiting = cli(h, 'wait', '--follower', h.id('slow'), '--sha', slow1, '--timeout', '60s');
+    const waiting = h.cli('wait', '--follower', h.id('slow'), '--sha', slow1, '--timeout', '60s');
     const slow2 = h.push('slow', 'slow-2');
     const superseded = await waiting;
     expect(superseded.code).toBe(Exit.Superseded);
     expect(superseded.out).toContain(`Superseded by ${slow2.slice(0, 8)}`);
     expect(superseded.err).toContain('ClosingOut');
 
-    const notHead = await cli(h, 'wait', '--follower', h.id('ok'), '--sha', '0123456789abcdef', '--timeout', '60s');
+    const notHead = await h.cli('wait', '--follower', h.id('ok'), '--sha', '0123456789abcdef', '--timeout', '60s');
     expect(notHead.code).toBe(Exit.Superseded);
     expect(notHead.out).toContain('is not the head of main on the mirror');
   });
@@ -244,22 +230,22 @@ describe('errors and the real binary', () => {
     h = await Harness.create({ lanes: { a: {} }, followers: [{ name: 'app', lane: 'a' }] });
     const text = readRegistryText(h);
     writeFileSync(h.registryFile, text.replace('enabled: true', 'enabled: sometimes'));
-    const invalid = await cli(h, 'status');
+    const invalid = await h.cli('status');
     expect(invalid.code).toBe(Exit.Usage);
     expect(invalid.err).toMatch(/registry\.yaml:\d+:\d+: followers\[0\]\.enabled: /);
     writeRegistryText(h, text);
 
     process.env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS = '127.0.0.1:1';
     try {
-      const down = await cli(h, 'status');
+      const down = await h.cli('status');
       expect(down.code).toBe(Exit.Unreachable);
       expect(down.err).toContain('error: cannot reach Temporal at 127.0.0.1:1');
       expect(down.err).toContain('hint: start the embedded default with `npm start`');
     } finally {
       delete process.env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS;
     }
-    expect((await cli(h, 'run-once')).code).toBe(Exit.Usage);
-    expect((await cli(h, 'frobnicate')).code).toBe(Exit.Usage);
+    expect((await h.cli('run-once')).code).toBe(Exit.Usage);
+    expect((await h.cli('frobnicate')).code).toBe(Exit.Usage);
   });
 
   it('the branch-follower bin and the temporal CLI work against a running follower', async () => {

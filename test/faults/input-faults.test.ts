@@ -7,7 +7,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import YAML from 'yaml';
-import { main } from '../../client/cli.ts';
 import { Exit } from '../../client/output.ts';
 import { deleteBranch, setBranch } from '../../scripts/git-mirror.ts';
 import { specQuery, type FollowerView } from '../../workflows/api.ts';
@@ -23,12 +22,6 @@ afterEach(async () => {
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const run = async (file: string, args: string[]): Promise<string> => (await promisify(execFile)(file, args, { encoding: 'utf8', maxBuffer: 64 << 20 })).stdout;
 
-async function cli(harness: Harness, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['--registry', harness.registryFile, ...args], { out: (t) => out.push(t), err: (t) => err.push(t), color: false });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 const settled = (v: FollowerView) => v.phase === 'Failed' || v.phase === 'Succeeded';
 
@@ -181,13 +174,13 @@ describe('hostile config', () => {
       const doc = YAML.parse(good);
       edit(doc);
       writeFileSync(h.registryFile, YAML.stringify(doc));
-      const res = await cli(h, 'apply', '--confirm');
+      const res = await h.cli('apply', '--confirm');
       expect(res.code).toBe(Exit.Usage);
       expect(res.err).toMatch(/registry\.yaml:\d+:\d+: /);
       expect(res.err).toMatch(expected);
     }
     writeFileSync(h.registryFile, `${good}\nfollowers: [oops`);
-    const syntax = await cli(h, 'plan');
+    const syntax = await h.cli('plan');
     expect(syntax.code).toBe(Exit.Usage);
     expect(syntax.err).toMatch(/registry\.yaml:\d+:\d+: \(document\): YAML syntax/);
     writeFileSync(h.registryFile, good);
@@ -231,7 +224,7 @@ describe('secrets', () => {
 
     const outputs: string[] = [processOutput(worker)];
     for (const args of [['status'], ['status', '-o', 'json'], ['status', '-o', 'yaml'], ['events', '--follower', h.id('app')], ['history', '--follower', h.id('app')], ['explain', '--follower', h.id('app'), '--sha', sha], ['run-once', '--all', '--dry-run'], ['logs', '--follower', h.id('app')]]) {
-      const r = await cli(h, ...args);
+      const r = await h.cli(...args);
       outputs.push(r.out, r.err);
     }
     const history = await run(inject('temporalCli'), ['workflow', 'show', '--address', h.address, '--workflow-id', `branch-follower/${h.id('app')}`, '--output', 'json']);

@@ -12,6 +12,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { inject } from 'vitest';
 import YAML from 'yaml';
 import { loadRegistry, type Registry } from '../../config/registry.ts';
+import { main as cliMain } from '../../client/cli.ts';
 import { startFollower, startOptions } from '../../client/followers.ts';
 import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
 import { createFollowerWorker } from '../../worker/worker.ts';
@@ -210,6 +211,14 @@ export class Harness {
         return { lane: laneKey!.split('/')[1]!, sha: sha!, jobId: jobId!, worker: worker ?? '-' };
       })
       .filter((t) => !lane || t.lane === lane);
+  }
+
+  /** Runs the operator CLI in-process against this world's registry, capturing its output. */
+  async cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await cliMain(['--registry', this.registryFile, ...args], { out: (t) => out.push(t), err: (t) => err.push(t), color: false });
+    return { code, out: out.join('\n'), err: err.join('\n') };
   }
 
   /** The follower's full history as the real `temporal` CLI prints it (`workflow show -o json`). */
