@@ -13,7 +13,8 @@ import {
   type SecretPresence,
   type TriggerResult,
 } from '../workflows/api.ts';
-import { failure, SHA_PATTERN } from './observe.ts';
+import { failure } from './failure.ts';
+import { SHA_PATTERN } from './observe.ts';
 import { runCommand, SpawnError, tail, type RunResult } from './run-command.ts';
 
 /** What an adapter activity is given: no secrets, only names. */

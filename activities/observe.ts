@@ -2,9 +2,9 @@
 // for branch heads. It runs in an empty work directory with no user or system git config, so no
 // local checkout, remote name or `insteadOf` rewrite can change the answer, and there is no
 // fallback to any other host.
-import { ApplicationFailure } from '@temporalio/common';
 import path from 'node:path';
 import { FailureType } from '../workflows/api.ts';
+import { failure } from './failure.ts';
 import { runCommand, tail } from './run-command.ts';
 
 export interface ObserveInput {
@@ -58,9 +58,4 @@ function gitEnv(workDir: string): Record<string, string> {
     GIT_ASKPASS: 'true',
     LC_ALL: 'C',
   };
-}
-
-export function failure(type: string, message: string, retryable: boolean): ApplicationFailure {
-  // Non-retryable for Temporal: the workflow owns retries of domain failures, with its YAML policy.
-  return ApplicationFailure.create({ type, message, nonRetryable: true, details: [{ retryable }] });
 }

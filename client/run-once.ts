@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { readBranchHead } from '../activities/observe.ts';
 import { decide, initialState } from '../workflows/decide.ts';
-import { eventsQuery, refreshSignal, workflowIdFor, type FollowerSpec, type FollowerView } from '../workflows/api.ts';
+import { eventsQuery, refreshSignal, workflowIdFor, type FollowerSpec } from '../workflows/api.ts';
 import { runningState, type Ctx } from './context.ts';
 
 export interface RunOnceRow {
@@ -56,7 +56,7 @@ export async function runOnceLive(ctx: Ctx, specs: FollowerSpec[], timeoutMs: nu
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const s = await runningState(ctx.client, spec.id);
-        if (s && lookedAgain(before, s)) {
+        if (s && (s.lastLookAt ?? 0) > (before.lastLookAt ?? 0)) {
           const events = await handle.query(eventsQuery, {});
           const latest = events.length > seen ? events[events.length - 1]!.reason : s.reason;
           return { ...row, head: s.observedSha, decision: s.phase, reason: latest };
@@ -67,6 +67,3 @@ export async function runOnceLive(ctx: Ctx, specs: FollowerSpec[], timeoutMs: nu
     }),
   );
 }
-
-const lastLook = (s: FollowerView): number => Math.max(s.observedAt ?? 0, s.mirrorBlocked ? (s.lastError?.at ?? 0) : 0);
-const lookedAgain = (before: FollowerView, now: FollowerView): boolean => lastLook(now) > lastLook(before);

@@ -138,6 +138,8 @@ export interface FollowerState {
   reason: string;
   observedSha?: string;
   observedAt?: number;
+  /** The last time the follower read the mirror, whether or not the mirror answered. */
+  lastLookAt?: number;
   targetSha?: string;
   lastTriggeredSha?: string;
   lastSucceededSha?: string;

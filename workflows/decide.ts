@@ -127,6 +127,7 @@ class Reducer {
       case 'observed':
         return this.observed(e.sha);
       case 'observeFailed': {
+        s.lastLookAt = now;
         s.mirrorBlocked = { reason: e.reason, message: e.message, since: s.mirrorBlocked?.since ?? now };
         s.lastError = { reason: e.reason, message: e.message, at: now };
         s.nextObserveAt = now + spec.pollIntervalMs;
@@ -242,6 +243,7 @@ class Reducer {
     s.mirrorBlocked = undefined;
     s.observedSha = sha;
     s.observedAt = now;
+    s.lastLookAt = now;
     s.nextObserveAt = now + spec.pollIntervalMs;
     if (!s.shas.some((r) => r.sha === sha)) this.record(sha);
     if (recovered) this.log(s.phase, s.phase, `mirror readable again after ${formatDuration(now - recovered.since)}`, sha);

@@ -26,10 +26,9 @@ async function recordHistory(harness: Harness, name: string, file: string, runId
 
 /** Waits until the follower has tried the mirror for `n` more poll intervals, by the workflow's own clock. */
 async function observations(harness: Harness, name: string, n: number): Promise<FollowerView> {
-  const lastLook = (v: FollowerView): number => Math.max(v.observedAt ?? 0, v.mirrorBlocked ? (v.lastError?.at ?? 0) : 0);
-  const start = lastLook(await harness.state(name));
+  const start = (await harness.state(name)).lastLookAt ?? 0;
   const spec = harness.registry.followers.find((f) => f.spec.id === harness.id(name))!.spec;
-  return harness.waitFor(name, `${n} more observations`, (v) => lastLook(v) >= start + n * spec.pollIntervalMs);
+  return harness.waitFor(name, `${n} more observations`, (v) => (v.lastLookAt ?? 0) >= start + n * spec.pollIntervalMs);
 }
 
 const succeededOn = (sha: string) => (v: FollowerView) => v.phase === 'Succeeded' && v.lastSucceededSha === sha;
