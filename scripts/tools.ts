@@ -35,64 +35,112 @@ export function findOnPath(program: string): string | undefined {
 
 /** The `temporal` CLI: from PATH, else from the cache, else built from Go modules into it. */
 export async function ensureTemporalCli(log: Log): Promise<string> {
-  return findOnPath('temporal') ?? goBuildCached({ tool: 'temporal', version: TEMPORAL_CLI_VERSION, bin: 'temporal', args: ['install', '-v', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`] }, log);
+  return (
+    findOnPath('temporal') ??
+    (await goBuildCached({ tool: 'temporal', version: TEMPORAL_CLI_VERSION, install: `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`, packages: { temporal: TEMPORAL_CLI_MODULE } }, log)).temporal!
+  );
 }
 
 /** Kubernetes test components, pinned: built from the wrapper modules under scripts/k8s-tools/. */
 const KUBERNETES_VERSION = 'v1.34.4';
 const ETCD_VERSION = 'v3.6.16';
+const KWOK_VERSION = 'v0.8.0';
 const K8S_TOOLS = fileURLToPath(new URL('./k8s-tools/', import.meta.url));
+const KUBE_COMMANDS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'] as const;
 
-export async function ensureKubeTools(log: Log): Promise<{ etcd: string; kubeApiserver: string }> {
-  const etcd =
-    findOnPath('etcd') ??
-    (await goBuildCached({ tool: 'etcd', version: ETCD_VERSION, bin: 'etcd', moduleDir: path.join(K8S_TOOLS, 'etcd'), args: ['build', '-v', 'go.etcd.io/etcd/server/v3'] }, log));
-  const kubeApiserver =
-    findOnPath('kube-apiserver') ??
-    (await goBuildCached(
-      { tool: 'kubernetes', version: KUBERNETES_VERSION, bin: 'kube-apiserver', moduleDir: path.join(K8S_TOOLS, 'kubernetes'), args: ['build', '-v', 'k8s.io/kubernetes/cmd/kube-apiserver'] },
-      log,
-    ));
-  return { etcd, kubeApiserver };
+export interface KubeTools {
+  etcd: string;
+  kubeApiserver: string;
+  kubeControllerManager: string;
+  kubeScheduler: string;
+  kubectl: string;
+  /** Fakes nodes and runs their pods' lifecycle, so Deployments roll out without a kubelet. */
+  kwok: string;
+  /** kwok's own "fast" node and pod stages (from its module source), as one config file for `kwok -c`. */
+  kwokStages: string;
+}
+
+export async function ensureKubeTools(log: Log): Promise<KubeTools> {
+  const etcd = findOnPath('etcd') ?? (await goBuildCached({ tool: 'etcd', version: ETCD_VERSION, moduleDir: path.join(K8S_TOOLS, 'etcd'), packages: { etcd: 'go.etcd.io/etcd/server/v3' } }, log)).etcd!;
+  const onPath = Object.fromEntries(KUBE_COMMANDS.map((c) => [c, findOnPath(c)]));
+  const missing = KUBE_COMMANDS.filter((c) => !onPath[c]);
+  const built = missing.length
+    ? await goBuildCached(
+        { tool: 'kubernetes', version: KUBERNETES_VERSION, moduleDir: path.join(K8S_TOOLS, 'kubernetes'), packages: Object.fromEntries(missing.map((c) => [c, `k8s.io/kubernetes/cmd/${c}`])) },
+        log,
+      )
+    : {};
+  const bin = (c: (typeof KUBE_COMMANDS)[number]): string => onPath[c] ?? built[c]!;
+  const kwok = findOnPath('kwok') ?? (await goBuildCached({ tool: 'kwok', version: KWOK_VERSION, install: `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`, packages: { kwok: 'sigs.k8s.io/kwok/cmd/kwok' } }, log)).kwok!;
+  const kwokStages = await ensureKwokStages(log);
+  return { etcd, kubeApiserver: bin('kube-apiserver'), kubeControllerManager: bin('kube-controller-manager'), kubeScheduler: bin('kube-scheduler'), kubectl: bin('kubectl'), kwok, kwokStages };
+}
+
+/** kwok ships its stage definitions as YAML in its module; `go mod download` fetches (or finds) that source. */
+async function ensureKwokStages(log: Log): Promise<string> {
+  const file = path.join(cacheDir(), 'tools', `kwok-${KWOK_VERSION}`, 'stages.yaml');
+  if (existsSync(file)) return file;
+  const go = findOnPath('go');
+  if (!go) throw new Error(`kwok needs its stage definitions from the module sigs.k8s.io/kwok@${KWOK_VERSION}, and Go is not installed to download it`);
+  log(`fetching kwok's stage definitions (sigs.k8s.io/kwok@${KWOK_VERSION})`);
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(go, ['mod', 'download', '-json', `sigs.k8s.io/kwok@${KWOK_VERSION}`], { cwd: os.tmpdir(), env: { ...process.env, GOFLAGS: '-mod=mod' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`go mod download sigs.k8s.io/kwok@${KWOK_VERSION} failed: ${err.trim()}`))));
+  });
+  const dir = (JSON.parse(out) as { Dir: string }).Dir;
+  const docs = ['node/fast/node-initialize.yaml', 'pod/fast/pod-ready.yaml', 'pod/fast/pod-complete.yaml', 'pod/fast/pod-delete.yaml'].map((f) =>
+    readFileSync(path.join(dir, 'kustomize', 'stage', f), 'utf8').trim(),
+  );
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(`${file}.tmp`, `${docs.join('\n---\n')}\n`);
+  renameSync(`${file}.tmp`, file);
+  return file;
 }
 
 interface GoBuild {
   tool: string;
   version: string;
-  bin: string;
-  /** `install <pkg>@<version>` (GOBIN is set), or `build <pkg>` run in `moduleDir` (-o is added). */
-  args: string[];
+  /** Binary name → Go package. */
+  packages: Record<string, string>;
+  /** `go build` these packages in this wrapper module, */
   moduleDir?: string;
+  /** or `go install` this module@version (GOBIN is set). */
+  install?: string;
 }
 
-/** <cache>/tools/<tool>-<version>/bin/<bin>, built once per machine. */
-async function goBuildCached(b: GoBuild, log: Log): Promise<string> {
+/** <cache>/tools/<tool>-<version>/bin/<bin>, built once per machine; only missing binaries are built. */
+async function goBuildCached(b: GoBuild, log: Log): Promise<Record<string, string>> {
   const dir = path.join(cacheDir(), 'tools', `${b.tool}-${b.version}`);
-  const bin = path.join(dir, 'bin', b.bin);
-  if (!existsSync(bin)) await goBuild(b, dir, log);
-  return bin;
+  const paths = Object.fromEntries(Object.keys(b.packages).map((name) => [name, path.join(dir, 'bin', name)]));
+  if (Object.values(paths).some((p) => !existsSync(p))) await goBuild(b, dir, log);
+  return paths;
 }
 
 async function goBuild(b: GoBuild, dir: string, log: Log): Promise<void> {
-  const pkg = b.args[b.args.length - 1]!;
-  const binName = b.bin;
   const go = findOnPath('go');
+  const names = Object.keys(b.packages);
   if (!go) {
     throw new Error(
-      `${binName} is not on PATH and Go is not installed to build it. Install Go (https://go.dev/dl, or your package manager), or put a '${binName}' binary on PATH, then retry.`,
+      `${names.join(', ')} not on PATH and Go is not installed to build ${names.length > 1 ? 'them' : 'it'}. Install Go (https://go.dev/dl, or your package manager), or put ${names.map((n) => `'${n}'`).join(', ')} on PATH, then retry.`,
     );
   }
   await withLock(path.join(dir, '.lock'), log, async () => {
-    const bin = path.join(dir, 'bin', binName);
-    if (existsSync(bin)) return; // built by whoever held the lock before us
+    const todo = names.filter((n) => !existsSync(path.join(dir, 'bin', n)));
+    if (!todo.length) return; // built by whoever held the lock before us
     const staging = path.join(dir, `staging-${process.pid}`);
     rmSync(staging, { recursive: true, force: true });
-    log(`building ${pkg} with ${go} into ${dir} (first run only; a cold build takes several minutes)`);
+    mkdirSync(staging, { recursive: true });
+    const what = b.install ?? todo.map((n) => b.packages[n]).join(' ');
+    log(`building ${what} with ${go} into ${dir} (first run only; a cold build takes several minutes)`);
     const started = Date.now();
     let packages = 0;
-    const args = b.args[0] === 'build' ? [...b.args.slice(0, -1), '-o', path.join(staging, binName), pkg] : b.args;
+    const args = b.install ? ['install', '-v', b.install] : ['build', '-v', '-o', `${staging}${path.sep}`, ...todo.map((n) => b.packages[n]!)];
     const child = spawn(go, args, {
-      cwd: b.moduleDir,
+      cwd: b.moduleDir ?? staging,
       env: { ...process.env, GOBIN: staging, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -111,12 +159,12 @@ async function goBuild(b: GoBuild, dir: string, log: Log): Promise<void> {
     clearInterval(ticker);
     if (code !== 0) {
       rmSync(staging, { recursive: true, force: true });
-      throw new Error(`go install ${pkg} failed (exit ${code}):${stderrTail}`);
+      throw new Error(`go ${args[0]} ${what} failed (exit ${code}):${stderrTail}`);
     }
     mkdirSync(path.join(dir, 'bin'), { recursive: true });
-    renameSync(path.join(staging, binName), bin);
+    for (const n of todo) renameSync(path.join(staging, n), path.join(dir, 'bin', n));
     rmSync(staging, { recursive: true, force: true });
-    log(`built ${binName} in ${Math.round((Date.now() - started) / 1000)}s`);
+    log(`built ${todo.join(', ')} in ${Math.round((Date.now() - started) / 1000)}s`);
   });
 }
 

@@ -1,6 +1,6 @@
-// Provisions the tools (Temporal CLI, etcd, kube-apiserver), starts one real Temporal dev server
-// (headless, SQLite in a temp dir) for the whole run and bundles the workflows once; test files
-// get the address and bundle path via inject().
+// Provisions the tools (Temporal CLI, etcd and the Kubernetes control plane, kwok), starts one
+// real Temporal dev server (headless, SQLite in a temp dir) and one Kubernetes control plane for
+// the whole run, and bundles the workflows once; test files get addresses via inject().
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { startDevServer, type DevServer } from '../scripts/dev-server.ts';
 import { freePort } from '../scripts/git-mirror.ts';
 import { ensureKubeTools, ensureTemporalCli } from '../scripts/tools.ts';
+import { startKubeCluster, type KubeCluster, type KubeEndpoint } from './support/kube-cluster.ts';
 import { WORKFLOWS_PATH } from '../worker/worker.ts';
 
 declare module 'vitest' {
@@ -16,10 +17,12 @@ declare module 'vitest' {
     temporalAddress: string;
     temporalCli: string;
     workflowBundlePath: string;
+    kube: KubeEndpoint & { adminKubeconfig: string };
   }
 }
 
 let server: DevServer | undefined;
+let kube: KubeCluster | undefined;
 let dir: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
@@ -37,15 +40,18 @@ export async function setup(project: TestProject): Promise<void> {
     startTimeoutMs: 120_000,
     log,
   });
+  kube = await startKubeCluster(log);
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);
   project.provide('temporalAddress', server.address);
   project.provide('temporalCli', cli);
   project.provide('workflowBundlePath', bundlePath);
+  project.provide('kube', { server: kube.server, ca: kube.ca, adminToken: kube.adminToken, adminKubeconfig: kube.adminKubeconfig });
 }
 
 export async function teardown(): Promise<void> {
+  await kube?.stop();
   await server?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 }

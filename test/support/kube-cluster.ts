@@ -1,39 +1,52 @@
-// A real Kubernetes API for tests: etcd and kube-apiserver (built from Go modules, see
-// scripts/tools.ts) on loopback, with TLS, RBAC authorization and two token users: an admin
-// (system:masters) and the worker's ServiceAccount identity. No controllers, no nodes: tests play
-// controllers by writing status themselves.
+// A real Kubernetes control plane for tests, on loopback: etcd, kube-apiserver (TLS, RBAC,
+// ServiceAccount tokens), kube-controller-manager and kube-scheduler, all built from Go modules
+// (scripts/tools.ts), plus kwok, which plays the kubelet of one fake node: pods get scheduled,
+// start, become Ready, and Job pods complete, so Deployments really roll out and Jobs really
+// finish. No kubelet, no containers: what a pod would run is never run.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import YAML from 'yaml';
+import { accessFor, type KubeAccess } from '../../activities/kube/access.ts';
 import { freePort } from '../../scripts/git-mirror.ts';
 import { ensureKubeTools, type Log } from '../../scripts/tools.ts';
 
-export interface KubeCluster {
+export interface KubeEndpoint {
   server: string;
   ca: string;
   adminToken: string;
-  /** Authenticates as system:serviceaccount:<namespace>:<serviceAccount>. */
-  workerToken: string;
-  request(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+}
+
+export interface KubeCluster extends KubeEndpoint {
+  /** A kubeconfig file for the admin (system:masters). */
+  adminKubeconfig: string;
   stop(): Promise<void>;
 }
 
-export async function startKubeCluster(opts: { namespace: string; serviceAccount: string; log: Log }): Promise<KubeCluster> {
-  const tools = await ensureKubeTools(opts.log);
+export const FAKE_NODE = 'kwok-node-0';
+
+export async function startKubeCluster(log: Log): Promise<KubeCluster> {
+  const tools = await ensureKubeTools(log);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bf-kube-'));
   const procs: ChildProcess[] = [];
-  const started = (cmd: string, args: string[]) => {
+  const started = (name: string, cmd: string, args: string[]) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
+    p.on('exit', (code, signal) => {
+      if (!stopping) log(`${name} exited (${code ?? signal}): ${err.slice(-1000)}`);
+    });
     procs.push(p);
     return { p, err: () => err };
   };
+  let stopping = false;
   const stop = async () => {
+    stopping = true;
     for (const p of procs.reverse()) {
       if (p.exitCode === null && p.signalCode === null) {
         p.kill('SIGTERM');
@@ -45,52 +58,106 @@ export async function startKubeCluster(opts: { namespace: string; serviceAccount
 
   try {
     const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
-    const etcd = started(tools.etcd, [
+    const etcd = started('etcd', tools.etcd, [
       '--data-dir', path.join(dir, 'etcd'), '--name', 'test',
       '--listen-client-urls', `http://127.0.0.1:${etcdPort}`, '--advertise-client-urls', `http://127.0.0.1:${etcdPort}`,
       '--listen-peer-urls', `http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
       '--initial-cluster', `test=http://127.0.0.1:${peerPort}`, '--log-level', 'error',
+      // Tests churn objects; keep etcd from growing without bound.
+      '--auto-compaction-retention', '1m', '--quota-backend-bytes', String(2 * 1024 ** 3),
     ]);
-    await until(async () => (await get(`http://127.0.0.1:${etcdPort}/health`)).status === 200, 60_000, () => `etcd did not become healthy: ${etcd.err()}`);
+    await until(async () => (await get(`http://127.0.0.1:${etcdPort}/health`)) === 200, 60_000, () => `etcd did not become healthy: ${etcd.err()}`);
 
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    writeFileSync(path.join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const saKey = path.join(dir, 'sa.key');
+    writeFileSync(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }));
     writeFileSync(path.join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
     const adminToken = randomBytes(16).toString('hex');
-    const workerToken = randomBytes(16).toString('hex');
-    const sa = `system:serviceaccount:${opts.namespace}:${opts.serviceAccount}`;
-    writeFileSync(
-      path.join(dir, 'tokens.csv'),
-      `${adminToken},admin,admin,"system:masters"\n${workerToken},${sa},worker-uid,"system:serviceaccounts,system:serviceaccounts:${opts.namespace}"\n`,
-    );
+    writeFileSync(path.join(dir, 'tokens.csv'), `${adminToken},admin,admin,"system:masters"\n`);
     const certDir = path.join(dir, 'certs');
     mkdirSync(certDir);
-    const api = started(tools.kubeApiserver, [
+    const api = started('kube-apiserver', tools.kubeApiserver, [
       '--etcd-servers', `http://127.0.0.1:${etcdPort}`,
       '--bind-address', '127.0.0.1', '--advertise-address', '127.0.0.1', '--secure-port', String(apiPort),
       '--cert-dir', certDir, '--token-auth-file', path.join(dir, 'tokens.csv'),
       '--authorization-mode', 'RBAC',
       '--service-account-issuer', 'https://kubernetes.default.svc',
-      '--service-account-key-file', path.join(dir, 'sa.pub'), '--service-account-signing-key-file', path.join(dir, 'sa.key'),
+      '--service-account-key-file', path.join(dir, 'sa.pub'), '--service-account-signing-key-file', saKey,
       '--service-cluster-ip-range', '10.96.0.0/16',
       '--v', '0',
     ]);
     const server = `https://127.0.0.1:${apiPort}`;
     let ca = '';
-    const request = (token: string, method: string, p: string, body?: unknown) => call(server, ca, token, method, p, body);
     await until(
       async () => {
         ca ||= readIfExists(path.join(certDir, 'apiserver.crt'));
-        return Boolean(ca) && (await request(adminToken, 'GET', '/readyz').catch(() => ({ status: 0 }))).status === 200;
+        return Boolean(ca) && (await kubeRequest({ server, ca, adminToken }, adminToken, 'GET', '/readyz').catch(() => ({ status: 0 }))).status === 200;
       },
       120_000,
       () => `kube-apiserver did not become ready: ${api.err()}`,
     );
-    return { server, ca, adminToken, workerToken, request, stop };
+
+    const adminKubeconfig = path.join(dir, 'admin.kubeconfig');
+    writeFileSync(adminKubeconfig, kubeconfigYaml({ server, ca, token: adminToken, user: 'admin' }));
+    writeFileSync(path.join(dir, 'ca.crt'), ca);
+    // Controllers act with the admin's credentials; they serve no ports of their own.
+    started('kube-controller-manager', tools.kubeControllerManager, [
+      '--kubeconfig', adminKubeconfig, '--authentication-kubeconfig', adminKubeconfig, '--authorization-kubeconfig', adminKubeconfig,
+      '--leader-elect=false', '--secure-port', '0', '--use-service-account-credentials=false',
+      '--service-account-private-key-file', saKey, '--root-ca-file', path.join(dir, 'ca.crt'),
+      '--controllers', '*', '--concurrent-deployment-syncs', '10', '--v', '0',
+    ]);
+    started('kube-scheduler', tools.kubeScheduler, [
+      '--kubeconfig', adminKubeconfig, '--authentication-kubeconfig', adminKubeconfig, '--authorization-kubeconfig', adminKubeconfig,
+      '--leader-elect=false', '--secure-port', '0', '--v', '0',
+    ]);
+    started('kwok', tools.kwok, [
+      '--kubeconfig', adminKubeconfig, '-c', tools.kwokStages, '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector', 'kwok.x-k8s.io/node=fake',
+      '--cidr', '10.0.0.1/24', '--node-ip', '10.0.0.1', '--node-lease-duration-seconds', '40', '--v', 'WARN',
+    ]);
+    const endpoint = { server, ca, adminToken };
+    const created = await kubeRequest(endpoint, adminToken, 'POST', '/api/v1/nodes', {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: FAKE_NODE, annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' }, labels: { 'kubernetes.io/hostname': FAKE_NODE, 'kubernetes.io/os': 'linux', type: 'kwok' } },
+      status: { allocatable: { cpu: '8', memory: '32Gi', pods: '110' }, capacity: { cpu: '8', memory: '32Gi', pods: '110' } },
+    });
+    if (created.status !== 201) throw new Error(`creating the fake node failed: ${created.status} ${JSON.stringify(created.body)}`);
+    await until(
+      async () => {
+        const node = await kubeRequest(endpoint, adminToken, 'GET', `/api/v1/nodes/${FAKE_NODE}`);
+        return node.body?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+      },
+      60_000,
+      () => 'kwok did not make the fake node Ready',
+    );
+    return { ...endpoint, adminKubeconfig, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+export function kubeconfigYaml(o: { server: string; ca: string; token: string; user: string }): string {
+  return YAML.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'test', cluster: { server: o.server, 'certificate-authority-data': Buffer.from(o.ca).toString('base64') } }],
+    users: [{ name: o.user, user: { token: o.token } }],
+    contexts: [{ name: 'test', context: { cluster: 'test', user: o.user } }],
+    'current-context': 'test',
+  });
+}
+
+/** A real ServiceAccount token from the TokenRequest API: the identity a pod of that account has. */
+export async function serviceAccountToken(k: KubeEndpoint, namespace: string, serviceAccount: string): Promise<string> {
+  const res = await kubeRequest(k, k.adminToken, 'POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    spec: { expirationSeconds: 3600 },
+  });
+  if (res.status !== 201) throw new Error(`TokenRequest for ${namespace}/${serviceAccount}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.status.token as string;
 }
 
 function readIfExists(file: string): string {
@@ -101,7 +168,7 @@ function readIfExists(file: string): string {
   }
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, why: () => string): Promise<void> {
+export async function until(check: () => Promise<boolean>, timeoutMs: number, why: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check().catch(() => false))) {
     if (Date.now() > deadline) throw new Error(why());
@@ -109,20 +176,21 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, why: () =
   }
 }
 
-function get(url: string): Promise<{ status: number }> {
+function get(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
     http.get(url, (res) => {
       res.resume();
-      resolve({ status: res.statusCode ?? 0 });
+      resolve(res.statusCode ?? 0);
     }).on('error', reject);
   });
 }
 
-function call(server: string, ca: string, token: string, method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> {
+/** A raw API call (JSON in, JSON out), for what tests do as the admin or as a given token. */
+export function kubeRequest(k: KubeEndpoint, token: string, method: string, p: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      `${server}${p}`,
-      { method, ca, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' } },
+      `${k.server}${p}`,
+      { method, ca: k.ca, headers: { authorization: `Bearer ${token}`, 'content-type': contentType, accept: 'application/json' } },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));
@@ -138,7 +206,39 @@ function call(server: string, ca: string, token: string, method: string, p: stri
       },
     );
     req.on('error', reject);
-    if (body !== undefined) req.write(JSON.stringify(body));
+    if (body !== undefined) req.write(typeof body === 'string' ? body : JSON.stringify(body));
     req.end();
   });
+}
+
+/** Kubernetes access (the worker's client) authenticated with `token`. */
+export function accessWithToken(k: KubeEndpoint, token: string, user: string): KubeAccess {
+  const kc = new KubeConfig();
+  kc.loadFromString(kubeconfigYaml({ server: k.server, ca: k.ca, token, user }));
+  return accessFor(kc, user);
+}
+
+/** A minimal CRD: the real group, version, kind and (optionally) status subresource; no schema. */
+export async function installCrd(k: KubeEndpoint, group: string, plural: string, kind: string, version: string, statusSubresource: boolean): Promise<void> {
+  const res = await kubeRequest(k, k.adminToken, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { plural, singular: kind.toLowerCase(), kind, listKind: `${kind}List` },
+      versions: [
+        {
+          name: version,
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          ...(statusSubresource ? { subresources: { status: {} } } : {}),
+        },
+      ],
+    },
+  });
+  if (res.status !== 201 && res.status !== 409) throw new Error(`installing CRD ${plural}.${group}: ${res.status} ${JSON.stringify(res.body)}`);
+  await until(async () => (await kubeRequest(k, k.adminToken, 'GET', `/apis/${group}/${version}`)).status === 200, 30_000, () => `CRD ${plural}.${group} was not served`);
 }
