@@ -8,6 +8,7 @@ import {
   FailureType,
   RUNTIME_PHASES,
   type AdapterSpec,
+  type CommandAdapterSpec,
   type CommandTemplate,
   type RuntimeStatus,
   type SecretPresence,
@@ -18,13 +19,15 @@ import { SHA_PATTERN } from './observe.ts';
 import { runCommand, SpawnError, tail, type RunResult } from './run-command.ts';
 
 /** What an adapter activity is given: no secrets, only names. */
-export interface AdapterCall {
+export interface AdapterCall<A extends AdapterSpec = AdapterSpec> {
   follower: string;
   branch: string;
   configRef: string;
   params: Record<string, string>;
-  adapter: AdapterSpec;
+  adapter: A;
 }
+
+type CommandCall = AdapterCall<CommandAdapterSpec>;
 
 export interface AdapterContext {
   /** Base for relative paths in the registry (the registry file's directory). */
@@ -48,7 +51,7 @@ const MAX_MESSAGE = 500;
 
 export function renderArgv(
   template: CommandTemplate,
-  call: AdapterCall,
+  call: CommandCall,
   registryDir: string,
   values: { sha?: string; jobId?: string },
 ): string[] {
@@ -74,7 +77,7 @@ export function renderArgv(
   return argv;
 }
 
-async function run(call: AdapterCall, op: string, argv: string[], ctx: AdapterContext): Promise<RunResult> {
+async function run(call: CommandCall, op: string, argv: string[], ctx: AdapterContext): Promise<RunResult> {
   const { adapter } = call;
   const env: Record<string, string> = { PATH: ctx.env.PATH ?? '/usr/bin:/bin' };
   const secrets: { name: string; value: string }[] = [];
@@ -132,7 +135,7 @@ export function parseStatus(adapterId: string, res: RunResult): RuntimeStatus {
   };
 }
 
-export async function adapterStatus(call: AdapterCall, sha: string | undefined, ctx: AdapterContext): Promise<RuntimeStatus> {
+export async function adapterStatus(call: CommandCall, sha: string | undefined, ctx: AdapterContext): Promise<RuntimeStatus> {
   const argv = renderArgv(call.adapter.status, call, ctx.registryDir, { sha });
   const res = await run(call, 'status', argv, ctx);
   if (res.exitCode !== 0) {
@@ -146,7 +149,7 @@ export async function adapterStatus(call: AdapterCall, sha: string | undefined, 
  * or done (a retried activity after a worker crash, say), nothing is fired again. A manual
  * redeploy is meant to run again after success, so for it only work in progress counts.
  */
-export async function adapterTrigger(call: AdapterCall, sha: string, redeploy: boolean, ctx: AdapterContext): Promise<TriggerResult> {
+export async function adapterTrigger(call: CommandCall, sha: string, redeploy: boolean, ctx: AdapterContext): Promise<TriggerResult> {
   const before = await adapterStatus(call, sha, ctx);
   const active: RuntimeStatus['phase'][] = redeploy ? ['Pending', 'Running'] : ['Pending', 'Running', 'Succeeded'];
   if (before.sha === sha && active.includes(before.phase)) {
@@ -174,7 +177,7 @@ export function secretPresence(names: string[], env: NodeJS.ProcessEnv): SecretP
   });
 }
 
-export async function adapterCancel(call: AdapterCall, sha: string, jobId: string | undefined, ctx: AdapterContext): Promise<void> {
+export async function adapterCancel(call: CommandCall, sha: string, jobId: string | undefined, ctx: AdapterContext): Promise<void> {
   if (!call.adapter.cancel) return;
   const argv = renderArgv(call.adapter.cancel, call, ctx.registryDir, { sha, jobId });
   const res = await run(call, 'cancel', argv, ctx);
@@ -184,7 +187,7 @@ export async function adapterCancel(call: AdapterCall, sha: string, jobId: strin
 }
 
 /** Runs the adapter's `logs` drill-down (for the operator CLI); output is capped and scrubbed. */
-export async function adapterLogs(call: AdapterCall, sha: string | undefined, jobId: string | undefined, ctx: AdapterContext): Promise<RunResult> {
+export async function adapterLogs(call: CommandCall, sha: string | undefined, jobId: string | undefined, ctx: AdapterContext): Promise<RunResult> {
   if (!call.adapter.logs) throw new Error(`adapter ${call.adapter.id} declares no logs command`);
   return run(call, 'logs', renderArgv(call.adapter.logs, call, ctx.registryDir, { sha, jobId }), ctx);
 }

@@ -1,8 +1,13 @@
-// The activities the follower workflow calls. Each one heartbeats while its command runs, so a
-// cancelled or timed-out activity kills its child process group promptly.
+// The activities the follower workflow calls. Each one heartbeats while it works, so a cancelled
+// or timed-out activity kills its child process group promptly. Adapters and close-out checks
+// dispatch on their kind: a command adapter runs its CLI, a built-in one talks to Kubernetes.
 import { Context } from '@temporalio/activity';
-import type { RuntimeStatus, TriggerResult } from '../workflows/api.ts';
+import type { CloseoutSpec, RuntimeStatus, TriggerResult } from '../workflows/api.ts';
 import { adapterCancel, adapterStatus, adapterTrigger, type AdapterCall, type AdapterContext } from './adapter.ts';
+import type { KubeAccess } from './kube/access.ts';
+import { objectCheck } from './kube/checks.ts';
+import { projectState, type ProjectionInput, type ProjectionResult } from './kube/projection.ts';
+import { cancelRun, runStatus, triggerRun } from './kube/runs.ts';
 import { readBranchHead, type ObserveInput } from './observe.ts';
 
 export type { AdapterCall } from './adapter.ts';
@@ -11,6 +16,20 @@ export interface ActivityDeps {
   registryDir: string;
   workDir: string;
   env: NodeJS.ProcessEnv;
+  /** Kubernetes access for built-in adapters, object checks and the state projection (none: they say so). */
+  kube?: KubeAccess;
+}
+
+/** Writes racing on the state ConfigMap settle in a few tries; past this something is wrong. */
+const MAX_PROJECTION_CONFLICTS = 10;
+
+export interface StatusInput {
+  spec: AdapterCall;
+  sha: string;
+  /** The in-flight job (a built-in adapter's object name). */
+  jobId?: string;
+  /** Absent in histories recorded before checks had kinds: those are adapter-status checks. */
+  check?: CloseoutSpec;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -19,19 +38,38 @@ export function createActivities(deps: ActivityDeps) {
     async observeBranch(input: ObserveInput): Promise<{ sha: string }> {
       return withHeartbeat(() => readBranchHead(input, deps.workDir, Context.current().cancellationSignal));
     },
-    async adapterStatus(input: { spec: AdapterCall; sha: string }): Promise<RuntimeStatus> {
-      return withHeartbeat(() => adapterStatus(input.spec, input.sha, context()));
+    /** The close-out check. */
+    async adapterStatus(input: StatusInput): Promise<RuntimeStatus> {
+      return withHeartbeat(async () => {
+        const { spec: call, sha, jobId, check } = input;
+        if (!check || check.kind === 'adapter-status') return adapterStatus(asCommand(call), sha, context());
+        if (check.kind === 'deployment-rollout' || check.kind === 'argocd-application') return objectCheck(deps.kube, check, sha);
+        return runStatus(deps.kube, asKube(call), sha, jobId, check.retryable);
+      });
     },
-    async triggerAdapter(input: { spec: AdapterCall; sha: string; redeploy: boolean }): Promise<TriggerResult> {
-      return withHeartbeat(() => adapterTrigger(input.spec, input.sha, input.redeploy, context()));
+    async triggerAdapter(input: { spec: AdapterCall; sha: string; redeploy: boolean; run?: number }): Promise<TriggerResult> {
+      return withHeartbeat(() =>
+        input.spec.adapter.kind === 'command'
+          ? adapterTrigger(asCommand(input.spec), input.sha, input.redeploy, context())
+          : triggerRun(deps.kube, asKube(input.spec), input.sha, input.run ?? 1),
+      );
     },
     async cancelAdapter(input: { spec: AdapterCall; sha: string; jobId?: string }): Promise<void> {
-      return withHeartbeat(() => adapterCancel(input.spec, input.sha, input.jobId, context()));
+      return withHeartbeat(() =>
+        input.spec.adapter.kind === 'command' ? adapterCancel(asCommand(input.spec), input.sha, input.jobId, context()) : cancelRun(deps.kube, asKube(input.spec), input.jobId),
+      );
+    },
+    /** Run as a local activity: one marker in the history, no task round trip. */
+    async projectState(input: ProjectionInput): Promise<ProjectionResult> {
+      return projectState(deps.kube, input, MAX_PROJECTION_CONFLICTS);
     },
   };
 }
 
 export type FollowerActivities = ReturnType<typeof createActivities>;
+
+const asCommand = (call: AdapterCall) => call as AdapterCall<Extract<AdapterCall['adapter'], { kind: 'command' }>>;
+const asKube = (call: AdapterCall) => call as AdapterCall<Extract<AdapterCall['adapter'], { kind: 'tekton-pipelinerun' | 'kubernetes-job' }>>;
 
 /** Heartbeats well inside the activity's heartbeat timeout, so only a dead worker misses it. */
 async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {

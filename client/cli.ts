@@ -11,6 +11,10 @@ import { eventsQuery, pauseSignal, resumeSignal, triggerSignal, workflowIdFor, t
 import { connect, controllerInfo, findSpec, readRegistry, requireState, runningState, uiLink, type Ctx } from './context.ts';
 import { CliError, dim, emit, Exit, processIo, shortSha, table, type Format, type Io } from './output.ts';
 import { applyPlan, computePlan, type PlanItem } from './plan.ts';
+import { applyCluster, operatorKubeAccess, planCluster, runLogs, waitRollout, type ClusterPlanItem } from './cluster.ts';
+import { kubernetesOf, renderObjects, RenderError } from '../deploy/render.ts';
+import { objectYaml, writeKustomizeBase } from '../deploy/kustomize.ts';
+import type { Registry } from '../config/registry.ts';
 import { runOnceDry, runOnceLive, type RunOnceRow } from './run-once.ts';
 import { eventsTable, explain, historyTable, statusTable, type StatusRow } from './views.ts';
 import { waitForSha } from './wait.ts';
@@ -19,7 +23,56 @@ interface Globals {
   registry: string;
   output: Format;
   json?: boolean;
+  kubeconfig?: string;
 }
+
+type Scope = 'all' | 'cluster' | 'followers';
+
+/** `--scope all` covers the cluster only when the registry declares one; `--scope cluster` insists. */
+function clusterInScope(registry: Registry, scope: Scope): boolean {
+  if (scope === 'followers') return false;
+  if (scope === 'cluster' && !registry.controller.kubernetes) kubernetesOf(registry);
+  return Boolean(registry.controller.kubernetes);
+}
+
+interface ClusterSection {
+  context?: string;
+  items?: ClusterPlanItem[];
+  /** Why the cluster was not planned (plan only: no kubeconfig). */
+  skipped?: string;
+}
+
+/** plan is read-only, so without a kubeconfig it says the cluster was skipped instead of failing (unless asked for the cluster alone). */
+async function clusterPlanOrSkip(registry: Registry, scope: Scope, kubeconfig?: string): Promise<ClusterSection> {
+  let kube;
+  try {
+    kube = operatorKubeAccess(registry, kubeconfig);
+  } catch (err) {
+    if (scope === 'all' && err instanceof CliError && err.message.startsWith('no Kubernetes configuration')) return { skipped: `${err.message} (${err.hint})` };
+    throw err;
+  }
+  return { context: kube.source, items: await planCluster(kube, registry) };
+}
+
+const clusterJson = (c: ClusterSection) => (c.skipped ? { skipped: c.skipped } : { context: c.context, objects: c.items!.map(({ diff: _diff, ...rest }) => rest) });
+
+function planText(cluster: ClusterSection | undefined, followers: PlanItem[] | undefined, withDiff: boolean): string {
+  const parts: string[] = [];
+  if (cluster?.skipped) parts.push(`cluster: skipped — ${cluster.skipped}`);
+  else if (cluster?.items) {
+    parts.push(`cluster (${cluster.context}):`);
+    parts.push(table(['OBJECT', 'ACTION', 'CHANGES'], cluster.items.map((i) => [i.object, i.action, summarize(i.changes)])));
+    if (withDiff) parts.push(...cluster.items.filter((i) => i.diff).map((i) => i.diff.trimEnd()));
+    else if (cluster.items.some((i) => i.action === 'configure')) parts.push('(see each change: branch-follower plan --diff)');
+  }
+  if (followers) {
+    if (cluster) parts.push('', 'followers:');
+    parts.push(planTable(followers));
+  }
+  return parts.join('\n');
+}
+
+const summarize = (paths: string[]): string => (paths.length <= 3 ? paths.join(', ') : `${paths.slice(0, 3).join(', ')} (+${paths.length - 3} more)`);
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let exit: number = Exit.Ok;
@@ -28,6 +81,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--registry <file>', 'the registry YAML', process.env.BRANCH_FOLLOWER_REGISTRY ?? DEFAULT_REGISTRY)
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
     .option('--json', 'same as -o json')
+    .option('--kubeconfig <file>', 'the kubeconfig for cluster commands (default: $KUBECONFIG, then ~/.kube/config)')
     .version(cliVersion())
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
@@ -46,36 +100,82 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   };
   const progress = (line: string): void => io.err(dim(io, line));
 
+  const scopeOption = () =>
+    new Option('--scope <scope>', 'cluster: the worker\'s Kubernetes objects; followers: the follower workflows; all: both (cluster only if the registry declares controller.kubernetes)')
+      .choices(['all', 'cluster', 'followers'])
+      .default('all');
+
   program
     .command('plan')
-    .description('show what apply would change (workflows to start, reconfigure or stop); writes nothing')
-    .action(() =>
-      withCtx(async (ctx) => {
-        const plan = await computePlan(ctx);
-        emit(io, format(), { plan }, () => planTable(plan));
-      }),
-    );
+    .description('show what apply would change (cluster objects by server-side dry run, workflows to start, reconfigure or stop); writes nothing')
+    .addOption(scopeOption())
+    .option('--diff', 'print a unified diff of each cluster object that would change')
+    .action(async (opts: { scope: Scope; diff?: boolean }) => {
+      const registry = readRegistry(globals().registry);
+      const cluster = clusterInScope(registry, opts.scope) ? await clusterPlanOrSkip(registry, opts.scope, globals().kubeconfig) : undefined;
+      const followers = opts.scope === 'cluster' ? undefined : await withCtx((ctx) => computePlan(ctx));
+      emit(io, format(), { ...(cluster ? { cluster: clusterJson(cluster) } : {}), ...(followers ? { plan: followers } : {}) }, () =>
+        planText(cluster, followers, Boolean(opts.diff)),
+      );
+    });
 
   program
     .command('apply')
-    .description('make the running followers match the registry (idempotent)')
+    .description('install or update the worker in the cluster (server-side apply), then make the running followers match the registry; idempotent')
+    .addOption(scopeOption())
     .option('--confirm', 'actually apply; without it, print the plan and exit 5 when it has changes')
-    .option('--wait', 'wait until each started or reconfigured follower has made its first decision, and each stopped one has closed')
-    .option('--timeout <duration>', 'how long --wait waits', '2m')
-    .action((opts: { confirm?: boolean; wait?: boolean; timeout: string }) =>
-      withCtx(async (ctx) => {
-        const plan = await computePlan(ctx);
-        const changes = plan.filter((p) => p.action !== 'unchanged');
+    .option('--wait', 'wait for the worker Deployment to roll out (within controller.kubernetes.deployment.rollout.budget), then for each started or reconfigured follower\'s first decision and each stopped one to close')
+    .option('--force-conflicts', 'take over fields another field manager owns (server-side apply force)')
+    .option('--timeout <duration>', 'how long --wait waits for the followers', '2m')
+    .action(async (opts: { scope: Scope; confirm?: boolean; wait?: boolean; forceConflicts?: boolean; timeout: string }) => {
+      const registry = readRegistry(globals().registry);
+      const kube = clusterInScope(registry, opts.scope) ? operatorKubeAccess(registry, globals().kubeconfig) : undefined;
+      // Everything is planned (and Temporal reached) before anything is written.
+      const cluster = kube ? { context: kube.source, items: await planCluster(kube, registry) } : undefined;
+      const body = async (ctx?: Ctx) => {
+        const followers = ctx ? await computePlan(ctx) : undefined;
+        const changes = [...(cluster?.items.filter((i) => i.action !== 'unchanged') ?? []), ...(followers?.filter((p) => p.action !== 'unchanged') ?? [])];
+        const data = { ...(cluster ? { cluster: clusterJson(cluster) } : {}), ...(followers ? { plan: followers } : {}) };
         if (!opts.confirm) {
-          emit(io, format(), { plan, applied: false }, () => `${planTable(plan)}\n\n${changes.length ? 'not applied: run again with --confirm' : 'nothing to change'}`);
+          emit(io, format(), { ...data, applied: false }, () => `${planText(cluster, followers, false)}\n\n${changes.length ? 'not applied: run again with --confirm' : 'nothing to change'}`);
           exit = changes.length ? Exit.PendingChanges : Exit.Ok;
           return;
         }
-        await applyPlan(ctx, plan, progress);
-        if (opts.wait) exit = await waitFirstDecisions(ctx, changes, parseDuration(opts.timeout), progress);
-        emit(io, format(), { plan, applied: true }, () => `${planTable(plan)}\n\napplied ${changes.length} change(s)`);
-      }),
-    );
+        if (kube) {
+          await applyCluster(kube, registry, { force: Boolean(opts.forceConflicts) }, progress);
+          if (opts.wait) {
+            const rollout = await waitRollout(kube, registry, progress);
+            if (!rollout.ok) {
+              io.err(rollout.message);
+              throw new CliError('the worker did not roll out', ctx ? 'followers were not applied; fix the Deployment and apply again' : 'see the conditions and events above', Exit.Failed);
+            }
+            progress(rollout.message);
+          }
+        }
+        if (ctx && followers) {
+          await applyPlan(ctx, followers, progress);
+          const followerChanges = followers.filter((p) => p.action !== 'unchanged');
+          if (opts.wait) exit = await waitFirstDecisions(ctx, followerChanges, parseDuration(opts.timeout), progress);
+        }
+        emit(io, format(), { ...data, applied: true }, () => `${planText(cluster, followers, false)}\n\napplied ${changes.length} change(s)`);
+      };
+      await (opts.scope === 'cluster' ? body() : withCtx(body));
+    });
+
+  program
+    .command('render')
+    .description('print the Kubernetes objects apply would install (YAML), or write them as a kustomize base')
+    .option('--out <dir>', 'write one file per kind and a kustomization.yaml into this directory')
+    .action((opts: { out?: string }) => {
+      const registry = readRegistry(globals().registry);
+      const objects = renderObjects(registry);
+      if (!opts.out) {
+        io.out(objects.map((o) => objectYaml(o).trimEnd()).join('\n---\n'));
+        return;
+      }
+      const written = writeKustomizeBase(registry, objects, opts.out);
+      io.out(`wrote ${written.join(', ')} to ${opts.out}`);
+    });
 
   program
     .command('status')
@@ -174,25 +274,38 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 
   program
     .command('logs')
-    .description("run the adapter's logs drill-down for the in-flight or last job")
+    .description("the in-flight or last job's logs: the adapter's logs command, or the pods of a built-in adapter's run")
     .requiredOption('--follower <id>', 'the follower')
-    .action((opts: { follower: string }) =>
+    .option('--tail <n>', 'lines per container (built-in adapters)', (v) => Number(v), 200)
+    .action((opts: { follower: string; tail: number }) =>
       withCtx(async (ctx) => {
         const spec = findSpec(ctx.registry, opts.follower);
-        if (!spec.adapter.logs) throw new CliError(`adapter ${spec.adapter.id} declares no logs command`, `add logs: { argv: [...] } under adapters.${spec.adapter.id}`, Exit.Usage);
+        const adapter = spec.adapter;
+        if (adapter.kind === 'command' && !adapter.logs) throw new CliError(`adapter ${adapter.id} declares no logs command`, `add logs: { argv: [...] } under adapters.${adapter.id}`, Exit.Usage);
         const s = await requireState(ctx, opts.follower);
         const last = [...s.shas].reverse().find((r) => r.jobId);
         const jobId = s.inFlight?.jobId ?? last?.jobId;
         if (!jobId) throw new CliError(`${opts.follower} has no job yet`, 'nothing has been triggered', Exit.NotFound);
+        if (adapter.kind !== 'command') {
+          const logs = await runLogs(operatorKubeAccess(ctx.registry, globals().kubeconfig), adapter, jobId, opts.tail);
+          if (!logs.length) io.out(dim(io, `# no pods for ${jobId} in ${adapter.namespace} (yet)`));
+          for (const l of logs) {
+            io.out(dim(io, `# ${l.header}`));
+            if (l.error) io.err(`logs unavailable: ${l.error}`);
+            else io.out(l.text.trimEnd());
+          }
+          if (logs.some((l) => l.error)) exit = Exit.Failed;
+          return;
+        }
         const workDir = mkdtempSync(path.join(os.tmpdir(), 'branch-follower-logs-'));
         try {
           const res = await adapterLogs(
-            { follower: spec.id, branch: spec.source.branch, configRef: spec.target.configRef, params: spec.target.params, adapter: spec.adapter },
+            { follower: spec.id, branch: spec.source.branch, configRef: spec.target.configRef, params: spec.target.params, adapter },
             s.inFlight?.sha ?? last?.sha,
             jobId,
             { registryDir: ctx.registry.dir, workDir, env: process.env },
           );
-          io.out(dim(io, `# ${spec.adapter.id} logs for job ${jobId}`));
+          io.out(dim(io, `# ${adapter.id} logs for job ${jobId}`));
           io.out(res.stdout.trimEnd());
           if (res.stderr.trim()) io.err(res.stderr.trimEnd());
           if (res.exitCode !== 0) exit = Exit.Failed;
@@ -245,10 +358,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     return exit;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? Exit.Ok : Exit.Usage;
-    if (err instanceof CliError) {
+    if (err instanceof CliError || err instanceof RenderError) {
       io.err(`error: ${err.message}`);
       io.err(`hint: ${err.hint}`);
-      return err.exitCode;
+      return err instanceof CliError ? err.exitCode : Exit.Usage;
     }
     io.err(`error: ${err instanceof Error ? err.message : String(err)}`);
     return Exit.Failed;

@@ -3,6 +3,7 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { ConfigError, loadRegistry, type Registry } from '../config/registry.ts';
+import { ConnectionConfigError, temporalSecurity } from '../worker/connection.ts';
 import { temporalTarget, type TemporalTarget } from '../worker/worker.ts';
 import { stateQuery, workflowIdFor, type FollowerSpec, type FollowerView } from '../workflows/api.ts';
 import { CliError, Exit } from './output.ts';
@@ -28,8 +29,15 @@ export function readRegistry(file: string): Registry {
 export async function connect(registry: Registry): Promise<Ctx> {
   const target = temporalTarget(registry);
   let connection: Connection;
+  let security;
   try {
-    connection = await Connection.connect({ address: target.address, connectTimeout: 5000 });
+    security = temporalSecurity(registry);
+  } catch (err) {
+    if (err instanceof ConnectionConfigError) throw new CliError(err.message, 'the CLI reads the same variables as the worker (docs/deploy.md)', Exit.Usage);
+    throw err;
+  }
+  try {
+    connection = await Connection.connect({ address: target.address, connectTimeout: 5000, ...security });
   } catch (err) {
     throw new CliError(
       `cannot reach Temporal at ${target.address}: ${(err as Error).message.split('\n')[0]}`,

@@ -45,6 +45,84 @@ const mirror = z.string().superRefine((value, ctx) => {
 
 const command = z.strictObject({ argv: z.array(z.string().min(1)).min(1) });
 
+/** A Secret key reference: where a value lives in the cluster, never the value. */
+const secretKeyRef = z.strictObject({ name, key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'expected a Secret key such as token') });
+const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'expected a Kubernetes quantity such as 100m, 256Mi or 1');
+/** A namespace or object name; `{param}` placeholders are rendered per follower and checked again. */
+const objectRef = z.string().regex(/^[a-z0-9{}.-]+$/i, 'expected a Kubernetes name, optionally with {param} placeholders');
+
+const kubernetes = z.strictObject({
+  /** The kubeconfig context the operator CLI uses (the "route" to the cluster); its current context otherwise. */
+  context: z.string().min(1).optional(),
+  namespace: name,
+  serviceAccount: name,
+  /** The server-side apply field manager for everything `apply` writes. */
+  fieldManager: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'expected a field manager name such as branch-follower'),
+  configMaps: z.strictObject({ registry: name, state: name }),
+  deployment: z.strictObject({
+    name,
+    replicas: z.number().int().min(0),
+    image: z.string().regex(/^[^\s]+$/, 'expected an image reference such as registry.example/branch-follower:0.1.0'),
+    imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']),
+    resources: z.strictObject({
+      requests: z.strictObject({ cpu: quantity, memory: quantity }),
+      limits: z.strictObject({ cpu: quantity.optional(), memory: quantity }),
+    }),
+    /** The worker's /healthz and /readyz port. */
+    healthPort: z.number().int().min(1024).max(65535),
+    /** `apply --wait`: how long the rollout may take, and how often to look. */
+    rollout: z.strictObject({ budget: duration, pollInterval: duration }),
+  }),
+  /** Where each adapter `env` name comes from in the cluster: a Secret key reference. */
+  env: z.record(envName, z.strictObject({ secretKeyRef })).optional(),
+});
+
+const retryable = z.boolean();
+const check = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('adapter-status') }),
+  z.strictObject({ kind: z.literal('tekton-pipelinerun'), retryable }),
+  z.strictObject({ kind: z.literal('kubernetes-job'), retryable }),
+  z.strictObject({
+    kind: z.literal('deployment-rollout'),
+    namespace: objectRef,
+    name: objectRef,
+    revision: z.union([
+      z.strictObject({ annotation: z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9._-]+$/, 'expected an annotation key such as example.com/git-sha') }),
+      z.strictObject({ imageTag: z.strictObject({ container: name }) }),
+    ]),
+    retryable,
+  }),
+  z.strictObject({ kind: z.literal('argocd-application'), namespace: objectRef, name: objectRef, retryable }),
+]);
+
+function kubeAdapter<K extends 'tekton-pipelinerun' | 'kubernetes-job'>(kind: K) {
+  return z.strictObject({
+    kind: z.literal(kind),
+    timeout: duration.optional(),
+    /** Where the objects are created; may use {param} placeholders. */
+    namespace: objectRef,
+    /** A YAML file (relative to the registry) holding one object; {sha}, {branch}, {follower} and params are rendered. */
+    template: z.string().min(1),
+    checks: z.record(name, check),
+  });
+}
+
+const adapter = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('command'),
+    timeout: duration.optional(),
+    maxOutputBytes: positiveInt.optional(),
+    env: z.array(envName).optional(),
+    status: command,
+    trigger: command,
+    cancel: command.optional(),
+    logs: command.optional(),
+    checks: z.record(name, check),
+  }),
+  kubeAdapter('tekton-pipelinerun'),
+  kubeAdapter('kubernetes-job'),
+]);
+
 const retry = z.strictObject({
   maxAttempts: positiveInt,
   initialBackoff: duration,
@@ -62,6 +140,10 @@ export const registrySchema = z.strictObject({
       uiUrl: z.url().optional(),
       /** How long a workflow task may run before the server hands it to another worker. */
       workflowTaskTimeout: duration,
+      /** mTLS to the frontend: a kubernetes.io/tls Secret (tls.crt, tls.key, optional ca.crt). */
+      tls: z.strictObject({ secretRef: z.strictObject({ name }), serverName: z.string().min(1).optional() }).optional(),
+      /** An API key (Temporal Cloud): a Secret key reference, never the key itself. */
+      apiKey: z.strictObject({ secretRef: secretKeyRef }).optional(),
     }),
     worker: z.strictObject({
       maxConcurrentActivityTaskExecutions: positiveInt,
@@ -71,6 +153,8 @@ export const registrySchema = z.strictObject({
       /** How long a follower's tasks wait for the worker that cached it before any worker may take them. */
       stickyQueueScheduleToStartTimeout: duration,
     }),
+    /** Where `apply` installs the worker: rendered into the manifests of deploy/. */
+    kubernetes: kubernetes.optional(),
     /** The local stack `npm start` brings up in place of a cluster. */
     embedded: z
       .strictObject({
@@ -88,20 +172,7 @@ export const registrySchema = z.strictObject({
     activity: z.strictObject({ heartbeatTimeout: duration, maxAttempts: positiveInt, maxRetryInterval: duration }),
     loop: z.strictObject({ continueAsNewAfter: positiveInt, eventsKept: positiveInt, shasKept: positiveInt }),
   }),
-  adapters: z.record(
-    name,
-    z.strictObject({
-      kind: z.literal('command'),
-      timeout: duration.optional(),
-      maxOutputBytes: positiveInt.optional(),
-      env: z.array(envName).optional(),
-      status: command,
-      trigger: command,
-      cancel: command.optional(),
-      logs: command.optional(),
-      checks: z.record(name, z.strictObject({ kind: z.literal('adapter-status') })),
-    }),
-  ),
+  adapters: z.record(name, adapter),
   followers: z.array(
     z.strictObject({
       id: name,

@@ -1,7 +1,10 @@
 // `npm run worker`: runs a follower worker against the Temporal cluster named in the registry.
 // SIGTERM or SIGINT shuts it down gracefully: in-flight activities get the YAML grace time.
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { workerKubeAccess } from '../activities/kube/access.ts';
 import { ConfigError, DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
+import { temporalSecurity } from './connection.ts';
+import { serveHealth } from './health.ts';
 import { createFollowerWorker, temporalTarget } from './worker.ts';
 
 async function main(): Promise<void> {
@@ -9,14 +12,18 @@ async function main(): Promise<void> {
   const registry = loadRegistry(registryFile);
   const target = temporalTarget(registry);
   Runtime.install({ shutdownSignals: ['SIGTERM', 'SIGINT'], logger: new DefaultLogger('WARN') });
-  const connection = await NativeConnection.connect({ address: target.address });
+  const connection = await NativeConnection.connect({ address: target.address, ...temporalSecurity(registry) });
+  const kube = workerKubeAccess(process.env);
   // A bundle prebuilt with bundleWorkflowCode (an image build step, the tests) skips bundling at start.
   const bundlePath = process.env.BRANCH_FOLLOWER_WORKFLOW_BUNDLE;
-  const worker = await createFollowerWorker({ registry, connection, target, ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}) });
-  console.log(`worker: polling ${target.taskQueue} on ${target.address} (namespace ${target.namespace}); registry ${registryFile}`);
+  const worker = await createFollowerWorker({ registry, connection, target, kube, ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}) });
+  // Set by the rendered Deployment (controller.kubernetes.deployment.healthPort).
+  const health = process.env.BRANCH_FOLLOWER_HEALTH_LISTEN ? serveHealth(process.env.BRANCH_FOLLOWER_HEALTH_LISTEN, worker) : undefined;
+  console.log(`worker: polling ${target.taskQueue} on ${target.address} (namespace ${target.namespace}); registry ${registryFile}; kubernetes: ${kube?.source ?? 'none'}`);
   try {
     await worker.run();
   } finally {
+    health?.close();
     await connection.close();
   }
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
+import type { KubeAccess } from '../activities/kube/access.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
 
@@ -32,6 +33,8 @@ export interface FollowerWorkerOptions {
   target: TemporalTarget;
   /** A prebuilt workflow bundle (tests build it once); otherwise workflows/ is bundled now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Kubernetes access for built-in adapters, object checks and the state projection. */
+  kube?: KubeAccess;
 }
 
 export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Worker> {
@@ -43,7 +46,7 @@ export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Wo
     namespace: o.target.namespace,
     taskQueue: o.target.taskQueue,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ registryDir: o.registry.dir, workDir, env: process.env }),
+    activities: createActivities({ registryDir: o.registry.dir, workDir, env: process.env, kube: o.kube }),
     maxConcurrentActivityTaskExecutions: w.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: w.maxConcurrentWorkflowTaskExecutions,
     maxCachedWorkflows: w.maxCachedWorkflows,

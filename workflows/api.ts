@@ -28,7 +28,8 @@ export interface CommandTemplate {
   argv: string[];
 }
 
-export interface AdapterSpec {
+/** An existing CLI, run as argv without a shell. */
+export interface CommandAdapterSpec {
   id: string;
   kind: 'command';
   timeoutMs: number;
@@ -41,13 +42,52 @@ export interface AdapterSpec {
   logs?: CommandTemplate;
 }
 
-export interface CloseoutSpec {
+export const KUBE_ADAPTER_KINDS = ['tekton-pipelinerun', 'kubernetes-job'] as const;
+export type KubeAdapterKind = (typeof KUBE_ADAPTER_KINDS)[number];
+
+/**
+ * A built-in adapter that creates one Kubernetes object per trigger from a template: a Tekton
+ * PipelineRun or a batch Job, named deterministically so a retried trigger cannot create two.
+ */
+export interface KubeAdapterSpec {
+  id: string;
+  kind: KubeAdapterKind;
+  timeoutMs: number;
+  /** Always empty: the runtime's objects carry their own credentials. Kept for a uniform `secrets` view. */
+  env: string[];
+  /** Where the objects are created (placeholders already rendered for this follower). */
+  namespace: string;
+  /** The object template, parsed from `templateFile`; `{sha}` and `{branch}` are rendered at trigger time. */
+  template: Record<string, unknown>;
+  templateFile: string;
+}
+
+export type AdapterSpec = CommandAdapterSpec | KubeAdapterSpec;
+
+/** How a close-out check decides, per kind. Kubernetes checks read the runtime's own objects. */
+export type CheckRule =
+  | { kind: 'adapter-status' }
+  /** The PipelineRun / Job the trigger created (its name is the in-flight job id). */
+  | { kind: 'tekton-pipelinerun'; retryable: boolean }
+  | { kind: 'kubernetes-job'; retryable: boolean }
+  /** A Deployment on the sha (an annotation, or a container's image tag) with its rollout complete. */
+  | {
+      kind: 'deployment-rollout';
+      namespace: string;
+      name: string;
+      revision: { annotation: string } | { imageTag: { container: string } };
+      retryable: boolean;
+    }
+  /** An Argo CD Application synced to the sha (`status.sync.revision`) and Healthy. */
+  | { kind: 'argocd-application'; namespace: string; name: string; retryable: boolean };
+export type CheckKind = CheckRule['kind'];
+
+export type CloseoutSpec = CheckRule & {
   check: string;
-  kind: 'adapter-status';
   budgetMs: number;
   budgetSource: ValueSource;
   pollIntervalMs: number;
-}
+};
 
 export interface RetrySpec {
   maxAttempts: number;
@@ -83,6 +123,8 @@ export interface FollowerSpec {
   retry: RetrySpec;
   loop: LoopSpec;
   activity: ActivitySpec;
+  /** Where the follower's compact state is projected: a key in this ConfigMap (controller.kubernetes). */
+  projection?: { namespace: string; configMap: string };
   /** The registry file the spec was read from, for messages. */
   registry: string;
 }
@@ -150,6 +192,8 @@ export interface FollowerState {
   mirrorBlocked?: { reason: string; message: string; since: number };
   /** The adapter's secrets as the worker had them at the last trigger (presence and fingerprint only). */
   secrets?: { at: number; entries: SecretPresence[] };
+  /** The last write of the state projection (spec.projection): whether it went through, and why not. */
+  projection?: { ok: boolean; at: number; message?: string };
   /** A trigger waiting to run again: after a retryable failure's backoff, or after the adapter could not run. */
   retry?: { sha: string; attempt: number; notBefore: number; manual?: boolean };
   manualRequest?: { sha?: string; reason: string; at: number };

@@ -2,6 +2,7 @@
 // `nextAction` which tells the workflow what to do next. No Temporal imports, no I/O, no
 // clock: the workflow supplies `now`, so this module is exhaustively testable on its own.
 import type {
+  AdapterSpec,
   FollowerSpec,
   FollowerState,
   Phase,
@@ -25,6 +26,7 @@ export type FollowerEvent =
   | { type: 'pause'; reason: string }
   | { type: 'resume'; reason?: string }
   | { type: 'reconfigured'; summary: string }
+  | { type: 'projected'; ok: boolean; message: string }
   | { type: 'tick' };
 
 export type Action =
@@ -39,6 +41,9 @@ export type Decision =
   | { kind: 'Noop'; reason: string }
   | { kind: 'PendingTrigger'; sha: string; reason: string }
   | { kind: 'Blocked'; reason: string };
+
+/** Whether the adapter can cancel superseded work: a `cancel` command, or built in for Kubernetes adapters. */
+export const canCancel = (a: AdapterSpec): boolean => a.kind !== 'command' || Boolean(a.cancel);
 
 export function initialState(id: string, now: number): FollowerState {
   return {
@@ -232,6 +237,14 @@ class Reducer {
         s.nextObserveAt = now;
         this.log(s.phase, s.phase, `reconfigured: ${e.summary}`);
         return;
+      case 'projected': {
+        // Logged when it starts or stops working, not on every write.
+        const was = s.projection;
+        s.projection = { ok: e.ok, at: now, ...(e.ok ? {} : { message: e.message }) };
+        if (!e.ok && (was?.ok !== false || was.message !== e.message)) this.log(s.phase, s.phase, `state projection not written: ${e.message}`);
+        if (e.ok && was?.ok === false) this.log(s.phase, s.phase, 'state projection written again');
+        return;
+      }
       case 'tick':
         return this.tick();
     }
@@ -310,7 +323,7 @@ class Reducer {
     s.inFlight = undefined;
     s.nextStatusAt = undefined;
     this.finish(old.sha, 'Superseded', `branch advanced to ${short(bySha)}`, bySha);
-    if (this.spec.adapter.cancel) s.pendingCancels.push({ sha: old.sha, jobId: old.jobId });
+    if (canCancel(this.spec.adapter)) s.pendingCancels.push({ sha: old.sha, jobId: old.jobId });
     this.to('Superseded', `${short(old.sha)} superseded by ${short(bySha)}`, old.sha);
   }
 

@@ -8,6 +8,7 @@ import {
   condition,
   continueAsNew,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -34,9 +35,11 @@ import {
   workflowIdFor,
 } from './api.ts';
 import { initialState, nextAction, reduce, type FollowerEvent } from './decide.ts';
+import { projectionEntry } from './projection.ts';
 
 // Every call passes its own options (timeouts come from the spec); these are only the fallback.
 const acts = proxyActivities<FollowerActivities>({ startToCloseTimeout: '1 minute' });
+const local = proxyLocalActivities<FollowerActivities>({ startToCloseTimeout: '1 minute' });
 
 export async function followerWorkflow(input: FollowerWorkflowInput): Promise<void> {
   let spec = input.spec;
@@ -73,6 +76,24 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
     ]);
   };
 
+  let projected = '';
+  /** Writes the compact state to the state ConfigMap when it changed; a failure never stops the follower. */
+  const project = async (): Promise<void> => {
+    if (!spec.projection) return;
+    const entry = projectionEntry(state);
+    if (entry === projected) return;
+    projected = entry;
+    try {
+      const res = await local.projectState.executeWithOptions(
+        { startToCloseTimeout: spec.adapter.timeoutMs, retry: infraRetry(spec), summary: 'project state' },
+        [{ ...spec.projection, follower: spec.id, entry }],
+      );
+      apply({ type: 'projected', ok: res.written || res.reason === 'unchanged', message: res.reason ?? '' });
+    } catch (err) {
+      apply({ type: 'projected', ok: false, message: failureOf(err).message });
+    }
+  };
+
   for (let iteration = 0; ; iteration++) {
     if (nextSpec) {
       const changed = JSON.stringify(nextSpec) !== JSON.stringify(spec);
@@ -83,6 +104,7 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
     for (const event of inbox.splice(0)) apply(event);
     apply({ type: 'tick' });
     publish();
+    await project();
 
     const action = nextAction(state, Date.now());
     switch (action.kind) {
@@ -98,13 +120,15 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
           apply({ type: 'observeFailed', reason: f.type, message: f.message });
         }
         break;
-      case 'trigger':
+      case 'trigger': {
         apply({ type: 'triggering' });
         publish();
+        // The sha's trigger count names a built-in adapter's object: a lost-and-retried activity reuses it.
+        const run = state.shas.find((r) => r.sha === action.sha)?.attempts ?? 1;
         try {
           const res = await acts.triggerAdapter.executeWithOptions(
             { ...adapterOptions(spec, 2), summary: `trigger ${short(action.sha)} via ${spec.adapter.id} (attempt ${action.attempt})` },
-            [{ spec: adapterCall(spec), sha: action.sha, redeploy: action.manual }],
+            [{ spec: adapterCall(spec), sha: action.sha, redeploy: action.manual, run }],
           );
           apply({ type: 'triggered', sha: action.sha, jobId: res.jobId, alreadyRunning: res.alreadyRunning, secrets: res.secrets });
         } catch (err) {
@@ -119,11 +143,12 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
           });
         }
         break;
+      }
       case 'status':
         try {
           const status = await acts.adapterStatus.executeWithOptions(
             { ...adapterOptions(spec, 1), summary: `close-out check ${spec.closeout.check} for ${short(action.sha)}` },
-            [{ spec: adapterCall(spec), sha: action.sha }],
+            [{ spec: adapterCall(spec), sha: action.sha, jobId: state.inFlight?.jobId, check: spec.closeout }],
           );
           apply({ type: 'status', sha: action.sha, status });
         } catch (err) {

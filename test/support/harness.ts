@@ -16,6 +16,7 @@ import { main as cliMain } from '../../client/cli.ts';
 import { startFollower, startOptions } from '../../client/followers.ts';
 import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
 import { createFollowerWorker } from '../../worker/worker.ts';
+import type { KubeAccess } from '../../activities/kube/access.ts';
 import { eventsQuery, stateQuery, workflowIdFor, type FollowerView, type Transition } from '../../workflows/api.ts';
 
 export const REPO = 'org/app';
@@ -55,6 +56,10 @@ export interface HarnessOptions {
   /** Merged into controller.temporal / controller.worker. */
   temporal?: Record<string, unknown>;
   worker?: Record<string, unknown>;
+  /** controller.kubernetes: `true` for the test default (namespace <prefix>-sys), or keys deep-merged into it. */
+  kubernetes?: true | Record<string, unknown>;
+  /** More files next to the registry (object templates), by relative path. */
+  files?: Record<string, string>;
 }
 
 let runtimeInstalled = false;
@@ -70,6 +75,8 @@ export class Harness {
     return this.opts.address ?? inject('temporalAddress');
   }
   registry!: Registry;
+  /** Kubernetes access for the in-process worker (its ServiceAccount, in the tests that have one). */
+  workerKube?: KubeAccess;
   daemon!: GitDaemon;
   daemonPort!: number;
   client!: Client;
@@ -102,6 +109,10 @@ export class Harness {
     mkdirSync(path.dirname(this.registryFile), { recursive: true });
     const lanes = Object.fromEntries(Object.entries(o.lanes).map(([lane, b]) => [`N1/${lane}`, b]));
     writeFileSync(path.join(this.dir, 'config', 'lanes.yaml'), YAML.stringify({ controlPlane: { stateDir: this.stateDir }, lanes }));
+    for (const [rel, text] of Object.entries(o.files ?? {})) {
+      mkdirSync(path.dirname(path.join(this.dir, 'config', rel)), { recursive: true });
+      writeFileSync(path.join(this.dir, 'config', rel), text);
+    }
     const doc = {
       controller: {
         temporal: { address: this.address, namespace: 'default', taskQueue: this.taskQueue, workflowTaskTimeout: '10s', ...o.temporal },
@@ -113,6 +124,7 @@ export class Harness {
           stickyQueueScheduleToStartTimeout: '10s',
           ...o.worker,
         },
+        ...(o.kubernetes ? { kubernetes: deepMerge(this.kubernetesDefaults(), o.kubernetes === true ? {} : o.kubernetes) } : {}),
       },
       defaults: deepMerge(
         {
@@ -147,6 +159,30 @@ export class Harness {
     return `${this.prefix}-${name}`;
   }
 
+  /** The controller's namespace in a registry with `kubernetes: true`. */
+  get systemNamespace(): string {
+    return `${this.prefix}-sys`;
+  }
+
+  private kubernetesDefaults(): Record<string, unknown> {
+    return {
+      namespace: this.systemNamespace,
+      serviceAccount: 'branch-follower',
+      fieldManager: 'branch-follower',
+      configMaps: { registry: 'bf-registry', state: 'bf-state' },
+      deployment: {
+        name: 'bf-worker',
+        replicas: 2,
+        image: 'registry.example.com/platform/branch-follower:0.1.0',
+        imagePullPolicy: 'IfNotPresent',
+        resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+        healthPort: 8080,
+        rollout: { budget: '60s', pollInterval: '200ms' },
+      },
+      env: { DEMO_TOKEN: { secretKeyRef: { name: 'demo', key: 'token' } }, BF_WORKER_NAME: { secretKeyRef: { name: 'demo', key: 'worker' } } },
+    };
+  }
+
   handle(name: string): WorkflowHandle {
     return this.client.workflow.getHandle(workflowIdFor(this.id(name)));
   }
@@ -162,6 +198,7 @@ export class Harness {
       connection: this.native,
       target: { address: this.address, namespace: 'default', taskQueue: this.taskQueue },
       workflowBundle: { codePath: inject('workflowBundlePath') },
+      ...(this.workerKube ? { kube: this.workerKube } : {}),
     });
     this.worker = { worker, running: worker.run() };
   }
@@ -219,6 +256,11 @@ export class Harness {
     const err: string[] = [];
     const code = await cliMain(['--registry', this.registryFile, ...args], { out: (t) => out.push(t), err: (t) => err.push(t), color: false });
     return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  /** The CLI as the cluster admin (the test control plane's kubeconfig). */
+  async kubeCli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    return this.cli('--kubeconfig', inject('kube').adminKubeconfig, ...args);
   }
 
   /** The follower's full history as the real `temporal` CLI prints it (`workflow show -o json`). */

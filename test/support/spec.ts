@@ -1,7 +1,9 @@
 // A resolved FollowerSpec for unit tests of the pure reducer (no registry file involved).
-import type { FollowerSpec } from '../../workflows/api.ts';
+import type { CommandAdapterSpec, FollowerSpec } from '../../workflows/api.ts';
 
-export function makeSpec(over: Partial<FollowerSpec> = {}): FollowerSpec {
+export type CommandFollowerSpec = FollowerSpec & { adapter: CommandAdapterSpec };
+
+export function makeSpec(over: Partial<CommandFollowerSpec> = {}): CommandFollowerSpec {
   return {
     id: 'demo',
     source: { mirror: 'git://127.0.0.1:9418/demo.git', branch: 'main' },

@@ -12,6 +12,7 @@ import { readBranchHead } from '../../activities/observe.ts';
 import { runCommand } from '../../activities/run-command.ts';
 import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
 import { makeSpec } from '../support/spec.ts';
+import type { CommandAdapterSpec } from '../../workflows/api.ts';
 
 const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'bf-act-'));
 const HWLAB = path.resolve('examples/bin/hwlab');
@@ -94,7 +95,7 @@ describe('adapter contract (demo control plane)', () => {
   const lanes = path.join(dir, 'lanes.yaml');
   writeFileSync(lanes, `controlPlane: { stateDir: ${path.join(dir, 'state')} }\nlanes:\n  JD01/v03: { deployMs: 0 }\n  JD01/bad: { triggerFails: quota exceeded }\n`);
   const spec = makeSpec();
-  const call = (lane: string, over: Partial<AdapterCall['adapter']> = {}): AdapterCall => ({
+  const call = (lane: string, over: Partial<CommandAdapterSpec> = {}): AdapterCall<CommandAdapterSpec> => ({
     follower: 'demo',
     branch: 'main',
     configRef: 'lanes.yaml',

@@ -9,10 +9,11 @@ import { parseDuration } from '../../config/duration.ts';
 
 const SHIPPED = 'config/cicd-branch-followers.yaml';
 
-/** Writes a registry (and its configRef) into a temp dir; returns the registry path. */
-function writeRegistry(text: string): string {
+/** Writes a registry (and its configRef, and any other files) into a temp dir; returns the registry path. */
+function writeRegistry(text: string, files: Record<string, string> = {}): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bf-reg-'));
   writeFileSync(path.join(dir, 'lanes.yaml'), 'lanes: {}\n');
+  for (const [rel, body] of Object.entries(files)) writeFileSync(path.join(dir, rel), body);
   const file = path.join(dir, 'registry.yaml');
   writeFileSync(file, text);
   return file;
@@ -55,8 +56,8 @@ function issuesFor(edit: (doc: any) => void): ConfigIssue[] {
   return issuesOfText(YAML.stringify(doc));
 }
 
-function issuesOfText(text: string): ConfigIssue[] {
-  const file = writeRegistry(text);
+function issuesOfText(text: string, files: Record<string, string> = {}): ConfigIssue[] {
+  const file = writeRegistry(text, files);
   try {
     loadRegistry(file);
   } catch (err) {
@@ -205,6 +206,89 @@ describe('registry: bad input is refused with file:line:column, YAML path and hi
   it('a registry with any problem yields nothing (no partial result)', () => {
     const text = BASE + `  - id: two\n    enabled: true\n    adapter: nope\n    source: { mirror: "git://h/r.git", branch: main }\n    target: { configRef: lanes.yaml, params: { lane: b } }\n    closeout: { check: ready }\n`;
     expect(() => parseRegistry(text, writeRegistry(text))).toThrow(ConfigError);
+  });
+});
+
+const KUBERNETES = {
+  namespace: 'branch-follower',
+  serviceAccount: 'branch-follower',
+  fieldManager: 'branch-follower',
+  configMaps: { registry: 'bf-registry', state: 'bf-state' },
+  deployment: {
+    name: 'bf-worker',
+    replicas: 2,
+    image: 'registry.example.com/bf:1',
+    imagePullPolicy: 'IfNotPresent',
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+    healthPort: 8080,
+    rollout: { budget: '60s', pollInterval: '2s' },
+  },
+  env: { LANE_TOKEN: { secretKeyRef: { name: 'lane', key: 'token' } } },
+};
+const JOB = 'apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers:\n        - name: deploy\n          args: ["{sha}", "{lane}"]\n';
+
+/** BASE with a Kubernetes controller block and a kubernetes-job adapter used by a second follower. */
+function withKube(edit: (doc: any) => void = () => undefined): any {
+  const doc = YAML.parse(BASE);
+  doc.controller.kubernetes = structuredClone(KUBERNETES);
+  doc.adapters.job = { kind: 'kubernetes-job', namespace: 'lane-{lane}', template: 'job.yaml', checks: { done: { kind: 'kubernetes-job', retryable: false } } };
+  doc.followers.push({ ...structuredClone(doc.followers[0]), id: 'two', adapter: 'job', closeout: { check: 'done' } });
+  edit(doc);
+  return doc;
+}
+
+describe('registry: Kubernetes controller, built-in adapters and checks', () => {
+  it('resolves namespaces from params, embeds the template, and projects state into the controller namespace', () => {
+    const reg = loadRegistry(writeRegistry(YAML.stringify(withKube()), { 'job.yaml': JOB }));
+    const spec = reg.followers[1]!.spec;
+    expect(spec.adapter).toMatchObject({ kind: 'kubernetes-job', namespace: 'lane-a', templateFile: 'job.yaml', template: { apiVersion: 'batch/v1', kind: 'Job' } });
+    expect(spec.closeout).toMatchObject({ check: 'done', kind: 'kubernetes-job', retryable: false });
+    expect(spec.projection).toEqual({ namespace: 'branch-follower', configMap: 'bf-state' });
+    expect(reg.files).toEqual(['lanes.yaml', 'job.yaml']);
+  });
+
+  it('points template problems at the template file and line', () => {
+    const text = YAML.stringify(withKube());
+    const bad = 'apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: fixed\nspec:\n  template:\n    spec:\n      containers:\n        - args: ["{sha}", "{nope}"]\n';
+    const issues = issuesOfText(text, { 'job.yaml': bad });
+    const name = issues.find((i) => i.path === 'metadata.name')!;
+    expect(name).toMatchObject({ line: 4, message: 'metadata.name is set by the follower' });
+    expect(name.file).toMatch(/job\.yaml$/);
+    expect(name.hint).toContain('<follower>-<sha>-<n>');
+    expect(issues.find((i) => i.path === 'spec.template.spec.containers[0].args[1]')).toMatchObject({ line: 9, message: '{nope} is neither built in nor a param of two' });
+    expect(issuesOfText(text, { 'job.yaml': 'apiVersion: tekton.dev/v1\nkind: PipelineRun\n' })[0]!.message).toBe('expected apiVersion batch/v1 and kind Job, found tekton.dev/v1 PipelineRun');
+    expect(issuesOfText(text, { 'job.yaml': 'kind: [Job\n' })[0]!.message).toMatch(/^YAML syntax/);
+    const missing = issuesOfText(text)[0]!;
+    expect(missing.path).toBe('adapters.job.template');
+    expect(missing.message).toMatch(/^template "job.yaml" does not exist/);
+  });
+
+  it('refuses a check that does not fit its adapter, a namespace that renders invalid, and an env name without a cluster source', () => {
+    const text = YAML.stringify(
+      withKube((d) => {
+        d.adapters.lane.checks.done = { kind: 'kubernetes-job', retryable: false };
+        d.adapters.job.checks.status = { kind: 'adapter-status' };
+        d.followers[1].target.params.lane = 'Upper_Case';
+        delete d.controller.kubernetes.env;
+      }),
+    );
+    const issues = issuesOfText(text, { 'job.yaml': JOB });
+    expect(issues.find((i) => i.path === 'adapters.lane.checks.done.kind')!.message).toBe('a kubernetes-job check needs a kubernetes-job adapter; lane is command');
+    expect(issues.find((i) => i.path === 'adapters.job.checks.status.kind')!.message).toBe('a adapter-status check needs a command adapter; job is kubernetes-job');
+    expect(issues.find((i) => i.path === 'adapters.lane.env[0]')).toMatchObject({ message: 'LANE_TOKEN has no source in the cluster', hint: 'add controller.kubernetes.env.LANE_TOKEN: { secretKeyRef: { name: <secret>, key: <key> } }' });
+    expect(issues.find((i) => i.path === 'followers[1].target.params')!.message).toBe('adapters.job.namespace renders to "lane-Upper_Case" for this follower, which is not a DNS label (a-z, 0-9, "-")');
+  });
+
+  it('checks the kubernetes block like the rest: types, unknown keys, quantities, Secret references', () => {
+    const issues = issuesFor((d) => {
+      d.controller.kubernetes = structuredClone(KUBERNETES);
+      d.controller.kubernetes.deployment.resources.requests.cpu = 'lots';
+      d.controller.kubernetes.deployment.replica = 2;
+      d.controller.kubernetes.env.LANE_TOKEN = { value: 'hunter2' };
+    });
+    expect(issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining(['controller.kubernetes.deployment.resources.requests.cpu', 'controller.kubernetes.deployment.replica', 'controller.kubernetes.env.LANE_TOKEN.value', 'controller.kubernetes.env.LANE_TOKEN.secretKeyRef']),
+    );
   });
 });
 

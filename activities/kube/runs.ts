@@ -1,0 +1,96 @@
+// The built-in Kubernetes adapters: one Tekton PipelineRun or batch Job per trigger, created from
+// the adapter's template with the sha rendered in. The name is a function of (follower, sha, run
+// number), so a trigger retried after a lost worker finds its own object instead of creating a
+// second; a superseded run is cancelled (PipelineRun) or deleted (Job).
+import { createHash } from 'node:crypto';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { renderDeep, renderString } from '../../config/placeholders.ts';
+import { FailureType, type KubeAdapterSpec, type TriggerResult } from '../../workflows/api.ts';
+import type { AdapterCall } from '../adapter.ts';
+import { failure } from '../failure.ts';
+import { apiStatus, kubeFailure, readObject, requireAccess, type KubeAccess } from './access.ts';
+import { ANNOTATION_BRANCH, ANNOTATION_SHA, LABEL_FOLLOWER, runVerdict, type RunObject } from './verdicts.ts';
+
+type KubeCall = AdapterCall<KubeAdapterSpec>;
+
+const OBJECT = {
+  'tekton-pipelinerun': { apiVersion: 'tekton.dev/v1', kind: 'PipelineRun' },
+  'kubernetes-job': { apiVersion: 'batch/v1', kind: 'Job' },
+} as const;
+
+/** `<follower>-<sha:8>-<run>`, at most 63 characters (Job names become pod labels). */
+export function runName(follower: string, sha: string, run: number): string {
+  const suffix = `-${sha.slice(0, 8)}-${run}`;
+  const room = 63 - suffix.length;
+  const base = follower.length <= room ? follower : `${follower.slice(0, room - 7).replace(/-+$/, '')}-${createHash('sha256').update(follower).digest('hex').slice(0, 6)}`;
+  return `${base}${suffix}`;
+}
+
+/** The object to create: the template with its placeholders rendered and our name, labels and annotations set. */
+export function renderRun(call: KubeCall, sha: string, run: number): KubernetesObject & { metadata: { name: string; namespace: string } } {
+  const values = { ...call.params, sha, branch: call.branch, follower: call.follower };
+  const body = renderDeep(call.adapter.template, (text) =>
+    renderString(text, values, (name) => {
+      throw failure(FailureType.AdapterFailed, `adapter ${call.adapter.id} template ${call.adapter.templateFile}: no value for {${name}}`, false);
+    }),
+  ) as KubernetesObject;
+  const name = runName(call.follower, sha, run);
+  return {
+    ...body,
+    metadata: {
+      ...body.metadata,
+      name,
+      namespace: call.adapter.namespace,
+      labels: { ...body.metadata?.labels, [LABEL_FOLLOWER]: call.follower, 'app.kubernetes.io/managed-by': 'branch-follower' },
+      annotations: { ...body.metadata?.annotations, [ANNOTATION_SHA]: sha, [ANNOTATION_BRANCH]: call.branch, 'branch-follower.dev/run': String(run) },
+    },
+  };
+}
+
+export async function triggerRun(kubeAccess: KubeAccess | undefined, call: KubeCall, sha: string, run: number): Promise<TriggerResult> {
+  const kube = requireAccess(kubeAccess, `adapter ${call.adapter.id}`);
+  const obj = renderRun(call, sha, run);
+  const what = `${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}`;
+  try {
+    await kube.objects.create(obj);
+    return { jobId: obj.metadata.name, alreadyRunning: false, secrets: [] };
+  } catch (err) {
+    if (apiStatus(err) !== 409) throw kubeFailure(`adapter ${call.adapter.id}: create ${what}`, err);
+  }
+  // It exists: ours from an earlier try of this very trigger, or somebody else's object.
+  const existing = await readObject<RunObject>(kube, { ...OBJECT[call.adapter.kind], namespace: obj.metadata.namespace, name: obj.metadata.name }).catch((err: unknown) => {
+    throw kubeFailure(`adapter ${call.adapter.id}: read ${what}`, err);
+  });
+  const mine = existing?.metadata?.labels?.[LABEL_FOLLOWER] === call.follower && existing.metadata.annotations?.[ANNOTATION_SHA] === sha;
+  if (!mine) throw failure(FailureType.AdapterFailed, `adapter ${call.adapter.id}: ${what} already exists and was not created by ${call.follower} for ${sha.slice(0, 12)}`, false);
+  return { jobId: obj.metadata.name, alreadyRunning: true, secrets: [] };
+}
+
+/** A superseded PipelineRun is cancelled (Tekton stops its tasks); a superseded Job is deleted with its pods. */
+export async function cancelRun(kubeAccess: KubeAccess | undefined, call: KubeCall, jobId: string | undefined): Promise<void> {
+  if (!jobId) return; // never created: nothing to cancel
+  const kube = requireAccess(kubeAccess, `adapter ${call.adapter.id}`);
+  const header = { ...OBJECT[call.adapter.kind], metadata: { name: jobId, namespace: call.adapter.namespace } };
+  try {
+    if (call.adapter.kind === 'tekton-pipelinerun') {
+      await kube.objects.patch({ ...header, spec: { status: 'Cancelled' } }, undefined, undefined, undefined, undefined, 'application/merge-patch+json');
+    } else {
+      await kube.objects.delete(header, undefined, undefined, undefined, undefined, 'Background');
+    }
+  } catch (err) {
+    if (apiStatus(err) === 404) return; // already gone
+    throw kubeFailure(`adapter ${call.adapter.id}: cancel ${header.kind} ${call.adapter.namespace}/${jobId}`, err);
+  }
+}
+
+export async function runStatus(kubeAccess: KubeAccess | undefined, call: KubeCall, sha: string, jobId: string | undefined, retryable: boolean) {
+  const kind = OBJECT[call.adapter.kind].kind;
+  if (!jobId) return { phase: 'Pending' as const, message: `no ${kind} created yet` };
+  const kube = requireAccess(kubeAccess, `close-out check of ${call.adapter.id}`);
+  try {
+    const obj = await readObject<RunObject>(kube, { ...OBJECT[call.adapter.kind], namespace: call.adapter.namespace, name: jobId });
+    return runVerdict(kind, obj, jobId, sha, retryable);
+  } catch (err) {
+    throw kubeFailure(`read ${kind} ${call.adapter.namespace}/${jobId}`, err);
+  }
+}
