@@ -11,7 +11,8 @@ import { eventsQuery, pauseSignal, resumeSignal, triggerSignal, workflowIdFor, t
 import { connect, controllerInfo, findSpec, readRegistry, requireState, runningState, uiLink, type Ctx } from './context.ts';
 import { CliError, dim, emit, Exit, processIo, shortSha, table, type Format, type Io } from './output.ts';
 import { applyPlan, computePlan, type PlanItem } from './plan.ts';
-import { applyCluster, operatorKubeAccess, planCluster, runLogs, waitRollout, type ClusterPlanItem } from './cluster.ts';
+import { applyCluster, clusterStatus, operatorKubeAccess, planCluster, runLogs, waitRollout, type ClusterPlanItem, type ClusterStatus } from './cluster.ts';
+import { apiMessage } from '../activities/kube/access.ts';
 import { kubernetesOf, renderObjects, RenderError } from '../deploy/render.ts';
 import { objectYaml, writeKustomizeBase } from '../deploy/kustomize.ts';
 import type { Registry } from '../config/registry.ts';
@@ -188,8 +189,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           const followers = opts.follower ? [{ spec: findSpec(ctx.registry, opts.follower), enabled: true }] : ctx.registry.followers;
           const rows: StatusRow[] = await Promise.all(followers.map(async (f) => ({ ...f, state: await runningState(ctx.client, f.spec.id) })));
           const info = await controllerInfo(ctx);
-          emit(io, format(), { controller: info, followers: rows.map((r) => ({ id: r.spec.id, enabled: r.enabled, running: Boolean(r.state), state: r.state ?? null })) }, () =>
-            [statusTable(io, rows, Date.now()), '', controllerLine(info), '', ...drillDown(ctx, info, rows)].join('\n'),
+          const cluster = ctx.registry.controller.kubernetes ? await clusterStatusOrWhy(ctx.registry, globals().kubeconfig) : undefined;
+          emit(io, format(), { controller: info, ...(cluster ? { cluster } : {}), followers: rows.map((r) => ({ id: r.spec.id, enabled: r.enabled, running: Boolean(r.state), state: r.state ?? null })) }, () =>
+            [statusTable(io, rows, Date.now()), '', controllerLine(info), ...(cluster ? [clusterLine(cluster)] : []), '', ...drillDown(ctx, info, rows)].join('\n'),
           );
         };
         await draw();
@@ -374,6 +376,21 @@ function planTable(plan: PlanItem[]): string {
 
 function runOnceTable(rows: RunOnceRow[]): string {
   return table(['FOLLOWER', 'BRANCH', 'HEAD', 'DECISION', 'REASON'], rows.map((r) => [r.follower, r.branch, shortSha(r.head), r.decision, r.reason]));
+}
+
+/** The cluster half of status; never fails the command: a missing kubeconfig or an unreachable cluster is said, not thrown. */
+async function clusterStatusOrWhy(registry: Registry, kubeconfig?: string): Promise<ClusterStatus | { unavailable: string }> {
+  try {
+    return await clusterStatus(operatorKubeAccess(registry, kubeconfig), registry);
+  } catch (err) {
+    return { unavailable: err instanceof CliError ? err.message : apiMessage(err) };
+  }
+}
+
+function clusterLine(c: ClusterStatus | { unavailable: string }): string {
+  if ('unavailable' in c) return `cluster: not checked (${c.unavailable})`;
+  const ids = Object.keys(c.projected);
+  return `cluster (${c.context}): deployment ${c.deployment} ${c.rollout}; state ConfigMap ${c.stateConfigMap}: ${ids.length} follower(s) projected`;
 }
 
 function controllerLine(info: Awaited<ReturnType<typeof controllerInfo>>): string {

@@ -232,3 +232,37 @@ export async function runLogs(kube: KubeAccess, adapter: KubeAdapterSpec, jobId:
   }
   return out;
 }
+
+export interface ClusterStatus {
+  context: string;
+  deployment: string;
+  /** e.g. "2/2 available" or "not installed". */
+  rollout: string;
+  stateConfigMap: string;
+  /** Follower keys in the state ConfigMap, with their projected phase. */
+  projected: Record<string, string>;
+}
+
+/** The worker Deployment and the state ConfigMap, read-only: what `status` shows of the cluster. */
+export async function clusterStatus(kube: KubeAccess, registry: Registry): Promise<ClusterStatus> {
+  const k = kubernetesOf(registry);
+  const d = await readObject<DeploymentStatusView>(kube, { apiVersion: 'apps/v1', kind: 'Deployment', namespace: k.namespace, name: k.deployment.name });
+  const cm = await readObject<KubernetesObject & { data?: Record<string, string> }>(kube, { apiVersion: 'v1', kind: 'ConfigMap', namespace: k.namespace, name: k.configMaps.state });
+  const want = d?.spec?.replicas ?? 0;
+  const projected = Object.fromEntries(
+    Object.entries(cm?.data ?? {}).map(([id, entry]) => {
+      try {
+        return [id, String((JSON.parse(entry) as { phase?: unknown }).phase ?? '?')];
+      } catch {
+        return [id, 'unreadable'];
+      }
+    }),
+  );
+  return {
+    context: kube.source,
+    deployment: `${k.namespace}/${k.deployment.name}`,
+    rollout: d ? `${d.status?.availableReplicas ?? 0}/${want} available${(d.status?.updatedReplicas ?? 0) < want ? `, ${d.status?.updatedReplicas ?? 0}/${want} updated` : ''}` : 'not installed',
+    stateConfigMap: cm ? `${k.namespace}/${k.configMaps.state}` : `${k.namespace}/${k.configMaps.state} (missing)`,
+    projected,
+  };
+}

@@ -15,15 +15,6 @@ afterEach(async () => {
   h = undefined;
 });
 
-const HISTORY_DIR = path.resolve(import.meta.dirname, '../histories');
-
-/** With BF_RECORD_HISTORIES=1, saves the follower's history for the replay test. */
-async function recordHistory(harness: Harness, name: string, file: string, runId?: string): Promise<void> {
-  if (process.env.BF_RECORD_HISTORIES !== '1') return;
-  mkdirSync(HISTORY_DIR, { recursive: true });
-  writeFileSync(path.join(HISTORY_DIR, `${file}.json`), harness.historyJson(name, runId));
-}
-
 /** Waits until the follower has tried the mirror for `n` more poll intervals, by the workflow's own clock. */
 async function observations(harness: Harness, name: string, n: number): Promise<FollowerView> {
   const start = (await harness.state(name)).lastLookAt ?? 0;
@@ -59,7 +50,7 @@ describe('follower: observe → trigger → close out', () => {
       if (found === 0) await new Promise((r) => setTimeout(r, 200));
     }
     expect(found).toBe(1);
-    await recordHistory(h, 'app', 'push-twice-succeed');
+    h.recordHistory('app', 'push-twice-succeed');
   });
 
   it('a push during close-out supersedes the in-flight sha, cancels its job and deploys the new head', async () => {
@@ -79,7 +70,7 @@ describe('follower: observe → trigger → close out', () => {
     expect(h.triggers().map((t) => t.sha)).toEqual([first, second]);
     const lane = JSON.parse(readFileSync(path.join(h.stateDir, 'N1_a.json'), 'utf8')) as { jobs: { sha: string; cancelled?: number }[] };
     expect(lane.jobs[0]).toMatchObject({ sha: first, cancelled: expect.any(Number) });
-    await recordHistory(h, 'app', 'supersede');
+    h.recordHistory('app', 'supersede');
   });
 
   it('a close-out over its budget is Failed with BudgetExceeded, elapsed, budget and where the budget came from', async () => {
@@ -109,7 +100,7 @@ describe('follower: observe → trigger → close out', () => {
     expect(done.shas.find((r) => r.sha === sha)).toMatchObject({ attempts: 2, outcome: 'Succeeded' });
     const events = await h.events('app');
     expect(events.some((e) => e.to === 'Failed' && e.reason.includes('retry 2/3 in 300ms'))).toBe(true);
-    await recordHistory(h, 'app', 'retry-then-succeed');
+    h.recordHistory('app', 'retry-then-succeed');
   });
 
   it('a terminal failure stays Failed for that sha; the next sha deploys', async () => {
@@ -154,7 +145,7 @@ describe('follower: observe → trigger → close out', () => {
     await h.handle('app').signal(triggerSignal, { reason: 'redeploy after node repair' });
     await h.waitFor('app', 'manual redeploy done', (v) => v.phase === 'Succeeded' && v.shas.find((r) => r.sha === second)?.attempts === 2);
     expect(h.triggers().map((t) => t.sha)).toEqual([first, second, second]);
-    await recordHistory(h, 'app', 'pause-resume-manual');
+    h.recordHistory('app', 'pause-resume-manual');
   });
 
   it('continue-as-new carries state and events; nothing re-triggers across runs', async () => {
@@ -180,7 +171,7 @@ describe('follower: observe → trigger → close out', () => {
     const second = h.push('main', 'second');
     await h.waitFor('app', 'second deployed in a later run', succeededOn(second));
     expect(h.triggers().map((t) => t.sha)).toEqual([first, second]);
-    await recordHistory(h, 'app', 'continue-as-new-first-run', firstRun);
+    h.recordHistory('app', 'continue-as-new-first-run', firstRun);
   });
 
   it('a worker killed mid-close-out does not trigger twice; a new worker finishes the close-out', async () => {

@@ -2,11 +2,16 @@
 // (Jobs and Deployments are run by kube-controller-manager, kube-scheduler and kwok; the tests
 // play the Tekton and Argo CD controllers by writing the status those controllers would). The
 // worker talks to the API server as its ServiceAccount, with the RBAC `apply` rendered for it.
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Exit } from '../../client/output.ts';
+import { loadRegistry } from '../../config/registry.ts';
+import { APP_DIR, renderObjects, type KubeObject } from '../../deploy/render.ts';
+import { freePort } from '../../scripts/git-mirror.ts';
 import { Harness, processOutput, type HarnessOptions } from '../support/harness.ts';
 import { accessWithToken, installCrd, kubeconfigYaml, kubeRequest, serviceAccountToken, until } from '../support/kube-cluster.ts';
 
@@ -69,6 +74,7 @@ async function kubeWorld(opts: Omit<HarnessOptions, 'kubernetes'> & { lane: stri
   return world;
 }
 
+const ROOT = path.resolve(import.meta.dirname, '../..');
 const lane = () => `lane-${randomBytes(4).toString('hex')}`;
 const list = async (p: string) => (await admin('GET', p)).body.items as any[];
 
@@ -169,6 +175,7 @@ describe('built-in adapter: tekton-pipelinerun', () => {
     await mergePatch(`${runs}/${retry.inFlight!.jobId}/status`, { status: { conditions: [{ type: 'Succeeded', status: 'True', reason: 'Succeeded', message: 'Tasks Completed: 2' }] } });
     await h.waitFor('app', 'deployed', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === moved);
     expect((await list(runs)).length).toBe(3);
+    h.recordHistory('app', 'kube-tekton-supersede-retry');
   });
 });
 
@@ -266,6 +273,11 @@ describe('state projection', () => {
     expect(Object.keys(entry).sort()).toEqual(['lastSucceededSha', 'lastTriggeredSha', 'observedSha', 'phase', 'reason', 'since', 'targetSha']);
     expect((await h.state('a')).projection).toMatchObject({ ok: true });
     expect(JSON.stringify(data)).not.toContain('DEMO_TOKEN');
+
+    // status reads the same ConfigMap, and the worker Deployment, through the operator's access.
+    const status = await h.kubeCli('status');
+    expect(status.out).toMatch(new RegExp(`cluster \\(context test\\): deployment ${h.systemNamespace}/bf-worker \\d/2 available.*; state ConfigMap ${h.systemNamespace}/bf-state: 6 follower\\(s\\) projected`));
+    expect((await h.cli('status')).out).toMatch(/cluster: not checked \(no Kubernetes configuration|cluster \(context/);
   });
 });
 
@@ -281,7 +293,10 @@ describe('two worker replicas', () => {
       files: { 'job.yaml': JOB_TEMPLATE },
     });
     const env = { BRANCH_FOLLOWER_KUBECONFIG: path.join(h.dir, 'worker.kubeconfig') };
-    const workers = [h.spawnWorker({ env }), h.spawnWorker({ env })];
+    const health = `127.0.0.1:${await freePort()}`;
+    const workers = [h.spawnWorker({ env }), h.spawnWorker({ env: { ...env, BRANCH_FOLLOWER_HEALTH_LISTEN: health } })];
+    await until(async () => (await fetch(`http://${health}/readyz`)).status === 200, 60_000, () => `worker never ready: ${processOutput(workers[1]!)}`);
+    expect(await (await fetch(`http://${health}/healthz`)).text()).toBe('RUNNING\n');
     await h.startFollowers();
     const deployed: Record<string, string[]> = Object.fromEntries(followers.map((n) => [n, []]));
     for (let round = 0; round < 4; round++) {
@@ -298,5 +313,56 @@ describe('two worker replicas', () => {
       expect(mine.sort(), `${n}: one Job per sha`).toEqual([...deployed[n]!].sort());
     }
     expect(processOutput(workers[1]!)).toContain(`kubernetes: kubeconfig ${env.BRANCH_FOLLOWER_KUBECONFIG}`);
+  });
+});
+
+describe('the rendered worker container', () => {
+  it('runs as its pod would: the rendered command, working directory, environment and mounted registry files', async () => {
+    const ns = lane();
+    h = await kubeWorld({ lane: ns, lanes: { a: { deployMs: 100 } }, followers: [{ name: 'app', lane: 'a' }] });
+    const objects = renderObjects(loadRegistry(h.registryFile));
+    const registryMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'bf-registry') as KubeObject & { data: Record<string, string> };
+    const pod = (objects.find((o) => o.kind === 'Deployment') as any).spec.template.spec;
+    const c = pod.containers[0];
+
+    // The image is this repository at /app; here a directory of links to it stands in, and the
+    // registry volume's files are written where the container mounts them.
+    const root = mkdtempSync(path.join(os.tmpdir(), 'bf-pod-'));
+    const app = path.join(root, 'app');
+    mkdirSync(path.join(app, 'config'), { recursive: true });
+    mkdirSync(path.join(root, 'work'));
+    for (const entry of readdirSync(ROOT)) if (!['config', '.git', '.data'].includes(entry)) symlinkSync(path.join(ROOT, entry), path.join(app, entry));
+    for (const entry of readdirSync(path.join(ROOT, 'config'))) if (entry.endsWith('.ts')) symlinkSync(path.join(ROOT, 'config', entry), path.join(app, 'config', entry));
+    const items = pod.volumes.find((v: any) => v.name === 'registry').configMap.items as { key: string; path: string }[];
+    for (const m of c.volumeMounts.filter((v: any) => v.name === 'registry')) {
+      const file = path.join(app, path.relative(APP_DIR, m.mountPath));
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, registryMap.data[items.find((i) => i.path === m.subPath)!.key]!);
+    }
+    const inPod = (v: string) => v.replace(/^\/app(?=\/|$)/, app).replace(/^\/work(?=\/|$)/, path.join(root, 'work'));
+    const health = `127.0.0.1:${await freePort()}`;
+    const env: Record<string, string> = { PATH: process.env.PATH!, BRANCH_FOLLOWER_KUBECONFIG: path.join(h.dir, 'worker.kubeconfig') }; // the kubeconfig stands in for the mounted ServiceAccount
+    for (const e of c.env as { name: string; value?: string; valueFrom?: unknown }[]) {
+      env[e.name] = e.valueFrom ? `secret-of-${e.name}` : e.name === 'BRANCH_FOLLOWER_HEALTH_LISTEN' ? health : inPod(e.value!);
+    }
+    expect(c.command.slice(0, 1)).toEqual(['node']);
+    const worker = spawn(process.execPath, c.command.slice(1), { cwd: inPod(c.workingDir), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    worker.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    worker.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      await until(async () => (await fetch(`http://${health}/readyz`)).status === 200, 120_000, () => `the container never became ready:\n${output}`);
+      expect(output).toContain(`registry ${path.join(app, 'config', 'cicd-branch-followers.yaml')}; kubernetes: kubeconfig`);
+      await h.startFollowers();
+      const done = await h.waitFor('app', 'deployed by the container', (v) => v.phase === 'Succeeded');
+      expect(h.triggers().map((t) => t.sha)).toEqual([done.lastSucceededSha]);
+      const projected = async () => JSON.parse(((await admin('GET', `/api/v1/namespaces/${h!.systemNamespace}/configmaps/bf-state`)).body.data ?? {})[h!.id('app')] ?? '{}');
+      await until(async () => (await projected()).phase === 'Succeeded', 30_000, () => 'the container did not project the follower state');
+    } finally {
+      worker.kill('SIGTERM');
+      const code = await new Promise((r) => worker.once('exit', (c) => r(c)));
+      expect(code, output).toBe(0);
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

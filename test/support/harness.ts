@@ -272,6 +272,12 @@ export class Harness {
     );
   }
 
+  /** With BF_RECORD_HISTORIES=1, saves the follower's history under test/histories/ for the replay test. */
+  recordHistory(name: string, file: string, runId?: string): void {
+    if (process.env.BF_RECORD_HISTORIES !== '1') return;
+    writeFileSync(path.join(ROOT, 'test', 'histories', `${file}.json`), this.historyJson(name, runId));
+  }
+
   async state(name: string): Promise<FollowerView> {
     return this.handle(name).query(stateQuery);
   }
