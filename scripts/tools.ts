@@ -62,15 +62,16 @@ export interface KubeTools {
 
 export async function ensureKubeTools(log: Log): Promise<KubeTools> {
   const etcd = findOnPath('etcd') ?? (await goBuildCached({ tool: 'etcd', version: ETCD_VERSION, moduleDir: path.join(K8S_TOOLS, 'etcd'), packages: { etcd: 'go.etcd.io/etcd/server/v3' } }, log)).etcd!;
-  const onPath = Object.fromEntries(KUBE_COMMANDS.map((c) => [c, findOnPath(c)]));
-  const missing = KUBE_COMMANDS.filter((c) => !onPath[c]);
-  const built = missing.length
-    ? await goBuildCached(
-        { tool: 'kubernetes', version: KUBERNETES_VERSION, moduleDir: path.join(K8S_TOOLS, 'kubernetes'), packages: Object.fromEntries(missing.map((c) => [c, `k8s.io/kubernetes/cmd/${c}`])) },
+  // The Kubernetes binaries work as a version-matched set: taken from PATH only when all of them
+  // are there (a lone distribution kubectl, often years older, does not count).
+  const onPath = KUBE_COMMANDS.map(findOnPath);
+  const bins: Record<string, string> = onPath.every(Boolean)
+    ? Object.fromEntries(KUBE_COMMANDS.map((c, i) => [c, onPath[i]!]))
+    : await goBuildCached(
+        { tool: 'kubernetes', version: KUBERNETES_VERSION, moduleDir: path.join(K8S_TOOLS, 'kubernetes'), packages: Object.fromEntries(KUBE_COMMANDS.map((c) => [c, `k8s.io/kubernetes/cmd/${c}`])) },
         log,
-      )
-    : {};
-  const bin = (c: (typeof KUBE_COMMANDS)[number]): string => onPath[c] ?? built[c]!;
+      );
+  const bin = (c: (typeof KUBE_COMMANDS)[number]): string => bins[c]!;
   const kwok = findOnPath('kwok') ?? (await goBuildCached({ tool: 'kwok', version: KWOK_VERSION, install: `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`, packages: { kwok: 'sigs.k8s.io/kwok/cmd/kwok' } }, log)).kwok!;
   const kwokStages = await ensureKwokStages(log);
   return { etcd, kubeApiserver: bin('kube-apiserver'), kubeControllerManager: bin('kube-controller-manager'), kubeScheduler: bin('kube-scheduler'), kubectl: bin('kubectl'), kwok, kwokStages };
@@ -138,7 +139,10 @@ async function goBuild(b: GoBuild, dir: string, log: Log): Promise<void> {
     log(`building ${what} with ${go} into ${dir} (first run only; a cold build takes several minutes)`);
     const started = Date.now();
     let packages = 0;
-    const args = b.install ? ['install', '-v', b.install] : ['build', '-v', '-o', `${staging}${path.sep}`, ...todo.map((n) => b.packages[n]!)];
+    // One package: -o names the binary (etcd's package is …/server/v3). Several: -o is a directory
+    // and each binary takes its package's name, which is what they are called here.
+    const out = todo.length === 1 ? path.join(staging, todo[0]!) : `${staging}${path.sep}`;
+    const args = b.install ? ['install', '-v', b.install] : ['build', '-v', '-o', out, ...todo.map((n) => b.packages[n]!)];
     const child = spawn(go, args, {
       cwd: b.moduleDir ?? staging,
       env: { ...process.env, GOBIN: staging, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' },
