@@ -8,7 +8,7 @@ import type { KubeAccess } from './kube/access.ts';
 import { objectCheck } from './kube/checks.ts';
 import { projectState, type ProjectionInput, type ProjectionResult } from './kube/projection.ts';
 import { cancelRun, runStatus, triggerRun } from './kube/runs.ts';
-import { readBranchHead, type ObserveInput } from './observe.ts';
+import { readBranchHead, readBranchHeads, type HeadsInput, type ObserveInput } from './observe.ts';
 
 export type { AdapterCall } from './adapter.ts';
 
@@ -37,6 +37,10 @@ export function createActivities(deps: ActivityDeps) {
   return {
     async observeBranch(input: ObserveInput): Promise<{ sha: string }> {
       return withHeartbeat(() => readBranchHead(input, deps.workDir, Context.current().cancellationSignal));
+    },
+    /** Every branch head of a mirror repository (a mirror watcher's read; run as a local activity). */
+    async readBranchHeads(input: HeadsInput): Promise<Record<string, string>> {
+      return readBranchHeads(input, deps.workDir, Context.current().cancellationSignal);
     },
     /** The close-out check. */
     async adapterStatus(input: StatusInput): Promise<RuntimeStatus> {

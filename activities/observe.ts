@@ -1,49 +1,87 @@
-// Reads a branch head from the git mirror with `git ls-remote`: the mirror is the only authority
-// for branch heads. It runs in an empty work directory with no user or system git config, so no
-// local checkout, remote name or `insteadOf` rewrite can change the answer, and there is no
-// fallback to any other host.
+// Reads branch heads from the git mirror: the mirror is the only authority for branch heads. A
+// git:// mirror is read in process (activities/git-protocol.ts); any other URL with `git
+// ls-remote`, run in an empty work directory with no user or system git config, so no local
+// checkout, remote name or `insteadOf` rewrite can change the answer. There is no fallback to
+// any other host.
 import path from 'node:path';
 import { FailureType } from '../workflows/api.ts';
 import { failure } from './failure.ts';
+import { advertisedRefs, GitProtocolError } from './git-protocol.ts';
 import { runCommand, tail } from './run-command.ts';
 
 export interface ObserveInput {
   mirror: string;
   branch: string;
   timeoutMs: number;
+  /** When the workflow meant this read to happen (for lag measurements; absent in older histories). */
+  dueAt?: number;
+}
+
+export interface HeadsInput {
+  mirror: string;
+  timeoutMs: number;
+  dueAt?: number;
 }
 
 export const SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const LS_REMOTE_NO_MATCH = 2;
-const MAX_OUTPUT = 64 * 1024; // one ref line; anything past this is not a ref listing
+/** A ref advertisement past this is not a mirror's answer. */
+const MAX_ADVERTISEMENT = 64 * 1024 * 1024;
 
 export async function readBranchHead(input: ObserveInput, workDir: string, signal?: AbortSignal): Promise<{ sha: string }> {
   const ref = `refs/heads/${input.branch}`;
+  // Only the exact ref counts (ls-remote patterns match ref tails).
+  const sha = (await readRefs(input.mirror, ref, input.timeoutMs, workDir, signal)).get(ref);
+  if (!sha) throw failure(FailureType.BranchNotFound, `branch ${input.branch} does not exist on ${input.mirror}`, false);
+  return { sha };
+}
+
+/** Every branch head of the mirror repository: branch name → sha (what a mirror watcher reads). */
+export async function readBranchHeads(input: HeadsInput, workDir: string, signal?: AbortSignal): Promise<Record<string, string>> {
+  const refs = await readRefs(input.mirror, undefined, input.timeoutMs, workDir, signal);
+  const heads: Record<string, string> = {};
+  for (const [ref, sha] of refs) if (ref.startsWith('refs/heads/')) heads[ref.slice('refs/heads/'.length)] = sha;
+  return heads;
+}
+
+/** ref → sha, every sha checked; `ref` narrows what ls-remote is asked for (the git:// advertisement is whole anyway). */
+async function readRefs(mirror: string, ref: string | undefined, timeoutMs: number, workDir: string, signal?: AbortSignal): Promise<Map<string, string>> {
+  const refs = mirror.startsWith('git://') ? await readGitProtocol(mirror, timeoutMs, signal) : await lsRemote(mirror, ref, timeoutMs, workDir, signal);
+  for (const [name, sha] of refs) {
+    if (!SHA_PATTERN.test(sha)) {
+      throw failure(FailureType.InvalidObservation, `mirror returned ${JSON.stringify(sha.slice(0, 80))} for ${name}, which is not a sha`, true);
+    }
+  }
+  return refs;
+}
+
+async function readGitProtocol(mirror: string, timeoutMs: number, signal?: AbortSignal): Promise<Map<string, string>> {
+  try {
+    return await advertisedRefs(new URL(mirror), { timeoutMs, maxBytes: MAX_ADVERTISEMENT, signal });
+  } catch (err) {
+    if (err instanceof GitProtocolError) throw failure(FailureType.MirrorUnreachable, `reading ${mirror}: ${err.message}`, true);
+    throw err;
+  }
+}
+
+async function lsRemote(mirror: string, ref: string | undefined, timeoutMs: number, workDir: string, signal?: AbortSignal): Promise<Map<string, string>> {
   const res = await runCommand({
-    argv: ['git', 'ls-remote', '--exit-code', '--', input.mirror, ref],
+    argv: ['git', 'ls-remote', ...(ref ? ['--exit-code'] : ['--heads']), '--', mirror, ...(ref ? [ref] : [])],
     cwd: workDir,
     env: gitEnv(workDir),
-    timeoutMs: input.timeoutMs,
-    maxOutputBytes: MAX_OUTPUT,
+    timeoutMs,
+    maxOutputBytes: MAX_ADVERTISEMENT,
     signal,
   });
-  if (res.timedOut) {
-    throw failure(FailureType.MirrorUnreachable, `git ls-remote ${input.mirror} timed out after ${input.timeoutMs}ms`, true);
+  if (res.timedOut) throw failure(FailureType.MirrorUnreachable, `git ls-remote ${mirror} timed out after ${timeoutMs}ms`, true);
+  if (ref && res.exitCode === LS_REMOTE_NO_MATCH) return new Map();
+  if (res.exitCode !== 0) throw failure(FailureType.MirrorUnreachable, `git ls-remote ${mirror} failed (exit ${res.exitCode ?? res.signal}): ${tail(res.stderr, 300)}`, true);
+  const refs = new Map<string, string>();
+  for (const line of res.stdout.split('\n')) {
+    const [sha, name] = line.split('\t');
+    if (sha && name) refs.set(name, sha);
   }
-  if (res.exitCode === LS_REMOTE_NO_MATCH) {
-    throw failure(FailureType.BranchNotFound, `branch ${input.branch} does not exist on ${input.mirror}`, false);
-  }
-  if (res.exitCode !== 0) {
-    throw failure(FailureType.MirrorUnreachable, `git ls-remote ${input.mirror} failed (exit ${res.exitCode ?? res.signal}): ${tail(res.stderr, 300)}`, true);
-  }
-  // ls-remote patterns match ref tails; only the exact ref counts.
-  const line = res.stdout.split('\n').find((l) => l.split('\t')[1] === ref);
-  const sha = line?.split('\t')[0] ?? '';
-  if (!line) throw failure(FailureType.BranchNotFound, `branch ${input.branch} does not exist on ${input.mirror}`, false);
-  if (!SHA_PATTERN.test(sha)) {
-    throw failure(FailureType.InvalidObservation, `mirror returned ${JSON.stringify(sha.slice(0, 80))} for ${ref}, which is not a sha`, true);
-  }
-  return { sha };
+  return refs;
 }
 
 /** git with no config but its own: nothing from $HOME, /etc or the directory it runs in. */

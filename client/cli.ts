@@ -7,10 +7,12 @@ import path from 'node:path';
 import { adapterLogs } from '../activities/adapter.ts';
 import { DEFAULT_REGISTRY } from '../config/registry.ts';
 import { parseDuration } from '../config/duration.ts';
-import { eventsQuery, pauseSignal, resumeSignal, triggerSignal, workflowIdFor, type FollowerView } from '../workflows/api.ts';
+import { eventsQuery, pauseSignal, resumeSignal, triggerSignal, watcherIdFor, watcherStateQuery, workflowIdFor, type FollowerView } from '../workflows/api.ts';
 import { connect, controllerInfo, findSpec, readRegistry, requireState, runningState, uiLink, type Ctx } from './context.ts';
-import { CliError, dim, emit, Exit, processIo, shortSha, table, type Format, type Io } from './output.ts';
-import { applyPlan, computePlan, type PlanItem } from './plan.ts';
+import { CliError, dim, emit, Exit, processIo, shortSha, table, when, type Format, type Io } from './output.ts';
+import { formatDuration } from '../workflows/decide.ts';
+import { watcherSpecs } from './followers.ts';
+import { applyPlan, applyWatcherPlan, computePlan, computeWatcherPlan, type PlanItem, type WatcherPlanItem } from './plan.ts';
 import { applyCluster, clusterStatus, operatorKubeAccess, planCluster, runLogs, waitRollout, type ClusterPlanItem, type ClusterStatus } from './cluster.ts';
 import { apiMessage } from '../activities/kube/access.ts';
 import { kubernetesOf, renderObjects, RenderError } from '../deploy/render.ts';
@@ -57,7 +59,17 @@ async function clusterPlanOrSkip(registry: Registry, scope: Scope, kubeconfig?: 
 
 const clusterJson = (c: ClusterSection) => (c.skipped ? { skipped: c.skipped } : { context: c.context, objects: c.items!.map(({ diff: _diff, ...rest }) => rest) });
 
-function planText(cluster: ClusterSection | undefined, followers: PlanItem[] | undefined, withDiff: boolean): string {
+/** The Temporal half of a plan: the follower workflows and the mirror watchers. */
+interface TemporalPlan {
+  followers: PlanItem[];
+  watchers: WatcherPlanItem[];
+}
+
+const temporalPlan = async (ctx: Ctx): Promise<TemporalPlan> => ({ followers: await computePlan(ctx), watchers: await computeWatcherPlan(ctx) });
+const temporalJson = (t: TemporalPlan | undefined) => (t ? { plan: t.followers, ...(t.watchers.length ? { watchers: t.watchers } : {}) } : {});
+
+function planText(cluster: ClusterSection | undefined, temporal: TemporalPlan | undefined, withDiff: boolean): string {
+  const followers = temporal?.followers;
   const parts: string[] = [];
   if (cluster?.skipped) parts.push(`cluster: skipped — ${cluster.skipped}`);
   else if (cluster?.items) {
@@ -69,6 +81,9 @@ function planText(cluster: ClusterSection | undefined, followers: PlanItem[] | u
   if (followers) {
     if (cluster) parts.push('', 'followers:');
     parts.push(planTable(followers));
+  }
+  if (temporal?.watchers.length) {
+    parts.push('', 'mirror watchers:', table(['MIRROR', 'ACTION', 'REASON'], temporal.watchers.map((w) => [w.mirror, w.action, w.reason])));
   }
   return parts.join('\n');
 }
@@ -114,10 +129,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .action(async (opts: { scope: Scope; diff?: boolean }) => {
       const registry = readRegistry(globals().registry);
       const cluster = clusterInScope(registry, opts.scope) ? await clusterPlanOrSkip(registry, opts.scope, globals().kubeconfig) : undefined;
-      const followers = opts.scope === 'cluster' ? undefined : await withCtx((ctx) => computePlan(ctx));
-      emit(io, format(), { ...(cluster ? { cluster: clusterJson(cluster) } : {}), ...(followers ? { plan: followers } : {}) }, () =>
-        planText(cluster, followers, Boolean(opts.diff)),
-      );
+      const temporal = opts.scope === 'cluster' ? undefined : await withCtx(temporalPlan);
+      emit(io, format(), { ...(cluster ? { cluster: clusterJson(cluster) } : {}), ...temporalJson(temporal) }, () => planText(cluster, temporal, Boolean(opts.diff)));
     });
 
   program
@@ -134,11 +147,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       // Everything is planned (and Temporal reached) before anything is written.
       const cluster = kube ? { context: kube.source, items: await planCluster(kube, registry) } : undefined;
       const body = async (ctx?: Ctx) => {
-        const followers = ctx ? await computePlan(ctx) : undefined;
-        const changes = [...(cluster?.items.filter((i) => i.action !== 'unchanged') ?? []), ...(followers?.filter((p) => p.action !== 'unchanged') ?? [])];
-        const data = { ...(cluster ? { cluster: clusterJson(cluster) } : {}), ...(followers ? { plan: followers } : {}) };
+        const temporal = ctx ? await temporalPlan(ctx) : undefined;
+        const changed = <T extends { action: string }>(items: T[] | undefined): T[] => items?.filter((i) => i.action !== 'unchanged') ?? [];
+        const changes = [...changed(cluster?.items), ...changed(temporal?.followers), ...changed(temporal?.watchers)];
+        const data = { ...(cluster ? { cluster: clusterJson(cluster) } : {}), ...temporalJson(temporal) };
         if (!opts.confirm) {
-          emit(io, format(), { ...data, applied: false }, () => `${planText(cluster, followers, false)}\n\n${changes.length ? 'not applied: run again with --confirm' : 'nothing to change'}`);
+          emit(io, format(), { ...data, applied: false }, () => `${planText(cluster, temporal, false)}\n\n${changes.length ? 'not applied: run again with --confirm' : 'nothing to change'}`);
           exit = changes.length ? Exit.PendingChanges : Exit.Ok;
           return;
         }
@@ -153,12 +167,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
             progress(rollout.message);
           }
         }
-        if (ctx && followers) {
-          await applyPlan(ctx, followers, progress);
-          const followerChanges = followers.filter((p) => p.action !== 'unchanged');
-          if (opts.wait) exit = await waitFirstDecisions(ctx, followerChanges, parseDuration(opts.timeout), progress);
+        if (ctx && temporal) {
+          await applyPlan(ctx, temporal.followers, progress);
+          await applyWatcherPlan(ctx, temporal.watchers, progress);
+          if (opts.wait) exit = await waitFirstDecisions(ctx, changed(temporal.followers), parseDuration(opts.timeout), progress);
         }
-        emit(io, format(), { ...data, applied: true }, () => `${planText(cluster, followers, false)}\n\napplied ${changes.length} change(s)`);
+        emit(io, format(), { ...data, applied: true }, () => `${planText(cluster, temporal, false)}\n\napplied ${changes.length} change(s)`);
       };
       await (opts.scope === 'cluster' ? body() : withCtx(body));
     });
@@ -190,8 +204,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           const rows: StatusRow[] = await Promise.all(followers.map(async (f) => ({ ...f, state: await runningState(ctx.client, f.spec.id) })));
           const info = await controllerInfo(ctx);
           const cluster = ctx.registry.controller.kubernetes ? await clusterStatusOrWhy(ctx.registry, globals().kubeconfig) : undefined;
-          emit(io, format(), { controller: info, ...(cluster ? { cluster } : {}), followers: rows.map((r) => ({ id: r.spec.id, enabled: r.enabled, running: Boolean(r.state), state: r.state ?? null })) }, () =>
-            [statusTable(io, rows, Date.now()), '', controllerLine(info), ...(cluster ? [clusterLine(cluster)] : []), '', ...drillDown(ctx, info, rows)].join('\n'),
+          const watchers = await watcherStates(ctx);
+          emit(
+            io,
+            format(),
+            { controller: info, ...(cluster ? { cluster } : {}), ...(watchers.length ? { watchers } : {}), followers: rows.map((r) => ({ id: r.spec.id, enabled: r.enabled, running: Boolean(r.state), state: r.state ?? null })) },
+            () => [statusTable(io, rows, Date.now()), '', controllerLine(info), ...watcherLines(watchers, Date.now()), ...(cluster ? [clusterLine(cluster)] : []), '', ...drillDown(ctx, info, rows)].join('\n'),
           );
         };
         await draw();
@@ -376,6 +394,38 @@ function planTable(plan: PlanItem[]): string {
 
 function runOnceTable(rows: RunOnceRow[]): string {
   return table(['FOLLOWER', 'BRANCH', 'HEAD', 'DECISION', 'REASON'], rows.map((r) => [r.follower, r.branch, shortSha(r.head), r.decision, r.reason]));
+}
+
+interface WatcherStatus {
+  mirror: string;
+  running: boolean;
+  followers: number;
+  readAt?: number;
+  failing?: { message: string; since: number };
+  wakeUps?: number;
+}
+
+/** The mirror watchers the registry implies, and what each last read. */
+async function watcherStates(ctx: Ctx): Promise<WatcherStatus[]> {
+  return Promise.all(
+    watcherSpecs(ctx.registry).map(async (w) => {
+      const handle = ctx.client.workflow.getHandle(watcherIdFor(w.mirror));
+      const running = await handle.describe().then((d) => d.status.name === 'RUNNING', () => false);
+      const s = running ? await handle.query(watcherStateQuery) : undefined;
+      return { mirror: w.mirror, running, followers: w.followers.length, ...(s ? { readAt: s.readAt, failing: s.failing, wakeUps: s.wakeUps } : {}) };
+    }),
+  );
+}
+
+function watcherLines(watchers: WatcherStatus[], now: number): string[] {
+  if (!watchers.length) return [];
+  const reads = watchers.filter((w) => w.readAt).map((w) => now - w.readAt!);
+  const oldest = reads.length ? `, oldest read ${formatDuration(Math.round(Math.max(...reads) / 1000) * 1000)} ago` : '';
+  return [
+    `mirror watchers: ${watchers.filter((w) => w.running).length}/${watchers.length} running${oldest}`,
+    ...watchers.filter((w) => !w.running).map((w) => `  NOT RUNNING: ${w.mirror} (apply --confirm starts it)`),
+    ...watchers.filter((w) => w.failing).map((w) => `  FAILING since ${when(w.failing!.since)}: ${w.mirror}: ${w.failing!.message}`),
+  ];
 }
 
 /** The cluster half of status; never fails the command: a missing kubeconfig or an unreachable cluster is said, not thrown. */

@@ -3,8 +3,9 @@
 import type { Client } from '@temporalio/client';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
-import { FollowerIdKey, reconfigureSignal, workflowIdFor, type FollowerSpec } from '../workflows/api.ts';
+import { FollowerIdKey, reconfigureSignal, watcherIdFor, watcherReconfigureSignal, workflowIdFor, type FollowerSpec, type WatcherSpec } from '../workflows/api.ts';
 import type { followerWorkflow } from '../workflows/follower.ts';
+import type { mirrorWatcherWorkflow } from '../workflows/watcher.ts';
 
 export interface StartedFollower {
   id: string;
@@ -38,8 +39,39 @@ export async function startFollower(client: Client, options: StartOptions, spec:
   return { id: spec.id, workflowId, runId: handle.signaledRunId };
 }
 
+/** One watcher per mirror repository that enabled, watched followers read: at the fastest pollInterval among them. */
+export function watcherSpecs(registry: Registry): WatcherSpec[] {
+  const byMirror = new Map<string, FollowerSpec[]>();
+  for (const { spec, enabled } of registry.followers) {
+    if (!enabled || !spec.watched) continue;
+    byMirror.set(spec.source.mirror, [...(byMirror.get(spec.source.mirror) ?? []), spec]);
+  }
+  return [...byMirror].map(([mirror, specs]) => ({
+    mirror,
+    pollIntervalMs: Math.min(...specs.map((s) => s.pollIntervalMs)),
+    observeTimeoutMs: specs[0]!.observeTimeoutMs,
+    followers: specs.map((s) => ({ id: s.id, branch: s.source.branch })),
+    activity: specs[0]!.activity,
+    loop: { continueAsNewAfter: specs[0]!.loop.continueAsNewAfter },
+  }));
+}
+
+export async function startWatcher(client: Client, options: StartOptions, spec: WatcherSpec): Promise<void> {
+  await client.workflow.signalWithStart<typeof mirrorWatcherWorkflow, [WatcherSpec]>('mirrorWatcherWorkflow', {
+    workflowId: watcherIdFor(spec.mirror),
+    taskQueue: options.taskQueue,
+    workflowTaskTimeout: options.workflowTaskTimeoutMs,
+    args: [{ spec }],
+    signal: watcherReconfigureSignal,
+    signalArgs: [spec],
+    staticSummary: `watches ${spec.mirror} for ${spec.followers.length} follower(s)`,
+  });
+}
+
 export async function startEnabledFollowers(client: Client, taskQueue: string, registry: Registry): Promise<StartedFollower[]> {
   const enabled = registry.followers.filter((f) => f.enabled).map((f) => f.spec);
   const options = startOptions(registry, taskQueue);
-  return Promise.all(enabled.map((spec) => startFollower(client, options, spec)));
+  const started = await Promise.all(enabled.map((spec) => startFollower(client, options, spec)));
+  await Promise.all(watcherSpecs(registry).map((w) => startWatcher(client, options, w)));
+  return started;
 }

@@ -2,8 +2,8 @@
 // not running is started; one whose running spec differs is reconfigured (signal-with-start
 // delivers the new spec); one that is disabled or removed is stopped (its workflow cancelled).
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { specQuery, workflowIdFor, type FollowerSpec } from '../workflows/api.ts';
-import { startFollower, startOptions } from './followers.ts';
+import { specQuery, watcherIdFor, watcherStateQuery, workflowIdFor, type FollowerSpec, type WatcherSpec } from '../workflows/api.ts';
+import { startFollower, startOptions, startWatcher, watcherSpecs } from './followers.ts';
 import type { Ctx } from './context.ts';
 
 export type PlanAction = 'start' | 'reconfigure' | 'stop' | 'unchanged';
@@ -67,4 +67,52 @@ async function runningSpec(client: Client, id: string): Promise<FollowerSpec | u
 function changedFields(a: FollowerSpec, b: FollowerSpec): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof FollowerSpec)[]);
   return [...keys].filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}
+
+/** The mirror watchers the registry implies (observe.mode: watch), against the running ones. */
+export interface WatcherPlanItem {
+  mirror: string;
+  action: PlanAction;
+  reason: string;
+}
+
+export async function computeWatcherPlan(ctx: Ctx): Promise<WatcherPlanItem[]> {
+  const items: WatcherPlanItem[] = [];
+  const wanted = watcherSpecs(ctx.registry);
+  for (const spec of wanted) {
+    const running = await runningWatcherSpec(ctx.client, spec.mirror);
+    if (!running) items.push({ mirror: spec.mirror, action: 'start', reason: `${spec.followers.length} follower(s) watch it` });
+    else if (JSON.stringify(running) !== JSON.stringify(spec)) items.push({ mirror: spec.mirror, action: 'reconfigure', reason: `followers or interval changed (${spec.followers.length} follower(s))` });
+    else items.push({ mirror: spec.mirror, action: 'unchanged', reason: `${spec.followers.length} follower(s) watch it` });
+  }
+  const query = `WorkflowType='mirrorWatcherWorkflow' AND ExecutionStatus='Running' AND TaskQueue='${ctx.target.taskQueue}'`;
+  for await (const wf of ctx.client.workflow.list({ query })) {
+    const mirror = wf.workflowId.replace(/^branch-follower-mirror\//, '');
+    if (!wanted.some((w) => w.mirror === mirror)) items.push({ mirror, action: 'stop', reason: 'no enabled follower watches it' });
+  }
+  return items;
+}
+
+export async function applyWatcherPlan(ctx: Ctx, plan: WatcherPlanItem[], log: (line: string) => void): Promise<void> {
+  const specs = new Map(watcherSpecs(ctx.registry).map((w) => [w.mirror, w]));
+  for (const item of plan) {
+    if (item.action === 'start' || item.action === 'reconfigure') {
+      await startWatcher(ctx.client, startOptions(ctx.registry, ctx.target.taskQueue), specs.get(item.mirror)!);
+      log(`${item.action === 'start' ? 'started' : 'reconfigured'} mirror watcher ${item.mirror}`);
+    } else if (item.action === 'stop') {
+      await ctx.client.workflow.getHandle(watcherIdFor(item.mirror)).cancel();
+      log(`stopped mirror watcher ${item.mirror} (${item.reason})`);
+    }
+  }
+}
+
+async function runningWatcherSpec(client: Client, mirror: string): Promise<WatcherSpec | undefined> {
+  const handle = client.workflow.getHandle(watcherIdFor(mirror));
+  try {
+    if ((await handle.describe()).status.name !== 'RUNNING') return undefined;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  return (await handle.query(watcherStateQuery)).spec;
 }

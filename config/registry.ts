@@ -146,6 +146,7 @@ export function parseRegistry(text: string, file: string): Registry {
       adapter,
       pollIntervalMs: parseDuration(f.pollInterval ?? d.pollInterval),
       observeTimeoutMs: parseDuration(d.observe.timeout),
+      ...(d.observe.mode === 'watch' ? { watched: { fallbackIntervalMs: parseDuration(d.observe.fallbackInterval) } } : {}),
       closeout: {
         ...resolvedRule,
         check: f.closeout.check,

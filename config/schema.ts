@@ -165,7 +165,12 @@ export const registrySchema = z.strictObject({
   }),
   defaults: z.strictObject({
     pollInterval: duration,
-    observe: z.strictObject({ timeout: duration }),
+    /**
+     * poll: each follower reads its branch every pollInterval. watch: one watcher per mirror
+     * repository reads all its branch heads every pollInterval and wakes the followers whose branch
+     * moved; each follower also reads its own branch every fallbackInterval.
+     */
+    observe: z.strictObject({ timeout: duration, mode: z.enum(['poll', 'watch']), fallbackInterval: duration }),
     closeout: z.strictObject({ budget: duration, pollInterval: duration }),
     retry,
     adapter: z.strictObject({ timeout: duration, maxOutputBytes: positiveInt }),

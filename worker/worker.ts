@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../activities/index.ts';
+import { createActivities, type FollowerActivities } from '../activities/index.ts';
 import type { KubeAccess } from '../activities/kube/access.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
@@ -35,6 +35,8 @@ export interface FollowerWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Kubernetes access for built-in adapters, object checks and the state projection. */
   kube?: KubeAccess;
+  /** Wraps the activities (the benchmarks measure with it). */
+  instrument?: (activities: FollowerActivities) => FollowerActivities;
 }
 
 export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Worker> {
@@ -46,7 +48,7 @@ export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Wo
     namespace: o.target.namespace,
     taskQueue: o.target.taskQueue,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ registryDir: o.registry.dir, workDir, env: process.env, kube: o.kube }),
+    activities: (o.instrument ?? ((a) => a))(createActivities({ registryDir: o.registry.dir, workDir, env: process.env, kube: o.kube })),
     maxConcurrentActivityTaskExecutions: w.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: w.maxConcurrentWorkflowTaskExecutions,
     maxCachedWorkflows: w.maxCachedWorkflows,

@@ -119,6 +119,12 @@ export interface FollowerSpec {
   adapter: AdapterSpec;
   pollIntervalMs: number;
   observeTimeoutMs: number;
+  /**
+   * Set when a mirror watcher reads this follower's branch every pollInterval and wakes it on a
+   * move (observe.mode: watch): the follower then reads the mirror itself only when woken and every
+   * fallbackIntervalMs. Absent: it reads every pollInterval (observe.mode: poll).
+   */
+  watched?: { fallbackIntervalMs: number };
   closeout: CloseoutSpec;
   retry: RetrySpec;
   loop: LoopSpec;
@@ -249,6 +255,40 @@ export const LastSucceededShaKey = defineSearchAttributeKey('LastSucceededSha', 
 export const SEARCH_ATTRIBUTES = ['FollowerId', 'FollowerPhase', 'ObservedSha', 'LastSucceededSha'] as const;
 
 export const workflowIdFor = (followerId: string): string => `branch-follower/${followerId}`;
+
+/**
+ * One mirror watcher per mirror repository (observe.mode: watch): it reads every branch head of
+ * the repository each pollInterval and wakes (a `refresh` signal) only the followers whose branch
+ * moved, so an idle follower costs nothing between its fallback reads.
+ */
+export interface WatcherSpec {
+  mirror: string;
+  pollIntervalMs: number;
+  observeTimeoutMs: number;
+  /** The enabled followers of this repository, by id, with the branch each follows. */
+  followers: { id: string; branch: string }[];
+  activity: ActivitySpec;
+  loop: Pick<LoopSpec, 'continueAsNewAfter'>;
+}
+
+export interface WatcherState {
+  /** The heads at the last successful read: branch → sha. */
+  heads?: Record<string, string>;
+  readAt?: number;
+  /** The last read failed: why, and since when. The followers are woken when it works again. */
+  failing?: { message: string; since: number };
+  /** How many wake-ups it has sent, over its whole life. */
+  wakeUps: number;
+}
+
+export interface WatcherWorkflowInput {
+  spec: WatcherSpec;
+  state?: WatcherState;
+}
+
+export const watcherReconfigureSignal = defineSignal<[WatcherSpec]>('reconfigure');
+export const watcherStateQuery = defineQuery<WatcherState & { spec: WatcherSpec }>('state');
+export const watcherIdFor = (mirror: string): string => `branch-follower-mirror/${mirror}`;
 
 /** Activity failure types the workflow tells apart. */
 export const FailureType = {

@@ -257,7 +257,8 @@ class Reducer {
     s.observedSha = sha;
     s.observedAt = now;
     s.lastLookAt = now;
-    s.nextObserveAt = now + spec.pollIntervalMs;
+    // Watched followers read again when woken (or at the fallback); a failed read retries at pollInterval.
+    s.nextObserveAt = now + (spec.watched?.fallbackIntervalMs ?? spec.pollIntervalMs);
     if (!s.shas.some((r) => r.sha === sha)) this.record(sha);
     if (recovered) this.log(s.phase, s.phase, `mirror readable again after ${formatDuration(now - recovered.since)}`, sha);
 

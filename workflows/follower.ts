@@ -112,7 +112,7 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
         try {
           const { sha } = await acts.observeBranch.executeWithOptions(
             { ...observeOptions(spec), summary: `observe ${spec.source.branch} on the mirror` },
-            [{ mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs }],
+            [{ mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs, dueAt: state.nextObserveAt }],
           );
           apply({ type: 'observed', sha });
         } catch (err) {

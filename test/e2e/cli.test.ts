@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import YAML from 'yaml';
+import { main as cliMain } from '../../client/cli.ts';
 import { Exit } from '../../client/output.ts';
 import { loadRegistry } from '../../config/registry.ts';
 import { workflowIdFor } from '../../workflows/api.ts';
@@ -212,12 +213,21 @@ describe('trigger, pause, resume, wait', () => {
     expect(timedOut.code).toBe(Exit.Timeout);
     expect(timedOut.out).toMatch(/^timed out after 1s: .* is ClosingOut/);
 
-    const waiting = h.cli('wait', '--follower', h.id('slow'), '--sha', slow1, '--timeout', '60s');
+    // The branch moves while `wait` is waiting (after its first progress line, so the order is sure).
+    const out: string[] = [];
+    const err: string[] = [];
+    let progressed!: () => void;
+    const firstProgress = new Promise<void>((r) => (progressed = r));
+    const waiting = cliMain(['--registry', h.registryFile, 'wait', '--follower', h.id('slow'), '--sha', slow1, '--timeout', '60s'], {
+      out: (t) => out.push(t),
+      err: (t) => (err.push(t), progressed()),
+      color: false,
+    });
+    await firstProgress;
     const slow2 = h.push('slow', 'slow-2');
-    const superseded = await waiting;
-    expect(superseded.code).toBe(Exit.Superseded);
-    expect(superseded.out).toContain(`Superseded by ${slow2.slice(0, 8)}`);
-    expect(superseded.err).toContain('ClosingOut');
+    expect(await waiting).toBe(Exit.Superseded);
+    expect(out.join('\n')).toContain(`Superseded by ${slow2.slice(0, 8)}`);
+    expect(err.join('\n')).toContain('ClosingOut');
 
     const notHead = await h.cli('wait', '--follower', h.id('ok'), '--sha', '0123456789abcdef', '--timeout', '60s');
     expect(notHead.code).toBe(Exit.Superseded);

@@ -168,7 +168,7 @@ describe('mirror outage', () => {
     await h.waitFor('app', 'first deployed', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === first);
     await h.daemon.stop();
     const blocked = await h.waitFor('app', 'blocked on the mirror', (v) => v.phase === 'Blocked');
-    expect(blocked.reason).toMatch(/^MirrorUnreachable: git ls-remote git:\/\/127\.0\.0\.1:\d+\/org\/app\.git failed/);
+    expect(blocked.reason).toMatch(/^MirrorUnreachable: reading git:\/\/127\.0\.0\.1:\d+\/org\/app\.git: 127\.0\.0\.1:\d+: connect ECONNREFUSED/);
     expect(blocked.mirrorBlocked?.since).toEqual(expect.any(Number));
     const second = h.push('main', 'during outage');
     await sleep(3 * 500 + 200); // three poll intervals of outage

@@ -13,11 +13,11 @@ import { inject } from 'vitest';
 import YAML from 'yaml';
 import { loadRegistry, type Registry } from '../../config/registry.ts';
 import { main as cliMain } from '../../client/cli.ts';
-import { startFollower, startOptions } from '../../client/followers.ts';
+import { startFollower, startOptions, startWatcher, watcherSpecs } from '../../client/followers.ts';
 import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
 import { createFollowerWorker } from '../../worker/worker.ts';
 import type { KubeAccess } from '../../activities/kube/access.ts';
-import { eventsQuery, stateQuery, workflowIdFor, type FollowerView, type Transition } from '../../workflows/api.ts';
+import { eventsQuery, stateQuery, watcherIdFor, workflowIdFor, type FollowerView, type Transition } from '../../workflows/api.ts';
 
 export const REPO = 'org/app';
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -129,7 +129,7 @@ export class Harness {
       defaults: deepMerge(
         {
           pollInterval: '500ms',
-          observe: { timeout: '5s' },
+          observe: { timeout: '5s', mode: 'poll', fallbackInterval: '1m' },
           closeout: { budget: '30s', pollInterval: '150ms' },
           retry: { maxAttempts: 3, initialBackoff: '300ms', backoffCoefficient: 2, maxBackoff: '2s' },
           adapter: { timeout: '10s', maxOutputBytes: 65536 },
@@ -226,9 +226,11 @@ export class Harness {
     return child;
   }
 
+  /** Starts every follower of the registry (enabled or not) and the mirror watchers it implies. */
   async startFollowers(): Promise<void> {
     const options = startOptions(this.registry, this.taskQueue);
     for (const f of this.registry.followers) await startFollower(this.client, options, f.spec);
+    for (const w of watcherSpecs(this.registry)) await startWatcher(this.client, options, w);
   }
 
   push(branch = 'main', message = 'change'): string {
@@ -265,17 +267,25 @@ export class Harness {
 
   /** The follower's full history as the real `temporal` CLI prints it (`workflow show -o json`). */
   historyJson(name: string, runId?: string): string {
+    return this.workflowHistoryJson(workflowIdFor(this.id(name)), runId);
+  }
+
+  workflowHistoryJson(workflowId: string, runId?: string): string {
     return execFileSync(
       inject('temporalCli'),
-      ['workflow', 'show', '--address', this.address, '--namespace', 'default', '--workflow-id', workflowIdFor(this.id(name)), ...(runId ? ['--run-id', runId] : []), '--output', 'json'],
+      ['workflow', 'show', '--address', this.address, '--namespace', 'default', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json'],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
   }
 
   /** With BF_RECORD_HISTORIES=1, saves the follower's history under test/histories/ for the replay test. */
   recordHistory(name: string, file: string, runId?: string): void {
+    this.recordWorkflowHistory(workflowIdFor(this.id(name)), file, runId);
+  }
+
+  recordWorkflowHistory(workflowId: string, file: string, runId?: string): void {
     if (process.env.BF_RECORD_HISTORIES !== '1') return;
-    writeFileSync(path.join(ROOT, 'test', 'histories', `${file}.json`), this.historyJson(name, runId));
+    writeFileSync(path.join(ROOT, 'test', 'histories', `${file}.json`), this.workflowHistoryJson(workflowId, runId));
   }
 
   async state(name: string): Promise<FollowerView> {
@@ -325,6 +335,9 @@ export class Harness {
     await this.stopWorker();
     for (const f of this.registry.followers) {
       await this.client.workflow.getHandle(workflowIdFor(f.spec.id)).terminate('test finished').catch(() => undefined);
+    }
+    for (const w of watcherSpecs(this.registry)) {
+      await this.client.workflow.getHandle(watcherIdFor(w.mirror)).terminate('test finished').catch(() => undefined);
     }
     await this.native?.close();
     await this.connection.close();

@@ -1,14 +1,15 @@
 // The activity implementations against real processes: the shell-free runner, the demo
-// control-plane adapter, and `git ls-remote` against a real `git daemon`.
+// control-plane adapter, and mirror reads against a real `git daemon`.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adapterStatus, adapterTrigger, parseStatus, renderArgv, secretPresence, type AdapterCall, type AdapterContext } from '../../activities/adapter.ts';
-import { readBranchHead } from '../../activities/observe.ts';
+import { readBranchHead, readBranchHeads } from '../../activities/observe.ts';
 import { runCommand } from '../../activities/run-command.ts';
 import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
 import { makeSpec } from '../support/spec.ts';
@@ -182,7 +183,7 @@ describe('adapter contract (demo control plane)', () => {
   });
 });
 
-describe('observe: git ls-remote against a real git daemon', () => {
+describe('observe: branch heads from a real git daemon (git:// in process, other URLs with git ls-remote)', () => {
   let daemon: GitDaemon;
   let root: string;
   let port: number;
@@ -211,6 +212,34 @@ describe('observe: git ls-remote against a real git daemon', () => {
     const closed = await freePort();
     const f = await failureOf(readBranchHead({ mirror: `git://127.0.0.1:${closed}/org/app.git`, branch: 'main', timeoutMs: 5000 }, tmp()));
     expect(f).toMatchObject({ type: 'MirrorUnreachable', retryable: true });
+  });
+
+  it('a repository the daemon does not serve is MirrorUnreachable with the daemon\'s own words', async () => {
+    const f = await failureOf(readBranchHead({ mirror: daemon.url('org/nope'), branch: 'main', timeoutMs: 5000 }, tmp()));
+    expect(f).toMatchObject({ type: 'MirrorUnreachable', retryable: true });
+    expect(f.message).toContain('remote error: no such repository: /org/nope.git');
+  });
+
+  it('a server that never answers is MirrorUnreachable at the timeout', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port: p } = silent.address() as net.AddressInfo;
+    try {
+      const f = await failureOf(readBranchHead({ mirror: `git://127.0.0.1:${p}/org/app.git`, branch: 'main', timeoutMs: 300 }, tmp()));
+      expect(f.message).toContain('no ref advertisement from 127.0.0.1');
+    } finally {
+      silent.close();
+    }
+  });
+
+  it('reads every head of a repository at once, and a file:// mirror through git ls-remote the same way', async () => {
+    const main = pushCommit(root, 'org/app', 'main', 'heads');
+    const heads = await readBranchHeads({ mirror: daemon.url('org/app'), timeoutMs: 5000 }, tmp());
+    expect(heads).toMatchObject({ main, 'release/v1': expect.stringMatching(/^[0-9a-f]{40}$/) });
+    const file = `file://${path.join(root, 'org/app.git')}`;
+    expect(await readBranchHeads({ mirror: file, timeoutMs: 5000 }, tmp())).toEqual(heads);
+    expect(await readBranchHead({ mirror: file, branch: 'release/v1', timeoutMs: 5000 }, tmp())).toEqual({ sha: heads['release/v1'] });
+    expect(await failureOf(readBranchHead({ mirror: file, branch: 'v1', timeoutMs: 5000 }, tmp()))).toMatchObject({ type: 'BranchNotFound' });
   });
 
   it('ignores the checkout it runs next to and any git config that would rewrite the URL', async () => {

@@ -24,7 +24,7 @@ const BASE = `controller:
   worker: { maxConcurrentActivityTaskExecutions: 5, maxConcurrentWorkflowTaskExecutions: 5, maxCachedWorkflows: 10, shutdownGraceTime: 5s, stickyQueueScheduleToStartTimeout: 10s }
 defaults:
   pollInterval: 15s
-  observe: { timeout: 10s }
+  observe: { timeout: 10s, mode: poll, fallbackInterval: 5m }
   closeout: { budget: 120s, pollInterval: 2s }
   retry: { maxAttempts: 3, initialBackoff: 5s, backoffCoefficient: 2, maxBackoff: 60s }
   adapter: { timeout: 30s, maxOutputBytes: 65536 }

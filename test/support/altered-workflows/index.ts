@@ -1,10 +1,16 @@
-// A deliberately nondeterministic variant of the follower workflow, for the replay test's
-// negative control: it schedules a timer before anything else, which no recorded history has.
+// Deliberately nondeterministic variants of the workflows, for the replay test's negative
+// control: each schedules a timer before anything else, which no recorded history has.
 import { sleep } from '@temporalio/workflow';
-import { followerWorkflow as real } from '../../../workflows/follower.ts';
-import type { FollowerWorkflowInput } from '../../../workflows/api.ts';
+import { followerWorkflow as realFollower } from '../../../workflows/follower.ts';
+import { mirrorWatcherWorkflow as realWatcher } from '../../../workflows/watcher.ts';
+import type { FollowerWorkflowInput, WatcherWorkflowInput } from '../../../workflows/api.ts';
 
 export async function followerWorkflow(input: FollowerWorkflowInput): Promise<void> {
   await sleep(1);
-  return real(input);
+  return realFollower(input);
+}
+
+export async function mirrorWatcherWorkflow(input: WatcherWorkflowInput): Promise<void> {
+  await sleep(1);
+  return realWatcher(input);
 }
