@@ -189,12 +189,12 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
   const issues: ConfigIssue[] = [];
   const seen = new Map<string, number>();
   const adapterIds = Object.keys(reg.adapters);
-  /** Every follower using adapter `id` must set each param a placeholder names. */
-  const needParams = (id: string, names: string[], builtins: readonly string[], where: string) => {
+  /** Every follower using adapter `id` (and, for a check, that check) must set each param a placeholder names. */
+  const needParams = (id: string, names: string[], builtins: readonly string[], where: string, check?: string) => {
     for (const ph of names) {
       if (builtins.includes(ph)) continue;
       reg.followers.forEach((f, fi) => {
-        if (f.adapter === id && !(f.target.params && ph in f.target.params)) {
+        if (f.adapter === id && (!check || f.closeout.check === check) && !(f.target.params && ph in f.target.params)) {
           issues.push(at(['followers', fi, 'target', 'params'], `adapter ${id} ${where} uses {${ph}}, which this follower does not set`, `add "${ph}:" under target.params, or use one of {${builtins.join('} {')}}`));
         }
       });
@@ -226,7 +226,7 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
         issues.push(at(['adapters', id, 'checks', checkName, 'kind'], `a ${c.kind} check needs a ${needs} adapter; ${id} is ${a.kind}`, c.kind === 'adapter-status' ? 'use the check kind of this adapter (same name as its kind)' : `use it under a ${needs} adapter`));
       }
       if (c.kind === 'deployment-rollout' || c.kind === 'argocd-application') {
-        needParams(id, [...placeholders(c.namespace), ...placeholders(c.name)], ['follower'], `check ${checkName}`);
+        needParams(id, [...placeholders(c.namespace), ...placeholders(c.name)], ['follower'], `check ${checkName}`, checkName);
       }
     }
   }

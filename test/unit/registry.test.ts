@@ -279,6 +279,16 @@ describe('registry: Kubernetes controller, built-in adapters and checks', () => 
     expect(issues.find((i) => i.path === 'followers[1].target.params')!.message).toBe('adapters.job.namespace renders to "lane-Upper_Case" for this follower, which is not a DNS label (a-z, 0-9, "-")');
   });
 
+  it('asks for a check\'s params only from the followers that use that check', () => {
+    const doc = withKube((d) => {
+      d.adapters.lane.checks.web = { kind: 'deployment-rollout', namespace: 'lanes', name: '{app}', revision: { annotation: 'x/sha' }, retryable: false };
+    });
+    expect(() => loadRegistry(writeRegistry(YAML.stringify(doc), { 'job.yaml': JOB }))).not.toThrow();
+    doc.followers[0].closeout.check = 'web';
+    const issues = issuesOfText(YAML.stringify(doc), { 'job.yaml': JOB });
+    expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual(['followers[0].target.params: adapter lane check web uses {app}, which this follower does not set']);
+  });
+
   it('checks the kubernetes block like the rest: types, unknown keys, quantities, Secret references', () => {
     const issues = issuesFor((d) => {
       d.controller.kubernetes = structuredClone(KUBERNETES);
