@@ -7,6 +7,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -40,6 +41,8 @@ import { projectionEntry } from './projection.ts';
 // Every call passes its own options (timeouts come from the spec); these are only the fallback.
 const acts = proxyActivities<FollowerActivities>({ startToCloseTimeout: '1 minute' });
 const local = proxyLocalActivities<FollowerActivities>({ startToCloseTimeout: '1 minute' });
+/** Workflow versioning: mirror reads became local activities. */
+const OBSERVE_LOCALLY = 'observe-as-local-activity';
 
 export async function followerWorkflow(input: FollowerWorkflowInput): Promise<void> {
   let spec = input.spec;
@@ -110,10 +113,13 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
     switch (action.kind) {
       case 'observe':
         try {
-          const { sha } = await acts.observeBranch.executeWithOptions(
-            { ...observeOptions(spec), summary: `observe ${spec.source.branch} on the mirror` },
-            [{ mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs, dueAt: state.nextObserveAt }],
-          );
+          const summary = `observe ${spec.source.branch} on the mirror`;
+          const input = { mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs, dueAt: state.nextObserveAt };
+          // A read takes milliseconds: as a local activity it needs no task round trip and leaves one
+          // marker in the history instead of three events. Runs recorded before stay as they were.
+          const { sha } = patched(OBSERVE_LOCALLY)
+            ? await local.observeBranch.executeWithOptions({ startToCloseTimeout: spec.observeTimeoutMs + spec.activity.heartbeatTimeoutMs, retry: infraRetry(spec), summary }, [input])
+            : await acts.observeBranch.executeWithOptions({ ...observeOptions(spec), summary }, [input]);
           apply({ type: 'observed', sha });
         } catch (err) {
           const f = failureOf(err);
