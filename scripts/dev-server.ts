@@ -14,7 +14,8 @@ export interface DevServerOptions {
   port: number;
   /** Omit for a headless server. */
   uiPort?: number;
-  dbFile: string;
+  /** SQLite file for history; omit to keep it in memory (the benchmarks: no disk in the figures). */
+  dbFile?: string;
   namespace: string;
   startTimeoutMs: number;
   log: Log;
@@ -28,12 +29,12 @@ export interface DevServer {
 }
 
 export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
-  mkdirSync(path.dirname(o.dbFile), { recursive: true });
+  if (o.dbFile) mkdirSync(path.dirname(o.dbFile), { recursive: true });
   const args = [
     'server', 'start-dev',
     '--ip', o.host,
     '--port', String(o.port),
-    '--db-filename', o.dbFile,
+    ...(o.dbFile ? ['--db-filename', o.dbFile] : []),
     '--namespace', o.namespace,
     '--log-level', 'error',
     ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),

@@ -1,0 +1,127 @@
+// `npm run bench [-- --quick] [--only density,reaction,floor,observe,history]`: measures
+// branch-follower on this machine and writes docs/benchmarks.json and docs/BENCHMARKS.md.
+// Provisions like `npm test` (the Temporal CLI from PATH or the cache), and needs nothing else.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { Command, Option } from 'commander';
+import { ensureTemporalCli } from '../scripts/tools.ts';
+import { WORKFLOWS_PATH } from '../worker/worker.ts';
+import { renderReport, type BenchResult } from './report.ts';
+import { density, floor, historyCosts, observeCost, reaction, versions, type DensityResult } from './scenarios.ts';
+import { ROOT, startBench, type Log } from './world.ts';
+
+const SCENARIOS = ['density', 'reaction', 'floor', 'observe', 'history'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+const program = new Command('bench')
+  .description('measure how many followers one worker holds, how fast a push is picked up, and what durability costs')
+  .option('--quick', 'small sizes and short windows: a few minutes')
+  .addOption(new Option('--only <scenarios>', `comma-separated subset of ${SCENARIOS.join(',')}`).argParser((v) => v.split(',') as Scenario[]))
+  .option('--out <dir>', 'where benchmarks.json and BENCHMARKS.md go', path.join(ROOT, 'docs'))
+  .parse();
+const opts = program.opts<{ quick?: boolean; only?: Scenario[]; out: string }>();
+const quick = Boolean(opts.quick);
+const want = (s: Scenario) => !opts.only || opts.only.includes(s);
+
+const started = Date.now();
+const log: Log = (line) => console.log(`[bench ${String(Math.round((Date.now() - started) / 1000)).padStart(4)}s] ${line}`);
+
+/** The sizes: the issue's defaults, or a quick pass. */
+const SIZES = quick
+  ? { interval: '10s', window: 20_000, watch: [100, 500], pollInProcess: [100], pollLsRemote: [100], signalPushes: 50, pollPushes: 40, pollReactionInterval: '2s', floorN: 100, observeN: 50, replay: 200 }
+  : { interval: '10s', window: 45_000, watch: [100, 500, 1000, 2000], pollInProcess: [100, 500, 1000], pollLsRemote: [100, 500], signalPushes: 200, pollPushes: 200, pollReactionInterval: '10s', floorN: 1000, observeN: 200, replay: 1000 };
+
+const cli = await ensureTemporalCli(log);
+log('bundling the workflows');
+const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } });
+const bench = await startBench(log, cli, '');
+const bundlePath = path.join(bench.dir, 'workflows.js');
+writeFileSync(bundlePath, code);
+bench.bundlePath = bundlePath;
+
+const result: BenchResult = {
+  startedAt: new Date(started).toISOString(),
+  durationS: 0,
+  quick,
+  machine: {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
+    os: `${os.type()} ${os.release()}`,
+  },
+  versions: await versions(cli),
+  density: [],
+  skipped: [],
+  reaction: [],
+  observe: [],
+};
+
+try {
+  if (want('observe')) {
+    log('observe cost: four ways to read a repository of ten branches');
+    result.observe = await observeCost(bench, SIZES.observeN);
+  }
+  if (want('density')) {
+    const designs: { label: string; mode: 'poll' | 'watch'; scheme: 'git' | 'file'; sizes: number[] }[] = [
+      { label: 'before: each follower polls (git ls-remote over file://)', mode: 'poll', scheme: 'file', sizes: SIZES.pollLsRemote },
+      { label: 'each follower polls (in-process read)', mode: 'poll', scheme: 'git', sizes: SIZES.pollInProcess },
+      { label: 'after: mirror watchers', mode: 'watch', scheme: 'git', sizes: SIZES.watch },
+    ];
+    for (const d of designs) {
+      for (const n of d.sizes) {
+        log(`density: ${d.label}, ${n} followers`);
+        const r: DensityResult = await density(bench, { followers: n, mode: d.mode, scheme: d.scheme, pollInterval: SIZES.interval }, SIZES.window, d.label);
+        log(`  lag p50 ${r.lag.p50} ms, p99 ${r.lag.p99} ms; worker ${r.cpuPct.worker} %, server ${r.cpuPct.server} %, machine ${r.cpuPct.machine} %`);
+        result.density.push(r);
+        // A saturated design only gets worse with more followers.
+        if (r.lag.p99 > 5000) {
+          const rest = d.sizes.filter((x) => x > n);
+          if (rest.length) result.skipped.push(`${d.label} at ${rest.join(', ')} followers: saturated at ${n} (read lag p99 ${Math.round(r.lag.p99)} ms)`);
+          break;
+        }
+      }
+    }
+  }
+  if (want('reaction')) {
+    log(`reaction: ${SIZES.signalPushes} pushes with a refresh signal`);
+    result.reaction.push(await reaction(bench, { followers: 20, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval }, 'signal', SIZES.signalPushes, 'mirror watchers'));
+    log(`reaction: ${SIZES.pollPushes} pushes found by polling (${SIZES.pollReactionInterval})`);
+    result.reaction.push(await reaction(bench, { followers: 20, mode: 'watch', scheme: 'git', pollInterval: SIZES.pollReactionInterval }, 'poll', SIZES.pollPushes, 'mirror watchers'));
+  }
+  if (want('floor')) {
+    log(`floor: a plain Node loop with ${SIZES.floorN} followers`);
+    result.floor = await floor(bench, SIZES.floorN, SIZES.interval, SIZES.window, SIZES.pollPushes);
+    if (!result.density.some((d) => d.followers === SIZES.floorN && d.mode === 'watch') && want('density')) log('  (no density row at the same N to compare with)');
+    // The floor's reaction runs at the density interval; compare it with ours at the same interval.
+    if (SIZES.pollReactionInterval !== SIZES.interval) {
+      log(`reaction: ${SIZES.pollPushes} pushes found by polling (${SIZES.interval}), to compare with the floor`);
+      result.reaction.push(await reaction(bench, { followers: 20, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval }, 'poll', SIZES.pollPushes, 'mirror watchers'));
+    }
+  }
+  if (want('history')) {
+    log('history: events per iteration and per trigger, and the replay of a whole run');
+    result.history = await historyCosts(bench, SIZES.replay);
+  }
+} finally {
+  await bench.daemon.stop();
+  rmSync(bench.dir, { recursive: true, force: true });
+}
+
+result.durationS = Math.round((Date.now() - started) / 1000);
+mkdirSync(opts.out, { recursive: true });
+const jsonFile = path.join(opts.out, 'benchmarks.json');
+// A partial run (--only) keeps the other sections of the last full result.
+const previous: Partial<BenchResult> = opts.only && existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as Partial<BenchResult>) : {};
+const merged: BenchResult = {
+  ...result,
+  ...(!want('density') && previous.density ? { density: previous.density, skipped: previous.skipped ?? [] } : {}),
+  ...(!want('reaction') && previous.reaction ? { reaction: previous.reaction } : {}),
+  ...(!want('floor') && previous.floor ? { floor: previous.floor } : {}),
+  ...(!want('observe') && previous.observe ? { observe: previous.observe } : {}),
+  ...(!want('history') && previous.history ? { history: previous.history } : {}),
+};
+writeFileSync(jsonFile, `${JSON.stringify(merged, null, 2)}\n`);
+writeFileSync(path.join(opts.out, 'BENCHMARKS.md'), renderReport(merged));
+log(`done in ${Math.round(result.durationS / 60)} min: ${path.relative(process.cwd(), jsonFile)} and BENCHMARKS.md`);
