@@ -21,6 +21,8 @@ export interface HeadsInput {
   mirror: string;
   timeoutMs: number;
   dueAt?: number;
+  /** Only these branches (a watcher's followers'): a repository's other heads stay out of the history. */
+  branches?: string[];
 }
 
 export const SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -36,11 +38,15 @@ export async function readBranchHead(input: ObserveInput, workDir: string, signa
   return { sha };
 }
 
-/** Every branch head of the mirror repository: branch name → sha (what a mirror watcher reads). */
+/** The branch heads of the mirror repository (all, or the ones asked for): branch name → sha. */
 export async function readBranchHeads(input: HeadsInput, workDir: string, signal?: AbortSignal): Promise<Record<string, string>> {
   const refs = await readRefs(input.mirror, undefined, input.timeoutMs, workDir, signal);
+  const wanted = input.branches && new Set(input.branches);
   const heads: Record<string, string> = {};
-  for (const [ref, sha] of refs) if (ref.startsWith('refs/heads/')) heads[ref.slice('refs/heads/'.length)] = sha;
+  for (const [ref, sha] of refs) {
+    const branch = ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined;
+    if (branch !== undefined && (!wanted || wanted.has(branch))) heads[branch] = sha;
+  }
   return heads;
 }
 

@@ -50,8 +50,8 @@ export function renderReport(r: BenchResult): string {
         [`push → trigger by polling only: ≤ poll interval + 1 s`, polled ? `p50 ${ms(polled.latency.p50)}, p99 ${ms(polled.latency.p99)}, max ${ms(polled.latency.max)} at a ${ms(polled.pollIntervalMs)} interval, ${polled.latency.n} pushes` : '–'],
         [
           'durability overhead vs a plain loop: ≤ 3× CPU, ≤ +100 ms latency',
-          r.floor && watchCpu && polled
-            ? `CPU per follower-iteration ${watchCpu.cpuMsPerFollowerIteration} ms vs ${r.floor.cpuMsPerFollowerIteration} ms (${(watchCpu.cpuMsPerFollowerIteration / r.floor.cpuMsPerFollowerIteration).toFixed(2)}×, ${r.floor.followers} followers); polling reaction p50 ${ms(polled.latency.p50)} vs ${ms(r.floor.reaction.p50)} (${signedMs(polled.latency.p50 - r.floor.reaction.p50)})`
+          r.floor && watchCpu && signal
+            ? `CPU per follower-iteration ${watchCpu.cpuMsPerFollowerIteration} ms vs ${r.floor.cpuMsPerFollowerIteration} ms (${(watchCpu.cpuMsPerFollowerIteration / r.floor.cpuMsPerFollowerIteration).toFixed(2)}×, ${r.floor.followers} followers); push → trigger on the webhook path p50 ${ms(signal.latency.p50)} vs ${ms(r.floor.signal.p50)} (${signedMs(signal.latency.p50 - r.floor.signal.p50)}), p99 ${ms(signal.latency.p99)} vs ${ms(r.floor.signal.p99)} (${signedMs(signal.latency.p99 - r.floor.signal.p99)})`
             : '–',
         ],
       ],
@@ -65,25 +65,25 @@ export function renderReport(r: BenchResult): string {
   lines.push('## 1. Density: how many followers one worker holds');
   lines.push('');
   lines.push(
-    'N followers on N/10 mirror repositories of ten branches each, a 10 s poll interval, one worker process (`bench/worker.ts`: the production worker with its mirror reads timed), a fresh dev server per row. Each follower deploys its head once (warm-up), then the branches stay put and the row is measured over the window. **Read lag** is how late each mirror read started after the moment the workflow meant it to (its timer): each follower\'s own read in `poll` mode, the watcher\'s read in `watch` mode. CPU is % of one core (200 % = both); the worker figure includes its git and adapter children; "machine" is everything. CPU per follower-iteration is worker + server + git daemon CPU divided by the number of (follower × poll interval) in the window.',
+    'N followers on N/10 mirror repositories of ten branches each, a 10 s poll interval, one worker process (`bench/worker.ts`: the production worker with its mirror reads timed), a fresh dev server per row. Each follower deploys its head once (warm-up); then the branches stay put, and once CPU use has settled (two 3 s slices within 30 %, at most 45 s) the row is measured over the window. A design is not tried at larger N once its read lag p99 passes one second. **Read lag** is how late each mirror read started after the moment the workflow meant it to (its timer): each follower\'s own read in `poll` mode, the watcher\'s read in `watch` mode. CPU is % of one core (200 % = both); the worker figure includes its git and adapter children; "machine" is everything. CPU per follower-iteration is worker + server + git daemon CPU divided by the number of (follower × poll interval) in the window.',
   );
   lines.push('');
   lines.push(
     table(
-      ['design', 'reader', 'N', 'warm-up', 'reads/s', 'lag p50', 'lag p99', 'lag max', 'worker CPU', 'server CPU', 'git daemon CPU', 'machine CPU', 'worker RSS', 'server RSS', 'CPU ms / follower-iteration'],
-      r.density.map((d) => [d.label, d.reader, d.followers, `${d.warmupS} s`, d.readsPerS, ms(d.lag.p50), ms(d.lag.p99), ms(d.lag.max), `${d.cpuPct.worker} %`, `${d.cpuPct.server} %`, `${d.cpuPct.gitDaemon} %`, `${d.cpuPct.machine} %`, `${d.rssMiB.worker} MiB`, `${d.rssMiB.server} MiB`, d.cpuMsPerFollowerIteration]),
+      ['design', 'reader', 'N', 'warm-up', 'settle', 'reads/s', 'lag p50', 'lag p99', 'lag max', 'worker CPU', 'server CPU', 'git daemon CPU', 'machine CPU', 'worker RSS', 'server RSS', 'CPU ms / follower-iteration'],
+      r.density.map((d) => [d.label, d.reader, d.followers, `${d.warmupS} s`, `${d.settleS} s`, d.readsPerS, ms(d.lag.p50), ms(d.lag.p99), ms(d.lag.max), `${d.cpuPct.worker} %`, `${d.cpuPct.server} %`, `${d.cpuPct.gitDaemon} %`, `${d.cpuPct.machine} %`, `${d.rssMiB.worker} MiB`, `${d.rssMiB.server} MiB`, d.cpuMsPerFollowerIteration]),
     ),
   );
   if (r.skipped.length) lines.push('', ...r.skipped.map((s) => `- not run: ${s}`));
   lines.push('');
   lines.push(
-    '"before" is per-follower polling as shipped until this change (each follower reads its own branch every interval, with a `git ls-remote` process); "in-process" is the same design with the git:// reader; "after" is the default now: one mirror watcher per repository (`observe.mode: watch`).',
+    '"before" is the design as shipped until this change — each follower reads its own branch every interval with a `git ls-remote` process (`observe.mode: poll` with a file:// mirror here, which takes the ls-remote path; over git:// each read also pays the daemon\'s ~50 ms, §4). The poll rows run today\'s code otherwise (reads as local activities), so they understate the old cost. "in-process" is per-follower polling with the git:// reader; "after" is the default now: one mirror watcher per repository (`observe.mode: watch`). Starting a process is what makes the old reader dear in the worker: a CPU profile of a 100-follower run showed about 15 ms of the worker\'s main thread per spawn.',
   );
   lines.push('');
   lines.push('## 2. Reaction: push → the adapter\'s trigger starts');
   lines.push('');
   lines.push(
-    'The time from `git push` returning (the mirror has the commit) to the first instruction of the adapter\'s `trigger` command (`date +%s%N` in `bench/adapter.sh`), on 20 followers. "signal": a `refresh` signal right after each push, as a webhook would send, one push at a time. "poll": no signal; each round pushes once to every follower and waits for all triggers. The latency includes the adapter `status` pre-check that makes triggers idempotent.',
+    'The time from `git push` returning (the mirror has the commit) to the first instruction of the adapter\'s `trigger` command (`date +%s%N` in `bench/adapter.sh`), on 20 followers. "signal": a `refresh` signal right after each push, as a webhook would send, one push at a time. "poll": no signal; each round pushes once to every follower and waits for all triggers. The latency includes the adapter `status` pre-check that makes triggers idempotent. Polling latencies are dominated by where a push falls in the interval (each round starts after a random pause), so the signal path is where processing overhead shows.',
   );
   lines.push('');
   lines.push(
@@ -91,7 +91,12 @@ export function renderReport(r: BenchResult): string {
       ['how', 'design', 'interval', 'pushes', 'p50', 'p99', 'max'],
       [
         ...r.reaction.map((x) => [x.via, x.label, ms(x.pollIntervalMs), x.latency.n, ms(x.latency.p50), ms(x.latency.p99), ms(x.latency.max)]),
-        ...(r.floor ? [['poll', 'floor: plain Node loop', ms(r.floor.pollIntervalMs), r.floor.reaction.n, ms(r.floor.reaction.p50), ms(r.floor.reaction.p99), ms(r.floor.reaction.max)]] : []),
+        ...(r.floor
+          ? [
+              ['signal', 'floor: plain Node loop (an HTTP call)', ms(r.floor.pollIntervalMs), r.floor.signal.n, ms(r.floor.signal.p50), ms(r.floor.signal.p99), ms(r.floor.signal.max)],
+              ['poll', 'floor: plain Node loop', ms(r.floor.pollIntervalMs), r.floor.reaction.n, ms(r.floor.reaction.p50), ms(r.floor.reaction.p99), ms(r.floor.reaction.max)],
+            ]
+          : []),
       ],
     ),
   );
@@ -101,7 +106,7 @@ export function renderReport(r: BenchResult): string {
     lines.push('## 3. Durability overhead vs the floor');
     lines.push('');
     lines.push(
-      `\`bench/floor.ts\` does the same job with no durability: per follower a timer, the same git:// reader, and on a new head the same adapter's status then trigger — no Temporal, no history, nothing survives a restart. Same followers (${f.followers}), interval (${ms(f.pollIntervalMs)}) and adapter, ${f.windowS} s window.`,
+      `\`bench/floor.ts\` does the same job with no durability: per follower a timer, the same git:// reader, and on a new head the same adapter's status then trigger — no Temporal, no history, nothing survives a restart. Same followers (${f.followers}), interval (${ms(f.pollIntervalMs)}) and adapter, ${f.windowS} s window; ${f.failedReads} of its mirror reads failed while it ran.`,
     );
     lines.push('');
     const rows: (string | number)[][] = [['floor (plain loop)', `${f.cpuPct} %`, f.cpuMsPerFollowerIteration, '1.00×', ms(f.lag.p99), `${f.rssMiB} MiB`]];
@@ -135,7 +140,7 @@ export function renderReport(r: BenchResult): string {
     );
     lines.push('');
     lines.push(
-      `A follower or watcher continues as new after \`loop.continueAsNewAfter\` (${h.continueAsNewAfter}) loop iterations, or sooner when the server suggests it; an idle poll is two iterations (read, then wait). In poll mode that is about ${h.eventsPerRun} events per run, a run every ${h.runLengthAtPollInterval}. A watched idle follower adds no events between fallback reads, so its run lasts until it has had ~500 deploys or fallbacks. Replaying a whole run of ${h.replay.iterations} iterations (${h.replay.events} events) takes ${ms(h.replay.ms)} — what a worker pays when it picks up a follower without a cached copy.`,
+      `A follower or watcher continues as new after \`loop.continueAsNewAfter\` (${h.continueAsNewAfter}) loop iterations, or sooner when the server suggests it; an idle poll is two iterations (read, then wait). In poll mode that is about ${h.eventsPerRun} events per run, a run every ${h.runLengthAtPollInterval}. A watched idle follower adds no events between fallback reads, so its run lasts until it has had ~500 deploys or fallbacks. Replaying a run of ${h.replay.iterations} iterations (${h.replay.events} events) takes ${ms(h.replay.ms)}, about ${ms(Math.round((h.replay.ms / h.replay.events) * 1000))} per 1000 events, so a full poll-mode run of ~${h.eventsPerRun} events replays in about ${ms(Math.round((h.replay.ms / h.replay.events) * h.eventsPerRun))} — what a worker pays when it picks up a follower without a cached copy. (The measured run is shorter than a full one because recording a thousand iterations on the dev server takes over ten minutes even at a 20 ms poll interval; replay time is linear in events.)`,
     );
     lines.push('');
   }

@@ -29,6 +29,8 @@ export interface DensityResult {
   followers: number;
   pollIntervalMs: number;
   warmupS: number;
+  /** How long after the warm-up CPU use took to settle (the window starts then). */
+  settleS: number;
   windowS: number;
   /** Lag of the reads that detect a push: each follower's own read (poll), the watcher's read (watch). */
   lag: Stats;
@@ -45,8 +47,7 @@ export async function density(b: Bench, o: Omit<FleetOptions, 'name'>, windowMs:
   const fleet = await startFleet(b, { ...o, name: `density-${o.mode}-${o.scheme}-${o.followers}` });
   const warmupS = Math.round((Date.now() - t0) / 1000);
   try {
-    // Let the first close-outs finish and the timers spread out before measuring.
-    await new Promise((r) => setTimeout(r, Math.min(10_000, 2 * parseDuration(o.pollInterval))));
+    const settleS = await steady([fleet.worker.pid!, fleet.server.process.pid!]);
     const m = measure(fleet, b);
     const workerRss = rssPeak(fleet.worker.pid!);
     const serverRss = rssPeak(fleet.server.process.pid!);
@@ -64,6 +65,7 @@ export async function density(b: Bench, o: Omit<FleetOptions, 'name'>, windowMs:
       followers: o.followers,
       pollIntervalMs: parseDuration(o.pollInterval),
       warmupS,
+      settleS,
       windowS: Math.round((to - from) / 1000),
       lag: stats(reads),
       cpuPct: cpu.pct,
@@ -74,6 +76,26 @@ export async function density(b: Bench, o: Omit<FleetOptions, 'name'>, windowMs:
   } finally {
     await fleet.stop();
   }
+}
+
+/**
+ * Steady state, judged by CPU alone (not by the figures measured): the processes' CPU use in two
+ * consecutive 3 s slices within 30 % (or 4 points) of each other. At most 45 s.
+ */
+async function steady(pids: number[]): Promise<number> {
+  const t0 = Date.now();
+  const slice = async (): Promise<number> => {
+    const a = pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+    await new Promise((r) => setTimeout(r, 3000));
+    return (pids.reduce((sum, pid) => sum + cpuMs(pid), 0) - a) / 30;
+  };
+  let prev = await slice();
+  for (let i = 0; i < 14; i++) {
+    const cur = await slice();
+    if (Math.abs(cur - prev) <= Math.max(4, 0.3 * prev)) break;
+    prev = cur;
+  }
+  return Math.round((Date.now() - t0) / 1000);
 }
 
 /** CPU of the worker (with git and adapter children), the dev server, the git daemon and the whole machine. */
@@ -114,14 +136,22 @@ export interface ReactionResult {
 export async function reaction(b: Bench, o: Omit<FleetOptions, 'name'>, via: 'signal' | 'poll', pushes: number, label: string): Promise<ReactionResult> {
   const fleet = await startFleet(b, { ...o, name: `reaction-${via}-${o.mode}` });
   try {
-    const raw = await pushAndTime(b, fleet, via, pushes, parseDuration(o.pollInterval));
+    const raw = await pushAndTime(b, fleet, via, pushes, parseDuration(o.pollInterval), (id) => refresh(fleet, id));
     return { label, via, mode: o.mode, pollIntervalMs: parseDuration(o.pollInterval), followers: o.followers, latency: stats(raw), raw };
   } finally {
     await fleet.stop();
   }
 }
 
-async function pushAndTime(b: Bench, f: Pick<Fleet, 'ids' | 'where' | 'stateDir'> & Partial<Fleet>, via: 'signal' | 'poll', pushes: number, pollIntervalMs: number): Promise<number[]> {
+/** `notify`: how a push is announced on the signal path (a `refresh` signal; the floor's HTTP call). */
+async function pushAndTime(
+  b: Bench,
+  f: Pick<Fleet, 'ids' | 'where' | 'stateDir'>,
+  via: 'signal' | 'poll',
+  pushes: number,
+  pollIntervalMs: number,
+  notify: (id: string) => Promise<unknown>,
+): Promise<number[]> {
   const latencies: number[] = [];
   const triggeredAt = (sha: string) => triggersIn(f.stateDir).find((t) => t.sha === sha)?.at;
   let n = 0;
@@ -133,7 +163,7 @@ async function pushAndTime(b: Bench, f: Pick<Fleet, 'ids' | 'where' | 'stateDir'
     const pushed: { sha: string; at: number }[] = [];
     for (const id of batch) {
       const p = push(b, f as Fleet, id, `push ${n++}`);
-      if (via === 'signal') await refresh(f as Fleet, id);
+      if (via === 'signal') await notify(id);
       pushed.push(p);
     }
     await until(() => pushed.every((p) => triggeredAt(p.sha) !== undefined), 120_000, () => `pushes were not triggered within 2 minutes`);
@@ -153,12 +183,18 @@ export interface FloorResult {
   cpuPct: number;
   cpuMsPerFollowerIteration: number;
   rssMiB: number;
+  /** Push → trigger when an HTTP call announces the push (the webhook path). */
+  signal: Stats;
+  signalRaw: number[];
+  /** Push → trigger by polling. */
   reaction: Stats;
   reactionRaw: number[];
+  /** Mirror reads that failed while the floor ran (it has no retries: a failed read waits for the next interval). */
+  failedReads: number;
 }
 
 /** The plain-loop floor (bench/floor.ts) with `followers` followers: idle cost over a window, then push reaction by polling. */
-export async function floor(b: Bench, followers: number, pollInterval: string, windowMs: number, pushes: number): Promise<FloorResult> {
+export async function floor(b: Bench, followers: number, pollInterval: string, windowMs: number, pushes: number, signalPushes: number): Promise<FloorResult> {
   const repos = Math.ceil(followers / BRANCHES_PER_REPO);
   ensureRepos(b, repos);
   const dir = path.join(b.dir, `floor-${followers}`);
@@ -181,9 +217,18 @@ export async function floor(b: Bench, followers: number, pollInterval: string, w
   writeFileSync(config, JSON.stringify({ followers: list, pollIntervalMs: parseDuration(pollInterval), adapter: ADAPTER, stateDir, samples }));
   const loader = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
   const child = spawn(process.execPath, ['--import', loader, path.join(ROOT, 'bench', 'floor.ts'), config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise((r) => child.once('exit', r));
+  /** Stops the floor; the reads that failed while it ran. */
+  const stopFloor = async (): Promise<number> => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+    return Number(/floor failures (\d+)/.exec(out)?.[1] ?? NaN);
+  };
   try {
-    await until(() => triggersIn(stateDir).length >= followers, 10 * 60_000, () => 'the floor did not deploy every first head');
-    await new Promise((r) => setTimeout(r, Math.min(10_000, 2 * parseDuration(pollInterval))));
+    await until(() => triggersIn(stateDir).length >= followers && out.includes('floor ready on'), 10 * 60_000, () => 'the floor did not deploy every first head');
+    await steady([child.pid!]);
     const c0 = cpuMs(child.pid!);
     const rss = rssPeak(child.pid!);
     const from = Date.now();
@@ -196,10 +241,24 @@ export async function floor(b: Bench, followers: number, pollInterval: string, w
       .filter(([at]) => Number(at) >= from && Number(at) <= to)
       .map(([, lag]) => Number(lag));
     const idle = { cpuPct: round((100 * cpu) / (to - from)), lag: stats(lags), rssMiB: Math.round(rss.stop()), cpuMsPerFollowerIteration: round(cpu / ((followers * (to - from)) / parseDuration(pollInterval))) };
-    const reactionRaw = await pushAndTime(b, { ids: ids.slice(0, 20), where, stateDir }, 'poll', pushes, parseDuration(pollInterval));
-    return { followers, pollIntervalMs: parseDuration(pollInterval), windowS: Math.round((to - from) / 1000), ...idle, reaction: stats(reactionRaw), reactionRaw };
+    const twenty = { ids: ids.slice(0, 20), where, stateDir };
+    const port = Number(/floor ready on (\d+)/.exec(out)![1]);
+    const notify = (id: string) => fetch(`http://127.0.0.1:${port}/refresh?id=${id}`, { method: 'POST' });
+    const signalRaw = await pushAndTime(b, twenty, 'signal', signalPushes, parseDuration(pollInterval), notify);
+    const reactionRaw = await pushAndTime(b, twenty, 'poll', pushes, parseDuration(pollInterval), notify);
+    return {
+      followers,
+      pollIntervalMs: parseDuration(pollInterval),
+      windowS: Math.round((to - from) / 1000),
+      ...idle,
+      signal: stats(signalRaw),
+      signalRaw,
+      reaction: stats(reactionRaw),
+      reactionRaw,
+      failedReads: await stopFloor(),
+    };
   } finally {
-    child.kill('SIGTERM');
+    await stopFloor();
   }
 }
 
@@ -253,7 +312,17 @@ export interface HistoryResult {
   continueAsNewAfter: number;
   eventsPerRun: number;
   runLengthAtPollInterval: string;
+  /** The first run of a follower that continued as new after `iterations` loop iterations, replayed. */
   replay: { iterations: number; events: number; ms: number };
+}
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Fleet['client']['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+
+/** A follower's mirror read: an observeBranch activity, or (since the patch) its local-activity marker. */
+function isObserve(e: HistoryEvent): boolean {
+  if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'observeBranch') return true;
+  const payload = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
+  return Boolean(payload && (JSON.parse(Buffer.from(payload).toString()) as { activity_type?: string }).activity_type === 'observeBranch');
 }
 
 /** Events per idle iteration and per trigger, in both modes, from real histories; and the replay time of a whole run. */
@@ -270,7 +339,7 @@ export async function historyCosts(b: Bench, replayIterations: number): Promise<
     const a = (await events(poll, workflowIdFor('f0'))).length;
     await sleep(3000);
     const e = await events(poll, workflowIdFor('f0'));
-    const observes = (list: typeof e) => list.filter((x) => x.activityTaskScheduledEventAttributes?.activityType?.name === 'observeBranch').length;
+    const observes = (list: typeof e) => list.filter(isObserve).length;
     pollIdle = (e.length - a) / Math.max(1, observes(e.slice(a)));
     const before = e.length;
     const { sha } = push(b, poll, 'f0', 'history');

@@ -204,7 +204,8 @@ export const refresh = (f: Fleet, id: string): Promise<void> => f.client.workflo
 export async function startBench(log: Log, cli: string, bundlePath: string): Promise<Bench> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bf-bench-'));
   const mirrorRoot = path.join(dir, 'mirror');
-  const daemon = await startGitDaemon(mirrorRoot, '127.0.0.1', await freePort());
+  // No connection limit: a busy moment of the plain-loop floor would otherwise be refused by the daemon, not measured.
+  const daemon = await startGitDaemon(mirrorRoot, '127.0.0.1', await freePort(), { maxConnections: 0 });
   return { dir, cli, bundlePath, mirrorRoot, daemon, log };
 }
 

@@ -76,11 +76,13 @@ export interface GitDaemon {
   stop(): Promise<void>;
 }
 
-export async function startGitDaemon(root: string, host: string, port: number): Promise<GitDaemon> {
+/** `maxConnections`: git daemon's own limit (32 unless given; 0 is unlimited). */
+export async function startGitDaemon(root: string, host: string, port: number, opts: { maxConnections?: number } = {}): Promise<GitDaemon> {
   mkdirSync(root, { recursive: true });
+  const limit = opts.maxConnections === undefined ? [] : [`--max-connections=${opts.maxConnections}`];
   const child = spawn(
     'git',
-    ['daemon', '--reuseaddr', '--export-all', '--enable=receive-pack', '--informative-errors', `--base-path=${root}`, `--listen=${host}`, `--port=${port}`, root],
+    ['daemon', '--reuseaddr', '--export-all', '--enable=receive-pack', '--informative-errors', ...limit, `--base-path=${root}`, `--listen=${host}`, `--port=${port}`, root],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

@@ -159,6 +159,12 @@ describe('least privilege, proven with the worker\'s ServiceAccount token', () =
     const asWorker = (method: string, p: string, body?: unknown) => kubeRequest(kube, token, method, p, body);
     // What the followers need: the state key, a PipelineRun in the lane, the named Deployment.
     expect((await projectState(worker, { namespace: ns, configMap: 'bf-state', follower: 'x', entry: '{}' }, 3)).written).toBe(true);
+    // Twenty followers writing at once: resourceVersion conflicts happen, are retried, and no key is lost.
+    const writes = await Promise.all(Array.from({ length: 20 }, (_, i) => projectState(worker, { namespace: ns, configMap: 'bf-state', follower: `f${i}`, entry: `{"n":${i}}` }, 50)));
+    expect(writes.every((w) => w.written)).toBe(true);
+    expect(writes.reduce((sum, w) => sum + w.conflicts, 0)).toBeGreaterThan(0);
+    const data = (await admin('GET', `/api/v1/namespaces/${ns}/configmaps/bf-state`)).body.data;
+    expect(Object.keys(data).sort()).toEqual(['x', ...Array.from({ length: 20 }, (_, i) => `f${i}`)].sort());
     const spec = loadRegistry(h.registryFile).followers[0]!.spec;
     const run = await triggerRun(worker, { follower: spec.id, branch: 'main', configRef: 'lanes.yaml', params: spec.target.params, adapter: spec.adapter as KubeAdapterSpec }, 'a'.repeat(40), 1);
     expect(run).toMatchObject({ alreadyRunning: false, jobId: `${spec.id}-aaaaaaaa-1` });

@@ -2,7 +2,7 @@
 // control-plane adapter, and mirror reads against a real `git daemon`.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,13 @@ import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from
 import { makeSpec } from '../support/spec.ts';
 import type { CommandAdapterSpec } from '../../workflows/api.ts';
 
-const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'bf-act-'));
+const made: string[] = [];
+const tmp = (): string => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bf-act-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 const HWLAB = path.resolve('examples/bin/hwlab');
 
 async function failureOf(p: Promise<unknown>): Promise<{ type: string; message: string; retryable: boolean }> {
@@ -240,6 +246,8 @@ describe('observe: branch heads from a real git daemon (git:// in process, other
     expect(await readBranchHeads({ mirror: file, timeoutMs: 5000 }, tmp())).toEqual(heads);
     expect(await readBranchHead({ mirror: file, branch: 'release/v1', timeoutMs: 5000 }, tmp())).toEqual({ sha: heads['release/v1'] });
     expect(await failureOf(readBranchHead({ mirror: file, branch: 'v1', timeoutMs: 5000 }, tmp()))).toMatchObject({ type: 'BranchNotFound' });
+    // A watcher asks only for its followers' branches.
+    expect(await readBranchHeads({ mirror: daemon.url('org/app'), timeoutMs: 5000, branches: ['main', 'gone'] }, tmp())).toEqual({ main });
   });
 
   it('ignores the checkout it runs next to and any git config that would rewrite the URL', async () => {
