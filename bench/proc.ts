@@ -1,6 +1,5 @@
 // CPU and memory of processes, from /proc (Linux): what the benchmarks report next to latency.
 import { readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
 
 const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
 
@@ -37,8 +36,6 @@ export function machineBusyMs(): number {
   const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
   return (user! + nice! + system! + irq! + softirq! + steal!) * TICK_MS;
 }
-
-export const cores = (): number => os.cpus().length;
 
 export function percentile(values: number[], p: number): number {
   if (!values.length) return NaN;

@@ -30,8 +30,8 @@ const log: Log = (line) => console.log(`[bench ${String(Math.round((Date.now() -
 
 /** The sizes: the issue's defaults, or a quick pass. */
 const SIZES = quick
-  ? { interval: '10s', window: 15_000, watch: [100], pollInProcess: [100], pollLsRemote: [100], signalPushes: 50, pollPushes: 20, floorN: 100, observeN: 50, replay: 60 }
-  : { interval: '10s', window: 30_000, watch: [100, 500, 1000, 2000], pollInProcess: [100, 500, 1000], pollLsRemote: [100, 500, 1000], signalPushes: 200, pollPushes: 200, floorN: 1000, observeN: 200, replay: 200 };
+  ? { interval: '10s', window: 15_000, watch: [100], pollInProcess: [100], pollLsRemote: [100], reactionFollowers: 20, signalPushes: 50, pollPushes: 20, floorN: 100, observeN: 50, replay: 60 }
+  : { interval: '10s', window: 30_000, watch: [100, 500, 1000, 2000], pollInProcess: [100, 500, 1000, 2000], pollLsRemote: [100, 500, 1000, 2000], reactionFollowers: 40, signalPushes: 200, pollPushes: 200, floorN: 1000, observeN: 200, replay: 200 };
 
 // The replay of section 5 runs a worker in this process: its routine state changes are not news.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -88,13 +88,13 @@ try {
   }
   if (want('reaction')) {
     log(`reaction: ${SIZES.signalPushes} pushes with a refresh signal`);
-    result.reaction.push(await reaction(bench, { followers: 20, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval }, 'signal', SIZES.signalPushes, 'mirror watchers'));
+    result.reaction.push(await reaction(bench, { followers: SIZES.reactionFollowers, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval }, 'signal', SIZES.signalPushes, 'mirror watchers'));
     log(`reaction: ${SIZES.pollPushes} pushes found by polling (${SIZES.interval})`);
-    result.reaction.push(await reaction(bench, { followers: 20, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval }, 'poll', SIZES.pollPushes, 'mirror watchers'));
+    result.reaction.push(await reaction(bench, { followers: SIZES.reactionFollowers, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval }, 'poll', SIZES.pollPushes, 'mirror watchers'));
   }
   if (want('floor')) {
     log(`floor: a plain Node loop with ${SIZES.floorN} followers`);
-    result.floor = await floor(bench, SIZES.floorN, SIZES.interval, SIZES.window, SIZES.pollPushes, SIZES.signalPushes);
+    result.floor = await floor(bench, SIZES.floorN, SIZES.interval, SIZES.window, SIZES.reactionFollowers, SIZES.pollPushes, SIZES.signalPushes);
     if (!result.density.some((d) => d.followers === SIZES.floorN && d.mode === 'watch') && want('density')) log('  (no density row at the same N to compare with)');
   }
   if (want('history')) {

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { Worker } from '@temporalio/worker';
 import { readBranchHead, readBranchHeads } from '../activities/observe.ts';
 import { parseDuration } from '../config/duration.ts';
+import { DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
 import { watcherIdFor, workflowIdFor } from '../workflows/api.ts';
 import { childPids, cpuMs, machineBusyMs, percentile, rssPeak } from './proc.ts';
 import { ADAPTER, BRANCHES_PER_REPO, ensureRepos, lagSamples, push, refresh, ROOT, startFleet, triggers, until, type Bench, type Fleet, type FleetOptions } from './world.ts';
@@ -100,8 +101,7 @@ async function steady(pids: number[]): Promise<number> {
 
 /** CPU of the worker (with git and adapter children), the dev server, the git daemon and the whole machine. */
 function measure(f: Fleet, b: Bench) {
-  // `git daemon` is a wrapper: the daemon that forks upload-pack per connection is its child.
-  const daemons = [b.daemon.process.pid!, ...childPids(b.daemon.process.pid!)];
+  const daemons = daemonPids(b);
   const pids = { worker: f.worker.pid!, server: f.server.process.pid! };
   const read = () => ({ worker: cpuMs(pids.worker), server: cpuMs(pids.server), gitDaemon: daemons.reduce((sum, pid) => sum + cpuMs(pid), 0), machine: machineBusyMs() });
   const start = read();
@@ -116,6 +116,9 @@ function measure(f: Fleet, b: Bench) {
     },
   };
 }
+
+/** `git daemon` is a wrapper: the daemon that forks upload-pack per connection is its child. */
+const daemonPids = (b: Bench): number[] => [b.daemon.process.pid!, ...childPids(b.daemon.process.pid!)];
 
 export interface ReactionResult {
   label: string;
@@ -180,7 +183,9 @@ export interface FloorResult {
   pollIntervalMs: number;
   windowS: number;
   lag: Stats;
-  cpuPct: number;
+  /** % of one core: the loop process (with its git and adapter children) and the git daemon serving its reads. */
+  cpuPct: { floor: number; gitDaemon: number };
+  /** Floor + git daemon CPU per (follower × poll interval), as the density rows count worker + server + daemon. */
   cpuMsPerFollowerIteration: number;
   rssMiB: number;
   /** Push → trigger when an HTTP call announces the push (the webhook path). */
@@ -193,8 +198,8 @@ export interface FloorResult {
   failedReads: number;
 }
 
-/** The plain-loop floor (bench/floor.ts) with `followers` followers: idle cost over a window, then push reaction by polling. */
-export async function floor(b: Bench, followers: number, pollInterval: string, windowMs: number, pushes: number, signalPushes: number): Promise<FloorResult> {
+/** The plain-loop floor (bench/floor.ts) with `followers` followers: idle cost over a window, then push reaction on the first `pushed` of them. */
+export async function floor(b: Bench, followers: number, pollInterval: string, windowMs: number, pushed: number, pushes: number, signalPushes: number): Promise<FloorResult> {
   const repos = Math.ceil(followers / BRANCHES_PER_REPO);
   ensureRepos(b, repos);
   const dir = path.join(b.dir, `floor-${followers}`);
@@ -229,23 +234,32 @@ export async function floor(b: Bench, followers: number, pollInterval: string, w
   try {
     await until(() => triggersIn(stateDir).length >= followers && out.includes('floor ready on'), 10 * 60_000, () => 'the floor did not deploy every first head');
     await steady([child.pid!]);
+    const daemons = daemonPids(b);
+    const daemonMs = () => daemons.reduce((sum, pid) => sum + cpuMs(pid), 0);
     const c0 = cpuMs(child.pid!);
+    const d0 = daemonMs();
     const rss = rssPeak(child.pid!);
     const from = Date.now();
     await new Promise((r) => setTimeout(r, windowMs));
     const to = Date.now();
     const cpu = cpuMs(child.pid!) - c0;
+    const daemon = daemonMs() - d0;
     const lags = readFileSync(samples, 'utf8')
       .split('\n')
       .map((l) => l.split(' '))
       .filter(([at]) => Number(at) >= from && Number(at) <= to)
       .map(([, lag]) => Number(lag));
-    const idle = { cpuPct: round((100 * cpu) / (to - from)), lag: stats(lags), rssMiB: Math.round(rss.stop()), cpuMsPerFollowerIteration: round(cpu / ((followers * (to - from)) / parseDuration(pollInterval))) };
-    const twenty = { ids: ids.slice(0, 20), where, stateDir };
+    const idle = {
+      cpuPct: { floor: round((100 * cpu) / (to - from)), gitDaemon: round((100 * daemon) / (to - from)) },
+      lag: stats(lags),
+      rssMiB: Math.round(rss.stop()),
+      cpuMsPerFollowerIteration: round((cpu + daemon) / ((followers * (to - from)) / parseDuration(pollInterval))),
+    };
+    const some = { ids: ids.slice(0, pushed), where, stateDir };
     const port = Number(/floor ready on (\d+)/.exec(out)![1]);
     const notify = (id: string) => fetch(`http://127.0.0.1:${port}/refresh?id=${id}`, { method: 'POST' });
-    const signalRaw = await pushAndTime(b, twenty, 'signal', signalPushes, parseDuration(pollInterval), notify);
-    const reactionRaw = await pushAndTime(b, twenty, 'poll', pushes, parseDuration(pollInterval), notify);
+    const signalRaw = await pushAndTime(b, some, 'signal', signalPushes, parseDuration(pollInterval), notify);
+    const reactionRaw = await pushAndTime(b, some, 'poll', pushes, parseDuration(pollInterval), notify);
     return {
       followers,
       pollIntervalMs: parseDuration(pollInterval),
@@ -389,8 +403,10 @@ export async function historyCosts(b: Bench, replayIterations: number): Promise<
   } finally {
     await run.stop();
   }
-  // The shipped loop.continueAsNewAfter; an idle poll is two loop iterations (read, then wait), a watcher's read one.
-  const continueAsNewAfter = 1000;
+  // As shipped: an idle poll is two loop iterations (read, then wait), a watcher's read one.
+  const shipped = loadRegistry(path.join(ROOT, DEFAULT_REGISTRY)).followers[0]!.spec;
+  const continueAsNewAfter = shipped.loop.continueAsNewAfter;
+  const every = shipped.pollIntervalMs / 1000;
   return {
     pollIdleEventsPerIteration: round(pollIdle),
     pollTriggerCycleEvents: pollCycle,
@@ -399,7 +415,7 @@ export async function historyCosts(b: Bench, replayIterations: number): Promise<
     watchedTriggerCycleEvents: watchedCycle,
     continueAsNewAfter,
     eventsPerRun: Math.round((continueAsNewAfter / 2) * pollIdle),
-    runLengthAtPollInterval: `${Math.round(((continueAsNewAfter / 2) * 15) / 60)} min of idle polling at the shipped 15 s (a watcher: ${Math.round((continueAsNewAfter * 15) / 60)} min, ${Math.round(continueAsNewAfter * perRead)} events)`,
+    runLengthAtPollInterval: `${Math.round(((continueAsNewAfter / 2) * every) / 60)} min of idle polling at the shipped ${every} s (a watcher: ${Math.round((continueAsNewAfter * every) / 60)} min, ${Math.round(continueAsNewAfter * perRead)} events)`,
     replay,
   };
 }
