@@ -43,6 +43,8 @@ const acts = proxyActivities<FollowerActivities>({ startToCloseTimeout: '1 minut
 const local = proxyLocalActivities<FollowerActivities>({ startToCloseTimeout: '1 minute' });
 /** Workflow versioning: mirror reads became local activities. */
 const OBSERVE_LOCALLY = 'observe-as-local-activity';
+/** Workflow versioning: a failed state projection is tried again on the next iteration. */
+const RETRY_FAILED_PROJECTION = 'retry-failed-projection';
 
 export async function followerWorkflow(input: FollowerWorkflowInput): Promise<void> {
   let spec = input.spec;
@@ -80,17 +82,23 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
   };
 
   let projected = '';
-  /** Writes the compact state to the state ConfigMap when it changed; a failure never stops the follower. */
+  /**
+   * Writes the compact state to the state ConfigMap when it changed; a failure never stops the
+   * follower, and the write is tried again on its next iteration (the ConfigMap may be back).
+   */
   const project = async (): Promise<void> => {
     if (!spec.projection) return;
     const entry = projectionEntry(state);
     if (entry === projected) return;
-    projected = entry;
+    const retryFailed = patched(RETRY_FAILED_PROJECTION);
+    if (!retryFailed) projected = entry;
     try {
       const res = await local.projectState.executeWithOptions(
         { startToCloseTimeout: spec.adapter.timeoutMs, retry: infraRetry(spec), summary: 'project state' },
         [{ ...spec.projection, follower: spec.id, entry }],
       );
+      // Written, already there, or no Kubernetes access (the worker's configuration: trying again would not help).
+      projected = entry;
       apply({ type: 'projected', ok: res.written || res.reason === 'unchanged', message: res.reason ?? '' });
     } catch (err) {
       apply({ type: 'projected', ok: false, message: failureOf(err).message });

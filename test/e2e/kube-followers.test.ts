@@ -250,7 +250,7 @@ describe('close-out checks that read runtime objects', () => {
 });
 
 describe('state projection', () => {
-  it('writes each follower\'s compact state as its own key, concurrently and without losing any, never a secret', async () => {
+  it('writes each follower\'s compact state as its own key, concurrently and without losing any, never a secret; a failed write is tried again', async () => {
     const ns = lane();
     const names = ['a', 'b', 'c', 'd', 'e', 'f'];
     h = await kubeWorld({ lane: ns, lanes: Object.fromEntries(names.map((n) => [n, { deployMs: 200 }])), followers: names.map((n) => ({ name: n, lane: n })) });
@@ -278,6 +278,16 @@ describe('state projection', () => {
     const status = await h.kubeCli('status');
     expect(status.out).toMatch(new RegExp(`cluster \\(context test\\): deployment ${h.systemNamespace}/bf-worker \\d/2 available.*; state ConfigMap ${h.systemNamespace}/bf-state: 6 follower\\(s\\) projected`));
     expect((await h.cli('status')).out).toMatch(/cluster: not checked \(no Kubernetes configuration|cluster \(context/);
+
+    // A failed write is tried again on the follower's next iteration, not only when its state changes.
+    expect((await admin('DELETE', cm)).status).toBe(200);
+    const next = h.push('main', 'while the ConfigMap is gone');
+    const unwritten = await h.waitFor('a', 'projection failing', (v) => v.lastSucceededSha === next && v.projection?.ok === false);
+    expect(unwritten.projection?.message).toContain('does not exist');
+    expect((await admin('POST', `/api/v1/namespaces/${h.systemNamespace}/configmaps`, { metadata: { name: 'bf-state' } })).status).toBe(201);
+    await h.waitFor('a', 'projection written again', (v) => v.projection?.ok === true);
+    expect(JSON.parse(((await admin('GET', cm)).body.data as Record<string, string>)[h.id('a')]!).lastSucceededSha).toBe(next);
+    expect((await h.state('a')).lastSucceededSha).toBe(next);
   });
 });
 
