@@ -1,11 +1,12 @@
 // Starts one workflow per enabled follower, idempotently: signal-with-start delivers the spec
 // as a `reconfigure` to a running follower (a no-op when unchanged) and starts a missing one.
-import type { Client } from '@temporalio/client';
+import { ServiceError, type Client } from '@temporalio/client';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
-import { FollowerIdKey, reconfigureSignal, watcherIdFor, watcherReconfigureSignal, workflowIdFor, type FollowerSpec, type WatcherSpec } from '../workflows/api.ts';
+import { FollowerIdKey, reconfigureSignal, SEARCH_ATTRIBUTES, watcherIdFor, watcherReconfigureSignal, workflowIdFor, type FollowerSpec, type WatcherSpec } from '../workflows/api.ts';
 import type { followerWorkflow } from '../workflows/follower.ts';
 import type { mirrorWatcherWorkflow } from '../workflows/watcher.ts';
+import { CliError, Exit } from './output.ts';
 
 export interface StartedFollower {
   id: string;
@@ -26,17 +27,35 @@ export const startOptions = (registry: Registry, taskQueue: string): StartOption
 
 export async function startFollower(client: Client, options: StartOptions, spec: FollowerSpec): Promise<StartedFollower> {
   const workflowId = workflowIdFor(spec.id);
-  const handle = await client.workflow.signalWithStart<typeof followerWorkflow, [FollowerSpec]>('followerWorkflow', {
-    workflowId,
-    taskQueue: options.taskQueue,
-    workflowTaskTimeout: options.workflowTaskTimeoutMs,
-    args: [{ spec }],
-    signal: reconfigureSignal,
-    signalArgs: [spec],
-    typedSearchAttributes: [{ key: FollowerIdKey, value: spec.id }],
-    staticSummary: `follows ${spec.source.branch} → ${spec.adapter.id}`,
-  });
+  const handle = await client.workflow
+    .signalWithStart<typeof followerWorkflow, [FollowerSpec]>('followerWorkflow', {
+      workflowId,
+      taskQueue: options.taskQueue,
+      workflowTaskTimeout: options.workflowTaskTimeoutMs,
+      args: [{ spec }],
+      signal: reconfigureSignal,
+      signalArgs: [spec],
+      typedSearchAttributes: [{ key: FollowerIdKey, value: spec.id }],
+      staticSummary: `follows ${spec.source.branch} → ${spec.adapter.id}`,
+    })
+    .catch((err: unknown) => {
+      throw startError(err, `follower ${spec.id}`, client.options.namespace);
+    });
   return { id: spec.id, workflowId, runId: handle.signaledRunId };
+}
+
+/** The server's reason for refusing a start, and for the one every new namespace hits, the fix. */
+function startError(err: unknown, what: string, namespace: string): unknown {
+  if (!(err instanceof ServiceError)) return err;
+  const reason = err.cause instanceof Error ? err.cause.message : err.message;
+  if (/search attribute/i.test(reason)) {
+    return new CliError(
+      `cannot start ${what}: ${reason}`,
+      `register the search attributes once: for sa in ${SEARCH_ATTRIBUTES.join(' ')}; do temporal operator search-attribute create --namespace ${namespace} --name $sa --type Keyword; done`,
+      Exit.Failed,
+    );
+  }
+  return new CliError(`cannot start ${what}: ${reason}`, 'see the reason above; `branch-follower status` shows whether Temporal is reachable', Exit.Failed);
 }
 
 /** One watcher per mirror repository that enabled, watched followers read: at the fastest pollInterval among them. */
@@ -57,15 +76,19 @@ export function watcherSpecs(registry: Registry): WatcherSpec[] {
 }
 
 export async function startWatcher(client: Client, options: StartOptions, spec: WatcherSpec): Promise<void> {
-  await client.workflow.signalWithStart<typeof mirrorWatcherWorkflow, [WatcherSpec]>('mirrorWatcherWorkflow', {
-    workflowId: watcherIdFor(spec.mirror),
-    taskQueue: options.taskQueue,
-    workflowTaskTimeout: options.workflowTaskTimeoutMs,
-    args: [{ spec }],
-    signal: watcherReconfigureSignal,
-    signalArgs: [spec],
-    staticSummary: `watches ${spec.mirror} for ${spec.followers.length} follower(s)`,
-  });
+  await client.workflow
+    .signalWithStart<typeof mirrorWatcherWorkflow, [WatcherSpec]>('mirrorWatcherWorkflow', {
+      workflowId: watcherIdFor(spec.mirror),
+      taskQueue: options.taskQueue,
+      workflowTaskTimeout: options.workflowTaskTimeoutMs,
+      args: [{ spec }],
+      signal: watcherReconfigureSignal,
+      signalArgs: [spec],
+      staticSummary: `watches ${spec.mirror} for ${spec.followers.length} follower(s)`,
+    })
+    .catch((err: unknown) => {
+      throw startError(err, `the mirror watcher of ${spec.mirror}`, client.options.namespace);
+    });
 }
 
 export async function startEnabledFollowers(client: Client, taskQueue: string, registry: Registry): Promise<StartedFollower[]> {

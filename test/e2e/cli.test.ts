@@ -258,6 +258,27 @@ describe('errors and the real binary', () => {
     expect((await h.cli('frobnicate')).code).toBe(Exit.Usage);
   });
 
+  it('apply into a namespace without the search attributes says which and how to register them', async () => {
+    h = await Harness.create({ lanes: { a: {} }, followers: [{ name: 'app', lane: 'a' }] });
+    const namespace = `bare-${h.id('app')}`;
+    await run(inject('temporalCli'), ['operator', 'namespace', 'create', '--address', inject('temporalAddress'), '--namespace', namespace]);
+    process.env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE = namespace;
+    try {
+      let applied = await h.cli('apply', '--confirm');
+      // A new namespace reaches every frontend service within the server's namespace cache refresh.
+      for (let i = 0; i < 60 && /namespace .*not found/i.test(applied.err); i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        applied = await h.cli('apply', '--confirm');
+      }
+      expect(applied.code).toBe(Exit.Failed);
+      expect(applied.err).toContain(`error: cannot start follower ${h.id('app')}: `);
+      expect(applied.err).toMatch(/search attribute FollowerId/);
+      expect(applied.err).toContain(`hint: register the search attributes once: for sa in FollowerId FollowerPhase ObservedSha LastSucceededSha; do temporal operator search-attribute create --namespace ${namespace} --name $sa --type Keyword; done`);
+    } finally {
+      delete process.env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE;
+    }
+  });
+
   it('the branch-follower bin and the temporal CLI work against a running follower', async () => {
     h = await Harness.create({ lanes: { a: { deployMs: 100 } }, followers: [{ name: 'app', lane: 'a' }] });
     const sha = h.push('main', 'x');
