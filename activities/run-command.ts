@@ -86,12 +86,12 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
       opts.signal?.removeEventListener('abort', onAbort);
       // The leader exited; make sure nothing it started lingers.
       killGroup();
-      const clean = (s: string): string => redact(s, opts.redact ?? []);
+      const clean = (b: CappedBuffer): string => redact(b.text(), opts.redact ?? [], b.truncated);
       resolve({
         exitCode,
         signal,
-        stdout: clean(out.text()),
-        stderr: clean(err.text()),
+        stdout: clean(out),
+        stderr: clean(err),
         timedOut,
         aborted,
         truncated: out.truncated || err.truncated,
@@ -122,10 +122,20 @@ class CappedBuffer {
   }
 }
 
-export function redact(text: string, secrets: { name: string; value: string }[]): string {
+/** Replaces every secret value; in `truncated` output also a value cut off at the end (its first bytes). */
+export function redact(text: string, secrets: { name: string; value: string }[], truncated = false): string {
   let result = text;
   for (const { name, value } of secrets) {
     if (value.length > 0) result = result.split(value).join(`[redacted:${name}]`);
+  }
+  if (!truncated) return result;
+  for (const { name, value } of secrets) {
+    for (let k = value.length - 1; k > 0; k--) {
+      if (result.endsWith(value.slice(0, k))) {
+        result = `${result.slice(0, -k)}[redacted:${name}, cut]`;
+        break;
+      }
+    }
   }
   return result;
 }

@@ -64,7 +64,8 @@ describe('runCommand', () => {
     const res = await runCommand({ ...base, timeoutMs: 500, argv: ['sh', '-c', `sleep 300 & echo $! > ${pidFile}; wait`] });
     expect(res.timedOut).toBe(true);
     const pid = Number(readFileSync(pidFile, 'utf8'));
-    await new Promise((r) => setTimeout(r, 100));
+    // Killed with the group; gone once init has reaped it.
+    for (let i = 0; i < 100 && isRunning(pid); i++) await new Promise((r) => setTimeout(r, 50));
     expect(isRunning(pid)).toBe(false);
   });
 
@@ -78,6 +79,14 @@ describe('runCommand', () => {
   it('scrubs secret values from captured output', async () => {
     const res = await runCommand({ ...base, argv: ['echo', 'token=s3cr3t-value'], redact: [{ name: 'TOKEN', value: 's3cr3t-value' }] });
     expect(res.stdout.trim()).toBe('token=[redacted:TOKEN]');
+  });
+
+  it('scrubs a secret value the output cap cuts in two', async () => {
+    // 1020 bytes of padding, then the secret: the 1024-byte cap keeps its first four characters.
+    const res = await runCommand({ ...base, argv: ['sh', '-c', 'head -c 1020 /dev/zero | tr "\\0" x; printf s3cr3t-value'], redact: [{ name: 'TOKEN', value: 's3cr3t-value' }] });
+    expect(res.truncated).toBe(true);
+    expect(res.stdout).toBe(`${'x'.repeat(1020)}[redacted:TOKEN, cut]`);
+    expect(res.stdout).not.toContain('s3cr');
   });
 
   it('kills the child when the activity is cancelled', async () => {
