@@ -24,7 +24,7 @@ export default tseslint.config(
           })),
           patterns: [
             {
-              group: ['**/activities', '**/activities/**', '**/worker/**', '**/client/**', '**/config/**', '**/scripts/**'],
+              group: ['**/activities', '**/activities/**', '**/worker/**', '**/client/**', '**/config/**', '**/scripts/**', '**/deploy/**', '**/bench/**', '**/test/**'],
               allowTypeImports: true,
               message: 'workflows/ may import only types from outside the sandbox.',
             },
