@@ -32,7 +32,7 @@ describe('replay of committed histories', () => {
 
   it('covers the main scenarios', () => {
     expect(files).toEqual(
-      expect.arrayContaining(['push-twice-succeed.json', 'supersede.json', 'retry-then-succeed.json', 'pause-resume-manual.json', 'continue-as-new-first-run.json', 'kube-tekton-supersede-retry.json', 'watcher-outage-recovery.json', 'watched-follower-outage.json']),
+      expect.arrayContaining(['push-twice-succeed.json', 'supersede.json', 'retry-then-succeed.json', 'pause-resume-manual.json', 'continue-as-new-first-run.json', 'kube-tekton-supersede-retry.json', 'watcher-outage-recovery.json', 'watched-follower-outage.json', 'kube-projection-retry.json']),
     );
   });
 

@@ -288,6 +288,7 @@ describe('state projection', () => {
     await h.waitFor('a', 'projection written again', (v) => v.projection?.ok === true);
     expect(JSON.parse(((await admin('GET', cm)).body.data as Record<string, string>)[h.id('a')]!).lastSucceededSha).toBe(next);
     expect((await h.state('a')).lastSucceededSha).toBe(next);
+    h.recordHistory('a', 'kube-projection-retry');
   });
 });
 
