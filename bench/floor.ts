@@ -1,18 +1,22 @@
-// The floor: the same job done by a plain Node loop with no durability — per follower a timer,
-// a read of the branch head (the same reader the worker uses), and on a new head the adapter's
-// status then trigger; and, like a webhook's refresh, an HTTP call that makes it look at once. No
-// Temporal, no history, nothing survives a restart. The benchmark runs it as its own process,
-// with the same followers, interval and adapter, to price durability.
+// The floor: the same job done by a plain Node loop with no durability. Design `repository` is
+// the default's (observe.mode: watch): per mirror repository a timer and one read of its
+// followers' branch heads (the same reader the worker uses), and for each follower whose branch
+// moved the adapter's status then trigger. Design `follower` is the naive loop: per follower a
+// timer and a read of its branch. Both take, like a webhook's refresh, an HTTP call that makes
+// them look at one follower's branch at once. No Temporal, no history, nothing survives a
+// restart. The benchmark runs it as its own process, with the same followers, interval and
+// adapter, to price durability.
 //   node --import tsx bench/floor.ts <config.json>
 import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { readBranchHead } from '../activities/observe.ts';
+import { readBranchHead, readBranchHeads } from '../activities/observe.ts';
 import { runCommand } from '../activities/run-command.ts';
 
 interface FloorConfig {
+  design: 'repository' | 'follower';
   followers: { id: string; mirror: string; branch: string }[];
   pollIntervalMs: number;
   adapter: string;
@@ -36,35 +40,54 @@ process.on('SIGTERM', () => {
 
 const adapter = (args: string[]) => runCommand({ argv: [config.adapter, ...args], cwd: workDir, env: { PATH: process.env.PATH! }, timeoutMs: 30_000, maxOutputBytes: 4096 });
 
+type Follower = FloorConfig['followers'][number];
 const last = new Map<string, string>();
 
-/** One look at a follower's branch: read the head; on a new one, the adapter's status, then trigger. */
-async function check(f: FloorConfig['followers'][number]): Promise<void> {
+/** A new head for a follower: the adapter's status, then trigger unless it already runs that sha. */
+async function deploy(f: Follower, sha: string): Promise<void> {
+  if (sha === last.get(f.id)) return;
+  const status = JSON.parse((await adapter(['status', config.stateDir, f.id])).stdout) as { sha?: string };
+  if (status.sha !== sha) await adapter(['trigger', config.stateDir, f.id, sha]);
+  last.set(f.id, sha);
+}
+
+/** One look at one follower's branch (the webhook path). */
+async function check(f: Follower): Promise<void> {
   try {
-    const { sha } = await readBranchHead({ mirror: f.mirror, branch: f.branch, timeoutMs: 10_000 }, workDir);
-    if (sha !== last.get(f.id)) {
-      const status = JSON.parse((await adapter(['status', config.stateDir, f.id])).stdout) as { sha?: string };
-      if (status.sha !== sha) await adapter(['trigger', config.stateDir, f.id, sha]);
-      last.set(f.id, sha);
-    }
+    await deploy(f, (await readBranchHead({ mirror: f.mirror, branch: f.branch, timeoutMs: 10_000 }, workDir)).sha);
   } catch {
     failures++;
   }
 }
 
-async function follow(f: FloorConfig['followers'][number], offset: number): Promise<void> {
+/** Every interval, one read of the repository's heads; each follower whose branch moved deploys. */
+async function readRepository(mirror: string, followers: Follower[]): Promise<void> {
+  const heads = await readBranchHeads({ mirror, timeoutMs: 10_000, branches: [...new Set(followers.map((f) => f.branch))] }, workDir);
+  await Promise.all(followers.filter((f) => heads[f.branch] !== undefined).map((f) => deploy(f, heads[f.branch]!)));
+}
+
+/** Runs `look` every interval from `offset`, logging how late each look started. */
+async function every(offset: number, look: () => Promise<void>): Promise<void> {
   let due = Date.now() + offset;
   for (;;) {
     await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
     const started = Date.now();
     pending.push(`${started} ${started - due} floor`);
-    await check(f);
+    try {
+      await look();
+    } catch {
+      failures++;
+    }
     due += config.pollIntervalMs;
   }
 }
 
-// Spread the followers over the interval, as independently started followers would be.
-config.followers.forEach((f, i) => void follow(f, Math.floor((i / config.followers.length) * config.pollIntervalMs)));
+// Spread the loops over the interval, as independently started watchers or followers would be.
+const byMirror = new Map<string, Follower[]>();
+for (const f of config.followers) byMirror.set(f.mirror, [...(byMirror.get(f.mirror) ?? []), f]);
+const loops: (() => Promise<void>)[] =
+  config.design === 'repository' ? [...byMirror].map(([mirror, followers]) => () => readRepository(mirror, followers)) : config.followers.map((f) => () => check(f));
+loops.forEach((look, i) => void every(Math.floor((i / loops.length) * config.pollIntervalMs), look));
 // The webhook path: POST /refresh?id=<follower> looks at that follower now.
 const byId = new Map(config.followers.map((f) => [f.id, f]));
 const server = http.createServer((req, res) => {

@@ -93,8 +93,10 @@ try {
     result.reaction.push(await reaction(bench, { followers: SIZES.reactionFollowers, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval }, 'poll', SIZES.pollPushes, 'mirror watchers'));
   }
   if (want('floor')) {
-    log(`floor: a plain Node loop with ${SIZES.floorN} followers`);
-    result.floor = await floor(bench, SIZES.floorN, SIZES.interval, SIZES.window, SIZES.reactionFollowers, SIZES.pollPushes, SIZES.signalPushes);
+    log(`floor: a plain Node loop with ${SIZES.floorN} followers, one read per repository`);
+    result.floor = await floor(bench, 'repository', SIZES.floorN, SIZES.interval, SIZES.window, SIZES.reactionFollowers, SIZES.pollPushes, SIZES.signalPushes);
+    log(`floor: the naive plain loop, one read per follower (idle cost only)`);
+    result.naiveFloor = await floor(bench, 'follower', SIZES.floorN, SIZES.interval, SIZES.window, 0, 0, 0);
     if (!result.density.some((d) => d.followers === SIZES.floorN && d.mode === 'watch') && want('density')) log('  (no density row at the same N to compare with)');
   }
   if (want('history')) {
@@ -115,7 +117,7 @@ const merged: BenchResult = {
   ...result,
   ...(!want('density') && previous.density ? { density: previous.density, skipped: previous.skipped ?? [] } : {}),
   ...(!want('reaction') && previous.reaction ? { reaction: previous.reaction } : {}),
-  ...(!want('floor') && previous.floor ? { floor: previous.floor } : {}),
+  ...(!want('floor') && previous.floor ? { floor: previous.floor, naiveFloor: previous.naiveFloor } : {}),
   ...(!want('observe') && previous.observe ? { observe: previous.observe } : {}),
   ...(!want('history') && previous.history ? { history: previous.history } : {}),
 };

@@ -179,6 +179,8 @@ const round1 = (v: number) => Math.round(v * 10) / 10;
 const triggersIn = (stateDir: string) => triggers({ stateDir } as Fleet);
 
 export interface FloorResult {
+  /** repository: one read per mirror repository (the default's design); follower: one read per follower (the naive loop). */
+  design: 'repository' | 'follower';
   followers: number;
   pollIntervalMs: number;
   windowS: number;
@@ -199,10 +201,10 @@ export interface FloorResult {
 }
 
 /** The plain-loop floor (bench/floor.ts) with `followers` followers: idle cost over a window, then push reaction on the first `pushed` of them. */
-export async function floor(b: Bench, followers: number, pollInterval: string, windowMs: number, pushed: number, pushes: number, signalPushes: number): Promise<FloorResult> {
+export async function floor(b: Bench, design: FloorResult['design'], followers: number, pollInterval: string, windowMs: number, pushed: number, pushes: number, signalPushes: number): Promise<FloorResult> {
   const repos = Math.ceil(followers / BRANCHES_PER_REPO);
   ensureRepos(b, repos);
-  const dir = path.join(b.dir, `floor-${followers}`);
+  const dir = path.join(b.dir, `floor-${design}-${followers}`);
   const stateDir = path.join(dir, 'state');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
@@ -219,7 +221,7 @@ export async function floor(b: Bench, followers: number, pollInterval: string, w
   const samples = path.join(dir, 'samples.log');
   writeFileSync(samples, '');
   const config = path.join(dir, 'floor.json');
-  writeFileSync(config, JSON.stringify({ followers: list, pollIntervalMs: parseDuration(pollInterval), adapter: ADAPTER, stateDir, samples }));
+  writeFileSync(config, JSON.stringify({ design, followers: list, pollIntervalMs: parseDuration(pollInterval), adapter: ADAPTER, stateDir, samples }));
   const loader = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
   const child = spawn(process.execPath, ['--import', loader, path.join(ROOT, 'bench', 'floor.ts'), config], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -261,6 +263,7 @@ export async function floor(b: Bench, followers: number, pollInterval: string, w
     const signalRaw = await pushAndTime(b, some, 'signal', signalPushes, parseDuration(pollInterval), notify);
     const reactionRaw = await pushAndTime(b, some, 'poll', pushes, parseDuration(pollInterval), notify);
     return {
+      design,
       followers,
       pollIntervalMs: parseDuration(pollInterval),
       windowS: Math.round((to - from) / 1000),
