@@ -180,26 +180,41 @@ describe('built-in adapter: tekton-pipelinerun', () => {
 });
 
 describe('close-out checks that read runtime objects', () => {
-  it('deployment-rollout: succeeds when the Deployment is on the sha and rolled out (by the real controllers)', async () => {
+  it('deployment-rollout: succeeds when the Deployment is on the sha (annotation or image tag) and rolled out (by the real controllers)', async () => {
     const ns = lane();
     h = await kubeWorld({
       lane: ns,
-      lanes: { a: {} },
-      followers: [{ name: 'web', lane: 'a', yaml: { adapter: 'job', closeout: { check: 'web-rollout' } } }],
+      lanes: { a: {}, b: {} },
+      followers: [
+        { name: 'web', lane: 'a', yaml: { adapter: 'job', closeout: { check: 'web-rollout' } } },
+        { name: 'api', lane: 'b', yaml: { adapter: 'job', closeout: { check: 'api-rollout' } } },
+      ],
       adapters: {
         job: {
           kind: 'kubernetes-job',
           namespace: ns,
           template: 'job.yaml',
-          checks: { 'web-rollout': { kind: 'deployment-rollout', namespace: ns, name: 'web', revision: { annotation: 'example.com/git-sha' }, retryable: false } },
+          checks: {
+            'web-rollout': { kind: 'deployment-rollout', namespace: ns, name: 'web', revision: { annotation: 'example.com/git-sha' }, retryable: false },
+            'api-rollout': { kind: 'deployment-rollout', namespace: ns, name: 'api', revision: { imageTag: { container: 'api' } }, retryable: false },
+          },
         },
       },
       files: { 'job.yaml': stuckJob() },
     });
-    const web = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' }, annotations: { 'example.com/git-sha': 'none' } }, spec: { containers: [{ name: 'web', image: 'web:1' }] } } } };
-    expect((await admin('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, web)).status).toBe(201);
+    const deploymentOf = (name: string, template: object) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name }, spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, ...template } } });
+    const web = deploymentOf('web', { metadata: { labels: { app: 'web' }, annotations: { 'example.com/git-sha': 'none' } }, spec: { containers: [{ name: 'web', image: 'web:1' }] } });
+    const api = deploymentOf('api', { spec: { containers: [{ name: 'sidecar', image: 'registry.example.com/proxy:1.2' }, { name: 'api', image: 'registry.example.com:5000/api:old' }] } });
+    for (const d of [web, api]) expect((await admin('POST', `/apis/apps/v1/namespaces/${ns}/deployments`, d)).status).toBe(201);
     await h.startWorker();
     await h.startFollowers();
+
+    // Image tag: the api container's tag must carry the sha (its first 7 characters, as CI tags go).
+    const apiClosing = await h.waitFor('api', 'closing out', (v) => v.phase === 'ClosingOut' && Boolean(v.inFlight?.runtimeMessage));
+    const apiSha = apiClosing.inFlight!.sha;
+    expect(apiClosing.inFlight!.runtimeMessage).toBe(`deployment ${ns}/api is on old; waiting for ${apiSha.slice(0, 12)}`);
+    await mergePatch(`/apis/apps/v1/namespaces/${ns}/deployments/api`, { spec: { template: { spec: { containers: [{ name: 'sidecar', image: 'registry.example.com/proxy:1.2' }, { name: 'api', image: `registry.example.com:5000/api:build-${apiSha.slice(0, 7)}` }] } } } });
+    expect((await h.waitFor('api', 'rolled out', (v) => v.phase === 'Succeeded')).lastSucceededSha).toBe(apiSha);
 
     const closing = await h.waitFor('web', 'closing out', (v) => v.phase === 'ClosingOut' && Boolean(v.inFlight?.runtimeMessage));
     expect(closing.inFlight!.runtimeMessage).toBe(`deployment ${ns}/web is on none; waiting for ${closing.inFlight!.sha.slice(0, 12)}`);
