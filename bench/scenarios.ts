@@ -48,7 +48,12 @@ export async function density(b: Bench, o: Omit<FleetOptions, 'name'>, windowMs:
   const fleet = await startFleet(b, { ...o, name: `density-${o.mode}-${o.scheme}-${o.followers}` });
   const warmupS = Math.round((Date.now() - t0) / 1000);
   try {
-    const settleS = await steady([fleet.worker.pid!, fleet.server.process.pid!]);
+    // A read slowed by the warm-up's load starts its next timer late, so the read after it is late
+    // too: one whole interval lets every follower or watcher read once in calm before the window.
+    const calm = Date.now();
+    await new Promise((r) => setTimeout(r, parseDuration(o.pollInterval)));
+    await steady([fleet.worker.pid!, fleet.server.process.pid!]);
+    const settleS = Math.round((Date.now() - calm) / 1000);
     const m = measure(fleet, b);
     const workerRss = rssPeak(fleet.worker.pid!);
     const serverRss = rssPeak(fleet.server.process.pid!);
