@@ -32,6 +32,20 @@ export function capacity(density: DensityResult[]): Record<string, number> {
   return out;
 }
 
+/** Per design, the largest N that held, or the smallest N tried when none did. */
+function capacityLine(density: DensityResult[], cap: Record<string, number>): string {
+  const designs = [...new Set(density.map((d) => d.label))];
+  return (
+    designs
+      .map((label) => {
+        if (cap[label]) return `${label}: ${cap[label]}`;
+        const first = density.find((d) => d.label === label)!;
+        return `${label}: fewer than ${first.followers} (read lag p99 ${ms(first.lag.p99)} at ${first.followers})`;
+      })
+      .join('; ') || 'not measured'
+  );
+}
+
 export function renderReport(r: BenchResult): string {
   const cap = capacity(r.density);
   const watchCpu = r.density.find((d) => d.label === 'after: mirror watchers' && d.followers === r.floor?.followers);
@@ -48,7 +62,7 @@ export function renderReport(r: BenchResult): string {
     table(
       ['goal', 'measured'],
       [
-        ['one 2-core worker holds ≥ 1000 followers (10 s poll, read lag p99 < 1 s)', Object.entries(cap).map(([k, v]) => `${k}: ${v}`).join('; ') || 'none'],
+        ['one 2-core worker holds ≥ 1000 followers (10 s poll, read lag p99 < 1 s)', capacityLine(r.density, cap)],
         ['push → trigger with a webhook `refresh`: p99 < 500 ms', signal ? `p50 ${ms(signal.latency.p50)}, p99 ${ms(signal.latency.p99)} over ${signal.latency.n} pushes` : '–'],
         [`push → trigger by polling only: ≤ poll interval + 1 s`, polled ? `p50 ${ms(polled.latency.p50)}, p99 ${ms(polled.latency.p99)}, max ${ms(polled.latency.max)} at a ${ms(polled.pollIntervalMs)} interval, ${polled.latency.n} pushes` : '–'],
         [
