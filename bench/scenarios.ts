@@ -88,8 +88,7 @@ export async function density(b: Bench, o: Omit<FleetOptions, 'name'>, windowMs:
  * Steady state, judged by CPU alone (not by the figures measured): the processes' CPU use in two
  * consecutive 3 s slices within 30 % (or 4 points) of each other. At most 45 s.
  */
-async function steady(pids: number[]): Promise<number> {
-  const t0 = Date.now();
+async function steady(pids: number[]): Promise<void> {
   const slice = async (): Promise<number> => {
     const a = pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
     await new Promise((r) => setTimeout(r, 3000));
@@ -101,7 +100,6 @@ async function steady(pids: number[]): Promise<number> {
     if (Math.abs(cur - prev) <= Math.max(4, 0.3 * prev)) break;
     prev = cur;
   }
-  return Math.round((Date.now() - t0) / 1000);
 }
 
 /** CPU of the worker (with git and adapter children), the dev server, the git daemon and the whole machine. */
