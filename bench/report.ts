@@ -24,7 +24,7 @@ const table = (head: string[], rows: (string | number)[][]): string =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 /** The largest N per design whose read lag p99 stayed under one second. */
-export function capacity(density: DensityResult[]): Record<string, number> {
+function capacity(density: DensityResult[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const d of density) {
     if (d.lag.p99 < 1000 && d.lag.n > 0) out[d.label] = Math.max(out[d.label] ?? 0, d.followers);
@@ -33,7 +33,8 @@ export function capacity(density: DensityResult[]): Record<string, number> {
 }
 
 /** Per design, the largest N that held, or the smallest N tried when none did. */
-function capacityLine(density: DensityResult[], cap: Record<string, number>): string {
+function capacityLine(density: DensityResult[]): string {
+  const cap = capacity(density);
   const designs = [...new Set(density.map((d) => d.label))];
   return (
     designs
@@ -47,7 +48,6 @@ function capacityLine(density: DensityResult[], cap: Record<string, number>): st
 }
 
 export function renderReport(r: BenchResult): string {
-  const cap = capacity(r.density);
   const watchCpu = r.density.find((d) => d.label === 'after: mirror watchers' && d.followers === r.floor?.followers);
   const signal = r.reaction.find((x) => x.via === 'signal');
   const polled = r.reaction.find((x) => x.via === 'poll');
@@ -62,7 +62,7 @@ export function renderReport(r: BenchResult): string {
     table(
       ['goal', 'measured'],
       [
-        ['one 2-core worker holds ≥ 1000 followers (10 s poll, read lag p99 < 1 s)', capacityLine(r.density, cap)],
+        ['one 2-core worker holds ≥ 1000 followers (10 s poll, read lag p99 < 1 s)', capacityLine(r.density)],
         ['push → trigger with a webhook `refresh`: p99 < 500 ms', signal ? `p50 ${ms(signal.latency.p50)}, p99 ${ms(signal.latency.p99)} over ${signal.latency.n} pushes` : '–'],
         [`push → trigger by polling only: ≤ poll interval + 1 s`, polled ? `p50 ${ms(polled.latency.p50)}, p99 ${ms(polled.latency.p99)}, max ${ms(polled.latency.max)} at a ${ms(polled.pollIntervalMs)} interval, ${polled.latency.n} pushes` : '–'],
         [
@@ -134,11 +134,9 @@ export function renderReport(r: BenchResult): string {
     }
     lines.push(table(['design', 'CPU (worker or loop + server + git daemon)', 'CPU ms / follower-iteration', 'vs floor', 'read lag p99', 'RSS'], rows));
     lines.push('');
-    const sig = r.reaction.find((x) => x.via === 'signal');
-    const pol = r.reaction.find((x) => x.via === 'poll');
     const vs = (label: string, ours: Stats | undefined, theirs: Stats) =>
       ours ? [label, ms(ours.p50), ms(theirs.p50), `${signedMs(ours.p50 - theirs.p50)} (${ratio(ours.p50, theirs.p50)})`, ms(ours.p99), ms(theirs.p99), `${signedMs(ours.p99 - theirs.p99)} (${ratio(ours.p99, theirs.p99)})`] : [label, '–', '–', '–', '–', '–', '–'];
-    lines.push(table(['push → trigger', 'p50', 'floor p50', 'difference (ratio)', 'p99', 'floor p99', 'difference (ratio)'], [vs('webhook path (signal / HTTP call)', sig?.latency, f.signal), vs('polling only', pol?.latency, f.reaction)]));
+    lines.push(table(['push → trigger', 'p50', 'floor p50', 'difference (ratio)', 'p99', 'floor p99', 'difference (ratio)'], [vs('webhook path (signal / HTTP call)', signal?.latency, f.signal), vs('polling only', polled?.latency, f.reaction)]));
     lines.push('');
   }
   lines.push('## 4. What a mirror read costs');
