@@ -4,19 +4,13 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
-import {
-  FailureType,
-  RUNTIME_PHASES,
-  type AdapterSpec,
-  type CommandAdapterSpec,
-  type CommandTemplate,
-  type RuntimeStatus,
-  type SecretPresence,
-  type TriggerResult,
-} from '../workflows/api.ts';
+import { planTrigger, RUNTIME_PHASES, type RuntimeStatus, type SecretPresence, type TriggerResult } from '../contract/adapter.ts';
+import { FailureCode } from '../contract/codes.ts';
+import type { AdapterSpec, CommandAdapterSpec, CommandTemplate } from '../contract/spec.ts';
 import { failure } from './failure.ts';
 import { SHA_PATTERN } from './observe.ts';
 import { runCommand, SpawnError, tail, type RunResult } from './run-command.ts';
+import { triggerIdFor } from './trigger-key.ts';
 
 /** What an adapter activity is given: no secrets, only names. */
 export interface AdapterCall<A extends AdapterSpec = AdapterSpec> {
@@ -43,6 +37,7 @@ const statusSchema = z.object({
   phase: z.enum(RUNTIME_PHASES),
   sha: z.union([z.string().regex(SHA_PATTERN, 'sha must be 40 or 64 lowercase hex digits'), z.literal(''), z.null()]).optional(),
   jobId: z.string().max(253).nullable().optional(),
+  triggerId: z.string().max(253).nullable().optional(),
   message: z.string().nullable().optional(),
   retryable: z.boolean().nullable().optional(),
 });
@@ -53,12 +48,13 @@ export function renderArgv(
   template: CommandTemplate,
   call: CommandCall,
   registryDir: string,
-  values: { sha?: string; jobId?: string },
+  values: { sha?: string; jobId?: string; triggerId?: string },
 ): string[] {
   const known: Record<string, string | undefined> = {
     ...call.params,
     sha: values.sha,
     jobId: values.jobId,
+    triggerId: values.triggerId,
     branch: call.branch,
     follower: call.follower,
     configRef: path.resolve(registryDir, call.configRef),
@@ -67,7 +63,7 @@ export function renderArgv(
     arg.replace(/\{([^{}]*)\}/g, (_m, name: string) => {
       const v = known[name];
       if (v === undefined) {
-        throw failure(FailureType.AdapterFailed, `adapter ${call.adapter.id}: no value for {${name}}${name === 'jobId' ? ' (no job id is known yet)' : ''}`, false);
+        throw failure(FailureCode.AdapterFailed, `adapter ${call.adapter.id}: no value for {${name}}${name === 'jobId' ? ' (no job id is known yet)' : ''}`, false);
       }
       return v;
     }),
@@ -99,12 +95,13 @@ async function run(call: CommandCall, op: string, argv: string[], ctx: AdapterCo
       redact: secrets,
     });
     if (res.timedOut) {
-      throw failure(FailureType.AdapterTimeout, `adapter ${adapter.id} ${op} did not finish within ${adapter.timeoutMs}ms; killed with its process group`, true);
+      // A trigger killed on its timeout may have been accepted before it hung.
+      throw failure(FailureCode.AdapterTimeout, `adapter ${adapter.id} ${op} did not finish within ${adapter.timeoutMs}ms; killed with its process group`, true, { mayHaveReached: op === 'trigger' });
     }
     return res;
   } catch (err) {
     if (err instanceof SpawnError) {
-      throw failure(FailureType.AdapterMissing, `adapter ${adapter.id} ${op}: ${err.message}`, true);
+      throw failure(FailureCode.AdapterMissing, `adapter ${adapter.id} ${op}: ${err.message}`, true);
     }
     throw err;
   }
@@ -112,24 +109,25 @@ async function run(call: CommandCall, op: string, argv: string[], ctx: AdapterCo
 
 export function parseStatus(adapterId: string, res: RunResult): RuntimeStatus {
   if (res.truncated) {
-    throw failure(FailureType.InvalidStatus, `adapter ${adapterId} status printed more than its maxOutputBytes; expected one compact JSON object`, false);
+    throw failure(FailureCode.InvalidStatus, `adapter ${adapterId} status printed more than its maxOutputBytes; expected one compact JSON object`, false);
   }
   let json: unknown;
   try {
     json = JSON.parse(res.stdout);
   } catch {
-    throw failure(FailureType.InvalidStatus, `adapter ${adapterId} status did not print JSON: ${JSON.stringify(tail(res.stdout, 120))}`, false);
+    throw failure(FailureCode.InvalidStatus, `adapter ${adapterId} status did not print JSON: ${JSON.stringify(tail(res.stdout, 120))}`, false);
   }
   const parsed = statusSchema.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
-    throw failure(FailureType.InvalidStatus, `adapter ${adapterId} status: ${first.path.join('.') || 'value'}: ${first.message}`, false);
+    throw failure(FailureCode.InvalidStatus, `adapter ${adapterId} status: ${first.path.join('.') || 'value'}: ${first.message}`, false);
   }
   const s = parsed.data;
   return {
     phase: s.phase,
     ...(s.sha ? { sha: s.sha } : {}),
     ...(s.jobId ? { jobId: s.jobId } : {}),
+    ...(s.triggerId ? { triggerId: s.triggerId } : {}),
     ...(s.message ? { message: s.message.slice(0, MAX_MESSAGE) } : {}),
     ...(typeof s.retryable === 'boolean' ? { retryable: s.retryable } : {}),
   };
@@ -139,32 +137,43 @@ export async function adapterStatus(call: CommandCall, sha: string | undefined, 
   const argv = renderArgv(call.adapter.status, call, ctx.registryDir, { sha });
   const res = await run(call, 'status', argv, ctx);
   if (res.exitCode !== 0) {
-    throw failure(FailureType.AdapterFailed, `adapter ${call.adapter.id} status exited ${res.exitCode ?? res.signal}: ${tail(res.stderr || res.stdout, 300)}`, true);
+    throw failure(FailureCode.AdapterFailed, `adapter ${call.adapter.id} status exited ${res.exitCode ?? res.signal}: ${tail(res.stderr || res.stdout, 300)}`, true);
   }
   return parseStatus(call.adapter.id, res);
 }
 
+export interface TriggerAskInput {
+  sha: string;
+  run: number;
+  /** An operator's redeploy. */
+  manual: boolean;
+  /** An earlier try of this key may have reached the runtime (contract/adapter.ts planTrigger). */
+  maybeFired: boolean;
+}
+
 /**
- * Asks the runtime to deploy `sha`, once: if its status already shows that sha pending, running
- * or done (a retried activity after a worker crash, say), nothing is fired again. A manual
- * redeploy is meant to run again after success, so for it only work in progress counts.
+ * Asks the runtime to deploy `sha` under the key (follower, sha, run), at most once per key: the
+ * runtime's status, read first, decides whether anything fires (contract/adapter.ts planTrigger).
  */
-export async function adapterTrigger(call: CommandCall, sha: string, redeploy: boolean, ctx: AdapterContext): Promise<TriggerResult> {
-  const before = await adapterStatus(call, sha, ctx);
-  const active: RuntimeStatus['phase'][] = redeploy ? ['Pending', 'Running'] : ['Pending', 'Running', 'Succeeded'];
-  if (before.sha === sha && active.includes(before.phase)) {
-    return { alreadyRunning: true, secrets: secretPresence(call.adapter.env, ctx.env), ...(before.jobId ? { jobId: before.jobId } : {}) };
+export async function adapterTrigger(call: CommandCall, ask: TriggerAskInput, ctx: AdapterContext): Promise<TriggerResult> {
+  const triggerId = triggerIdFor(call.follower, ask.sha, ask.run);
+  const secrets = secretPresence(call.adapter.env, ctx.env);
+  const before = await adapterStatus(call, ask.sha, ctx);
+  const plan = planTrigger(before, { sha: ask.sha, triggerId, manual: ask.manual, maybeFired: ask.maybeFired });
+  if (!plan.fire) {
+    return { fired: false, alreadyRunning: true, secrets, ...(before.triggerId ? { triggerId: before.triggerId } : {}), ...(before.jobId ? { jobId: before.jobId } : {}) };
   }
-  const argv = renderArgv(call.adapter.trigger, call, ctx.registryDir, { sha });
+  const argv = renderArgv(call.adapter.trigger, call, ctx.registryDir, { sha: ask.sha, triggerId });
   const res = await run(call, 'trigger', argv, ctx);
   const reply = jsonObject(res.stdout);
   if (res.exitCode !== 0) {
+    // By the contract a trigger that exits non-zero was not accepted.
     const retryable = typeof reply?.retryable === 'boolean' ? reply.retryable : true;
     const why = typeof reply?.message === 'string' ? reply.message : tail(res.stderr || res.stdout, 300);
-    throw failure(FailureType.AdapterFailed, `adapter ${call.adapter.id} trigger exited ${res.exitCode ?? res.signal}: ${why.slice(0, MAX_MESSAGE)}`, retryable);
+    throw failure(FailureCode.AdapterFailed, `adapter ${call.adapter.id} trigger exited ${res.exitCode ?? res.signal}: ${why.slice(0, MAX_MESSAGE)}`, retryable);
   }
   const jobId = typeof reply?.jobId === 'string' ? reply.jobId.slice(0, 253) : undefined;
-  return { alreadyRunning: false, secrets: secretPresence(call.adapter.env, ctx.env), ...(jobId ? { jobId } : {}) };
+  return { fired: true, triggerId, alreadyRunning: false, secrets, ...(jobId ? { jobId } : {}) };
 }
 
 /** Which declared env names the worker has, each with a short fingerprint: enough to tell a rotated or missing token, never the value. */
@@ -182,7 +191,7 @@ export async function adapterCancel(call: CommandCall, sha: string, jobId: strin
   const argv = renderArgv(call.adapter.cancel, call, ctx.registryDir, { sha, jobId });
   const res = await run(call, 'cancel', argv, ctx);
   if (res.exitCode !== 0) {
-    throw failure(FailureType.AdapterFailed, `adapter ${call.adapter.id} cancel exited ${res.exitCode ?? res.signal}: ${tail(res.stderr || res.stdout, 300)}`, true);
+    throw failure(FailureCode.AdapterFailed, `adapter ${call.adapter.id} cancel exited ${res.exitCode ?? res.signal}: ${tail(res.stderr || res.stdout, 300)}`, true);
   }
 }
 

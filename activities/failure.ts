@@ -1,7 +1,10 @@
 // How activities report domain failures (mirror unreachable, adapter failed, …): as ApplicationFailures
-// that Temporal does not retry, carrying whether the follower's own YAML retry policy should.
+// that Temporal does not retry, typed with a code and carrying what the follower's YAML retry policy
+// needs to know (contract/codes.ts FailureDetails).
 import { ApplicationFailure } from '@temporalio/common';
+import type { FailureCode, FailureDetails } from '../contract/codes.ts';
 
-export function failure(type: string, message: string, retryable: boolean): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: true, details: [{ retryable }] });
+export function failure(code: FailureCode, message: string, retryable: boolean, facts: Omit<FailureDetails, 'retryable'> = {}): ApplicationFailure {
+  const details: FailureDetails = { retryable, ...facts };
+  return ApplicationFailure.create({ type: code, message, nonRetryable: true, details: [details] });
 }

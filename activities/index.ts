@@ -2,7 +2,8 @@
 // or timed-out activity kills its child process group promptly. Adapters and close-out checks
 // dispatch on their kind: a command adapter runs its CLI, a built-in one talks to Kubernetes.
 import { Context } from '@temporalio/activity';
-import type { CloseoutSpec, RuntimeStatus, TriggerResult } from '../workflows/api.ts';
+import type { RuntimeStatus, TriggerResult } from '../contract/adapter.ts';
+import type { CloseoutSpec } from '../contract/spec.ts';
 import { adapterCancel, adapterStatus, adapterTrigger, type AdapterCall, type AdapterContext } from './adapter.ts';
 import type { KubeAccess } from './kube/access.ts';
 import { objectCheck } from './kube/checks.ts';
@@ -18,6 +19,17 @@ export interface ActivityDeps {
   env: NodeJS.ProcessEnv;
   /** Kubernetes access for built-in adapters, object checks and the state projection (none: they say so). */
   kube?: KubeAccess;
+}
+
+export interface TriggerInput {
+  spec: AdapterCall;
+  sha: string;
+  /** The run: with the follower and the sha, the trigger key. Absent in histories recorded before runs had numbers. */
+  run?: number;
+  /** An operator's redeploy. */
+  redeploy: boolean;
+  /** An earlier try of this key may have reached the runtime (absent before the decision core v2). */
+  maybeFired?: boolean;
 }
 
 /** Writes racing on the state ConfigMap settle in a few tries; past this something is wrong. */
@@ -51,12 +63,19 @@ export function createActivities(deps: ActivityDeps) {
         return runStatus(deps.kube, asKube(call), sha, jobId, check.retryable);
       });
     },
-    async triggerAdapter(input: { spec: AdapterCall; sha: string; redeploy: boolean; run?: number }): Promise<TriggerResult> {
-      return withHeartbeat(() =>
-        input.spec.adapter.kind === 'command'
-          ? adapterTrigger(asCommand(input.spec), input.sha, input.redeploy, context())
-          : triggerRun(deps.kube, asKube(input.spec), input.sha, input.run ?? 1),
-      );
+    /**
+     * At most once per key. A retried attempt (its predecessor's worker was lost) first waits until
+     * any command that predecessor started is dead (each dies on its timeout, even orphaned), then
+     * treats any job of the sha as possibly its own.
+     */
+    async triggerAdapter(input: TriggerInput): Promise<TriggerResult> {
+      return withHeartbeat(async () => {
+        const run = input.run ?? 1;
+        if (input.spec.adapter.kind !== 'command') return triggerRun(deps.kube, asKube(input.spec), input.sha, run);
+        const retried = Context.current().info.attempt > 1;
+        if (retried) await outliveLostAttempt(input.spec.adapter.timeoutMs);
+        return adapterTrigger(asCommand(input.spec), { sha: input.sha, run, manual: input.redeploy, maybeFired: Boolean(input.maybeFired) || retried }, context());
+      });
     },
     async cancelAdapter(input: { spec: AdapterCall; sha: string; jobId?: string }): Promise<void> {
       return withHeartbeat(() =>
@@ -74,6 +93,13 @@ export type FollowerActivities = ReturnType<typeof createActivities>;
 
 const asCommand = (call: AdapterCall) => call as AdapterCall<Extract<AdapterCall['adapter'], { kind: 'command' }>>;
 const asKube = (call: AdapterCall) => call as AdapterCall<Extract<AdapterCall['adapter'], { kind: 'tekton-pipelinerun' | 'kubernetes-job' }>>;
+
+/** Sleeps until a command started by the previous attempt (no later than this attempt was scheduled) has passed its timeout. */
+async function outliveLostAttempt(commandTimeoutMs: number): Promise<void> {
+  const ctx = Context.current();
+  const waitMs = ctx.info.currentAttemptScheduledTimestampMs + commandTimeoutMs - Date.now();
+  if (waitMs > 0) await ctx.sleep(waitMs);
+}
 
 /**
  * Heartbeats well inside the activity's heartbeat timeout, so only a dead worker misses it. Not at

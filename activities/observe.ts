@@ -4,7 +4,7 @@
 // checkout, remote name or `insteadOf` rewrite can change the answer. There is no fallback to
 // any other host.
 import path from 'node:path';
-import { FailureType } from '../workflows/api.ts';
+import { FailureCode } from '../contract/codes.ts';
 import { failure } from './failure.ts';
 import { advertisedRefs, GitProtocolError } from './git-protocol.ts';
 import { runCommand, tail } from './run-command.ts';
@@ -34,7 +34,7 @@ export async function readBranchHead(input: ObserveInput, workDir: string, signa
   const ref = `refs/heads/${input.branch}`;
   // Only the exact ref counts (ls-remote patterns match ref tails).
   const sha = (await readRefs(input.mirror, ref, input.timeoutMs, workDir, signal)).get(ref);
-  if (!sha) throw failure(FailureType.BranchNotFound, `branch ${input.branch} does not exist on ${input.mirror}`, false);
+  if (!sha) throw failure(FailureCode.BranchNotFound, `branch ${input.branch} does not exist on ${input.mirror}`, false);
   return { sha };
 }
 
@@ -55,7 +55,7 @@ async function readRefs(mirror: string, ref: string | undefined, timeoutMs: numb
   const refs = mirror.startsWith('git://') ? await readGitProtocol(mirror, timeoutMs, signal) : await lsRemote(mirror, ref, timeoutMs, workDir, signal);
   for (const [name, sha] of refs) {
     if (!SHA_PATTERN.test(sha)) {
-      throw failure(FailureType.InvalidObservation, `mirror returned ${JSON.stringify(sha.slice(0, 80))} for ${name}, which is not a sha`, true);
+      throw failure(FailureCode.InvalidObservation, `mirror returned ${JSON.stringify(sha.slice(0, 80))} for ${name}, which is not a sha`, true);
     }
   }
   return refs;
@@ -65,7 +65,7 @@ async function readGitProtocol(mirror: string, timeoutMs: number, signal?: Abort
   try {
     return await advertisedRefs(new URL(mirror), { timeoutMs, maxBytes: MAX_ADVERTISEMENT, signal });
   } catch (err) {
-    if (err instanceof GitProtocolError) throw failure(FailureType.MirrorUnreachable, `reading ${mirror}: ${err.message}`, true);
+    if (err instanceof GitProtocolError) throw failure(FailureCode.MirrorUnreachable, `reading ${mirror}: ${err.message}`, true);
     throw err;
   }
 }
@@ -79,9 +79,9 @@ async function lsRemote(mirror: string, ref: string | undefined, timeoutMs: numb
     maxOutputBytes: MAX_ADVERTISEMENT,
     signal,
   });
-  if (res.timedOut) throw failure(FailureType.MirrorUnreachable, `git ls-remote ${mirror} timed out after ${timeoutMs}ms`, true);
+  if (res.timedOut) throw failure(FailureCode.MirrorUnreachable, `git ls-remote ${mirror} timed out after ${timeoutMs}ms`, true);
   if (ref && res.exitCode === LS_REMOTE_NO_MATCH) return new Map();
-  if (res.exitCode !== 0) throw failure(FailureType.MirrorUnreachable, `git ls-remote ${mirror} failed (exit ${res.exitCode ?? res.signal}): ${tail(res.stderr, 300)}`, true);
+  if (res.exitCode !== 0) throw failure(FailureCode.MirrorUnreachable, `git ls-remote ${mirror} failed (exit ${res.exitCode ?? res.signal}): ${tail(res.stderr, 300)}`, true);
   const refs = new Map<string, string>();
   for (const line of res.stdout.split('\n')) {
     const [sha, name] = line.split('\t');

@@ -1,7 +1,10 @@
 // Runs one external command the safe way: argv only (never a shell), an explicit environment,
 // its own process group so a timeout or a cancellation kills it with all its children, and
-// capped output so a runaway command cannot exhaust the worker's memory.
+// capped output so a runaway command cannot exhaust the worker's memory. The group's leader is
+// coreutils `timeout`, so the command dies on time even when the worker itself is SIGKILLed.
 import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
 
 export interface RunOptions {
   argv: string[];
@@ -34,12 +37,56 @@ export class SpawnError extends Error {
   }
 }
 
+/** The coreutils `timeout` that bounds every command (`gtimeout` where coreutils come prefixed), or an error saying how to get it. */
+export function timeoutProgram(envPath = process.env.PATH ?? ''): string {
+  for (const name of ['timeout', 'gtimeout']) {
+    const found = (timeoutFound[`${name}:${envPath}`] ??= lookPath(name, envPath));
+    if (found) return found;
+  }
+  throw new SpawnError(
+    'ENOENT',
+    'coreutils `timeout` is not on PATH: adapter commands run under it so they die on their timeout even if the worker is killed; install coreutils',
+  );
+}
+
+const timeoutFound: Record<string, string | undefined> = {};
+
+function lookPath(program: string, envPath: string, cwd = process.cwd()): string | undefined {
+  const candidates = program.includes('/') ? [path.resolve(cwd, program)] : envPath.split(path.delimiter).filter(Boolean).map((d) => path.join(d, program));
+  for (const candidate of candidates) {
+    try {
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** The program as `timeout` will exec it; checked here, so "not found" and "not executable" are told apart from the command's own exit codes. */
+function resolveProgram(program: string, opts: RunOptions): string {
+  const found = lookPath(program, opts.env.PATH ?? '', opts.cwd);
+  if (!found) throw new SpawnError('ENOENT', `cannot run ${program}: not found`);
+  try {
+    accessSync(found, constants.X_OK);
+  } catch {
+    throw new SpawnError('EACCES', `cannot run ${program}: not executable`);
+  }
+  return found;
+}
+
 export function runCommand(opts: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const [program, ...args] = opts.argv;
   if (!program) return Promise.reject(new SpawnError('EINVAL', 'empty argv'));
+  let bounded: string[];
+  try {
+    bounded = [timeoutProgram(), '--signal=KILL', `${(opts.timeoutMs / 1000).toFixed(3)}s`, resolveProgram(program, opts), ...args];
+  } catch (err) {
+    return Promise.reject(err);
+  }
   return new Promise((resolve, reject) => {
-    const child = spawn(program, args, {
+    const child = spawn(bounded[0]!, bounded.slice(1), {
       cwd: opts.cwd,
       env: opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -77,7 +124,7 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
       settled = true;
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
-      reject(new SpawnError(e.code ?? 'ESPAWN', `cannot run ${program}: ${e.code === 'ENOENT' ? 'not found' : e.code === 'EACCES' ? 'not executable' : e.message}`));
+      reject(new SpawnError(e.code ?? 'ESPAWN', `cannot run ${bounded[0]}: ${e.code === 'ENOENT' ? 'not found' : e.code === 'EACCES' ? 'not executable' : e.message}`));
     });
     child.on('close', (exitCode, signal) => {
       if (settled) return;
@@ -86,6 +133,8 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
       opts.signal?.removeEventListener('abort', onAbort);
       // The leader exited; make sure nothing it started lingers.
       killGroup();
+      // `timeout` killed the group at the same deadline as our timer: either way it timed out.
+      if (signal === 'SIGKILL' && !aborted && Date.now() - started >= opts.timeoutMs) timedOut = true;
       const clean = (b: CappedBuffer): string => redact(b.text(), opts.redact ?? [], b.truncated);
       resolve({
         exitCode,

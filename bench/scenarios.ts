@@ -9,7 +9,7 @@ import { Worker } from '@temporalio/worker';
 import { readBranchHead, readBranchHeads } from '../activities/observe.ts';
 import { parseDuration } from '../config/duration.ts';
 import { DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
-import { watcherIdFor, workflowIdFor } from '../workflows/api.ts';
+import { watcherIdFor, workflowIdFor } from '../contract/messages.ts';
 import { childPids, cpuMs, machineBusyMs, percentile, rssPeak } from './proc.ts';
 import { ADAPTER, BRANCHES_PER_REPO, ensureRepos, lagSamples, push, refresh, ROOT, startFleet, triggers, until, type Bench, type Fleet, type FleetOptions } from './world.ts';
 

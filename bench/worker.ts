@@ -4,7 +4,8 @@
 import { appendFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadRegistry } from '../config/registry.ts';
-import { createFollowerWorker, temporalTarget } from '../worker/worker.ts';
+import { temporalTarget } from '../config/target.ts';
+import { createFollowerWorker } from '../worker/worker.ts';
 
 const registry = loadRegistry(process.argv[2]!);
 const samplesFile = process.env.BENCH_SAMPLES!;

@@ -12,7 +12,7 @@ import { startFollower, startOptions, startWatcher, watcherSpecs } from '../clie
 import { loadRegistry, type Registry } from '../config/registry.ts';
 import { startDevServer, type DevServer } from '../scripts/dev-server.ts';
 import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../scripts/git-mirror.ts';
-import { refreshSignal, workflowIdFor } from '../workflows/api.ts';
+import { refreshSignal, workflowIdFor } from '../contract/messages.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const ADAPTER = path.join(ROOT, 'bench', 'adapter.sh');

@@ -10,8 +10,9 @@ import { parseDuration } from '../config/duration.ts';
 import { DEFAULT_REGISTRY, type Registry } from '../config/registry.ts';
 import { objectYaml, writeKustomizeBase } from '../deploy/kustomize.ts';
 import { kubernetesOf, renderObjects, RenderError } from '../deploy/render.ts';
-import { eventsQuery, pauseSignal, resumeSignal, triggerSignal, watcherIdFor, watcherStateQuery, workflowIdFor, type FollowerView } from '../workflows/api.ts';
-import { formatDuration } from '../workflows/decide.ts';
+import { eventsQuery, pauseSignal, resumeSignal, triggerSignal, watcherIdFor, watcherStateQuery, workflowIdFor } from '../contract/messages.ts';
+import { inFlightOf, type FollowerView } from '../contract/state.ts';
+import { formatDuration } from '../contract/format.ts';
 import { applyCluster, clusterStatus, operatorKubeAccess, planCluster, runLogs, waitRollout, type ClusterPlanItem, type ClusterStatus } from './cluster.ts';
 import { connect, controllerInfo, findSpec, readRegistry, requireState, runningState, uiLink, type Ctx } from './context.ts';
 import { watcherSpecs } from './followers.ts';
@@ -239,7 +240,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 
   program
     .command('trigger')
-    .description('deploy the head again now (a manual trigger; runs even while paused)')
+    .description('deploy the head again now, as a new run (a manual trigger; refused while paused)')
     .requiredOption('--follower <id>', 'the follower')
     .requiredOption('--reason <text>', 'why (recorded in the follower events)')
     .option('--sha <sha>', 'refuse unless this is the head on the mirror')
@@ -248,6 +249,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .action((opts: { follower: string; reason: string; sha?: string; wait?: boolean; timeout: string }) =>
       withCtx(async (ctx) => {
         const before = await requireState(ctx, opts.follower);
+        if (before.paused) {
+          throw new CliError(`${opts.follower} is paused (${before.paused.reason}): a manual trigger is refused while paused`, `branch-follower resume --follower ${opts.follower}, then trigger`, Exit.Failed);
+        }
         const handle = ctx.client.workflow.getHandle(workflowIdFor(opts.follower));
         const seen = (await handle.query(eventsQuery, {})).length;
         await handle.signal(triggerSignal, { reason: opts.reason, ...(opts.sha ? { sha: opts.sha } : {}) });
@@ -303,7 +307,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         if (adapter.kind === 'command' && !adapter.logs) throw new CliError(`adapter ${adapter.id} declares no logs command`, `add logs: { argv: [...] } under adapters.${adapter.id}`, Exit.Usage);
         const s = await requireState(ctx, opts.follower);
         const last = [...s.shas].reverse().find((r) => r.jobId);
-        const jobId = s.inFlight?.jobId ?? last?.jobId;
+        const inFlight = inFlightOf(s.work);
+        const jobId = (inFlight?.stage === 'closingOut' ? inFlight.jobId : undefined) ?? last?.jobId;
         if (!jobId) throw new CliError(`${opts.follower} has no job yet`, 'nothing has been triggered', Exit.NotFound);
         if (adapter.kind !== 'command') {
           const logs = await runLogs(operatorKubeAccess(ctx.registry, globals().kubeconfig), adapter, jobId, opts.tail);
@@ -320,7 +325,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         try {
           const res = await adapterLogs(
             { follower: spec.id, branch: spec.source.branch, configRef: spec.target.configRef, params: spec.target.params, adapter },
-            s.inFlight?.sha ?? last?.sha,
+            inFlight?.sha ?? last?.sha,
             jobId,
             { registryDir: ctx.registry.dir, workDir, env: process.env },
           );
@@ -392,7 +397,7 @@ function planTable(plan: PlanItem[]): string {
 }
 
 function runOnceTable(rows: RunOnceRow[]): string {
-  return table(['FOLLOWER', 'BRANCH', 'HEAD', 'DECISION', 'REASON'], rows.map((r) => [r.follower, r.branch, shortSha(r.head), r.decision, r.reason]));
+  return table(['FOLLOWER', 'BRANCH', 'HEAD', 'DECISION', 'CODE', 'MESSAGE'], rows.map((r) => [r.follower, r.branch, shortSha(r.head), r.decision, r.code, r.message]));
 }
 
 interface WatcherStatus {
@@ -468,17 +473,19 @@ function drillDown(ctx: Ctx, info: Awaited<ReturnType<typeof controllerInfo>>, r
   ];
 }
 
-/** After a manual trigger: the sha the follower accepted, or the reason it refused. */
+/** After a manual trigger: the sha the follower took it for (a new run, or the one already in flight), or why it refused. */
 async function acceptedSha(ctx: Ctx, id: string, before: FollowerView, seenEvents: number, timeoutMs: number): Promise<string> {
   const handle = ctx.client.workflow.getHandle(workflowIdFor(id));
-  const attempts = new Map(before.shas.map((r) => [r.sha, r.attempts]));
+  const runs = new Map(before.shas.map((r) => [r.sha, r.runs]));
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const events = (await handle.query(eventsQuery, {})).slice(seenEvents);
-    const refused = events.find((e) => /^manual trigger (refused|ignored)/.test(e.reason));
-    if (refused) throw new CliError(refused.reason, 'see `branch-follower events`', Exit.Failed);
+    const refused = events.find((e) => e.code === 'ManualNotHead' || e.code === 'ManualWhilePaused');
+    if (refused) throw new CliError(refused.message, 'see `branch-follower events`', Exit.Failed);
+    const inFlight = events.find((e) => e.code === 'ManualInFlight');
+    if (inFlight?.sha) return inFlight.sha;
     const s = await requireState(ctx, id);
-    const fired = s.shas.find((r) => r.attempts > (attempts.get(r.sha) ?? 0));
+    const fired = s.shas.find((r) => r.runs > (runs.get(r.sha) ?? 0));
     if (fired) return fired.sha;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -502,7 +509,7 @@ async function waitFirstDecisions(ctx: Ctx, changes: PlanItem[], timeoutMs: numb
       }
       const s = await runningState(ctx.client, id);
       if (s && s.phase !== 'Observed') {
-        progress(`${id}: ${s.phase} — ${s.reason}`);
+        progress(`${id}: ${s.phase} ${s.code} — ${s.message}`);
         pending.delete(id);
       }
     }

@@ -12,7 +12,7 @@ import YAML from 'yaml';
 import { accessFor, apiMessage, apiStatus, readObject, type KubeAccess } from '../activities/kube/access.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
-import type { KubeAdapterSpec } from '../workflows/api.ts';
+import type { KubeAdapterSpec } from '../contract/spec.ts';
 import { kubernetesOf, renderObjects, type KubeObject } from '../deploy/render.ts';
 import { CliError, Exit } from './output.ts';
 

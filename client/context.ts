@@ -4,8 +4,10 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { ConfigError, loadRegistry, type Registry } from '../config/registry.ts';
 import { ConnectionConfigError, temporalSecurity } from '../worker/connection.ts';
-import { temporalTarget, type TemporalTarget } from '../worker/worker.ts';
-import { stateQuery, workflowIdFor, type FollowerSpec, type FollowerView } from '../workflows/api.ts';
+import { temporalTarget, type TemporalTarget } from '../config/target.ts';
+import { stateQuery, workflowIdFor } from '../contract/messages.ts';
+import type { FollowerSpec } from '../contract/spec.ts';
+import type { FollowerView } from '../contract/state.ts';
 import { CliError, Exit } from './output.ts';
 
 const { TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;

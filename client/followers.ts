@@ -3,7 +3,8 @@
 import { ServiceError, type Client } from '@temporalio/client';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
-import { FollowerIdKey, reconfigureSignal, SEARCH_ATTRIBUTES, watcherIdFor, watcherReconfigureSignal, workflowIdFor, type FollowerSpec, type WatcherSpec } from '../workflows/api.ts';
+import { FollowerIdKey, reconfigureSignal, SEARCH_ATTRIBUTES, watcherIdFor, watcherReconfigureSignal, workflowIdFor } from '../contract/messages.ts';
+import type { FollowerSpec, WatcherSpec } from '../contract/spec.ts';
 import type { followerWorkflow } from '../workflows/follower.ts';
 import type { mirrorWatcherWorkflow } from '../workflows/watcher.ts';
 import { CliError, Exit } from './output.ts';

@@ -2,7 +2,7 @@
 // only on a terminal, and one-line errors with a hint and a documented exit code.
 import { styleText } from 'node:util';
 import YAML from 'yaml';
-import type { Phase } from '../workflows/api.ts';
+import type { Phase } from '../contract/state.ts';
 
 export type Format = 'table' | 'json' | 'yaml';
 

@@ -2,7 +2,8 @@
 // not running is started; one whose running spec differs is reconfigured (signal-with-start
 // delivers the new spec); one that is disabled or removed is stopped (its workflow cancelled).
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { specQuery, watcherIdFor, watcherStateQuery, workflowIdFor, type FollowerSpec, type WatcherSpec } from '../workflows/api.ts';
+import { specQuery, watcherIdFor, watcherStateQuery, workflowIdFor } from '../contract/messages.ts';
+import type { FollowerSpec, WatcherSpec } from '../contract/spec.ts';
 import { startFollower, startOptions, startWatcher, watcherSpecs } from './followers.ts';
 import type { Ctx } from './context.ts';
 

@@ -5,9 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
+import { isCode, type Code } from '../contract/codes.ts';
 import { readBranchHead } from '../activities/observe.ts';
-import { decide, initialState } from '../workflows/decide.ts';
-import { eventsQuery, refreshSignal, workflowIdFor, type FollowerSpec } from '../workflows/api.ts';
+import { decide, initialState } from '../core/decide.ts';
+import { eventsQuery, refreshSignal, workflowIdFor } from '../contract/messages.ts';
+import type { FollowerSpec } from '../contract/spec.ts';
 import { runningState, type Ctx } from './context.ts';
 
 export interface RunOnceRow {
@@ -15,7 +17,8 @@ export interface RunOnceRow {
   branch: string;
   head?: string;
   decision: string;
-  reason: string;
+  code: Code | 'NotRunning' | 'NoObservation';
+  message: string;
 }
 
 export async function runOnceDry(ctx: Ctx, specs: FollowerSpec[]): Promise<RunOnceRow[]> {
@@ -28,14 +31,14 @@ export async function runOnceDry(ctx: Ctx, specs: FollowerSpec[]): Promise<RunOn
         try {
           ({ sha: head } = await readBranchHead({ mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs }, workDir));
         } catch (err) {
-          const type = err instanceof ApplicationFailure ? err.type : 'ObserveFailed';
-          return { ...row, decision: 'Blocked', reason: `${type}: ${(err as Error).message}` };
+          const code = err instanceof ApplicationFailure && isCode(err.type) ? err.type : 'MirrorUnreachable';
+          return { ...row, decision: 'Blocked', code, message: (err as Error).message };
         }
         const live = await runningState(ctx.client, spec.id);
-        const state = live ?? initialState(spec.id, Date.now());
-        const d = decide({ ...state, events: [], pendingCancels: [] }, head);
+        const state = live ? { ...live, events: [], cancels: [] } : initialState(spec.id, Date.now());
+        const d = decide(state, head, Date.now(), spec);
         const note = live ? '' : ' (follower not running: decided as a fresh start)';
-        return { ...row, head, decision: d.kind, reason: d.reason + note };
+        return { ...row, head, decision: d.kind, code: d.code, message: d.message + note };
       }),
     );
   } finally {
@@ -49,7 +52,7 @@ export async function runOnceLive(ctx: Ctx, specs: FollowerSpec[], timeoutMs: nu
     specs.map(async (spec): Promise<RunOnceRow> => {
       const row = { follower: spec.id, branch: spec.source.branch };
       const before = await runningState(ctx.client, spec.id);
-      if (!before) return { ...row, decision: 'NotRunning', reason: 'start it with `branch-follower apply --confirm`' };
+      if (!before) return { ...row, decision: 'NotRunning', code: 'NotRunning', message: 'start it with `branch-follower apply --confirm`' };
       const handle = ctx.client.workflow.getHandle(workflowIdFor(spec.id));
       const seen = (await handle.query(eventsQuery, {})).length;
       await handle.signal(refreshSignal);
@@ -58,10 +61,10 @@ export async function runOnceLive(ctx: Ctx, specs: FollowerSpec[], timeoutMs: nu
         const s = await runningState(ctx.client, spec.id);
         if (s && (s.lastLookAt ?? 0) > (before.lastLookAt ?? 0)) {
           const events = await handle.query(eventsQuery, {});
-          const latest = events.length > seen ? events[events.length - 1]!.reason : s.reason;
-          return { ...row, head: s.observedSha, decision: s.phase, reason: latest };
+          const latest = events.length > seen ? events[events.length - 1]! : s;
+          return { ...row, head: s.observedSha, decision: s.phase, code: latest.code, message: latest.message };
         }
-        if (Date.now() > deadline) return { ...row, head: s?.observedSha, decision: 'Unknown', reason: `no observation within ${timeoutMs}ms; is a worker running?` };
+        if (Date.now() > deadline) return { ...row, head: s?.observedSha, decision: 'Unknown', code: 'NoObservation', message: `no observation within ${timeoutMs}ms; is a worker running?` };
         await new Promise((r) => setTimeout(r, 200));
       }
     }),

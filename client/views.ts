@@ -1,7 +1,8 @@
 // Tables and explanations built from a follower's state. Pure: no I/O, so they are unit-tested
 // against hand-made states and shown verbatim in the README.
-import { formatDuration } from '../workflows/decide.ts';
-import type { FollowerSpec, FollowerView, ShaRecord, Transition } from '../workflows/api.ts';
+import { formatDuration } from '../contract/format.ts';
+import type { FollowerSpec } from '../contract/spec.ts';
+import { inFlightOf, type FollowerView, type ShaRecord, type Transition } from '../contract/state.ts';
 import { phase, shortSha, table, when, type Io } from './output.ts';
 
 export interface StatusRow {
@@ -18,7 +19,7 @@ export function statusTable(io: Io, rows: StatusRow[], now: number): string {
       if (!s) {
         return [spec.id, spec.adapter.id, spec.source.branch, '-', '-', '-', '-', enabled ? 'NotRunning' : 'Disabled', '-', budget(spec), '-'];
       }
-      const f = s.inFlight;
+      const f = inFlightOf(s.work);
       return [
         spec.id,
         s.adapter,
@@ -28,7 +29,7 @@ export function statusTable(io: Io, rows: StatusRow[], now: number): string {
         shortSha(s.lastTriggeredSha),
         shortSha(s.lastSucceededSha),
         phase(io, s.phase),
-        f ? `${shortSha(f.sha)} #${f.attempt}${f.jobId ? ` ${f.jobId}` : ''}` : '-',
+        f ? `${shortSha(f.sha)} #${f.attempt}${f.stage === 'closingOut' && f.jobId ? ` ${f.jobId}` : ''}` : '-',
         budget(spec, f ? now - f.startedAt : undefined),
         roundedDuration(now - s.phaseSince),
       ];
@@ -46,20 +47,22 @@ function budget(spec: FollowerSpec, usedMs?: number): string {
 
 export function eventsTable(events: Transition[]): string {
   return table(
-    ['TIME', 'FROM', 'TO', 'SHA', 'REASON'],
-    events.map((e) => [when(e.at), e.from, e.to, shortSha(e.sha), e.reason]),
+    ['TIME', 'FROM', 'TO', 'SHA', 'CODE', 'MESSAGE'],
+    events.map((e) => [when(e.at), e.from, e.to, shortSha(e.sha), e.code, e.message]),
   );
 }
 
+const stageName = { pending: 'Pending', triggering: 'Triggering', closingOut: 'ClosingOut', backoff: 'RetryPending' } as const;
+
 export function historyTable(s: FollowerView): string {
   return table(
-    ['SHA', 'FIRST SEEN', 'TRIGGERED', 'OUTCOME', 'ATTEMPTS', 'SEEN→SUCCEEDED', 'SUPERSEDED BY'],
+    ['SHA', 'FIRST SEEN', 'TRIGGERED', 'OUTCOME', 'RUNS', 'SEEN→SUCCEEDED', 'SUPERSEDED BY'],
     [...s.shas].reverse().map((r) => [
       shortSha(r.sha),
       when(r.firstSeen),
       when(r.triggeredAt),
-      r.outcome ?? (s.inFlight?.sha === r.sha ? 'InFlight' : r.attempts > 0 ? 'Pending' : r.sha === s.observedSha ? 'Observed' : '-'),
-      String(r.attempts),
+      r.outcome ?? (s.work?.sha === r.sha ? stageName[s.work.stage] : r.sha === s.observedSha ? 'Observed' : r.runs > 0 ? 'NoOutcome' : '-'),
+      String(r.runs),
       r.outcome === 'Succeeded' && r.finishedAt ? formatDuration(r.finishedAt - r.firstSeen) : '-',
       shortSha(r.supersededBy),
     ]),
@@ -80,35 +83,38 @@ export function explain(s: FollowerView, sha: string): string[] {
   }
   const full = r.sha;
   lines.push(`${shortSha(full)}: first seen as the head of ${s.branch} at ${when(r.firstSeen)}.`);
-  if (s.inFlight?.sha === full) {
-    const f = s.inFlight;
-    lines.push(`In flight: attempt ${f.attempt}${f.jobId ? `, job ${f.jobId}` : ''}, triggered ${when(f.startedAt)}; ${s.phase}: ${s.reason}`);
-    lines.push(`Close-out budget: ${formatDuration(s.budget.usedMs ?? 0)} of ${formatDuration(s.budget.totalMs)} used (${s.budget.source.path}).`);
-    return lines;
+  const w = s.work?.sha === full ? s.work : undefined;
+  switch (w?.stage) {
+    case 'triggering':
+    case 'closingOut':
+      lines.push(`In flight: attempt ${w.attempt}, run ${w.run}${w.stage === 'closingOut' && w.jobId ? `, job ${w.jobId}` : ''}, triggered ${when(w.startedAt)}; ${s.phase} ${s.code}: ${s.message}`);
+      lines.push(`Close-out budget: ${formatDuration(s.budget.usedMs ?? 0)} of ${formatDuration(s.budget.totalMs)} used (${s.budget.source.path}).`);
+      return lines;
+    case 'backoff':
+      lines.push(`Failed on attempt ${w.attempt - 1} (${w.failure.code}: ${w.failure.message}); attempt ${w.attempt} is due at ${when(w.notBefore)}${s.paused ? ', held while paused' : ''}.`);
+      return lines;
+    case 'pending':
+      lines.push(`About to be triggered (${s.phase} ${s.code}: ${s.message}).`);
+      return lines;
   }
   switch (r.outcome) {
     case 'Succeeded':
-      lines.push(`Deployed: Succeeded at ${when(r.finishedAt)} after ${r.attempts} attempt(s) (${r.reason}).`);
+      lines.push(`Deployed: Succeeded at ${when(r.finishedAt)}, run ${r.runs} (${r.message}).`);
+      if (r.overrunMs !== undefined) lines.push(`The close-out missed its budget by ${formatDuration(r.overrunMs)}.`);
+      if (s.deployed?.sha !== full) lines.push(`The runtime is not known to be on it any more: ${s.deployed ? `${shortSha(s.deployed.sha)} was deployed since` : 'something was triggered since'}.`);
       break;
     case 'Superseded':
       lines.push(`Not deployed: superseded by ${shortSha(r.supersededBy)} at ${when(r.finishedAt)} — the branch moved on before it closed out.`);
+      lines.push('Should it become the head again, it is triggered again as a new run.');
       break;
     case 'Failed':
-      lines.push(`Not deployed: Failed after ${r.attempts} attempt(s) at ${when(r.finishedAt)}. Last reason: ${r.reason}.`);
-      lines.push('It will not be retried on its own; a new sha, or `branch-follower trigger`, tries again.');
+      lines.push(`Not deployed: Failed at ${when(r.finishedAt)}, run ${r.runs} (${r.code}: ${r.message}).`);
+      lines.push('It stays Failed for this sha; a new sha, or `branch-follower trigger`, tries again.');
       break;
     default:
-      if (s.retry?.sha === full) {
-        lines.push(`Failed ${r.attempts} time(s) so far (last: ${s.lastError?.message ?? r.reason ?? 'unknown'}); attempt ${s.retry.attempt} is due at ${when(s.retry.notBefore)}.`);
-      } else if (r.attempts === 0 && s.paused) {
-        lines.push(`Not triggered: the follower is paused since ${when(s.paused.since)} (${s.paused.reason}).`);
-      } else if (r.attempts === 0 && s.phase === 'Blocked') {
-        lines.push(`Not triggered yet: ${s.reason}`);
-      } else if (r.attempts === 0) {
-        lines.push(`Not triggered yet (phase ${s.phase}: ${s.reason}).`);
-      } else {
-        lines.push(`Triggered ${r.attempts} time(s); no outcome recorded yet.`);
-      }
+      if (r.runs > 0) lines.push(`Triggered in ${r.runs} run(s); no outcome recorded for the last one.`);
+      else if (s.paused) lines.push(`Not triggered: the follower is paused since ${when(s.paused.since)} (${s.paused.reason}).`);
+      else lines.push(`Not triggered yet (${s.phase} ${s.code}: ${s.message}).`);
   }
   return lines;
 }

@@ -1,7 +1,7 @@
 // wait: block until a sha is deployed, and fail fast: Failed, Superseded, or a sha the mirror
 // says is not the head (so it will never deploy on its own) end the wait at once.
-import { formatDuration } from '../workflows/decide.ts';
-import type { FollowerView } from '../workflows/api.ts';
+import { formatDuration } from '../contract/format.ts';
+import type { FollowerView } from '../contract/state.ts';
 import { requireState, type Ctx } from './context.ts';
 import { Exit, shortSha } from './output.ts';
 
@@ -19,19 +19,21 @@ export async function waitForSha(ctx: Ctx, id: string, sha: string, timeoutMs: n
     const s = await requireState(ctx, id);
     const verdict = judge(s, sha, firstLook);
     if (verdict) return verdict;
-    const line = `${id} ${s.phase}: ${s.reason}`;
+    const line = `${id} ${s.phase} ${s.code}: ${s.message}`;
     if (line !== last) progress(`${formatDuration(Math.round((Date.now() - started) / 1000) * 1000).padStart(5)}  ${line}`);
     last = line;
-    if (Date.now() > deadline) return { exit: Exit.Timeout, message: `timed out after ${formatDuration(timeoutMs)}: ${id} is ${s.phase} (${s.reason})` };
+    if (Date.now() > deadline) return { exit: Exit.Timeout, message: `timed out after ${formatDuration(timeoutMs)}: ${id} is ${s.phase} (${s.code}: ${s.message})` };
     await new Promise((r) => setTimeout(r, 300));
   }
 }
 
 function judge(s: FollowerView, sha: string, firstLook: number): WaitResult | undefined {
   const r = s.shas.find((x) => x.sha.startsWith(sha));
-  if (r?.outcome === 'Succeeded') return { exit: Exit.Ok, message: `${s.id} ${shortSha(r.sha)} Succeeded (${r.reason})` };
-  if (r?.outcome === 'Superseded') return { exit: Exit.Superseded, message: `${s.id} ${shortSha(r.sha)} Superseded by ${shortSha(r.supersededBy)}` };
-  if (r?.outcome === 'Failed') return { exit: Exit.Failed, message: `${s.id} ${shortSha(r.sha)} Failed: ${r.reason}` };
+  // While the sha is still the follower's work (a retry waits, say), its last outcome is not the end.
+  const settled = r && s.work?.sha !== r.sha ? r : undefined;
+  if (settled?.outcome === 'Succeeded') return { exit: Exit.Ok, message: `${s.id} ${shortSha(settled.sha)} Succeeded (${settled.message})` };
+  if (settled?.outcome === 'Superseded') return { exit: Exit.Superseded, message: `${s.id} ${shortSha(settled.sha)} Superseded by ${shortSha(settled.supersededBy)}` };
+  if (settled?.outcome === 'Failed') return { exit: Exit.Failed, message: `${s.id} ${shortSha(settled.sha)} Failed: ${settled.code}: ${settled.message}` };
   // Not on record, and a fresh observation shows another head: the follower will never deploy it.
   if (!r && (s.observedAt ?? 0) > firstLook && s.observedSha && !s.observedSha.startsWith(sha)) {
     return { exit: Exit.Superseded, message: `${sha} is not the head of ${s.branch} on the mirror (head is ${shortSha(s.observedSha)}); it will not be deployed on its own` };

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import type { AdapterSpec, CheckKind, CheckRule, FollowerSpec, KubeAdapterKind, ValueSource } from '../workflows/api.ts';
+import type { AdapterSpec, CheckKind, CheckRule, FollowerSpec, KubeAdapterKind, ValueSource } from '../contract/spec.ts';
 import { parseDuration } from './duration.ts';
 import { placeholders, renderString, stringsIn } from './placeholders.ts';
 import { registrySchema, type RegistryDocument } from './schema.ts';
@@ -46,6 +46,8 @@ export interface Registry {
 /** Placeholders every adapter command may use; target params add their own names. */
 const BUILTIN_PLACEHOLDERS = ['sha', 'branch', 'follower', 'configRef'] as const;
 const JOB_PLACEHOLDER = 'jobId';
+/** The trigger key (follower, sha, run): what a runtime echoes so that a retried trigger never fires twice. */
+const TRIGGER_PLACEHOLDER = 'triggerId';
 
 export function loadRegistry(file: string): Registry {
   let text: string;
@@ -205,7 +207,7 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
     if (a.kind === 'command') {
       for (const op of ['status', 'trigger', 'cancel', 'logs'] as const) {
         const argv = a[op]?.argv ?? [];
-        const builtins = op === 'cancel' || op === 'logs' ? [...BUILTIN_PLACEHOLDERS, JOB_PLACEHOLDER] : BUILTIN_PLACEHOLDERS;
+        const builtins = op === 'cancel' || op === 'logs' ? [...BUILTIN_PLACEHOLDERS, JOB_PLACEHOLDER] : op === 'trigger' ? [...BUILTIN_PLACEHOLDERS, TRIGGER_PLACEHOLDER] : BUILTIN_PLACEHOLDERS;
         argv.forEach((arg, i) => {
           if (i === 0 && arg.includes('{')) issues.push(at(['adapters', id, op, 'argv', 0], 'the program (argv[0]) cannot hold a placeholder', 'name the program literally'));
           needParams(id, placeholders(arg), builtins, op);
@@ -315,7 +317,7 @@ function loadTemplates(reg: RegistryDocument, dir: string, at: Locate, issues: C
     }
     for (const key of ['name', 'generateName', 'namespace'] as const) {
       if (o.metadata?.[key] !== undefined) {
-        issues.push(issue(['metadata', key], `metadata.${key} is set by the follower`, key === 'namespace' ? `remove it: adapters.${id}.namespace decides` : 'remove it: each run is named <follower>-<sha>-<n>, so a retried trigger cannot create two'));
+        issues.push(issue(['metadata', key], `metadata.${key} is set by the follower`, key === 'namespace' ? `remove it: adapters.${id}.namespace decides` : 'remove it: each run is named by its trigger key <follower>-<sha>-<run>, so a retried trigger cannot create two'));
       }
     }
     const users = reg.followers.filter((f) => f.adapter === id);
@@ -332,7 +334,7 @@ function loadTemplates(reg: RegistryDocument, dir: string, at: Locate, issues: C
 }
 
 /** Placeholders an object template may use besides the follower's params. */
-export const TEMPLATE_PLACEHOLDERS = ['sha', 'branch', 'follower'] as const;
+export const TEMPLATE_PLACEHOLDERS = ['sha', 'branch', 'follower', 'triggerId'] as const;
 
 function dnsLabelProblem(v: string): string | undefined {
   if (v.length > 63) return 'is longer than 63 characters';

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../workflows/api.ts';
+import { SEARCH_ATTRIBUTES } from '../contract/messages.ts';
 import type { Log } from './tools.ts';
 
 export interface DevServerOptions {

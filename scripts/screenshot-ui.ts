@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { chromium as chromiumBrowser } from 'playwright-core';
 import { DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
-import { workflowIdFor } from '../workflows/api.ts';
+import { workflowIdFor } from '../contract/messages.ts';
 import { findOnPath } from './tools.ts';
 
 const registry = loadRegistry(process.env.BRANCH_FOLLOWER_REGISTRY ?? DEFAULT_REGISTRY);

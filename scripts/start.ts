@@ -10,8 +10,10 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { ConfigError, DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
 import { parseDuration } from '../config/duration.ts';
 import { startEnabledFollowers } from '../client/followers.ts';
-import { createFollowerWorker, temporalTarget } from '../worker/worker.ts';
-import { stateQuery, workflowIdFor, type FollowerView } from '../workflows/api.ts';
+import { temporalTarget } from '../config/target.ts';
+import { createFollowerWorker } from '../worker/worker.ts';
+import { stateQuery, workflowIdFor } from '../contract/messages.ts';
+import type { FollowerView } from '../contract/state.ts';
 import { answers, startDevServer, type DevServer } from './dev-server.ts';
 import { listening, seedMirror, startGitDaemon, type GitDaemon, type SeedRepo } from './git-mirror.ts';
 import { ensureTemporalCli } from './tools.ts';
@@ -88,14 +90,14 @@ async function main(): Promise<void> {
   }
 }
 
-/** Prints a line whenever a follower's phase or reason changes. */
+/** Prints a line whenever a follower's phase, code or message changes. */
 function watchPhases(client: Client, ids: string[]): { stop(): void } {
   const last = new Map<string, string>();
   const timer = setInterval(async () => {
     for (const id of ids) {
       try {
         const v: FollowerView = await client.workflow.getHandle(workflowIdFor(id)).query(stateQuery);
-        const line = `${v.phase.padEnd(14)} ${(v.targetSha ?? v.observedSha ?? '').slice(0, 12).padEnd(12)} ${v.reason}`;
+        const line = `${v.phase.padEnd(14)} ${(v.targetSha ?? v.observedSha ?? '').slice(0, 12).padEnd(12)} ${v.code}: ${v.message}`;
         if (last.get(id) !== line) {
           last.set(id, line);
           console.log(`${new Date().toISOString().slice(11, 19)} ${id.padEnd(28)} ${line}`);

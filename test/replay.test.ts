@@ -1,12 +1,17 @@
-// Replays committed histories (recorded from the e2e scenarios with BF_RECORD_HISTORIES=1)
-// against today's workflow code: a nondeterministic change to workflows/ fails here.
+// Replays committed histories against today's workflow code: a nondeterministic change to
+// workflows/ fails here. test/histories/v1/ holds runs recorded before the decision core v2 (they
+// replay on the frozen v1 loop); test/histories/ holds runs recorded since (BF_RECORD_HISTORIES=1).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 
 const DIR = path.resolve(import.meta.dirname, 'histories');
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const files = ['v1', '.'].flatMap((sub) =>
+  readdirSync(path.join(DIR, sub))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => path.join(sub, f)),
+);
 const histories = () => files.map((f) => ({ workflowId: f, history: JSON.parse(readFileSync(path.join(DIR, f), 'utf8')) as unknown }));
 
 async function replayErrors(options: Parameters<typeof Worker.runReplayHistories>[0]): Promise<Map<string, unknown>> {
@@ -30,10 +35,20 @@ describe('replay of committed histories', () => {
     }
   });
 
-  it('covers the main scenarios', () => {
-    expect(files).toEqual(
-      expect.arrayContaining(['push-twice-succeed.json', 'supersede.json', 'retry-then-succeed.json', 'pause-resume-manual.json', 'continue-as-new-first-run.json', 'kube-tekton-supersede-retry.json', 'watcher-outage-recovery.json', 'watched-follower-outage.json', 'kube-projection-retry.json']),
-    );
+  it('covers the main scenarios, before and since the decision core v2', () => {
+    const v1 = ['push-twice-succeed', 'supersede', 'retry-then-succeed', 'pause-resume-manual', 'continue-as-new-first-run', 'kube-tekton-supersede-retry', 'watcher-outage-recovery', 'watched-follower-outage', 'kube-projection-retry'];
+    const v2 = [
+      ...v1,
+      'flip-flop',
+      'rewind-redeploy',
+      'killed-after-accept',
+      'budget-during-outage',
+      'paused-watch-fallback',
+      'continued-from-v1-state',
+      'upgraded-from-v1',
+      'watcher-continue-as-new',
+    ];
+    expect(files).toEqual(expect.arrayContaining([...v1.map((f) => path.join('v1', `${f}.json`)), ...v2.map((f) => `${f}.json`)]));
   });
 
   it('every history replays against the current workflow code', async () => {
@@ -42,10 +57,11 @@ describe('replay of committed histories', () => {
     for (const [file, error] of errors) expect(error, file).toBeUndefined();
   });
 
-  it('a nondeterministic change is caught (negative control)', async () => {
+  it('a nondeterministic change is caught in every history (negative control)', async () => {
     const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
     const { code } = await bundleWorkflowCode({ workflowsPath: path.resolve(import.meta.dirname, 'support/altered-workflows/index.ts'), logger: silent });
     const errors = await replayErrors({ workflowBundle: { code }, replayName: 'altered' });
+    expect(errors.size).toBe(files.length);
     for (const [file, error] of errors) expect((error as Error | undefined)?.name, file).toBe('DeterminismViolationError');
   });
 });

@@ -5,7 +5,8 @@ import { workerKubeAccess } from '../activities/kube/access.ts';
 import { ConfigError, DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
 import { temporalSecurity } from './connection.ts';
 import { serveHealth } from './health.ts';
-import { createFollowerWorker, temporalTarget } from './worker.ts';
+import { temporalTarget } from '../config/target.ts';
+import { createFollowerWorker } from './worker.ts';
 
 async function main(): Promise<void> {
   const registryFile = process.env.BRANCH_FOLLOWER_REGISTRY ?? process.argv[2] ?? DEFAULT_REGISTRY;

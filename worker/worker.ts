@@ -5,27 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type FollowerActivities } from '../activities/index.ts';
+import { timeoutProgram } from '../activities/run-command.ts';
 import type { KubeAccess } from '../activities/kube/access.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
+import type { TemporalTarget } from '../config/target.ts';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
-
-export interface TemporalTarget {
-  address: string;
-  namespace: string;
-  taskQueue: string;
-}
-
-/** The registry's Temporal settings, with the documented environment overrides applied. */
-export function temporalTarget(registry: Registry, env: NodeJS.ProcessEnv = process.env): TemporalTarget {
-  const t = registry.controller.temporal;
-  return {
-    address: env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS || t.address,
-    namespace: env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE || t.namespace,
-    taskQueue: env.BRANCH_FOLLOWER_TASK_QUEUE || t.taskQueue,
-  };
-}
 
 export interface FollowerWorkerOptions {
   registry: Registry;
@@ -41,6 +27,8 @@ export interface FollowerWorkerOptions {
 
 export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Worker> {
   const w = o.registry.controller.worker;
+  // Every adapter command runs under coreutils `timeout`: refuse to start without it, with the reason.
+  timeoutProgram();
   // Adapters and git run here: an empty directory of our own, never a source checkout.
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'branch-follower-work-'));
   return Worker.create({

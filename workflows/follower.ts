@@ -1,6 +1,6 @@
 // One long-lived workflow per follower: observe → decide → trigger → close out, with durable
-// timers. The decisions are made by the pure reducer in decide.ts; this file only turns its
-// actions into activities and timers, and signals into events.
+// timers. The decision core (core/decide.ts) decides; this file only turns its actions into
+// activities and timers, and signals into events.
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -15,8 +15,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AdapterCall, FollowerActivities } from '../activities/index.ts';
+import { isCode, type Code, type FailureDetails, type MirrorFailureCode } from '../contract/codes.ts';
+import { shortSha as short } from '../contract/format.ts';
 import {
-  FailureType,
   FollowerPhaseKey,
   LastSucceededShaKey,
   ObservedShaKey,
@@ -29,30 +30,44 @@ import {
   stateQuery,
   supersedeSignal,
   triggerSignal,
-  type FollowerSpec,
-  type FollowerState,
-  type FollowerView,
-  type FollowerWorkflowInput,
   workflowIdFor,
-} from './api.ts';
-import { initialState, nextAction, reduce, type FollowerEvent } from './decide.ts';
+  type FollowerWorkflowInput,
+} from '../contract/messages.ts';
+import type { FollowerSpec } from '../contract/spec.ts';
+import { inFlightOf, type FollowerState, type FollowerView } from '../contract/state.ts';
+import { initialState, nextAction, reduce, type FollowerEvent } from '../core/decide.ts';
+import { followerLoopV1 } from './legacy/follower-v1.ts';
+import { migrateV1 } from './legacy/migrate.ts';
+import { isStateV1 } from './legacy/state-v1.ts';
 import { projectionEntry } from './projection.ts';
 
 // Every call passes its own options (timeouts come from the spec); these are only the fallback.
 const acts = proxyActivities<FollowerActivities>({ startToCloseTimeout: '1 minute' });
 const local = proxyLocalActivities<FollowerActivities>({ startToCloseTimeout: '1 minute' });
-/** Workflow versioning: mirror reads became local activities. */
-const OBSERVE_LOCALLY = 'observe-as-local-activity';
-/** Workflow versioning: a failed state projection is tried again on the next iteration. */
-const RETRY_FAILED_PROJECTION = 'retry-failed-projection';
+/**
+ * Workflow versioning: the decision core v2. Runs recorded before it replay on the frozen v1 loop
+ * (workflows/legacy/) and hand over to this one at their first step that is not replayed.
+ */
+const DECISION_CORE_V2 = 'decision-core-v2';
 
 export async function followerWorkflow(input: FollowerWorkflowInput): Promise<void> {
-  let spec = input.spec;
-  let state: FollowerState = input.state ?? initialState(spec.id, Date.now());
-  const inbox: FollowerEvent[] = [];
+  if (patched(DECISION_CORE_V2)) {
+    const carried = input.state;
+    const state = isStateV1(carried) ? migrateV1(carried, Date.now(), input.spec) : ((carried as FollowerState | undefined) ?? initialState(input.spec.id, Date.now()));
+    return follow(input.spec, state, []);
+  }
+  const handover = await followerLoopV1(input, () => patched(DECISION_CORE_V2));
+  // The signals v1 had not applied yet have the same shape in v2.
+  return follow(handover.spec, migrateV1(handover.state, Date.now(), handover.spec), handover.inbox as FollowerEvent[]);
+}
+
+async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread: FollowerEvent[]): Promise<void> {
+  let spec = initialSpec;
+  let state = initial;
+  const inbox: FollowerEvent[] = [...unread];
   let nextSpec: FollowerSpec | undefined;
 
-  setHandler(triggerSignal, (req) => void inbox.push({ type: 'manualTrigger', sha: req.sha, reason: req.reason }));
+  setHandler(triggerSignal, (req) => void inbox.push({ type: 'manualTrigger', ...(req.sha ? { sha: req.sha } : {}), reason: req.reason }));
   setHandler(refreshSignal, () => void inbox.push({ type: 'refresh' }));
   setHandler(pauseSignal, ({ reason }) => void inbox.push({ type: 'pause', reason }));
   setHandler(resumeSignal, (arg) => void inbox.push({ type: 'resume', reason: arg?.reason }));
@@ -90,8 +105,6 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
     if (!spec.projection) return;
     const entry = projectionEntry(state);
     if (entry === projected) return;
-    const retryFailed = patched(RETRY_FAILED_PROJECTION);
-    if (!retryFailed) projected = entry;
     try {
       const res = await local.projectState.executeWithOptions(
         { startToCloseTimeout: spec.adapter.timeoutMs, retry: infraRetry(spec), summary: 'project state' },
@@ -121,40 +134,31 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
     switch (action.kind) {
       case 'observe':
         try {
-          const summary = `observe ${spec.source.branch} on the mirror`;
-          const input = { mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs, dueAt: state.nextObserveAt };
-          // A read takes milliseconds: as a local activity it needs no task round trip and leaves one
-          // marker in the history instead of three events. Runs recorded before stay as they were.
-          const { sha } = patched(OBSERVE_LOCALLY)
-            ? await local.observeBranch.executeWithOptions({ startToCloseTimeout: spec.observeTimeoutMs + spec.activity.heartbeatTimeoutMs, retry: infraRetry(spec), summary }, [input])
-            : await acts.observeBranch.executeWithOptions({ ...observeOptions(spec), summary }, [input]);
+          // A read takes milliseconds: as a local activity it needs no task round trip and leaves one marker.
+          const { sha } = await local.observeBranch.executeWithOptions(
+            { startToCloseTimeout: spec.observeTimeoutMs + spec.activity.heartbeatTimeoutMs, retry: infraRetry(spec), summary: `observe ${spec.source.branch} on the mirror` },
+            [{ mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs, dueAt: state.nextObserveAt }],
+          );
           apply({ type: 'observed', sha });
         } catch (err) {
           const f = failureOf(err);
-          apply({ type: 'observeFailed', reason: f.type, message: f.message });
+          apply({ type: 'observeFailed', code: mirrorCode(f.code), message: f.message });
         }
         break;
       case 'trigger': {
         apply({ type: 'triggering' });
         publish();
-        // The sha's trigger count names a built-in adapter's object: a lost-and-retried activity reuses it.
-        const run = state.shas.find((r) => r.sha === action.sha)?.attempts ?? 1;
+        const w = inFlightOf(state.work);
+        if (w?.stage !== 'triggering') break;
         try {
           const res = await acts.triggerAdapter.executeWithOptions(
-            { ...adapterOptions(spec, 2), summary: `trigger ${short(action.sha)} via ${spec.adapter.id} (attempt ${action.attempt})` },
-            [{ spec: adapterCall(spec), sha: action.sha, redeploy: action.manual, run }],
+            { ...triggerOptions(spec), summary: `trigger ${short(w.sha)} via ${spec.adapter.id} (attempt ${w.attempt}, run ${w.run})` },
+            [{ spec: adapterCall(spec), sha: w.sha, run: w.run, redeploy: w.manual, maybeFired: w.maybeFired }],
           );
-          apply({ type: 'triggered', sha: action.sha, jobId: res.jobId, alreadyRunning: res.alreadyRunning, secrets: res.secrets });
+          apply({ type: 'triggered', sha: w.sha, run: w.run, fired: res.fired, triggerId: res.triggerId, jobId: res.jobId, secrets: res.secrets });
         } catch (err) {
           const f = failureOf(err);
-          apply({
-            type: 'triggerFailed',
-            sha: action.sha,
-            reason: f.type,
-            message: f.message,
-            retryable: f.retryable,
-            blocking: f.type === FailureType.AdapterMissing,
-          });
+          apply({ type: 'triggerFailed', sha: w.sha, run: w.run, code: f.code, message: f.message, retryable: f.retryable, mayHaveReached: f.mayHaveReached });
         }
         break;
       }
@@ -162,23 +166,22 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
         try {
           const status = await acts.adapterStatus.executeWithOptions(
             { ...adapterOptions(spec, 1), summary: `close-out check ${spec.closeout.check} for ${short(action.sha)}` },
-            [{ spec: adapterCall(spec), sha: action.sha, jobId: state.inFlight?.jobId, check: spec.closeout }],
+            [{ spec: adapterCall(spec), sha: action.sha, jobId: action.jobId, check: spec.closeout }],
           );
-          apply({ type: 'status', sha: action.sha, status });
+          apply({ type: 'status', sha: action.sha, run: action.run, status });
         } catch (err) {
           const f = failureOf(err);
-          apply({ type: 'statusFailed', sha: action.sha, reason: f.type, message: f.message });
+          apply({ type: 'statusFailed', sha: action.sha, run: action.run, code: f.code, message: f.message });
         }
         break;
       case 'cancel':
         try {
-          await acts.cancelAdapter.executeWithOptions(
-            { ...adapterOptions(spec, 1), summary: `cancel superseded ${short(action.sha)}` },
-            [{ spec: adapterCall(spec), sha: action.sha, jobId: action.jobId }],
-          );
-          apply({ type: 'cancelled', sha: action.sha, ok: true, message: '' });
+          await acts.cancelAdapter.executeWithOptions({ ...adapterOptions(spec, 1), summary: `cancel superseded ${short(action.sha)}` }, [
+            { spec: adapterCall(spec), sha: action.sha, jobId: action.jobId },
+          ]);
+          apply({ type: 'cancelled', sha: action.sha, run: action.run, ok: true, message: '' });
         } catch (err) {
-          apply({ type: 'cancelled', sha: action.sha, ok: false, message: failureOf(err).message });
+          apply({ type: 'cancelled', sha: action.sha, run: action.run, ok: false, message: failureOf(err).message });
         }
         break;
       case 'wait': {
@@ -197,8 +200,6 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
   }
 }
 
-const short = (sha: string): string => sha.slice(0, 12);
-
 /** The part of the spec an adapter activity needs: no state, no secrets (env names only). */
 function adapterCall(spec: FollowerSpec): AdapterCall {
   return {
@@ -213,15 +214,7 @@ function adapterCall(spec: FollowerSpec): AdapterCall {
 /** Temporal retries only lost activities (dead worker, timeout); domain failures come back to us. */
 const infraRetry = (spec: FollowerSpec) => ({ maximumAttempts: spec.activity.maxAttempts, maximumInterval: spec.activity.maxRetryIntervalMs });
 
-function observeOptions(spec: FollowerSpec) {
-  return {
-    startToCloseTimeout: spec.observeTimeoutMs + spec.activity.heartbeatTimeoutMs,
-    heartbeatTimeout: spec.activity.heartbeatTimeoutMs,
-    retry: infraRetry(spec),
-  };
-}
-
-/** Adapter activities run `commands` adapter commands (a trigger runs `status`, then `trigger`). */
+/** Adapter activities run `commands` adapter commands, each within the adapter timeout. */
 function adapterOptions(spec: FollowerSpec, commands: number) {
   return {
     startToCloseTimeout: commands * spec.adapter.timeoutMs + spec.activity.heartbeatTimeoutMs,
@@ -230,42 +223,44 @@ function adapterOptions(spec: FollowerSpec, commands: number) {
   };
 }
 
+/** A trigger runs `status` then `trigger`; a retried one first waits out its lost predecessor's command (one more timeout). */
+const triggerOptions = (spec: FollowerSpec) => adapterOptions(spec, 3);
+
 interface FailureFacts {
-  type: string;
+  code: Code;
   message: string;
   retryable: boolean;
+  mayHaveReached: boolean;
 }
 
-/** Activities report domain failures as non-retryable ApplicationFailures with `{ retryable }` details. */
+/**
+ * Activities report domain failures as non-retryable ApplicationFailures typed with a code and
+ * carrying FailureDetails. Anything else (a lost worker past its retries, a timeout, a bug) is an
+ * infrastructure failure: worth another attempt, and a trigger's outcome is then unknown.
+ */
 function failureOf(err: unknown): FailureFacts {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    const details = (cause.details?.[0] ?? {}) as { retryable?: boolean };
-    return { type: cause.type ?? 'ActivityFailed', message: cause.message, retryable: details.retryable ?? true };
-  }
   const message = cause instanceof Error ? cause.message : String(cause);
-  // Timeouts and lost workers are infrastructure trouble: worth another attempt.
-  return { type: 'ActivityFailed', message, retryable: true };
+  if (cause instanceof ApplicationFailure && isCode(cause.type)) {
+    const details = cause.details?.[0] as FailureDetails | undefined;
+    return { code: cause.type, message, retryable: details?.retryable ?? true, mayHaveReached: details?.mayHaveReached ?? false };
+  }
+  return { code: 'ActivityFailed', message, retryable: true, mayHaveReached: true };
 }
 
+const mirrorCode = (code: Code): MirrorFailureCode => (code === 'BranchNotFound' || code === 'InvalidObservation' ? code : 'MirrorUnreachable');
+
 function view(spec: FollowerSpec, s: FollowerState, now: number): FollowerView {
-  const { events: _events, pendingCancels: _cancels, ...rest } = s;
+  const { events: _events, cancels: _cancels, ...rest } = s;
   const wid = workflowIdFor(spec.id);
+  const inFlight = inFlightOf(s.work);
   return {
     ...rest,
     adapter: spec.adapter.id,
     branch: spec.source.branch,
     mirror: spec.source.mirror,
-    budget: {
-      usedMs: s.inFlight ? now - s.inFlight.startedAt : undefined,
-      totalMs: spec.closeout.budgetMs,
-      source: spec.closeout.budgetSource,
-    },
-    stateAgeMs: now - s.phaseSince,
-    shas: s.shas,
-    drillDown: [
-      `temporal workflow query --workflow-id ${wid} --name events`,
-      `temporal workflow show --workflow-id ${wid}`,
-    ],
+    targetSha: s.work?.sha ?? s.observedSha,
+    budget: { usedMs: inFlight ? now - inFlight.startedAt : undefined, totalMs: spec.closeout.budgetMs, source: spec.closeout.budgetSource },
+    drillDown: [`temporal workflow query --workflow-id ${wid} --name events`, `temporal workflow show --workflow-id ${wid}`],
   };
 }

@@ -1,17 +1,18 @@
 // The compact state a follower projects into the state ConfigMap: what a `kubectl get` reader
 // needs to see where a follower stands. Never a secret: not even the presence/fingerprint list.
-import type { FollowerState } from './api.ts';
+import type { FollowerState } from '../contract/state.ts';
 
 export interface ProjectedState {
   phase: string;
-  reason: string;
+  code: string;
+  message: string;
   since: string;
   observedSha?: string;
   targetSha?: string;
   lastTriggeredSha?: string;
   lastSucceededSha?: string;
-  inFlight?: { sha: string; jobId?: string; attempt: number; startedAt: string; deadline: string };
-  lastError?: { reason: string; message: string; at: string };
+  work?: { stage: string; sha: string; attempt: number; jobId?: string; deadline?: string };
+  lastError?: { code: string; message: string; at: string };
   paused?: string;
 }
 
@@ -19,22 +20,24 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** One line of JSON; equal states give equal strings, so an unchanged state is never rewritten. */
 export function projectionEntry(s: FollowerState): string {
+  const w = s.work;
   const p: ProjectedState = {
     phase: s.phase,
-    reason: s.reason,
+    code: s.code,
+    message: s.message,
     since: iso(s.phaseSince),
     observedSha: s.observedSha,
-    targetSha: s.targetSha,
+    targetSha: w?.sha ?? s.observedSha,
     lastTriggeredSha: s.lastTriggeredSha,
     lastSucceededSha: s.lastSucceededSha,
-    inFlight: s.inFlight && {
-      sha: s.inFlight.sha,
-      jobId: s.inFlight.jobId,
-      attempt: s.inFlight.attempt,
-      startedAt: iso(s.inFlight.startedAt),
-      deadline: iso(s.inFlight.deadline),
+    work: w && {
+      stage: w.stage,
+      sha: w.sha,
+      attempt: w.attempt,
+      jobId: w.stage === 'closingOut' ? w.jobId : undefined,
+      deadline: w.stage === 'closingOut' || w.stage === 'triggering' ? iso(w.deadline) : undefined,
     },
-    lastError: s.lastError && { reason: s.lastError.reason, message: s.lastError.message, at: iso(s.lastError.at) },
+    lastError: s.lastError && { code: s.lastError.code, message: s.lastError.message, at: iso(s.lastError.at) },
     paused: s.paused?.reason,
   };
   return JSON.stringify(p);

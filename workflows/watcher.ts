@@ -13,15 +13,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { FollowerActivities } from '../activities/index.ts';
-import {
-  refreshSignal,
-  watcherReconfigureSignal,
-  watcherStateQuery,
-  workflowIdFor,
-  type WatcherSpec,
-  type WatcherState,
-  type WatcherWorkflowInput,
-} from './api.ts';
+import { refreshSignal, watcherReconfigureSignal, watcherStateQuery, workflowIdFor, type WatcherWorkflowInput } from '../contract/messages.ts';
+import type { WatcherSpec } from '../contract/spec.ts';
+import type { WatcherState } from '../contract/state.ts';
 
 export async function mirrorWatcherWorkflow(input: WatcherWorkflowInput): Promise<void> {
   let spec = input.spec;

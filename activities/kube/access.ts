@@ -3,7 +3,7 @@
 // ~/.kube/config is never picked up, so `npm start` cannot write into whatever cluster it names.
 import { existsSync } from 'node:fs';
 import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
-import { FailureType } from '../../workflows/api.ts';
+import { FailureCode } from '../../contract/codes.ts';
 import { failure } from '../failure.ts';
 
 export interface KubeAccess {
@@ -38,7 +38,7 @@ export const NO_ACCESS = 'the worker has no Kubernetes access: run it in the clu
 
 /** The access, or an AdapterMissing failure (the follower is Blocked and tries again). */
 export function requireAccess(kube: KubeAccess | undefined, what: string): KubeAccess {
-  if (!kube) throw failure(FailureType.AdapterMissing, `${what}: ${NO_ACCESS}`, true);
+  if (!kube) throw failure(FailureCode.AdapterMissing, `${what}: ${NO_ACCESS}`, true);
   return kube;
 }
 
@@ -69,10 +69,12 @@ function safeJson(text: string): unknown {
  * A Kubernetes API failure as the follower sees it: forbidden or invalid will not fix itself
  * (terminal for this attempt); conflicts, server errors and network trouble are worth a retry.
  */
-export function kubeFailure(what: string, err: unknown) {
+export function kubeFailure(what: string, err: unknown, opts: { create?: boolean } = {}) {
   const code = apiStatus(err);
   const terminal = code === 400 || code === 401 || code === 403 || code === 422;
-  return failure(FailureType.AdapterFailed, `${what}: ${apiMessage(err)}`, !terminal);
+  // A create the server did not answer (network trouble, a 5xx) may have happened all the same.
+  const mayHaveReached = Boolean(opts.create) && (code === undefined || code >= 500);
+  return failure(FailureCode.AdapterFailed, `${what}: ${apiMessage(err)}`, !terminal, { mayHaveReached });
 }
 
 /** Reads an object; undefined when it does not exist. */

@@ -1,6 +1,7 @@
 // Close-out checks that read runtime objects other than the adapter's own run: a Deployment's
 // rollout and an Argo CD Application's sync. Read-only; the verdicts are in verdicts.ts.
-import type { CheckRule, RuntimeStatus } from '../../workflows/api.ts';
+import type { RuntimeStatus } from '../../contract/adapter.ts';
+import type { CheckRule } from '../../contract/spec.ts';
 import { kubeFailure, readObject, requireAccess, type KubeAccess } from './access.ts';
 import { applicationVerdict, deploymentVerdict, type ApplicationObject, type DeploymentObject } from './verdicts.ts';
 

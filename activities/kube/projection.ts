@@ -2,7 +2,7 @@
 // `kubectl get configmap` readers and dashboards. Writes are resourceVersion-checked (a PUT of
 // what was read), so followers writing their keys at the same time never lose each other's.
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { FailureType } from '../../workflows/api.ts';
+import { FailureCode } from '../../contract/codes.ts';
 import { failure } from '../failure.ts';
 import { apiStatus, kubeFailure, NO_ACCESS, type KubeAccess } from './access.ts';
 
@@ -30,7 +30,7 @@ export async function projectState(kube: KubeAccess | undefined, input: Projecti
     try {
       cm = await kube.core.readNamespacedConfigMap({ name: input.configMap, namespace: input.namespace });
     } catch (err) {
-      if (apiStatus(err) === 404) throw failure(FailureType.AdapterFailed, `${where} does not exist: \`branch-follower apply\` creates it`, false);
+      if (apiStatus(err) === 404) throw failure(FailureCode.AdapterFailed, `${where} does not exist: \`branch-follower apply\` creates it`, false);
       throw kubeFailure(`read ${where}`, err);
     }
     if (cm.data?.[input.follower] === input.entry) return { written: false, reason: 'unchanged', conflicts };

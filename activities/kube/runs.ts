@@ -1,13 +1,15 @@
 // The built-in Kubernetes adapters: one Tekton PipelineRun or batch Job per trigger, created from
-// the adapter's template with the sha rendered in. The name is a function of (follower, sha, run
-// number), so a trigger retried after a lost worker finds its own object instead of creating a
+// the adapter's template with the sha rendered in. The name is the trigger key (follower, sha,
+// run), so a trigger retried after a lost worker finds its own object instead of creating a
 // second; a superseded run is cancelled (PipelineRun) or deleted (Job).
-import { createHash } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { renderDeep, renderString } from '../../config/placeholders.ts';
-import { FailureType, type KubeAdapterSpec, type TriggerResult } from '../../workflows/api.ts';
+import type { TriggerResult } from '../../contract/adapter.ts';
+import { FailureCode } from '../../contract/codes.ts';
+import type { KubeAdapterSpec } from '../../contract/spec.ts';
 import type { AdapterCall } from '../adapter.ts';
 import { failure } from '../failure.ts';
+import { triggerIdFor } from '../trigger-key.ts';
 import { apiStatus, kubeFailure, readObject, requireAccess, type KubeAccess } from './access.ts';
 import { ANNOTATION_BRANCH, ANNOTATION_SHA, LABEL_FOLLOWER, runVerdict, type RunObject } from './verdicts.ts';
 
@@ -18,23 +20,15 @@ const OBJECT = {
   'kubernetes-job': { apiVersion: 'batch/v1', kind: 'Job' },
 } as const;
 
-/** `<follower>-<sha:8>-<run>`, at most 63 characters (Job names become pod labels). */
-export function runName(follower: string, sha: string, run: number): string {
-  const suffix = `-${sha.slice(0, 8)}-${run}`;
-  const room = 63 - suffix.length;
-  const base = follower.length <= room ? follower : `${follower.slice(0, room - 7).replace(/-+$/, '')}-${createHash('sha256').update(follower).digest('hex').slice(0, 6)}`;
-  return `${base}${suffix}`;
-}
-
 /** The object to create: the template with its placeholders rendered and our name, labels and annotations set. */
 export function renderRun(call: KubeCall, sha: string, run: number): KubernetesObject & { metadata: { name: string; namespace: string } } {
-  const values = { ...call.params, sha, branch: call.branch, follower: call.follower };
+  const name = triggerIdFor(call.follower, sha, run);
+  const values = { ...call.params, sha, branch: call.branch, follower: call.follower, triggerId: name };
   const body = renderDeep(call.adapter.template, (text) =>
     renderString(text, values, (name) => {
-      throw failure(FailureType.AdapterFailed, `adapter ${call.adapter.id} template ${call.adapter.templateFile}: no value for {${name}}`, false);
+      throw failure(FailureCode.AdapterFailed, `adapter ${call.adapter.id} template ${call.adapter.templateFile}: no value for {${name}}`, false);
     }),
   ) as KubernetesObject;
-  const name = runName(call.follower, sha, run);
   return {
     ...body,
     metadata: {
@@ -53,17 +47,17 @@ export async function triggerRun(kubeAccess: KubeAccess | undefined, call: KubeC
   const what = `${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}`;
   try {
     await kube.objects.create(obj);
-    return { jobId: obj.metadata.name, alreadyRunning: false, secrets: [] };
+    return { fired: true, triggerId: obj.metadata.name, jobId: obj.metadata.name, alreadyRunning: false, secrets: [] };
   } catch (err) {
-    if (apiStatus(err) !== 409) throw kubeFailure(`adapter ${call.adapter.id}: create ${what}`, err);
+    if (apiStatus(err) !== 409) throw kubeFailure(`adapter ${call.adapter.id}: create ${what}`, err, { create: true });
   }
   // It exists: ours from an earlier try of this very trigger, or somebody else's object.
   const existing = await readObject<RunObject>(kube, { ...OBJECT[call.adapter.kind], namespace: obj.metadata.namespace, name: obj.metadata.name }).catch((err: unknown) => {
     throw kubeFailure(`adapter ${call.adapter.id}: read ${what}`, err);
   });
   const mine = existing?.metadata?.labels?.[LABEL_FOLLOWER] === call.follower && existing.metadata.annotations?.[ANNOTATION_SHA] === sha;
-  if (!mine) throw failure(FailureType.AdapterFailed, `adapter ${call.adapter.id}: ${what} already exists and was not created by ${call.follower} for ${sha.slice(0, 12)}`, false);
-  return { jobId: obj.metadata.name, alreadyRunning: true, secrets: [] };
+  if (!mine) throw failure(FailureCode.AdapterFailed, `adapter ${call.adapter.id}: ${what} already exists and was not created by ${call.follower} for ${sha.slice(0, 12)}`, false);
+  return { fired: false, triggerId: obj.metadata.name, jobId: obj.metadata.name, alreadyRunning: true, secrets: [] };
 }
 
 /** A superseded PipelineRun is cancelled (Tekton stops its tasks); a superseded Job is deleted with its pods. */

@@ -1,6 +1,7 @@
 // What a runtime object says about a sha, as a RuntimeStatus: pure functions over the objects the
 // close-out checks read (Deployment, Tekton PipelineRun, batch Job, Argo CD Application).
-import type { CheckRule, RuntimeStatus } from '../../workflows/api.ts';
+import type { RuntimeStatus } from '../../contract/adapter.ts';
+import type { CheckRule } from '../../contract/spec.ts';
 
 /** The labels and annotations every object a built-in adapter creates carries. */
 export const LABEL_FOLLOWER = 'branch-follower.dev/follower';

@@ -3,8 +3,11 @@
 // compact JSON object (Running, then Succeeded or Failed), `cancel` and `logs` act on a job.
 // Its lane behaviour comes from the owning config passed as --config (the follower's configRef),
 // including faults to inject (`faults: { status: …, trigger: … }`: hang, exit, badjson, flood,
-// othersha). Every trigger is appended to <stateDir>/triggers.log — time, lane, sha, job and
-// $BF_WORKER_NAME when the adapter passes it — the witness the tests count.
+// othersha) and `killWorkerOnTriggers: n` (the first n accepted triggers SIGKILL the worker that
+// runs this command, before it can report: the runtime has the job, the follower does not know).
+// Every trigger is appended to <stateDir>/triggers.log — time, lane, sha, job, $BF_WORKER_NAME
+// when the adapter passes it, and the trigger key (--trigger-id) — the witness the tests count.
+// `status` echoes the key of the job it describes, as the adapter contract asks of runtimes that can.
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +24,7 @@ export function run(command, argv) {
       config: { type: 'string' },
       sha: { type: 'string' },
       job: { type: 'string' },
+      'trigger-id': { type: 'string' },
     },
     strict: true,
   });
@@ -43,10 +47,17 @@ export function run(command, argv) {
       if (lane.triggerFails) return print({ message: `trigger refused: ${lane.triggerFails}`, retryable: false }, 3);
       const n = state.jobs.length;
       const outcomes = lane.outcomes ?? ['succeed'];
-      const job = { jobId: `${laneKey.replaceAll('/', '-')}-${n + 1}`, sha: values.sha, startedAt: Date.now(), outcome: outcomes[Math.min(n, outcomes.length - 1)] };
+      const job = {
+        jobId: `${laneKey.replaceAll('/', '-')}-${n + 1}`,
+        sha: values.sha,
+        ...(values['trigger-id'] ? { triggerId: values['trigger-id'] } : {}),
+        startedAt: Date.now(),
+        outcome: outcomes[Math.min(n, outcomes.length - 1)],
+      };
       state.jobs.push(job);
       writeState(stateFile, state);
-      appendFileSync(path.join(stateDir, 'triggers.log'), `${new Date().toISOString()} ${laneKey} ${job.sha} ${job.jobId} ${process.env.BF_WORKER_NAME ?? '-'}\n`);
+      appendFileSync(path.join(stateDir, 'triggers.log'), `${new Date().toISOString()} ${laneKey} ${job.sha} ${job.jobId} ${process.env.BF_WORKER_NAME ?? '-'} ${job.triggerId ?? '-'}\n`);
+      if (state.jobs.length <= (lane.killWorkerOnTriggers ?? 0)) killWorker();
       return print({ jobId: job.jobId, message: `deploying ${job.sha.slice(0, 12)}` });
     }
     case 'cancel': {
@@ -97,10 +108,23 @@ function injectFault(fault) {
   }
 }
 
+/** SIGKILLs the worker this command runs under (the nearest ancestor running worker/main.ts). */
+function killWorker() {
+  for (let pid = process.ppid; pid > 1; ) {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (cmdline.some((arg) => arg.endsWith('worker/main.ts'))) {
+      process.kill(pid, 'SIGKILL');
+      return;
+    }
+    pid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+  }
+  fail('killWorkerOnTriggers: no worker process among my ancestors');
+}
+
 function status(lane, state) {
   const job = state.jobs.at(-1);
   if (!job) return { phase: 'Idle', sha: '', message: 'no deploy yet' };
-  const base = { sha: job.sha, jobId: job.jobId };
+  const base = { sha: job.sha, jobId: job.jobId, ...(job.triggerId ? { triggerId: job.triggerId } : {}) };
   if (job.cancelled) return { ...base, phase: 'Failed', message: 'cancelled', retryable: false };
   const elapsed = Date.now() - job.startedAt;
   if (elapsed < (lane.deployMs ?? 0) || job.outcome === 'never') {

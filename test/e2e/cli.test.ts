@@ -9,7 +9,7 @@ import YAML from 'yaml';
 import { main as cliMain } from '../../client/cli.ts';
 import { Exit } from '../../client/output.ts';
 import { loadRegistry } from '../../config/registry.ts';
-import { workflowIdFor } from '../../workflows/api.ts';
+import { workflowIdFor } from '../../contract/messages.ts';
 import { deleteBranch } from '../../scripts/git-mirror.ts';
 import { Harness, REPO } from '../support/harness.ts';
 
@@ -59,7 +59,7 @@ describe('plan / apply', () => {
     expect(reapplied.code).toBe(Exit.Ok);
     expect(reapplied.err).toContain(`${h.id('two')}: stopped (CANCELLED)`);
     await h.waitFor('one', 'new budget in force', (v) => v.budget.totalMs === 45_000 && v.budget.source.path === 'followers[0].closeout.budget');
-    expect((await h.events('one')).some((e) => e.reason.startsWith('reconfigured'))).toBe(true);
+    expect((await h.events('one')).some((e) => e.message.startsWith('reconfigured'))).toBe(true);
     const two = await h.handle('two').describe();
     expect(two.status.name).toBe('CANCELLED');
     expect(json(await h.cli('plan', '-o', 'json')).plan.map((p: { action: string }) => p.action)).toEqual(['unchanged', 'unchanged']);
@@ -149,11 +149,11 @@ describe('run-once', () => {
     const triggersBefore = h.triggers().length;
 
     const dry = await h.cli('run-once', '--all', '--dry-run', '-o', 'json');
-    const decisions = json(dry).decisions as { follower: string; decision: string; reason: string; head?: string }[];
+    const decisions = json(dry).decisions as { follower: string; decision: string; code: string; message: string; head?: string }[];
     expect(decisions).toEqual([
-      expect.objectContaining({ follower: h.id('steady'), decision: 'Noop', head: steady }),
-      expect.objectContaining({ follower: h.id('moving'), decision: 'PendingTrigger', head: next, reason: `new head ${next.slice(0, 12)}` }),
-      expect.objectContaining({ follower: h.id('gone'), decision: 'Blocked', reason: expect.stringMatching(/^BranchNotFound: branch old does not exist/) }),
+      expect.objectContaining({ follower: h.id('steady'), decision: 'Noop', code: 'ClosedOut', head: steady }),
+      expect.objectContaining({ follower: h.id('moving'), decision: 'PendingTrigger', code: 'NewHead', head: next }),
+      expect.objectContaining({ follower: h.id('gone'), decision: 'Blocked', code: 'BranchNotFound', message: expect.stringMatching(/^branch old does not exist/) }),
     ]);
     expect(dry.code).toBe(Exit.Failed); // something is Blocked
 
@@ -177,7 +177,10 @@ describe('trigger, pause, resume, wait', () => {
     await h.waitFor('app', 'deployed', (v) => v.lastSucceededSha === sha);
 
     expect((await h.cli('pause', '--follower', h.id('app'), '--reason', 'freeze')).out).toBe(`pause sent to ${h.id('app')}: freeze`);
-    await h.waitFor('app', 'paused', (v) => v.phase === 'Blocked' && v.reason === 'Paused: freeze');
+    await h.waitFor('app', 'paused', (v) => v.phase === 'Blocked' && v.code === 'Paused');
+    const refused = await h.cli('trigger', '--follower', h.id('app'), '--reason', 'during the freeze');
+    expect(refused.code).toBe(Exit.Failed);
+    expect(refused.err).toContain('is paused (freeze): a manual trigger is refused while paused');
     expect((await h.cli('resume', '--follower', h.id('app'))).code).toBe(Exit.Ok);
     await h.waitFor('app', 'resumed', (v) => v.phase === 'Succeeded');
 
@@ -188,7 +191,7 @@ describe('trigger, pause, resume, wait', () => {
 
     const wrong = await h.cli('trigger', '--follower', h.id('app'), '--reason', 'r', '--sha', 'f'.repeat(40), '--wait', '--timeout', '60s');
     expect(wrong.code).toBe(Exit.Failed);
-    expect(wrong.err).toContain('manual trigger refused');
+    expect(wrong.err).toContain(`manual trigger refused: ffffffffffff is not the head of main on the mirror (head is ${sha.slice(0, 12)})`);
   });
 
   it('wait exits 0 on success and fails fast on Failed, Superseded, a sha that is not the head, and timeout', async () => {
@@ -296,8 +299,8 @@ describe('errors and the real binary', () => {
     expect(JSON.stringify(query)).toContain(`"lastSucceededSha":"${sha}"`);
 
     await temporal('workflow', 'signal', '--workflow-id', wid, '--name', 'trigger', '--input', '{"reason":"from the temporal CLI"}');
-    await h.waitFor('app', 'redeployed', (v) => v.phase === 'Succeeded' && v.shas[0]?.attempts === 2);
-    expect((await h.events('app')).some((e) => e.reason === 'manual trigger: from the temporal CLI')).toBe(true);
+    await h.waitFor('app', 'redeployed', (v) => v.phase === 'Succeeded' && v.shas[0]?.runs === 2);
+    expect((await h.events('app')).some((e) => e.message === 'manual trigger: from the temporal CLI')).toBe(true);
 
     let listed = '';
     for (let i = 0; i < 100 && !listed.includes(wid); i++) {

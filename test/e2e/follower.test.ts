@@ -6,8 +6,9 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deleteBranch } from '../../scripts/git-mirror.ts';
-import { pauseSignal, refreshSignal, resumeSignal, triggerSignal, type FollowerView } from '../../workflows/api.ts';
-import { Harness, processOutput, REPO } from '../support/harness.ts';
+import { pauseSignal, refreshSignal, resumeSignal, triggerSignal } from '../../contract/messages.ts';
+import type { FollowerView } from '../../contract/state.ts';
+import { Harness, processOutput, REPO, closingOut } from '../support/harness.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -58,7 +59,7 @@ describe('follower: observe → trigger → close out', () => {
     const first = h.push('main', 'first');
     await h.startWorker();
     await h.startFollowers();
-    await h.waitFor('app', 'closing out the first sha', (v) => v.phase === 'ClosingOut' && v.inFlight?.sha === first);
+    await h.waitFor('app', 'closing out the first sha', (v) => v.phase === 'ClosingOut' && closingOut(v)?.sha === first);
     const second = h.push('main', 'second');
     await h.handle('app').signal(refreshSignal);
     const done = await h.waitFor('app', 'second sha deployed', succeededOn(second));
@@ -66,7 +67,7 @@ describe('follower: observe → trigger → close out', () => {
     expect(done.shas.find((r) => r.sha === first)).toMatchObject({ outcome: 'Superseded', supersededBy: second });
     const events = await h.events('app');
     expect(events.some((e) => e.to === 'Superseded' && e.sha === first)).toBe(true);
-    expect(events.some((e) => e.reason.startsWith(`cancel of ${first.slice(0, 12)} sent`))).toBe(true);
+    expect(events.some((e) => e.message.startsWith(`cancel of ${first.slice(0, 12)} sent`))).toBe(true);
     expect(h.triggers().map((t) => t.sha)).toEqual([first, second]);
     const lane = JSON.parse(readFileSync(path.join(h.stateDir, 'N1_a.json'), 'utf8')) as { jobs: { sha: string; cancelled?: number }[] };
     expect(lane.jobs[0]).toMatchObject({ sha: first, cancelled: expect.any(Number) });
@@ -82,8 +83,9 @@ describe('follower: observe → trigger → close out', () => {
     await h.startWorker();
     await h.startFollowers();
     const failed = await h.waitFor('app', 'budget exceeded', (v) => v.phase === 'Failed');
-    expect(failed.lastError).toMatchObject({ reason: 'BudgetExceeded', sha });
-    expect(failed.reason).toMatch(/^BudgetExceeded: close-out took \d+(\.\d)?s, over the 1\.5s budget from followers\[0\]\.closeout\.budget \(.*registry\.yaml:\d+\)/);
+    expect(failed.lastError).toMatchObject({ code: 'BudgetExceeded', sha });
+    expect(failed.code).toBe('BudgetExceeded');
+    expect(failed.message).toMatch(/^close-out took \d+(\.\d)?s, over the 1\.5s budget from followers\[0\]\.closeout\.budget \(.*registry\.yaml:\d+\); runtime reports [0-9a-f]{12} Running/);
     expect(failed.budget).toMatchObject({ totalMs: 1500, source: { path: 'followers[0].closeout.budget' } });
     await observations(h, 'app', 4);
     expect((await h.state('app')).phase).toBe('Failed');
@@ -97,9 +99,10 @@ describe('follower: observe → trigger → close out', () => {
     await h.startFollowers();
     const done = await h.waitFor('app', 'succeeded after a retry', succeededOn(sha));
     expect(h.triggers().map((t) => t.sha)).toEqual([sha, sha]);
-    expect(done.shas.find((r) => r.sha === sha)).toMatchObject({ attempts: 2, outcome: 'Succeeded' });
+    expect(done.shas.find((r) => r.sha === sha)).toMatchObject({ runs: 2, outcome: 'Succeeded' });
     const events = await h.events('app');
-    expect(events.some((e) => e.to === 'Failed' && e.reason.includes('retry 2/3 in 300ms'))).toBe(true);
+    expect(events.some((e) => e.to === 'Failed' && e.code === 'RuntimeFailed' && e.message.includes('retry 2/3 in 300ms'))).toBe(true);
+    expect(events.some((e) => e.to === 'PendingTrigger' && e.code === 'RetryDue')).toBe(true);
     h.recordHistory('app', 'retry-then-succeed');
   });
 
@@ -109,7 +112,7 @@ describe('follower: observe → trigger → close out', () => {
     await h.startWorker();
     await h.startFollowers();
     const failed = await h.waitFor('app', 'terminal failure', (v) => v.phase === 'Failed');
-    expect(failed.reason).toBe('RuntimeFailed: rollout failed: invalid manifest');
+    expect({ code: failed.code, message: failed.message }).toEqual({ code: 'RuntimeFailed', message: 'rollout failed: invalid manifest' });
     await observations(h, 'app', 4);
     expect((await h.state('app')).phase).toBe('Failed');
     expect(h.triggers()).toHaveLength(1);
@@ -118,7 +121,7 @@ describe('follower: observe → trigger → close out', () => {
     expect(h.triggers().map((t) => t.sha)).toEqual([bad, fix]);
   });
 
-  it('pause blocks triggers, resume deploys what arrived meanwhile, and a manual trigger re-deploys the head', async () => {
+  it('pause blocks triggers (and manual ones), resume deploys what arrived meanwhile, and a manual trigger re-deploys the head', async () => {
     h = await Harness.create({ lanes: { a: { deployMs: 200 } }, followers: [{ name: 'app', lane: 'a' }] });
     const first = h.push('main', 'first');
     await h.startWorker();
@@ -126,24 +129,27 @@ describe('follower: observe → trigger → close out', () => {
     await h.waitFor('app', 'first deployed', succeededOn(first));
 
     await h.handle('app').signal(pauseSignal, { reason: 'change freeze' });
-    await h.waitFor('app', 'paused', (v) => v.phase === 'Blocked' && v.reason === 'Paused: change freeze');
+    await h.waitFor('app', 'paused', (v) => v.phase === 'Blocked' && v.code === 'Paused' && v.message === 'paused: change freeze');
     const second = h.push('main', 'during freeze');
     await h.waitFor('app', 'second observed while paused', (v) => v.observedSha === second);
     await observations(h, 'app', 3);
-    expect((await h.state('app')).phase).toBe('Blocked');
+    expect(await h.state('app')).toMatchObject({ phase: 'Blocked', code: 'Paused' });
     expect(h.triggers()).toHaveLength(1);
 
-    await h.handle('app').signal(triggerSignal, { sha: 'f'.repeat(40), reason: 'wrong sha' });
-    await h.waitFor('app', 'refusal logged', () => true);
-    await observations(h, 'app', 1);
-    expect((await h.events('app')).some((e) => e.reason.includes('manual trigger refused'))).toBe(true);
+    await h.handle('app').signal(triggerSignal, { reason: 'hotfix during the freeze' });
+    await h.waitForEvent('app', 'manual trigger refused while paused', (e) => e.code === 'ManualWhilePaused');
+    await observations(h, 'app', 2);
+    expect(await h.state('app')).toMatchObject({ phase: 'Blocked', code: 'Paused' });
+    expect(h.triggers()).toHaveLength(1);
 
     await h.handle('app').signal(resumeSignal, { reason: 'freeze over' });
     await h.waitFor('app', 'second deployed after resume', succeededOn(second));
     expect(h.triggers().map((t) => t.sha)).toEqual([first, second]);
 
+    await h.handle('app').signal(triggerSignal, { sha: 'f'.repeat(40), reason: 'wrong sha' });
+    await h.waitForEvent('app', 'manual trigger of a sha that is not the head refused', (e) => e.code === 'ManualNotHead' && e.sha === 'f'.repeat(40));
     await h.handle('app').signal(triggerSignal, { reason: 'redeploy after node repair' });
-    await h.waitFor('app', 'manual redeploy done', (v) => v.phase === 'Succeeded' && v.shas.find((r) => r.sha === second)?.attempts === 2);
+    await h.waitFor('app', 'manual redeploy done', (v) => v.phase === 'Succeeded' && v.shas.find((r) => r.sha === second)?.runs === 2);
     expect(h.triggers().map((t) => t.sha)).toEqual([first, second, second]);
     h.recordHistory('app', 'pause-resume-manual');
   });
@@ -183,7 +189,7 @@ describe('follower: observe → trigger → close out', () => {
     const sha = h.push('main', 'deploy me');
     const first = h.spawnWorker();
     await h.startFollowers();
-    await h.waitFor('app', 'closing out', (v) => v.phase === 'ClosingOut' && v.inFlight?.sha === sha);
+    await h.waitFor('app', 'closing out', (v) => v.phase === 'ClosingOut' && closingOut(v)?.sha === sha);
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     const second = h.spawnWorker();
@@ -233,7 +239,8 @@ describe('follower: Blocked, with a reason, and recovery', () => {
     await h.startWorker();
     await h.startFollowers();
     const v = await h.waitFor('app', 'blocked', (s) => s.phase === 'Blocked');
-    expect(v.reason).toMatch(/^BranchNotFound: branch release\/v9 does not exist on git:/);
+    expect(v.code).toBe('BranchNotFound');
+    expect(v.message).toMatch(/^branch release\/v9 does not exist on git:/);
     expect(h.triggers()).toHaveLength(0);
   });
 
@@ -247,7 +254,8 @@ describe('follower: Blocked, with a reason, and recovery', () => {
     await h.startWorker();
     await h.startFollowers();
     const blocked = await h.waitFor('app', 'adapter missing', (v) => v.phase === 'Blocked');
-    expect(blocked.reason).toContain(`AdapterMissing: adapter demo status: cannot run ${program}: not found`);
+    expect(blocked.code).toBe('AdapterMissing');
+    expect(blocked.message).toContain(`adapter demo status: cannot run ${program}: not found`);
     mkdirSync(path.dirname(program), { recursive: true });
     symlinkSync(path.resolve('examples/bin/hwlab'), program);
     await h.waitFor('app', 'deployed once the adapter exists', succeededOn(sha));

@@ -18,7 +18,7 @@ import { DEFAULT_REGISTRY, loadRegistry } from '../../config/registry.ts';
 import { kustomizeFiles } from '../../deploy/kustomize.ts';
 import { renderObjects } from '../../deploy/render.ts';
 import { ensureKubeTools } from '../../scripts/tools.ts';
-import type { KubeAdapterSpec } from '../../workflows/api.ts';
+import type { KubeAdapterSpec } from '../../contract/spec.ts';
 import { Harness } from '../support/harness.ts';
 import { accessWithToken, installCrd, kubeRequest, serviceAccountToken } from '../support/kube-cluster.ts';
 

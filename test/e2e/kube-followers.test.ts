@@ -12,7 +12,7 @@ import { Exit } from '../../client/output.ts';
 import { loadRegistry } from '../../config/registry.ts';
 import { APP_DIR, renderObjects, type KubeObject } from '../../deploy/render.ts';
 import { freePort } from '../../scripts/git-mirror.ts';
-import { Harness, processOutput, type HarnessOptions } from '../support/harness.ts';
+import { Harness, processOutput, type HarnessOptions, closingOut } from '../support/harness.ts';
 import { accessWithToken, installCrd, kubeconfigYaml, kubeRequest, serviceAccountToken, until } from '../support/kube-cluster.ts';
 
 const kube = inject('kube');
@@ -112,12 +112,12 @@ describe('built-in adapter: kubernetes-job', () => {
     expect(appJobs.map((j) => j.metadata.annotations['branch-follower.dev/sha']).sort()).toEqual([first.lastSucceededSha, next].sort());
 
     // Supersede: the stuck follower's Job never finishes; a push replaces it and the old Job is deleted.
-    const stuck = await h.waitFor('stuck', 'job in flight', (v) => v.phase === 'ClosingOut' && Boolean(v.inFlight?.jobId));
-    const oldJob = stuck.inFlight!.jobId!;
+    const stuck = await h.waitFor('stuck', 'job in flight', (v) => v.phase === 'ClosingOut' && Boolean(closingOut(v)?.jobId));
+    const oldJob = closingOut(stuck)!.jobId!;
     const moved = h.push('stuck', 'move on');
-    await h.waitFor('stuck', 'new job in flight', (v) => v.inFlight?.sha === moved && Boolean(v.inFlight.jobId));
+    await h.waitFor('stuck', 'new job in flight', (v) => closingOut(v)?.sha === moved && Boolean(closingOut(v)!.jobId));
     await until(async () => (await admin('GET', `/apis/batch/v1/namespaces/${ns}/jobs/${oldJob}`)).status === 404, 30_000, () => `superseded Job ${oldJob} was not deleted`);
-    expect((await h.state('stuck')).shas.find((r) => r.sha === stuck.inFlight!.sha)).toMatchObject({ outcome: 'Superseded', supersededBy: moved });
+    expect((await h.state('stuck')).shas.find((r) => r.sha === closingOut(stuck)!.sha)).toMatchObject({ outcome: 'Superseded', supersededBy: moved });
 
     // logs: the run's pods, through the operator's access (kwok runs no containers, so there are no logs to read).
     const logs = await h.kubeCli('logs', '--follower', h.id('stuck'));
@@ -136,9 +136,9 @@ describe('built-in adapter: kubernetes-job', () => {
     await h.startWorker();
     await h.startFollowers();
     const failed = await h.waitFor('app', 'failed', (v) => v.phase === 'Failed');
-    expect(failed.lastError).toMatchObject({ reason: 'RuntimeFailed' });
+    expect(failed.lastError).toMatchObject({ code: 'RuntimeFailed' });
     expect(failed.lastError!.message).toMatch(/^Job \S+ failed: DeadlineExceeded: Job was active longer than specified deadline/);
-    expect(failed.retry).toBeUndefined();
+    expect(failed.work).toBeUndefined(); // terminal: no retry waits
   });
 });
 
@@ -156,23 +156,23 @@ describe('built-in adapter: tekton-pipelinerun', () => {
     await h.startFollowers();
     const runs = `/apis/tekton.dev/v1/namespaces/${ns}/pipelineruns`;
 
-    const first = await h.waitFor('app', 'run in flight', (v) => v.phase === 'ClosingOut' && Boolean(v.inFlight?.jobId));
-    const run1 = (await admin('GET', `${runs}/${first.inFlight!.jobId}`)).body;
-    expect(run1.spec.params).toEqual([{ name: 'revision', value: first.inFlight!.sha }, { name: 'branch', value: 'main' }]);
+    const first = await h.waitFor('app', 'run in flight', (v) => v.phase === 'ClosingOut' && Boolean(closingOut(v)?.jobId));
+    const run1 = (await admin('GET', `${runs}/${closingOut(first)!.jobId}`)).body;
+    expect(run1.spec.params).toEqual([{ name: 'revision', value: closingOut(first)!.sha }, { name: 'branch', value: 'main' }]);
     expect(run1.metadata.labels).toMatchObject({ 'tekton.dev/pipeline': 'build', 'branch-follower.dev/follower': h.id('app') });
 
     // The branch moves while run 1 is running: it is cancelled the way Tekton expects.
     const moved = h.push('main', 'newer');
-    const second = await h.waitFor('app', 'second run in flight', (v) => v.inFlight?.sha === moved && Boolean(v.inFlight.jobId));
+    const second = await h.waitFor('app', 'second run in flight', (v) => closingOut(v)?.sha === moved && Boolean(closingOut(v)!.jobId));
     await until(async () => (await admin('GET', `${runs}/${run1.metadata.name}`)).body.spec.status === 'Cancelled', 30_000, () => 'run 1 was not cancelled');
 
     // Playing Tekton: run 2 fails once (retryable), then its retry succeeds.
-    const run2 = second.inFlight!.jobId!;
+    const run2 = closingOut(second)!.jobId!;
     await mergePatch(`${runs}/${run2}/status`, { status: { conditions: [{ type: 'Succeeded', status: 'False', reason: 'Failed', message: 'Tasks Completed: 1 (Failed: 1)' }] } });
-    const retry = await h.waitFor('app', 'retry run', (v) => v.inFlight?.sha === moved && v.inFlight.attempt === 2 && Boolean(v.inFlight.jobId));
-    expect(retry.inFlight!.jobId).toBe(`${h.id('app')}-${moved.slice(0, 8)}-2`);
-    expect((await h.events('app')).some((e) => e.to === 'Failed' && e.reason.includes(`PipelineRun ${run2}: Failed: Tasks Completed: 1 (Failed: 1)`))).toBe(true);
-    await mergePatch(`${runs}/${retry.inFlight!.jobId}/status`, { status: { conditions: [{ type: 'Succeeded', status: 'True', reason: 'Succeeded', message: 'Tasks Completed: 2' }] } });
+    const retry = await h.waitFor('app', 'retry run', (v) => closingOut(v)?.sha === moved && closingOut(v)!.attempt === 2 && Boolean(closingOut(v)!.jobId));
+    expect(closingOut(retry)!.jobId).toBe(`${h.id('app')}-${moved.slice(0, 8)}-2`);
+    expect((await h.events('app')).some((e) => e.to === 'Failed' && e.message.includes(`PipelineRun ${run2}: Failed: Tasks Completed: 1 (Failed: 1)`))).toBe(true);
+    await mergePatch(`${runs}/${closingOut(retry)!.jobId}/status`, { status: { conditions: [{ type: 'Succeeded', status: 'True', reason: 'Succeeded', message: 'Tasks Completed: 2' }] } });
     await h.waitFor('app', 'deployed', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === moved);
     expect((await list(runs)).length).toBe(3);
     h.recordHistory('app', 'kube-tekton-supersede-retry');
@@ -210,18 +210,18 @@ describe('close-out checks that read runtime objects', () => {
     await h.startFollowers();
 
     // Image tag: the api container's tag must carry the sha (its first 7 characters, as CI tags go).
-    const apiClosing = await h.waitFor('api', 'closing out', (v) => v.phase === 'ClosingOut' && Boolean(v.inFlight?.runtimeMessage));
-    const apiSha = apiClosing.inFlight!.sha;
-    expect(apiClosing.inFlight!.runtimeMessage).toBe(`deployment ${ns}/api is on old; waiting for ${apiSha.slice(0, 12)}`);
+    const apiClosing = await h.waitFor('api', 'closing out', (v) => v.phase === 'ClosingOut' && Boolean(closingOut(v)?.runtime?.message));
+    const apiSha = closingOut(apiClosing)!.sha;
+    expect(closingOut(apiClosing)!.runtime?.message).toBe(`deployment ${ns}/api is on old; waiting for ${apiSha.slice(0, 12)}`);
     await mergePatch(`/apis/apps/v1/namespaces/${ns}/deployments/api`, { spec: { template: { spec: { containers: [{ name: 'sidecar', image: 'registry.example.com/proxy:1.2' }, { name: 'api', image: `registry.example.com:5000/api:build-${apiSha.slice(0, 7)}` }] } } } });
     expect((await h.waitFor('api', 'rolled out', (v) => v.phase === 'Succeeded')).lastSucceededSha).toBe(apiSha);
 
-    const closing = await h.waitFor('web', 'closing out', (v) => v.phase === 'ClosingOut' && Boolean(v.inFlight?.runtimeMessage));
-    expect(closing.inFlight!.runtimeMessage).toBe(`deployment ${ns}/web is on none; waiting for ${closing.inFlight!.sha.slice(0, 12)}`);
+    const closing = await h.waitFor('web', 'closing out', (v) => v.phase === 'ClosingOut' && Boolean(closingOut(v)?.runtime?.message));
+    expect(closingOut(closing)!.runtime?.message).toBe(`deployment ${ns}/web is on none; waiting for ${closingOut(closing)!.sha.slice(0, 12)}`);
     // Playing the GitOps tool the Job would drive: the pod template moves to the sha.
-    await mergePatch(`/apis/apps/v1/namespaces/${ns}/deployments/web`, { spec: { template: { metadata: { annotations: { 'example.com/git-sha': closing.inFlight!.sha } } } } });
+    await mergePatch(`/apis/apps/v1/namespaces/${ns}/deployments/web`, { spec: { template: { metadata: { annotations: { 'example.com/git-sha': closingOut(closing)!.sha } } } } });
     const done = await h.waitFor('web', 'rolled out', (v) => v.phase === 'Succeeded');
-    expect(done.lastSucceededSha).toBe(closing.inFlight!.sha);
+    expect(done.lastSucceededSha).toBe(closingOut(closing)!.sha);
     const d = (await admin('GET', `/apis/apps/v1/namespaces/${ns}/deployments/web`)).body;
     expect(d.status).toMatchObject({ observedGeneration: 2, updatedReplicas: 2, availableReplicas: 2 });
   });
@@ -252,15 +252,16 @@ describe('close-out checks that read runtime objects', () => {
 
     // The demo adapter triggers; Argo CD (played here) syncs the Application to the sha.
     const ok = await h.waitFor('ok', 'closing out', (v) => v.phase === 'ClosingOut');
-    expect((await h.waitFor('ok', 'waiting for argo', (v) => Boolean(v.inFlight?.runtimeMessage))).inFlight!.runtimeMessage).toContain(`application ${ns}/ok is at ffffffffffff (Synced, Healthy); waiting for`);
-    await mergePatch(`/apis/argoproj.io/v1alpha1/namespaces/${ns}/applications/ok`, { status: { sync: { status: 'OutOfSync', revision: ok.inFlight!.sha }, health: { status: 'Progressing' } } });
+    const waiting = await h.waitFor('ok', 'waiting for argo', (v) => Boolean(closingOut(v)?.runtime?.message));
+    expect(closingOut(waiting)!.runtime?.message).toContain(`application ${ns}/ok is at ffffffffffff (Synced, Healthy); waiting for`);
+    await mergePatch(`/apis/argoproj.io/v1alpha1/namespaces/${ns}/applications/ok`, { status: { sync: { status: 'OutOfSync', revision: closingOut(ok)!.sha }, health: { status: 'Progressing' } } });
     await mergePatch(`/apis/argoproj.io/v1alpha1/namespaces/${ns}/applications/ok`, { status: { sync: { status: 'Synced' }, health: { status: 'Healthy' } } });
-    expect((await h.waitFor('ok', 'synced', (v) => v.phase === 'Succeeded')).lastSucceededSha).toBe(ok.inFlight!.sha);
+    expect((await h.waitFor('ok', 'synced', (v) => v.phase === 'Succeeded')).lastSucceededSha).toBe(closingOut(ok)!.sha);
 
     const bad = await h.waitFor('bad', 'closing out', (v) => v.phase === 'ClosingOut');
-    await mergePatch(`/apis/argoproj.io/v1alpha1/namespaces/${ns}/applications/bad`, { status: { sync: { status: 'Synced', revision: bad.inFlight!.sha }, health: { status: 'Degraded', message: 'Deployment "api" exceeded its progress deadline' } } });
+    await mergePatch(`/apis/argoproj.io/v1alpha1/namespaces/${ns}/applications/bad`, { status: { sync: { status: 'Synced', revision: closingOut(bad)!.sha }, health: { status: 'Degraded', message: 'Deployment "api" exceeded its progress deadline' } } });
     const failed = await h.waitFor('bad', 'failed', (v) => v.phase === 'Failed');
-    expect(failed.lastError).toMatchObject({ reason: 'RuntimeFailed', message: `application ${ns}/bad Degraded: Deployment "api" exceeded its progress deadline` });
+    expect(failed.lastError).toMatchObject({ code: 'RuntimeFailed', message: `application ${ns}/bad Degraded: Deployment "api" exceeded its progress deadline` });
   });
 });
 

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadRegistry } from '../../config/registry.ts';
 import { seedMirror, startGitDaemon } from '../../scripts/git-mirror.ts';
-import { watcherIdFor, watcherStateQuery } from '../../workflows/api.ts';
+import { watcherIdFor, watcherStateQuery } from '../../contract/messages.ts';
 import { Harness, REPO } from '../support/harness.ts';
 
 let h: Harness | undefined;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startDevServer, type DevServer } from '../../scripts/dev-server.ts';
 import { freePort, startGitDaemon } from '../../scripts/git-mirror.ts';
-import type { FollowerView } from '../../workflows/api.ts';
+import type { FollowerView } from '../../contract/state.ts';
 import { Harness, processOutput, REPO } from '../support/harness.ts';
 import { duplicates, report } from '../support/reliability.ts';
 
@@ -168,7 +168,8 @@ describe('mirror outage', () => {
     await h.waitFor('app', 'first deployed', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === first);
     await h.daemon.stop();
     const blocked = await h.waitFor('app', 'blocked on the mirror', (v) => v.phase === 'Blocked');
-    expect(blocked.reason).toMatch(/^MirrorUnreachable: reading git:\/\/127\.0\.0\.1:\d+\/org\/app\.git: 127\.0\.0\.1:\d+: connect ECONNREFUSED/);
+    expect(blocked.code).toBe('MirrorUnreachable');
+    expect(blocked.message).toMatch(/^reading git:\/\/127\.0\.0\.1:\d+\/org\/app\.git: 127\.0\.0\.1:\d+: connect ECONNREFUSED/);
     expect(blocked.mirrorBlocked?.since).toEqual(expect.any(Number));
     const second = h.push('main', 'during outage');
     await sleep(3 * 500 + 200); // three poll intervals of outage
@@ -178,7 +179,7 @@ describe('mirror outage', () => {
     const back = Date.now();
     await h.waitFor('app', 'second deployed after recovery', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === second);
     const recoveryS = (Date.now() - back) / 1000;
-    const outage = (await h.events('app')).find((e) => e.reason.startsWith('mirror readable again after'));
+    const outage = (await h.events('app')).find((e) => e.code === 'MirrorRecovered');
     expect(outage).toBeDefined();
     expect(h.triggers().map((t) => t.sha)).toEqual([first, second]);
     report({
@@ -186,7 +187,7 @@ describe('mirror outage', () => {
       injected: 'git daemon stopped for 3+ poll intervals while the branch moved',
       duplicates: duplicates(h.triggers()),
       lost: 0,
-      recovery: `Blocked (MirrorUnreachable, since-when kept) with no trigger; new head deployed ${recoveryS.toFixed(1)}s after the mirror returned (poll 500ms); ${outage!.reason}`,
+      recovery: `Blocked (MirrorUnreachable, since-when kept) with no trigger; new head deployed ${recoveryS.toFixed(1)}s after the mirror returned (poll 500ms); ${outage!.message}`,
       reproduce: 'npx vitest run test/faults/crashes.test.ts -t "mirror outage"',
     });
   });

@@ -17,7 +17,8 @@ import { startFollower, startOptions, startWatcher, watcherSpecs } from '../../c
 import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
 import { createFollowerWorker } from '../../worker/worker.ts';
 import type { KubeAccess } from '../../activities/kube/access.ts';
-import { eventsQuery, stateQuery, watcherIdFor, workflowIdFor, type FollowerView, type Transition } from '../../workflows/api.ts';
+import { eventsQuery, stateQuery, watcherIdFor, workflowIdFor } from '../../contract/messages.ts';
+import type { FollowerView, Transition } from '../../contract/state.ts';
 
 export const REPO = 'org/app';
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -25,6 +26,8 @@ const HWLAB = path.join(ROOT, 'examples/bin/hwlab');
 
 export interface Lane {
   deployMs?: number;
+  /** The first n accepted triggers SIGKILL the worker before it can report (examples/control-plane). */
+  killWorkerOnTriggers?: number;
   faults?: { status?: Fault; trigger?: Fault };
   outcomes?: ('succeed' | 'fail-retryable' | 'fail-terminal' | 'never')[];
   triggerFails?: string;
@@ -237,8 +240,8 @@ export class Harness {
     return pushCommit(this.mirrorRoot, REPO, branch, message);
   }
 
-  /** Every trigger the control plane received, in order: the witness. */
-  triggers(lane?: string): { lane: string; sha: string; jobId: string; worker: string }[] {
+  /** Every trigger the control plane received, in order, with the key it was sent under: the witness. */
+  triggers(lane?: string): { lane: string; sha: string; jobId: string; worker: string; triggerId: string }[] {
     const file = path.join(this.stateDir, 'triggers.log');
     if (!existsSync(file)) return [];
     return readFileSync(file, 'utf8')
@@ -246,8 +249,8 @@ export class Harness {
       .split('\n')
       .filter(Boolean)
       .map((l) => {
-        const [, laneKey, sha, jobId, worker] = l.split(' ');
-        return { lane: laneKey!.split('/')[1]!, sha: sha!, jobId: jobId!, worker: worker ?? '-' };
+        const [, laneKey, sha, jobId, worker, triggerId] = l.split(' ');
+        return { lane: laneKey!.split('/')[1]!, sha: sha!, jobId: jobId!, worker: worker ?? '-', triggerId: triggerId ?? '-' };
       })
       .filter((t) => !lane || t.lane === lane);
   }
@@ -330,6 +333,19 @@ export class Harness {
     );
   }
 
+  /** Polls the follower's event log until an event matches; on timeout, fails with the log. */
+  async waitForEvent(name: string, what: string, pred: (e: Transition) => boolean, timeoutMs = 60_000): Promise<Transition> {
+    const deadline = Date.now() + timeoutMs;
+    let events: Transition[] = [];
+    while (Date.now() < deadline) {
+      events = await this.events(name).catch(() => events);
+      const found = events.find(pred);
+      if (found) return found;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${name}: ${what}\nevents: ${JSON.stringify(events, null, 1)}`);
+  }
+
   async close(): Promise<void> {
     for (const p of this.processes) p.kill('SIGKILL');
     await this.stopWorker();
@@ -355,7 +371,7 @@ export function demoAdapter(): Record<string, unknown> {
     kind: 'command',
     env: ['DEMO_TOKEN', 'BF_WORKER_NAME'],
     status: cmd('status'),
-    trigger: cmd('trigger-current', ['--sha', '{sha}']),
+    trigger: cmd('trigger-current', ['--sha', '{sha}', '--trigger-id', '{triggerId}']),
     cancel: cmd('cancel', ['--job', '{jobId}']),
     logs: cmd('logs', ['--job', '{jobId}']),
     checks: { ready: { kind: 'adapter-status' } },
@@ -372,3 +388,8 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
 }
 
 export const processOutput = (child: ChildProcess): string => (child as ChildProcess & { output: string }).output;
+
+/** The follower's close-out in progress, if that is its work. */
+export function closingOut(v: FollowerView): Extract<NonNullable<FollowerView['work']>, { stage: 'closingOut' }> | undefined {
+  return v.work?.stage === 'closingOut' ? v.work : undefined;
+}

@@ -1,5 +1,5 @@
 // A resolved FollowerSpec for unit tests of the pure reducer (no registry file involved).
-import type { CommandAdapterSpec, FollowerSpec } from '../../workflows/api.ts';
+import type { CommandAdapterSpec, FollowerSpec } from '../../contract/spec.ts';
 
 export type CommandFollowerSpec = FollowerSpec & { adapter: CommandAdapterSpec };
 

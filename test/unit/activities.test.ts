@@ -11,9 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adapterStatus, adapterTrigger, parseStatus, renderArgv, secretPresence, type AdapterCall, type AdapterContext } from '../../activities/adapter.ts';
 import { readBranchHead, readBranchHeads } from '../../activities/observe.ts';
 import { runCommand } from '../../activities/run-command.ts';
+import { triggerIdFor } from '../../activities/trigger-key.ts';
 import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
 import { makeSpec } from '../support/spec.ts';
-import type { CommandAdapterSpec } from '../../workflows/api.ts';
+import type { CommandAdapterSpec } from '../../contract/spec.ts';
 
 const made: string[] = [];
 const tmp = (): string => {
@@ -120,7 +121,7 @@ describe('adapter contract (demo control plane)', () => {
       ...spec.adapter,
       env: ['DEMO_TOKEN'],
       status: { argv: [HWLAB, 'nodes', 'control-plane', 'status', '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}'] },
-      trigger: { argv: [HWLAB, 'nodes', 'control-plane', 'trigger-current', '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}', '--sha', '{sha}'] },
+      trigger: { argv: [HWLAB, 'nodes', 'control-plane', 'trigger-current', '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}', '--sha', '{sha}', '--trigger-id', '{triggerId}'] },
       timeoutMs: 10_000,
       ...over,
     },
@@ -133,18 +134,22 @@ describe('adapter contract (demo control plane)', () => {
     expect(argv).toEqual([path.join(dir, 'bin/x'), '--lane=v03', lanes, sha]);
   });
 
-  it('triggers once: a second trigger for the same sha sees it running and fires nothing', async () => {
+  it('triggers at most once per key: the key reaches the runtime, and a second trigger for the sha sees it and fires nothing', async () => {
     expect(await adapterStatus(call('v03'), undefined, ctx)).toEqual({ phase: 'Idle', message: 'no deploy yet' });
-    const first = await adapterTrigger(call('v03'), sha, false, ctx);
+    const ask = { sha, run: 1, manual: false, maybeFired: false };
+    const key = triggerIdFor('demo', sha, 1);
+    const first = await adapterTrigger(call('v03'), ask, ctx);
     const secrets = [{ name: 'DEMO_TOKEN', present: true, fingerprint: `sha256:${createHash('sha256').update('tok-123').digest('hex').slice(0, 12)}` }];
-    expect(first).toEqual({ alreadyRunning: false, jobId: 'JD01-v03-1', secrets });
-    const again = await adapterTrigger(call('v03'), sha, false, ctx);
-    expect(again).toEqual({ alreadyRunning: true, jobId: 'JD01-v03-1', secrets });
+    expect(first).toEqual({ fired: true, alreadyRunning: false, triggerId: key, jobId: 'JD01-v03-1', secrets });
     const witness = () => readFileSync(path.join(dir, 'state', 'triggers.log'), 'utf8').trim().split('\n');
+    expect(witness()[0]!.split(' ').at(-1)).toBe(key);
+    // The runtime echoes the key: the same key (a retried activity) and the same sha (a new run) both find it.
+    expect(await adapterTrigger(call('v03'), { ...ask, maybeFired: true }, ctx)).toEqual({ fired: false, alreadyRunning: true, triggerId: key, jobId: 'JD01-v03-1', secrets });
+    expect(await adapterTrigger(call('v03'), { ...ask, run: 2 }, ctx)).toMatchObject({ fired: false, triggerId: key });
     expect(witness()).toHaveLength(1);
-    expect(await adapterStatus(call('v03'), sha, ctx)).toMatchObject({ phase: 'Succeeded', sha, jobId: 'JD01-v03-1' });
+    expect(await adapterStatus(call('v03'), sha, ctx)).toMatchObject({ phase: 'Succeeded', sha, jobId: 'JD01-v03-1', triggerId: key });
     // A manual redeploy fires again once the sha is done (but not while it is in progress).
-    expect(await adapterTrigger(call('v03'), sha, true, ctx)).toMatchObject({ alreadyRunning: false, jobId: 'JD01-v03-2' });
+    expect(await adapterTrigger(call('v03'), { ...ask, run: 2, manual: true }, ctx)).toMatchObject({ fired: true, triggerId: triggerIdFor('demo', sha, 2), jobId: 'JD01-v03-2' });
     expect(witness()).toHaveLength(2);
   });
 
@@ -157,7 +162,7 @@ describe('adapter contract (demo control plane)', () => {
   });
 
   it('a refused trigger is a failure with the runtime’s reason and retryability', async () => {
-    const f = await failureOf(adapterTrigger(call('bad'), sha, false, ctx));
+    const f = await failureOf(adapterTrigger(call('bad'), { sha, run: 1, manual: false, maybeFired: false }, ctx));
     expect(f).toMatchObject({ type: 'AdapterFailed', retryable: false });
     expect(f.message).toContain('quota exceeded');
   });

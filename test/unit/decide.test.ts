@@ -1,10 +1,14 @@
-import fc from 'fast-check';
+// The decision core, rule by rule (docs/architecture.md "The rules"). Scenarios drive the real
+// reducer the way the workflow does and check codes and actions, never message text; the world
+// model in promise.test.ts checks the same rules against a simulated mirror and runtime.
 import { describe, expect, it } from 'vitest';
-import type { FollowerSpec, FollowerState, RuntimeStatus } from '../../workflows/api.ts';
-import { backoffMs, decide, initialState, nextAction, reduce, type Action, type FollowerEvent } from '../../workflows/decide.ts';
+import type { RuntimeStatus } from '../../contract/adapter.ts';
+import type { FollowerSpec } from '../../contract/spec.ts';
+import type { FollowerState } from '../../contract/state.ts';
+import { backoffMs, condition, decide, initialState, nextAction, reduce, type Action, type FollowerEvent } from '../../core/decide.ts';
 import { makeSpec, sha } from '../support/spec.ts';
 
-/** Drives the reducer the way the workflow does: tick, ask for the next action, report back. */
+/** Drives the core as workflows/follower.ts does: tick, ask for the next action, report back. */
 class Sim {
   state: FollowerState;
   now = 1_000_000;
@@ -23,126 +27,278 @@ class Sim {
     this.now += ms;
     return this;
   }
-  /** Observe `head`, then run the trigger the reducer asks for, if any. */
-  observeAndTrigger(head: string, jobId = `job-${head.slice(-4)}`): this {
+  get work() {
+    return this.state.work;
+  }
+  get run(): number {
+    const w = this.state.work;
+    if (!w || w.stage === 'pending') throw new Error(`no run: ${JSON.stringify(w)}`);
+    return w.run;
+  }
+  record(s: string) {
+    return this.state.shas.find((r) => r.sha === s);
+  }
+  codes(): string[] {
+    return this.state.events.map((e) => e.code);
+  }
+  /** Reads `head`, and runs the trigger the core then asks for, accepted by the runtime. */
+  deliver(head: string, opts: { fired?: boolean; jobId?: string; triggerId?: string } = {}): this {
     this.ev({ type: 'observed', sha: head });
     const a = this.next();
-    if (a.kind === 'trigger') {
-      this.ev({ type: 'triggering' });
-      this.ev({ type: 'triggered', sha: a.sha, jobId, alreadyRunning: false });
-    }
+    if (a.kind === 'trigger') this.fire(opts);
     return this;
   }
-  status(s: RuntimeStatus): this {
-    return this.ev({ type: 'status', sha: this.state.inFlight!.sha, status: s });
+  fire(opts: { fired?: boolean; jobId?: string; triggerId?: string } = {}): this {
+    this.ev({ type: 'triggering' });
+    const w = this.state.work!;
+    return this.ev({ type: 'triggered', sha: w.sha, run: this.run, fired: opts.fired ?? true, jobId: opts.jobId ?? `job-${w.sha.slice(-3)}`, ...(opts.triggerId ? { triggerId: opts.triggerId } : {}) });
+  }
+  status(st: Partial<RuntimeStatus> & Pick<RuntimeStatus, 'phase'>): this {
+    const w = this.state.work!;
+    return this.ev({ type: 'status', sha: w.sha, run: this.run, status: { sha: w.sha, ...st } });
+  }
+  succeed(): this {
+    return this.status({ phase: 'Succeeded' });
+  }
+  expectPhase(phase: string, code: string): this {
+    expect({ phase: this.state.phase, code: this.state.code }, this.state.message).toEqual({ phase, code });
+    return this;
   }
 }
 
-describe('decide: one observation', () => {
-  it('a new sha is PendingTrigger, a triggered one Noop, a paused follower Blocked', () => {
-    const s = new Sim();
-    expect(decide(s.state, sha(1))).toMatchObject({ kind: 'PendingTrigger', sha: sha(1) });
-    s.observeAndTrigger(sha(1));
-    expect(decide(s.state, sha(1))).toMatchObject({ kind: 'Noop' });
-    s.ev({ type: 'pause', reason: 'maintenance' });
-    expect(decide(s.state, sha(2))).toEqual({ kind: 'Blocked', reason: 'Paused: maintenance' });
+const A = sha(0xa);
+const B = sha(0xb);
+const C = sha(0xc);
+
+describe('one head: observe, trigger once, close out', () => {
+  it('starts Observed, reads first, then triggers a new head once and closes out on the runtime status', () => {
+    const s = new Sim().expectPhase('Observed', 'Starting');
+    expect(s.next()).toEqual({ kind: 'observe' });
+    s.ev({ type: 'observed', sha: A }).expectPhase('PendingTrigger', 'NewHead');
+    expect(s.next()).toEqual({ kind: 'trigger', sha: A });
+    s.ev({ type: 'triggering' }).expectPhase('Triggering', 'Triggering');
+    expect(s.work).toMatchObject({ stage: 'triggering', sha: A, run: 1, attempt: 1, manual: false, maybeFired: false, deadline: s.now + 120_000 });
+    expect(s.state.lastTriggeredSha).toBe(A);
+    s.ev({ type: 'triggered', sha: A, run: 1, fired: true, jobId: 'j1', triggerId: 'demo-a-1' }).expectPhase('ClosingOut', 'TriggerAccepted');
+    expect(s.next()).toEqual({ kind: 'status', sha: A, run: 1, jobId: 'j1' });
+    s.status({ phase: 'Running' });
+    expect(s.next()).toEqual({ kind: 'wait', until: s.now + 2000, why: 'next close-out check' });
+    s.advance(2000).succeed().expectPhase('Succeeded', 'ClosedOut');
+    expect(s.state).toMatchObject({ deployed: { sha: A, at: s.now }, lastSucceededSha: A, work: undefined, lastError: undefined });
+    expect(s.record(A)).toMatchObject({ runs: 1, outcome: 'Succeeded', code: 'ClosedOut', jobId: 'j1', triggeredAt: s.now - 2000, finishedAt: s.now });
+  });
+
+  it('a repeated observation of the deployed head triggers nothing and logs nothing', () => {
+    const s = new Sim().deliver(A).succeed();
+    const events = s.state.events.length;
+    for (let i = 0; i < 5; i++) {
+      s.advance(10_000).ev({ type: 'observed', sha: A });
+      expect(s.next()).toEqual({ kind: 'wait', until: s.now + 10_000, why: 'next observation' });
+    }
+    s.expectPhase('Succeeded', 'ClosedOut');
+    expect(s.state.events.length).toBe(events);
+    expect(s.record(A)?.runs).toBe(1);
+  });
+
+  it('a runtime already on the sha is adopted: nothing fired, the close-out decides', () => {
+    const s = new Sim().deliver(A, { fired: false }).expectPhase('ClosingOut', 'AlreadyOnRuntime');
+    s.succeed().expectPhase('Succeeded', 'ClosedOut');
+  });
+
+  it('a status naming another run of the sha (by key) is not ours; one naming ours is', () => {
+    const s = new Sim().deliver(A, { triggerId: 'k2' });
+    s.status({ phase: 'Failed', triggerId: 'k1', retryable: false }).expectPhase('ClosingOut', 'TriggerAccepted');
+    expect(s.work).toMatchObject({ stage: 'closingOut', runtime: { phase: 'Failed', sha: A } });
+    s.status({ phase: 'Succeeded', triggerId: 'k2', jobId: 'j9' }).expectPhase('Succeeded', 'ClosedOut');
+    expect(s.record(A)?.jobId).toBe('j9');
+  });
+
+  it('a status naming another sha keeps the close-out going, and records what the runtime says', () => {
+    const s = new Sim().deliver(A);
+    s.ev({ type: 'status', sha: A, run: 1, status: { phase: 'Succeeded', sha: B, jobId: 'other', message: 'old release' } });
+    expect(s.work).toMatchObject({ stage: 'closingOut', jobId: 'job-00a', runtime: { phase: 'Succeeded', sha: B, message: 'old release' }, nextCheckAt: s.now + 2000 });
+  });
+
+  it('ignores results that are not for the current run', () => {
+    const s = new Sim().deliver(A);
+    const before = JSON.stringify(s.state);
+    s.ev({ type: 'status', sha: A, run: 2, status: { phase: 'Succeeded', sha: A } });
+    s.ev({ type: 'status', sha: B, run: 1, status: { phase: 'Succeeded', sha: B } });
+    s.ev({ type: 'statusFailed', sha: A, run: 7, code: 'AdapterFailed', message: 'x' });
+    s.ev({ type: 'triggered', sha: A, run: 1, fired: true });
+    s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterFailed', message: 'x', retryable: true, mayHaveReached: false });
+    expect(JSON.stringify(s.state)).toBe(before);
+    const t = new Sim();
+    t.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    const triggering = JSON.stringify(t.state);
+    t.ev({ type: 'triggered', sha: A, run: 2, fired: true }).ev({ type: 'triggered', sha: B, run: 1, fired: true });
+    t.ev({ type: 'triggerFailed', sha: A, run: 2, code: 'AdapterFailed', message: 'x', retryable: true, mayHaveReached: false });
+    expect(JSON.stringify(t.state)).toBe(triggering);
+  });
+
+  it('records the secrets the worker had at the trigger, and a fresh run clears the last outcome', () => {
+    const s = new Sim().deliver(A).succeed();
+    s.ev({ type: 'manualTrigger', reason: 'again' }).ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    expect(s.record(A)?.outcome).toBe('Succeeded'); // until the runtime has the run
+    s.ev({ type: 'triggered', sha: A, run: 2, fired: true, secrets: [{ name: 'T', present: true, fingerprint: 'sha256:0' }] });
+    expect(s.record(A)).toEqual({ sha: A, firstSeen: s.now, runs: 2, triggeredAt: s.now });
+    expect(s.state.secrets).toEqual({ at: s.now, entries: [{ name: 'T', present: true, fingerprint: 'sha256:0' }] });
   });
 });
 
-describe('reduce + nextAction: the follower rules', () => {
-  it('triggers a new sha once and closes out on the runtime status', () => {
-    const s = new Sim();
-    expect(s.next()).toEqual({ kind: 'observe' });
-    s.ev({ type: 'observed', sha: sha(1) });
-    expect(s.state.phase).toBe('PendingTrigger');
-    expect(s.next()).toEqual({ kind: 'trigger', sha: sha(1), attempt: 1, manual: false });
-    s.ev({ type: 'triggering' });
-    expect(s.state.phase).toBe('Triggering');
-    expect(s.state.lastTriggeredSha).toBe(sha(1));
-    s.ev({ type: 'triggered', sha: sha(1), jobId: 'j1', alreadyRunning: false });
-    expect(s.state.phase).toBe('ClosingOut');
-    expect(s.state.inFlight).toMatchObject({ sha: sha(1), jobId: 'j1', attempt: 1, deadline: s.now + 120_000 });
-    expect(s.next()).toEqual({ kind: 'status', sha: sha(1) });
-    s.status({ phase: 'Running', sha: sha(1) });
-    expect(s.next()).toMatchObject({ kind: 'wait', until: s.now + 2000, why: 'next close-out check' });
-    s.advance(2000).status({ phase: 'Succeeded', sha: sha(1) });
-    expect(s.state).toMatchObject({ phase: 'Succeeded', lastSucceededSha: sha(1), inFlight: undefined });
-    expect(s.state.shas.find((r) => r.sha === sha(1))).toMatchObject({ outcome: 'Succeeded', attempts: 1 });
+describe('supersede: the branch moves while a sha is in flight', () => {
+  it('marks the old sha Superseded (with its successor), queues its cancel, and the new head follows', () => {
+    const s = new Sim().deliver(A, { jobId: 'jA' });
+    s.advance(1000).ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
+    expect(s.record(A)).toMatchObject({ outcome: 'Superseded', code: 'Superseded', supersededBy: B, finishedAt: s.now });
+    expect(s.state.events.find((e) => e.to === 'Superseded')).toMatchObject({ from: 'ClosingOut', sha: A, code: 'Superseded' });
+    expect(s.next()).toEqual({ kind: 'cancel', sha: A, run: 1, jobId: 'jA' });
+    s.ev({ type: 'cancelled', sha: A, run: 1, ok: true, message: '' });
+    expect(s.state.cancels).toEqual([]);
+    expect(s.codes()).toContain('CancelSent');
+    expect(s.next()).toEqual({ kind: 'trigger', sha: B });
   });
 
-  it('never re-triggers a repeated sha, and logs nothing for a steady branch', () => {
-    const s = new Sim().observeAndTrigger(sha(1)).status({ phase: 'Succeeded', sha: sha(1) });
-    const events = s.state.events.length;
-    for (let i = 0; i < 5; i++) {
-      s.advance(10_000).ev({ type: 'observed', sha: sha(1) });
-      expect(s.next().kind).not.toBe('trigger');
-    }
-    expect(s.state.phase).toBe('Succeeded');
-    expect(s.state.events.length).toBe(events);
+  it('a failed cancel is noted and forgotten; nothing else waits for it', () => {
+    const s = new Sim().deliver(A).ev({ type: 'observed', sha: B });
+    s.ev({ type: 'cancelled', sha: A, run: 1, ok: false, message: 'no such job' });
+    expect(s.codes()).toContain('CancelFailed');
+    expect(s.next()).toEqual({ kind: 'trigger', sha: B });
   });
 
-  it('supersedes the in-flight sha when the branch advances, cancels it, then triggers the new head', () => {
-    const s = new Sim().observeAndTrigger(sha(1), 'j1');
-    s.advance(1000).ev({ type: 'observed', sha: sha(2) });
-    expect(s.state.shas.find((r) => r.sha === sha(1))).toMatchObject({ outcome: 'Superseded', supersededBy: sha(2) });
-    expect(s.state.events.some((e) => e.to === 'Superseded' && e.sha === sha(1))).toBe(true);
-    expect(s.state.phase).toBe('PendingTrigger');
-    expect(s.next()).toEqual({ kind: 'cancel', sha: sha(1), jobId: 'j1' });
-    s.ev({ type: 'cancelled', sha: sha(1), ok: true, message: '' });
-    expect(s.next()).toEqual({ kind: 'trigger', sha: sha(2), attempt: 1, manual: false });
-  });
-
-  it('does not queue a cancel when the adapter has none', () => {
+  it('queues no cancel when the adapter has none', () => {
     const spec = makeSpec();
     delete spec.adapter.cancel;
-    const s = new Sim(spec).observeAndTrigger(sha(1));
-    s.ev({ type: 'observed', sha: sha(2) });
-    expect(s.state.pendingCancels).toEqual([]);
-    expect(s.next()).toMatchObject({ kind: 'trigger', sha: sha(2) });
+    const s = new Sim(spec).deliver(A).ev({ type: 'observed', sha: B });
+    expect(s.state.cancels).toEqual([]);
+    expect(s.next()).toEqual({ kind: 'trigger', sha: B });
   });
 
-  it('makes a budget overrun visible: Failed, BudgetExceeded, elapsed, budget and its YAML source', () => {
-    const s = new Sim().observeAndTrigger(sha(1));
-    s.status({ phase: 'Running', sha: sha(0), message: 'still on the old image' });
-    const wait = s.next();
-    expect(wait.kind).toBe('wait');
-    s.advance(120_000);
-    s.ev({ type: 'tick' });
-    expect(s.state.phase).toBe('Failed');
-    expect(s.state.lastError?.reason).toBe('BudgetExceeded');
-    expect(s.state.reason).toContain('close-out took 2m, over the 2m budget from defaults.closeout.budget (registry.yaml:7)');
-    expect(s.state.reason).toContain(`runtime reports ${sha(0).slice(0, 12)}`);
-    expect(s.state.retry).toBeUndefined();
+  it('a cancel is queued without a job id when the trigger had not reported one', () => {
+    const s = new Sim();
+    s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' }).ev({ type: 'triggered', sha: A, run: 1, fired: true });
+    s.ev({ type: 'observed', sha: B });
+    expect(s.state.cancels).toEqual([{ sha: A, run: 1 }]);
   });
 
-  it('never sleeps past the close-out budget', () => {
-    const s = new Sim(makeSpec({ pollIntervalMs: 600_000, closeout: { ...makeSpec().closeout, pollIntervalMs: 500_000 } }));
-    s.observeAndTrigger(sha(1)).status({ phase: 'Running', sha: sha(1) });
-    const a = s.next();
-    expect(a).toMatchObject({ kind: 'wait', until: s.state.inFlight!.deadline, why: 'close-out budget' });
+  it('flip-flop: A deployed, B in flight, back to A, B again — each return is a new run and B ends deployed', () => {
+    const s = new Sim().deliver(A).succeed();
+    s.deliver(B).expectPhase('ClosingOut', 'TriggerAccepted');
+    s.ev({ type: 'observed', sha: A }).expectPhase('PendingTrigger', 'HeadReturned');
+    expect(s.record(B)).toMatchObject({ outcome: 'Superseded', supersededBy: A });
+    s.next(); // the cancel of B
+    s.ev({ type: 'cancelled', sha: B, run: 1, ok: true, message: '' });
+    expect(s.next()).toEqual({ kind: 'trigger', sha: A });
+    s.fire().succeed().expectPhase('Succeeded', 'ClosedOut');
+    expect(s.record(A)?.runs).toBe(2);
+    s.ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'HeadReturned');
+    expect(s.next()).toEqual({ kind: 'trigger', sha: B });
+    s.fire();
+    expect(s.run).toBe(2);
+    s.succeed().expectPhase('Succeeded', 'ClosedOut');
+    expect(s.state.deployed?.sha).toBe(B);
   });
 
-  it('retries a retryable failure after backoff, up to maxAttempts, then stays Failed', () => {
-    const s = new Sim().observeAndTrigger(sha(1));
-    s.status({ phase: 'Failed', sha: sha(1), message: 'pull backoff', retryable: true });
-    expect(s.state.phase).toBe('Failed');
-    expect(s.state.retry).toEqual({ sha: sha(1), attempt: 2, notBefore: s.now + 5000 });
-    expect(s.next()).toMatchObject({ kind: 'wait', until: s.now + 5000 });
+  it('a rewind to a sha deployed before its successor closed out is triggered again: the runtime is not known to be on it', () => {
+    const s = new Sim().deliver(A).succeed().deliver(B).succeed();
+    s.ev({ type: 'observed', sha: A }).expectPhase('PendingTrigger', 'HeadReturned');
+  });
+
+  it('a retry waiting for its backoff is superseded when the branch moves', () => {
+    const s = new Sim().deliver(A).status({ phase: 'Failed', retryable: true });
+    expect(s.work?.stage).toBe('backoff');
+    s.ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
+    expect(s.record(A)).toMatchObject({ outcome: 'Superseded', supersededBy: B });
+    expect(s.state.events.some((e) => e.to === 'Superseded' && e.sha === A)).toBe(true);
+    expect(s.state.cancels).toEqual([]);
+  });
+
+  it('a pending trigger that never fired is dropped without an outcome', () => {
+    const s = new Sim();
+    s.ev({ type: 'observed', sha: A }).ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' });
+    s.ev({ type: 'observed', sha: B });
+    expect(s.work).toMatchObject({ stage: 'pending', sha: B });
+    expect(s.record(A)?.outcome).toBeUndefined();
+    expect(s.state.events.some((e) => e.to === 'Superseded')).toBe(false);
+  });
+});
+
+describe('failures, retries and the budget', () => {
+  it('retries a retryable failure after backoff, after a fresh read, as a new run, up to maxAttempts; then Failed stays', () => {
+    const s = new Sim().deliver(A);
+    s.status({ phase: 'Failed', message: 'pull backoff', retryable: true }).expectPhase('Failed', 'RuntimeFailed');
+    expect(s.work).toMatchObject({ stage: 'backoff', sha: A, attempt: 2, run: 1, backoffMs: 5000, notBefore: s.now + 5000, outcomeUnknown: false });
+    expect(s.record(A)).toMatchObject({ outcome: 'Failed', code: 'RuntimeFailed' });
+    expect(s.next()).toEqual({ kind: 'wait', until: s.now + 5000, why: `retry backoff for ${A.slice(0, 12)}` });
     s.advance(5000);
-    expect(s.next()).toEqual({ kind: 'trigger', sha: sha(1), attempt: 2, manual: false });
-    s.ev({ type: 'triggering' }).ev({ type: 'triggered', sha: sha(1), alreadyRunning: false });
-    s.status({ phase: 'Failed', sha: sha(1), retryable: true });
-    expect(s.state.retry).toMatchObject({ attempt: 3, notBefore: s.now + 10_000 });
-    s.advance(10_000);
-    expect(s.next()).toMatchObject({ kind: 'trigger', attempt: 3 });
-    s.ev({ type: 'triggering' }).ev({ type: 'triggered', sha: sha(1), alreadyRunning: false });
-    s.status({ phase: 'Failed', sha: sha(1), message: 'pull backoff', retryable: true });
-    expect(s.state.phase).toBe('Failed');
-    expect(s.state.retry).toBeUndefined();
-    expect(s.state.reason).toContain('3 attempts used');
-    s.advance(60_000).ev({ type: 'observed', sha: sha(1) });
-    expect(s.next().kind).not.toBe('trigger');
-    expect(s.state.phase).toBe('Failed');
+    expect(s.next()).toEqual({ kind: 'observe' });
+    s.expectPhase('PendingTrigger', 'RetryDue');
+    s.ev({ type: 'observed', sha: A });
+    expect(s.next()).toEqual({ kind: 'trigger', sha: A });
+    s.fire();
+    expect(s.work).toMatchObject({ attempt: 2, run: 2 });
+    s.status({ phase: 'Failed', retryable: true });
+    expect(s.work).toMatchObject({ stage: 'backoff', attempt: 3, notBefore: s.now + 10_000 });
+    s.advance(10_000).next();
+    s.ev({ type: 'observed', sha: A });
+    s.fire().status({ phase: 'Failed', message: 'pull backoff', retryable: true }).expectPhase('Failed', 'RuntimeFailed');
+    expect(s.work).toBeUndefined();
+    expect(s.state.message).toContain('3 attempts used');
+    s.advance(60_000).ev({ type: 'observed', sha: A }).expectPhase('Failed', 'RuntimeFailed');
+    expect(s.next().kind).toBe('wait');
+    expect(s.record(A)?.runs).toBe(3);
+  });
+
+  it('a terminal failure stays Failed through repeated reads, pauses and mirror blips; a new sha deploys', () => {
+    const s = new Sim().deliver(A).status({ phase: 'Failed', message: 'invalid manifest', retryable: false }).expectPhase('Failed', 'RuntimeFailed');
+    expect(s.state.message).toBe('invalid manifest');
+    s.advance(10_000).ev({ type: 'observed', sha: A }).expectPhase('Failed', 'RuntimeFailed');
+    s.ev({ type: 'pause', reason: 'freeze' }).expectPhase('Blocked', 'Paused');
+    s.ev({ type: 'resume' }).ev({ type: 'observed', sha: A }).expectPhase('Failed', 'RuntimeFailed');
+    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' }).expectPhase('Blocked', 'MirrorUnreachable');
+    s.ev({ type: 'observed', sha: A }).expectPhase('Failed', 'RuntimeFailed');
+    expect(s.next().kind).toBe('wait');
+    s.ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
+  });
+
+  it('a rewind to a sha that Failed shows that failure and does not trigger it again', () => {
+    const s = new Sim().deliver(A).status({ phase: 'Failed', retryable: false }).deliver(B).succeed();
+    s.ev({ type: 'observed', sha: A }).expectPhase('Failed', 'RuntimeFailed');
+    expect(s.next().kind).toBe('wait');
+  });
+
+  it('the budget is decided by a status read at or after the deadline, never by the clock alone', () => {
+    const s = new Sim().deliver(A).status({ phase: 'Running', sha: B, message: 'still on the old image' });
+    s.advance(120_000);
+    expect(s.next()).toEqual({ kind: 'observe' });
+    s.ev({ type: 'observed', sha: A }).expectPhase('ClosingOut', 'TriggerAccepted');
+    expect(s.next()).toEqual({ kind: 'status', sha: A, run: 1, jobId: 'job-00a' });
+    s.ev({ type: 'status', sha: A, run: 1, status: { phase: 'Running', sha: B, message: 'still on the old image' } }).expectPhase('Failed', 'BudgetExceeded');
+    expect(s.state.message).toBe(`close-out took 2m, over the 2m budget from defaults.closeout.budget (registry.yaml:7); runtime reports ${B.slice(0, 12)} Running; last status: still on the old image`);
+    expect(s.work).toBeUndefined();
+    expect(s.state.lastError).toMatchObject({ code: 'BudgetExceeded', sha: A });
+  });
+
+  it('a close-out that succeeds past its deadline (the worker was down) is Succeeded, with the overrun', () => {
+    const s = new Sim().deliver(A);
+    s.advance(150_000).succeed().expectPhase('Succeeded', 'ClosedOutOverBudget');
+    expect(s.record(A)).toMatchObject({ outcome: 'Succeeded', overrunMs: 30_000 });
+    expect(s.state.message).toContain('30s over the 2m budget');
+    expect(condition(s.state, s.spec).phase).toBe('Succeeded');
+  });
+
+  it('a status read that fails keeps checking before the deadline; after it, the budget is exceeded', () => {
+    const s = new Sim().deliver(A);
+    s.ev({ type: 'statusFailed', sha: A, run: 1, code: 'AdapterFailed', message: 'exit 1' }).expectPhase('ClosingOut', 'TriggerAccepted');
+    expect(s.work).toMatchObject({ nextCheckAt: s.now + 2000 });
+    expect(s.state.lastError).toMatchObject({ code: 'AdapterFailed', sha: A });
+    s.advance(120_000).ev({ type: 'statusFailed', sha: A, run: 1, code: 'AdapterFailed', message: 'exit 1' }).expectPhase('Failed', 'BudgetExceeded');
+    expect(s.state.message).toContain('the status read after the deadline failed: exit 1');
+  });
+
+  it('never sleeps past the close-out deadline', () => {
+    const s = new Sim(makeSpec({ pollIntervalMs: 600_000, closeout: { ...makeSpec().closeout, pollIntervalMs: 500_000 } })).deliver(A).status({ phase: 'Running' });
+    expect(s.next()).toEqual({ kind: 'wait', until: s.work!.stage === 'closingOut' ? s.work!.deadline : 0, why: 'close-out budget' });
   });
 
   it('computes exponential backoff capped at maxBackoff', () => {
@@ -150,374 +306,345 @@ describe('reduce + nextAction: the follower rules', () => {
     expect([1, 2, 3, 4].map((n) => backoffMs(spec, n))).toEqual([1000, 3000, 9000, 20_000]);
   });
 
-  it('keeps a terminal failure visible until a new sha arrives', () => {
-    const s = new Sim().observeAndTrigger(sha(1));
-    s.status({ phase: 'Failed', sha: sha(1), message: 'invalid manifest', retryable: false });
-    expect(s.state).toMatchObject({ phase: 'Failed', reason: 'RuntimeFailed: invalid manifest' });
-    s.advance(10_000).ev({ type: 'observed', sha: sha(1) });
-    expect(s.state.phase).toBe('Failed');
-    s.advance(10_000).ev({ type: 'observed', sha: sha(2) });
-    expect(s.next()).toMatchObject({ kind: 'trigger', sha: sha(2) });
+  it('an adapter failure that did not reach the runtime is retried as a new run; a terminal one is Failed', () => {
+    const s = new Sim();
+    s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterFailed', message: 'exit 3', retryable: true, mayHaveReached: false }).expectPhase('Failed', 'AdapterFailed');
+    expect(s.work).toMatchObject({ stage: 'backoff', attempt: 2, outcomeUnknown: false });
+    expect(s.state.strayTriggerUntil).toBeUndefined();
+    s.advance(5000).next();
+    s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    expect(s.run).toBe(2);
+    s.ev({ type: 'triggerFailed', sha: A, run: 2, code: 'InvalidStatus', message: 'not JSON', retryable: false, mayHaveReached: false }).expectPhase('Failed', 'InvalidStatus');
+    expect(s.work).toBeUndefined();
+    expect(s.state.message).toBe('not JSON');
   });
+});
 
-  it('a manual trigger re-deploys the head; a sha that is not the head is refused', () => {
-    const s = new Sim().observeAndTrigger(sha(1)).status({ phase: 'Succeeded', sha: sha(1) });
-    s.ev({ type: 'manualTrigger', sha: sha(9), reason: 'try' });
-    expect(s.next()).toEqual({ kind: 'observe' });
-    s.ev({ type: 'observed', sha: sha(1) });
-    expect(s.state.events.at(-1)?.reason).toContain('manual trigger refused');
-    expect(s.next().kind).not.toBe('trigger');
+describe('a trigger whose outcome is lost', () => {
+  const lost = (): Sim => {
+    const s = new Sim();
+    s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    return s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'ActivityFailed', message: 'worker lost', retryable: true, mayHaveReached: true });
+  };
 
-    s.ev({ type: 'manualTrigger', reason: 'redeploy after node repair' });
-    s.ev({ type: 'observed', sha: sha(1) });
-    expect(s.next()).toEqual({ kind: 'trigger', sha: sha(1), attempt: 1, manual: true });
+  it('is sent again under the same key, after any command it started has timed out, conservatively', () => {
+    const s = lost().expectPhase('Failed', 'ActivityFailed');
+    expect(s.state.strayTriggerUntil).toBe(s.now + 1000);
+    expect(s.work).toMatchObject({ stage: 'backoff', attempt: 2, run: 1, outcomeUnknown: true });
+    expect(s.record(A)).toMatchObject({ outcome: 'Failed', code: 'ActivityFailed' });
+    s.advance(5000).next();
+    s.expectPhase('PendingTrigger', 'TriggerOutcomeUnknown');
+    expect(s.work).toMatchObject({ stage: 'pending', reuse: { run: 1, maybeFired: true } });
+    s.ev({ type: 'observed', sha: A });
+    expect(s.next()).toEqual({ kind: 'trigger', sha: A });
     s.ev({ type: 'triggering' });
-    expect(s.state.inFlight).toMatchObject({ manual: true });
-    expect(s.state.shas.find((r) => r.sha === sha(1))?.attempts).toBe(2);
+    expect(s.work).toMatchObject({ stage: 'triggering', run: 1, attempt: 2, maybeFired: true });
+    expect(s.record(A)?.runs).toBe(1);
   });
 
-  it('ignores a manual trigger for the sha already in flight', () => {
-    const s = new Sim().observeAndTrigger(sha(1));
-    s.ev({ type: 'manualTrigger', reason: 'again' }).ev({ type: 'observed', sha: sha(1) });
-    expect(s.state.phase).toBe('ClosingOut');
-    expect(s.state.events.at(-1)?.reason).toContain('already in flight');
+  it('holds every trigger, of any sha, until a stray command has timed out', () => {
+    const s = new Sim(makeSpec({ adapter: { ...makeSpec().adapter, timeoutMs: 30_000 } }));
+    s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterTimeout', message: 'killed', retryable: true, mayHaveReached: true });
+    const strayUntil = s.now + 30_000;
+    s.advance(1000).ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
+    expect(s.record(A)).toMatchObject({ outcome: 'Superseded' });
+    for (let a = s.next(); s.now < strayUntil; a = s.next()) {
+      expect(a.kind).not.toBe('trigger');
+      if (a.kind === 'observe') s.ev({ type: 'observed', sha: B });
+      else if (a.kind === 'wait') s.advance(a.until - s.now);
+    }
+    expect(s.now).toBe(strayUntil);
+    const t = new Sim(makeSpec({ pollIntervalMs: 60_000, adapter: { ...makeSpec().adapter, timeoutMs: 30_000 } }));
+    t.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    t.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterTimeout', message: 'killed', retryable: true, mayHaveReached: true });
+    t.advance(1000).ev({ type: 'observed', sha: B });
+    expect(t.next()).toEqual({ kind: 'wait', until: t.now + 29_000, why: 'a lost trigger command to time out' });
+    t.advance(29_000);
+    expect(t.next()).toEqual({ kind: 'trigger', sha: B });
   });
 
-  it('pause blocks new triggers but lets the in-flight close-out finish; resume re-decides', () => {
-    const s = new Sim().observeAndTrigger(sha(1));
-    s.ev({ type: 'pause', reason: 'freeze' });
-    expect(s.state.phase).toBe('ClosingOut');
-    s.status({ phase: 'Succeeded', sha: sha(1) });
-    s.ev({ type: 'observed', sha: sha(2) });
-    expect(s.state).toMatchObject({ phase: 'Blocked', reason: 'Paused: freeze' });
-    expect(s.next().kind).not.toBe('trigger');
-    s.ev({ type: 'resume', reason: 'thaw' });
+  it('superseded before its re-send, it gets an outcome (it may have fired)', () => {
+    const s = lost().advance(5000);
+    s.next();
+    s.ev({ type: 'observed', sha: B });
+    expect(s.record(A)).toMatchObject({ outcome: 'Superseded', supersededBy: B });
+  });
+
+  it('uses attempts: after maxAttempts it is Failed, saying the last may have reached the runtime', () => {
+    const s = new Sim(makeSpec({ retry: { ...makeSpec().retry, maxAttempts: 1 } }));
+    s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterTimeout', message: 'killed', retryable: false, mayHaveReached: true }).expectPhase('Failed', 'AdapterTimeout');
+    expect(s.work).toBeUndefined();
+    expect(s.state.message).toBe('killed; 1 attempts used; the last trigger may have reached the runtime');
+  });
+});
+
+describe('pause: Blocked(Paused) until resumed, whatever else happens', () => {
+  it('holds on an unchanged deployed head, a rewind and a mirror blip, and fires nothing', () => {
+    const s = new Sim().deliver(A).succeed().deliver(B).succeed();
+    s.ev({ type: 'pause', reason: 'freeze' }).expectPhase('Blocked', 'Paused');
+    expect(s.state.message).toBe('paused: freeze');
+    s.advance(10_000).ev({ type: 'observed', sha: B }).expectPhase('Blocked', 'Paused');
+    s.ev({ type: 'observed', sha: A }).expectPhase('Blocked', 'Paused');
+    expect(s.work).toBeUndefined();
+    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' }).expectPhase('Blocked', 'Paused');
+    s.ev({ type: 'observed', sha: C }).expectPhase('Blocked', 'Paused');
+    expect(s.next().kind).toBe('wait');
+    s.ev({ type: 'pause', reason: 'still frozen' });
+    expect(s.state.paused).toEqual({ reason: 'still frozen', since: s.now - 10_000 });
+    s.ev({ type: 'resume', reason: 'thaw' }).expectPhase('Observed', 'AwaitingRead');
+    expect(s.codes()).toContain('Resumed');
     expect(s.next()).toEqual({ kind: 'observe' });
-    s.ev({ type: 'observed', sha: sha(2) });
-    expect(s.next()).toMatchObject({ kind: 'trigger', sha: sha(2) });
+    s.ev({ type: 'observed', sha: C }).expectPhase('PendingTrigger', 'NewHead');
   });
 
-  it('pausing does not drop a manual trigger that is already pending', () => {
-    const s = new Sim().observeAndTrigger(sha(1)).status({ phase: 'Succeeded', sha: sha(1) });
-    s.ev({ type: 'manualTrigger', reason: 'redeploy' }).ev({ type: 'observed', sha: sha(1) });
-    s.ev({ type: 'pause', reason: 'freeze' });
-    expect(s.state.phase).toBe('PendingTrigger');
-    expect(s.next()).toEqual({ kind: 'trigger', sha: sha(1), attempt: 1, manual: true });
-  });
-
-  it('after resume, a follower waiting for a retry shows the retry, not the old Paused reason', () => {
-    const s = new Sim().observeAndTrigger(sha(1));
-    s.status({ phase: 'Failed', sha: sha(1), message: 'flaky', retryable: true });
-    s.ev({ type: 'pause', reason: 'freeze' });
-    expect(s.state.phase).toBe('Blocked');
-    s.advance(1000).ev({ type: 'resume' }).ev({ type: 'observed', sha: sha(1) });
-    expect(s.state).toMatchObject({ phase: 'Failed', reason: 'RuntimeFailed; retry 2/3 due in 4s' });
-    s.advance(4000);
-    expect(s.next()).toMatchObject({ kind: 'trigger', sha: sha(1), attempt: 2 });
-  });
-
-  it('a manual trigger runs while paused (like a manual sync with auto-sync off)', () => {
-    const s = new Sim();
-    s.ev({ type: 'pause', reason: 'freeze' }).ev({ type: 'observed', sha: sha(1) });
-    expect(s.state.phase).toBe('Blocked');
-    s.ev({ type: 'manualTrigger', reason: 'hotfix' }).ev({ type: 'observed', sha: sha(1) });
-    expect(s.next()).toMatchObject({ kind: 'trigger', sha: sha(1), manual: true });
-  });
-
-  it('is Blocked while the mirror is unreachable, keeps since-when, never triggers, recovers', () => {
-    const s = new Sim().observeAndTrigger(sha(1));
-    s.status({ phase: 'Failed', sha: sha(1), retryable: true });
-    const since = s.now;
-    s.ev({ type: 'observeFailed', reason: 'MirrorUnreachable', message: 'connection refused' });
-    expect(s.state.phase).toBe('Blocked');
-    s.advance(30_000).ev({ type: 'observeFailed', reason: 'MirrorUnreachable', message: 'connection refused' });
-    expect(s.state.mirrorBlocked).toMatchObject({ since });
-    // The retry backoff elapsed, but no trigger happens while the mirror cannot confirm the head.
-    expect(s.next().kind).not.toBe('trigger');
-    s.advance(10_000).ev({ type: 'observed', sha: sha(1) });
-    expect(s.state.mirrorBlocked).toBeUndefined();
-    expect(s.next()).toMatchObject({ kind: 'trigger', sha: sha(1), attempt: 2 });
-  });
-
-  it('an in-flight close-out keeps going while the mirror is unreachable', () => {
-    const s = new Sim().observeAndTrigger(sha(1));
-    s.ev({ type: 'observeFailed', reason: 'MirrorUnreachable', message: 'down' });
-    expect(s.state.phase).toBe('ClosingOut');
-    s.status({ phase: 'Succeeded', sha: sha(1) });
-    expect(s.state.phase).toBe('Succeeded');
-  });
-
-  it('an adapter that cannot run is Blocked without spending an attempt, and is tried again next poll', () => {
-    const s = new Sim();
-    s.ev({ type: 'observed', sha: sha(1) }).ev({ type: 'triggering' });
-    s.ev({ type: 'triggerFailed', sha: sha(1), reason: 'AdapterMissing', message: 'not found', retryable: true, blocking: true });
-    expect(s.state).toMatchObject({ phase: 'Blocked', inFlight: undefined });
-    expect(s.state.shas[0]!.attempts).toBe(0);
-    s.advance(10_000).ev({ type: 'observed', sha: sha(1) });
-    expect(s.next()).toMatchObject({ kind: 'trigger', sha: sha(1), attempt: 1 });
-  });
-
-  it('an adapter that cannot run during a retry keeps the retry (and a manual trigger stays manual)', () => {
-    const s = new Sim().observeAndTrigger(sha(1));
-    s.status({ phase: 'Failed', sha: sha(1), retryable: true });
-    s.advance(5000);
-    expect(s.next()).toMatchObject({ kind: 'trigger', attempt: 2 });
-    s.ev({ type: 'triggering' });
-    s.ev({ type: 'triggerFailed', sha: sha(1), reason: 'AdapterMissing', message: 'gone', retryable: true, blocking: true });
-    s.advance(10_000).ev({ type: 'observed', sha: sha(1) });
-    expect(s.next()).toEqual({ kind: 'trigger', sha: sha(1), attempt: 2, manual: false });
-
-    const m = new Sim().observeAndTrigger(sha(1)).status({ phase: 'Succeeded', sha: sha(1) });
-    m.ev({ type: 'manualTrigger', reason: 'redeploy' }).ev({ type: 'observed', sha: sha(1) }).ev({ type: 'triggering' });
-    m.ev({ type: 'triggerFailed', sha: sha(1), reason: 'AdapterMissing', message: 'gone', retryable: true, blocking: true });
-    m.advance(10_000);
-    expect(m.next()).toEqual({ kind: 'trigger', sha: sha(1), attempt: 1, manual: true });
-  });
-
-  it('a branch rewound to an already-succeeded sha does not re-trigger it', () => {
-    const s = new Sim().observeAndTrigger(sha(1)).status({ phase: 'Succeeded', sha: sha(1) });
-    s.observeAndTrigger(sha(2)).status({ phase: 'Succeeded', sha: sha(2) });
-    s.ev({ type: 'observed', sha: sha(1) });
-    expect(s.state.phase).toBe('Noop');
-    expect(s.next().kind).not.toBe('trigger');
-  });
-
-  it('a branch that moves while a failed sha waits for its retry supersedes the retry', () => {
-    const s = new Sim().observeAndTrigger(sha(1));
-    s.status({ phase: 'Failed', sha: sha(1), retryable: true });
-    s.ev({ type: 'observed', sha: sha(2) });
-    expect(s.state.retry).toBeUndefined();
-    expect(s.state.shas.find((r) => r.sha === sha(1))).toMatchObject({ outcome: 'Superseded', supersededBy: sha(2) });
-    expect(s.next()).toMatchObject({ kind: 'trigger', sha: sha(2), attempt: 1 });
-  });
-
-  it('a supersede notice only makes the follower look at the mirror', () => {
-    const s = new Sim().observeAndTrigger(sha(1));
-    s.ev({ type: 'supersedeNotice', sha: sha(2) });
-    expect(s.state.phase).toBe('ClosingOut');
-    expect(s.next()).toEqual({ kind: 'status', sha: sha(1) });
-    s.status({ phase: 'Running', sha: sha(1) });
+  it('a change freeze does not cancel work: the in-flight close-out finishes, the moved head waits for resume', () => {
+    const s = new Sim().deliver(A, { jobId: 'jA' });
+    s.ev({ type: 'pause', reason: 'freeze' }).expectPhase('Blocked', 'Paused');
+    expect(s.state.message).toBe(`paused: freeze; the close-out of ${A.slice(0, 12)} continues`);
+    expect(s.next()).toEqual({ kind: 'status', sha: A, run: 1, jobId: 'jA' });
+    s.ev({ type: 'observed', sha: B });
+    s.ev({ type: 'observed', sha: B });
+    expect(s.codes().filter((c) => c === 'HeadMovedWhilePaused')).toHaveLength(1);
+    expect(s.state.cancels).toEqual([]);
+    expect(s.work).toMatchObject({ stage: 'closingOut', sha: A });
+    s.succeed().expectPhase('Blocked', 'Paused');
+    expect(s.state.deployed?.sha).toBe(A);
+    expect(s.next().kind).toBe('wait');
+    s.ev({ type: 'resume' });
     expect(s.next()).toEqual({ kind: 'observe' });
+    s.ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
   });
 
-  it('an alreadyRunning trigger result closes out without firing again', () => {
+  it('a retry is held while paused (no wake-up, no trigger) and due after resume', () => {
+    const s = new Sim().deliver(A).status({ phase: 'Failed', retryable: true });
+    s.ev({ type: 'pause', reason: 'freeze' }).expectPhase('Blocked', 'Paused');
+    expect(s.state.message).toBe(`paused: freeze; retry 2/3 of ${A.slice(0, 12)} is held until resume`);
+    s.advance(60_000);
+    expect(s.next()).toEqual({ kind: 'observe' });
+    s.ev({ type: 'observed', sha: A });
+    expect(s.next()).toEqual({ kind: 'wait', until: s.now + 10_000, why: 'next observation' });
+    expect(s.work?.stage).toBe('backoff');
+    s.ev({ type: 'resume' }).next();
+    s.expectPhase('PendingTrigger', 'RetryDue');
+  });
+
+  it('a pending trigger is held too', () => {
     const s = new Sim();
-    s.ev({ type: 'observed', sha: sha(1) }).ev({ type: 'triggering' });
-    s.ev({ type: 'triggered', sha: sha(1), jobId: 'j-existing', alreadyRunning: true });
-    expect(s.state.reason).toContain('not fired again');
+    s.ev({ type: 'observed', sha: A }).ev({ type: 'pause', reason: 'freeze' }).expectPhase('Blocked', 'Paused');
+    expect(s.state.message).toBe(`paused: freeze; the trigger of ${A.slice(0, 12)} is held until resume`);
+    expect(s.next().kind).toBe('wait');
   });
 
-  it('bounds the event log and forgets old shas but never the one in flight', () => {
-    const s = new Sim(makeSpec({ loop: { continueAsNewAfter: 10, eventsKept: 5, shasKept: 3 } }));
-    s.observeAndTrigger(sha(100));
-    for (let i = 1; i <= 10; i++) s.ev({ type: 'refresh' }).ev({ type: 'observed', sha: sha(100) });
-    for (let i = 1; i <= 10; i++) s.ev({ type: 'pause', reason: `p${i}` }).ev({ type: 'resume' });
-    expect(s.state.events.length).toBe(5);
-    expect(s.state.shas.length).toBeLessThanOrEqual(3);
-    expect(s.state.inFlight?.sha).toBe(sha(100));
-  });
-
-  it('does not modify the state it is given', () => {
-    const s = new Sim();
+  it('resume without a pause changes nothing', () => {
+    const s = new Sim().deliver(A).succeed();
     const before = JSON.stringify(s.state);
-    reduce(s.state, { type: 'observed', sha: sha(1) }, s.now, s.spec);
+    s.ev({ type: 'resume' });
     expect(JSON.stringify(s.state)).toBe(before);
   });
 });
 
-// ---- Property: drive the reducer through arbitrary worlds ----
+describe('manual triggers', () => {
+  it('redeploy the head as a new run, once the mirror confirms it; the operator may name the sha', () => {
+    const s = new Sim().deliver(A).succeed();
+    s.ev({ type: 'manualTrigger', sha: A, reason: 'node repaired' });
+    expect(s.next()).toEqual({ kind: 'observe' });
+    s.ev({ type: 'observed', sha: A }).expectPhase('PendingTrigger', 'ManualTrigger');
+    expect(s.state.message).toBe('manual trigger: node repaired');
+    expect(s.next()).toEqual({ kind: 'trigger', sha: A });
+    s.ev({ type: 'triggering' });
+    expect(s.work).toMatchObject({ manual: true, run: 2, attempt: 1 });
+  });
 
-type WorldStep =
-  | { k: 'push' }
-  | { k: 'rewind'; back: number }
-  | { k: 'outcome'; o: 'Running' | 'Succeeded' | 'FailRetry' | 'FailTerminal' | 'OtherSha' }
-  | { k: 'time'; ms: number }
-  | { k: 'mirror'; up: boolean }
-  | { k: 'manual'; head: boolean }
-  | { k: 'pause' }
-  | { k: 'resume' }
-  | { k: 'refresh' }
-  | { k: 'adapterMissing' };
+  it('refuse a sha that is not the head, and one sent while paused; ignore the sha already in flight', () => {
+    const s = new Sim().deliver(A).succeed();
+    s.ev({ type: 'manualTrigger', sha: B, reason: 'try' }).ev({ type: 'observed', sha: A });
+    expect(s.state.events.at(-1)).toMatchObject({ code: 'ManualNotHead', sha: B });
+    expect(s.next().kind).toBe('wait');
+    s.ev({ type: 'pause', reason: 'freeze' }).ev({ type: 'manualTrigger', reason: 'hotfix' });
+    expect(s.state.events.at(-1)).toMatchObject({ code: 'ManualWhilePaused' });
+    expect(s.state.manualRequest).toBeUndefined();
+    s.ev({ type: 'resume' }).ev({ type: 'observed', sha: B });
+    s.fire();
+    s.ev({ type: 'manualTrigger', reason: 'again' }).ev({ type: 'observed', sha: B });
+    expect(s.state.events.at(-1)).toMatchObject({ code: 'ManualInFlight', sha: B });
+    expect(s.work).toMatchObject({ stage: 'closingOut', sha: B, run: 1 });
+  });
 
-const step: fc.Arbitrary<WorldStep> = fc.oneof(
-  fc.constant({ k: 'push' as const }),
-  fc.record({ k: fc.constant('rewind' as const), back: fc.integer({ min: 1, max: 3 }) }),
-  fc.record({ k: fc.constant('outcome' as const), o: fc.constantFrom('Running', 'Succeeded', 'FailRetry', 'FailTerminal', 'OtherSha' as const) }),
-  fc.record({ k: fc.constant('time' as const), ms: fc.integer({ min: 1, max: 200_000 }) }),
-  fc.record({ k: fc.constant('mirror' as const), up: fc.boolean() }),
-  fc.record({ k: fc.constant('manual' as const), head: fc.boolean() }),
-  fc.constant({ k: 'pause' as const }),
-  fc.constant({ k: 'resume' as const }),
-  fc.constant({ k: 'refresh' as const }),
-  fc.constant({ k: 'adapterMissing' as const }),
-);
+  it('a pause after the request but before the read refuses it at the read', () => {
+    const s = new Sim().deliver(A).succeed();
+    s.ev({ type: 'manualTrigger', reason: 'r' }).ev({ type: 'pause', reason: 'freeze' }).ev({ type: 'observed', sha: A });
+    expect(s.state.events.at(-1)).toMatchObject({ code: 'ManualWhilePaused' });
+    expect(s.work).toBeUndefined();
+  });
 
-interface Fired {
-  sha: string;
-  attempt: number;
-  manual: boolean;
-}
+  it('replaces a retry of the head; a retry of an older sha is superseded first, so it keeps an outcome', () => {
+    const s = new Sim().deliver(A).status({ phase: 'Failed', retryable: true });
+    s.ev({ type: 'manualTrigger', reason: 'now' }).ev({ type: 'observed', sha: A });
+    expect(s.work).toMatchObject({ stage: 'pending', cause: 'ManualTrigger', attempt: 1, manual: true });
+    const t = new Sim().deliver(A).status({ phase: 'Failed', retryable: true });
+    t.ev({ type: 'manualTrigger', reason: 'now' }).ev({ type: 'observed', sha: B });
+    expect(t.record(A)).toMatchObject({ outcome: 'Superseded', supersededBy: B });
+    expect(t.work).toMatchObject({ stage: 'pending', sha: B, cause: 'ManualTrigger' });
+  });
 
-/** Plays a world script against the reducer; returns what was fired and the final state. */
-function play(steps: WorldStep[], spec: FollowerSpec): { fired: Fired[]; sim: Sim; history: string[] } {
-  const sim = new Sim(spec);
-  const history: string[] = [];
-  let n = 1;
-  let head = sha(n);
-  history.push(head);
-  let mirrorUp = true;
-  let outcome: WorldStep & { k: 'outcome' } = { k: 'outcome', o: 'Running' };
-  let adapterMissing = false;
-  const fired: Fired[] = [];
+  it('a manual trigger waits for a readable mirror', () => {
+    const s = new Sim().deliver(A).succeed();
+    s.ev({ type: 'manualTrigger', reason: 'r' }).ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' });
+    expect(s.state.manualRequest).toMatchObject({ reason: 'r' });
+    s.ev({ type: 'observed', sha: A });
+    expect(s.work).toMatchObject({ stage: 'pending', cause: 'ManualTrigger' });
+  });
+});
 
-  const runActions = (budget: number): void => {
-    for (let i = 0; i < budget; i++) {
-      const a = sim.next();
-      checkInvariants(sim);
-      switch (a.kind) {
-        case 'wait':
-          return;
-        case 'observe':
-          sim.ev(mirrorUp ? { type: 'observed', sha: head } : { type: 'observeFailed', reason: 'MirrorUnreachable', message: 'down' });
-          break;
-        case 'trigger':
-          sim.ev({ type: 'triggering' });
-          if (adapterMissing) {
-            sim.ev({ type: 'triggerFailed', sha: a.sha, reason: 'AdapterMissing', message: 'gone', retryable: true, blocking: true });
-            adapterMissing = false;
-          } else {
-            fired.push({ sha: a.sha, attempt: a.attempt, manual: a.manual });
-            sim.ev({ type: 'triggered', sha: a.sha, jobId: `j${fired.length}`, alreadyRunning: false });
-          }
-          break;
-        case 'status': {
-          const o = outcome.o;
-          const status: RuntimeStatus =
-            o === 'Running' ? { phase: 'Running', sha: a.sha }
-            : o === 'Succeeded' ? { phase: 'Succeeded', sha: a.sha }
-            : o === 'FailRetry' ? { phase: 'Failed', sha: a.sha, retryable: true }
-            : o === 'FailTerminal' ? { phase: 'Failed', sha: a.sha, retryable: false }
-            : { phase: 'Succeeded', sha: sha(999_999) };
-          sim.ev({ type: 'status', sha: a.sha, status });
-          break;
-        }
-        case 'cancel':
-          sim.ev({ type: 'cancelled', sha: a.sha, ok: true, message: '' });
-          break;
-      }
+describe('blocked: the mirror, the branch, the adapter', () => {
+  it('is Blocked while the mirror is unreachable, keeps since-when, holds a pending trigger, and recovers', () => {
+    const s = new Sim();
+    s.ev({ type: 'observed', sha: A });
+    const since = s.now;
+    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'connection refused' }).expectPhase('Blocked', 'MirrorUnreachable');
+    expect(s.next()).toEqual({ kind: 'wait', until: s.now + 10_000, why: 'next observation' });
+    s.advance(30_000).ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'connection refused' });
+    expect(s.state.mirrorBlocked).toEqual({ code: 'MirrorUnreachable', message: 'connection refused', since });
+    expect(s.state.lastLookAt).toBe(s.now);
+    s.ev({ type: 'observed', sha: A });
+    expect(s.state.mirrorBlocked).toBeUndefined();
+    expect(s.state.events.some((e) => e.code === 'MirrorRecovered' && e.message === 'mirror readable again after 30s')).toBe(true);
+    expect(s.next()).toEqual({ kind: 'trigger', sha: A });
+  });
+
+  it('a retry waits for the mirror too', () => {
+    const s = new Sim().deliver(A).status({ phase: 'Failed', retryable: true });
+    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' }).expectPhase('Blocked', 'MirrorUnreachable');
+    s.advance(10_000).next();
+    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' });
+    expect(s.next().kind).toBe('wait');
+    s.expectPhase('Blocked', 'MirrorUnreachable');
+  });
+
+  it('an in-flight close-out keeps going while the mirror is unreachable', () => {
+    const s = new Sim().deliver(A);
+    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' }).expectPhase('ClosingOut', 'TriggerAccepted');
+    s.succeed().expectPhase('Blocked', 'MirrorUnreachable');
+    s.ev({ type: 'observed', sha: A }).expectPhase('Succeeded', 'ClosedOut');
+  });
+
+  it('a deleted branch is Blocked(BranchNotFound); recreated, its head is decided like any other', () => {
+    const s = new Sim().deliver(A).succeed();
+    s.ev({ type: 'observeFailed', code: 'BranchNotFound', message: 'gone' }).expectPhase('Blocked', 'BranchNotFound');
+    s.ev({ type: 'observed', sha: A }).expectPhase('Succeeded', 'ClosedOut');
+    s.ev({ type: 'observeFailed', code: 'BranchNotFound', message: 'gone' }).ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
+  });
+
+  it('an adapter that cannot run is Blocked, spends no attempt, and sends the same key when it can', () => {
+    const s = new Sim();
+    s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterMissing', message: 'not found', retryable: true, mayHaveReached: false }).expectPhase('Blocked', 'AdapterMissing');
+    expect(s.work).toMatchObject({ stage: 'pending', attempt: 1, reuse: { run: 1, maybeFired: false }, blocked: { retryAt: s.now + 10_000 } });
+    expect(s.record(A)?.outcome).toBeUndefined();
+    expect(s.next()).toEqual({ kind: 'wait', until: s.now + 10_000, why: 'next observation' });
+    s.advance(10_000);
+    expect(s.next()).toEqual({ kind: 'observe' });
+    s.ev({ type: 'observed', sha: A }).expectPhase('PendingTrigger', 'NewHead');
+    s.ev({ type: 'triggering' });
+    expect(s.work).toMatchObject({ run: 1, attempt: 1 });
+  });
+
+  it('keeps the cause of what could not run: a retry stays a retry, a manual trigger manual', () => {
+    const s = new Sim().deliver(A).status({ phase: 'Failed', retryable: true });
+    s.advance(5000).next();
+    s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    s.ev({ type: 'triggerFailed', sha: A, run: 2, code: 'AdapterMissing', message: 'gone', retryable: true, mayHaveReached: false });
+    expect(s.work).toMatchObject({ cause: 'RetryDue', attempt: 2, manual: false });
+    const m = new Sim().deliver(A).succeed();
+    m.ev({ type: 'manualTrigger', reason: 'r' }).ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    m.ev({ type: 'triggerFailed', sha: A, run: 2, code: 'AdapterMissing', message: 'gone', retryable: true, mayHaveReached: false });
+    expect(m.work).toMatchObject({ cause: 'ManualTrigger', manual: true });
+    const r = new Sim().deliver(A).succeed().deliver(B).succeed();
+    r.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    r.ev({ type: 'triggerFailed', sha: A, run: 2, code: 'AdapterMissing', message: 'gone', retryable: true, mayHaveReached: false });
+    expect(r.work).toMatchObject({ cause: 'HeadReturned' });
+  });
+});
+
+describe('wake-ups, bookkeeping and the dry run', () => {
+  it('refresh, a supersede notice and a reconfiguration make the follower read now; the mirror decides', () => {
+    for (const e of [{ type: 'refresh' }, { type: 'supersedeNotice', sha: B }, { type: 'reconfigured', summary: 'x' }] as FollowerEvent[]) {
+      const s = new Sim().deliver(A).status({ phase: 'Running' });
+      s.ev(e).expectPhase('ClosingOut', 'TriggerAccepted');
+      expect(s.next()).toEqual({ kind: 'observe' });
     }
-  };
-
-  for (const st of steps) {
-    switch (st.k) {
-      case 'push':
-        head = sha(++n);
-        history.push(head);
-        break;
-      case 'rewind':
-        head = history[Math.max(0, history.length - 1 - st.back)]!;
-        break;
-      case 'outcome':
-        outcome = st;
-        break;
-      case 'time':
-        sim.advance(st.ms);
-        break;
-      case 'mirror':
-        mirrorUp = st.up;
-        break;
-      case 'manual':
-        sim.ev({ type: 'manualTrigger', sha: st.head ? undefined : sha(777_777), reason: 'prop' });
-        break;
-      case 'pause':
-        sim.ev({ type: 'pause', reason: 'prop' });
-        break;
-      case 'resume':
-        sim.ev({ type: 'resume' });
-        break;
-      case 'refresh':
-        sim.ev({ type: 'refresh' });
-        break;
-      case 'adapterMissing':
-        adapterMissing = true;
-        break;
-    }
-    runActions(20);
-  }
-  // Quiesce: the world settles, the runtime succeeds, time passes until nothing is left to do.
-  mirrorUp = true;
-  outcome = { k: 'outcome', o: 'Succeeded' };
-  adapterMissing = false;
-  sim.ev({ type: 'resume' });
-  for (let i = 0; i < 20; i++) {
-    runActions(50);
-    sim.advance(spec.pollIntervalMs + spec.retry.maxBackoffMs);
-  }
-  return { fired, sim, history };
-}
-
-function checkInvariants(sim: Sim): void {
-  const s = sim.state;
-  const inFlightPhase = s.phase === 'Triggering' || s.phase === 'ClosingOut';
-  if (inFlightPhase !== Boolean(s.inFlight)) throw new Error(`phase ${s.phase} with inFlight=${JSON.stringify(s.inFlight)}`);
-  const a = nextAction(s, sim.now);
-  if (a.kind === 'wait' && s.inFlight && a.until > s.inFlight.deadline) throw new Error('sleeps past the close-out budget');
-  if (a.kind === 'wait' && a.until < sim.now) throw new Error('waits for a time in the past');
-}
-
-describe('property: for any world, the follower rules hold', () => {
-  const spec = makeSpec();
-
-  it('no sha is triggered twice except by a retry or a manual trigger', () => {
-    fc.assert(
-      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
-        const { fired } = play(steps, spec);
-        const automatic = fired.filter((f) => !f.manual && f.attempt === 1).map((f) => f.sha);
-        expect(new Set(automatic).size).toBe(automatic.length);
-      }),
-      { numRuns: 400 },
-    );
+    const s = new Sim().ev({ type: 'reconfigured', summary: 'demo main@mirror' });
+    expect(s.state.events.at(-1)).toMatchObject({ code: 'Reconfigured', message: 'reconfigured: demo main@mirror' });
   });
 
-  it('attempts for one sha never exceed maxAttempts without a manual trigger', () => {
-    fc.assert(
-      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
-        const { fired } = play(steps, spec);
-        const bySha = new Map<string, number>();
-        for (const f of fired) {
-          if (f.manual) bySha.set(f.sha, 0);
-          else bySha.set(f.sha, (bySha.get(f.sha) ?? 0) + 1);
-          expect(bySha.get(f.sha)).toBeLessThanOrEqual(spec.retry.maxAttempts);
-        }
-      }),
-      { numRuns: 400 },
-    );
+  it('notes a failing state projection once, and when it works again', () => {
+    const s = new Sim();
+    s.ev({ type: 'projected', ok: false, message: 'no such ConfigMap' }).ev({ type: 'projected', ok: false, message: 'no such ConfigMap' });
+    s.ev({ type: 'projected', ok: false, message: 'forbidden' });
+    s.ev({ type: 'projected', ok: true, message: '' }).ev({ type: 'projected', ok: true, message: '' });
+    expect(s.codes()).toEqual(['ProjectionFailed', 'ProjectionFailed', 'ProjectionRecovered']);
+    expect(s.state.projection).toEqual({ ok: true, at: s.now });
   });
 
-  it('once the world settles, the final head is never lost: it ends with an outcome', () => {
-    fc.assert(
-      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
-        const { sim } = play(steps, spec);
-        const head = sim.state.observedSha!;
-        const rec = sim.state.shas.find((r) => r.sha === head);
-        expect(rec?.outcome, `head ${head} phase ${sim.state.phase}: ${sim.state.reason}`).toMatch(/^(Succeeded|Failed|Superseded)$/);
-        expect(sim.state.inFlight).toBeUndefined();
-      }),
-      { numRuns: 400 },
-    );
+  it('logs each change of phase or code once, with the time the phase began', () => {
+    const s = new Sim();
+    s.ev({ type: 'observed', sha: A });
+    const since = s.now;
+    s.advance(5).ev({ type: 'tick' }).ev({ type: 'tick' });
+    expect(s.state.events).toEqual([{ at: since, from: 'Observed', to: 'PendingTrigger', sha: A, code: 'NewHead', message: `new head ${A.slice(0, 12)}` }]);
+    expect(s.state.phaseSince).toBe(since);
   });
 
-  it('a head first seen in a settled world is deployed: Succeeded', () => {
-    fc.assert(
-      fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
-        const { sim, fired } = play([...steps, { k: 'push' }], spec);
-        const head = sim.state.observedSha!;
-        // (A manual trigger asked for while the mirror was down may be the one that deploys it.)
-        expect(fired.filter((f) => f.sha === head).length).toBeGreaterThanOrEqual(1);
-        expect(sim.state.lastSucceededSha).toBe(head);
-        expect(sim.state.phase).toBe('Succeeded');
-      }),
-      { numRuns: 300 },
-    );
+  it('bounds the event log, and forgets old shas but never one still in play', () => {
+    const s = new Sim(makeSpec({ loop: { continueAsNewAfter: 10, eventsKept: 5, shasKept: 3 } })).deliver(sha(100)).succeed();
+    s.deliver(sha(101));
+    for (let i = 1; i <= 10; i++) s.ev({ type: 'pause', reason: `p${i}` }).ev({ type: 'resume' });
+    expect(s.state.events.length).toBe(5);
+    for (let i = 102; i < 110; i++) s.ev({ type: 'observed', sha: sha(i) }).ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'x' });
+    expect(s.state.shas.length).toBeLessThanOrEqual(3);
+    const kept = s.state.shas.map((r) => r.sha);
+    expect(kept).toContain(sha(109)); // the head (and its pending work)
+    const t = new Sim(makeSpec({ loop: { continueAsNewAfter: 10, eventsKept: 50, shasKept: 2 } })).deliver(A).succeed();
+    t.ev({ type: 'pause', reason: 'p' });
+    t.ev({ type: 'observed', sha: B }).ev({ type: 'observed', sha: C });
+    expect(t.state.shas.map((r) => r.sha).sort()).toEqual([A, C].sort()); // the deployed sha stays
+    const u = new Sim(makeSpec({ loop: { continueAsNewAfter: 10, eventsKept: 50, shasKept: 1 } })).deliver(A);
+    u.ev({ type: 'pause', reason: 'p' }).ev({ type: 'observed', sha: B });
+    expect(u.state.shas.map((r) => r.sha).sort()).toEqual([A, B].sort()); // in flight, and the head: over the bound rather than lose them
+  });
+
+  it('does not modify the state it is given', () => {
+    const s = new Sim().deliver(A);
+    const before = JSON.stringify(s.state);
+    reduce(s.state, { type: 'observed', sha: B }, s.now, s.spec);
+    expect(JSON.stringify(s.state)).toBe(before);
+  });
+
+  it('decide: what one observation would mean, without changing anything', () => {
+    const s = new Sim();
+    expect(decide(s.state, A, s.now, s.spec)).toMatchObject({ kind: 'PendingTrigger', code: 'NewHead' });
+    s.deliver(A).succeed();
+    expect(decide(s.state, A, s.now, s.spec)).toMatchObject({ kind: 'Noop', code: 'ClosedOut' });
+    s.ev({ type: 'pause', reason: 'maintenance' });
+    expect(decide(s.state, B, s.now, s.spec)).toEqual({ kind: 'Blocked', code: 'Paused', message: 'paused: maintenance' });
+    expect(s.state.observedSha).toBe(A);
+  });
+
+  it('waits for the earliest of what is due, and never for a time in the past', () => {
+    const s = new Sim().deliver(A).status({ phase: 'Running' });
+    expect(s.next()).toEqual({ kind: 'wait', until: s.now + 2000, why: 'next close-out check' });
+    const t = new Sim(makeSpec({ closeout: { ...makeSpec().closeout, pollIntervalMs: 20_000 } })).deliver(A).status({ phase: 'Running' });
+    expect(t.next()).toEqual({ kind: 'wait', until: t.now + 10_000, why: 'next observation' });
+  });
+
+  it('a watched follower reads at its fallback interval; a failed read retries at the poll interval', () => {
+    const s = new Sim(makeSpec({ watched: { fallbackIntervalMs: 300_000 } }));
+    s.ev({ type: 'observed', sha: A });
+    expect(s.state.nextObserveAt).toBe(s.now + 300_000);
+    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'x' });
+    expect(s.state.nextObserveAt).toBe(s.now + 10_000);
   });
 });

@@ -10,7 +10,7 @@ import { DEFAULT_REGISTRY, loadRegistry } from '../../config/registry.ts';
 import { renderObjects, RenderError, type KubeObject } from '../../deploy/render.ts';
 import { temporalSecurity } from '../../worker/connection.ts';
 import { projectionEntry } from '../../workflows/projection.ts';
-import { initialState, reduce } from '../../workflows/decide.ts';
+import { initialState, reduce } from '../../core/decide.ts';
 import { makeSpec, sha } from '../support/spec.ts';
 
 const shipped = () => loadRegistry(DEFAULT_REGISTRY);
@@ -171,28 +171,19 @@ describe('state projection entry', () => {
     const spec = makeSpec({ adapter: { ...makeSpec().adapter, env: ['TOKEN'] } });
     let s = reduce(initialState('demo', 1000), { type: 'observed', sha: sha(1) }, 2000, spec);
     s = reduce(s, { type: 'triggering' }, 3000, spec);
-    s = reduce(s, { type: 'triggered', sha: sha(1), jobId: 'j1', alreadyRunning: false, secrets: [{ name: 'TOKEN', present: true, fingerprint: 'sha256:abcdef012345' }] }, 4000, spec);
+    s = reduce(s, { type: 'triggered', sha: sha(1), run: 1, fired: true, jobId: 'j1', secrets: [{ name: 'TOKEN', present: true, fingerprint: 'sha256:abcdef012345' }] }, 4000, spec);
     const entry = projectionEntry(s);
     expect(JSON.parse(entry)).toEqual({
       phase: 'ClosingOut',
-      reason: 'trigger accepted job j1; budget 2m',
+      code: 'TriggerAccepted',
+      message: `${sha(1).slice(0, 12)}: trigger accepted job j1; budget 2m`,
       since: new Date(4000).toISOString(),
       observedSha: sha(1),
       targetSha: sha(1),
       lastTriggeredSha: sha(1),
-      inFlight: { sha: sha(1), jobId: 'j1', attempt: 1, startedAt: new Date(3000).toISOString(), deadline: new Date(123_000).toISOString() },
+      work: { stage: 'closingOut', sha: sha(1), jobId: 'j1', attempt: 1, deadline: new Date(123_000).toISOString() },
     });
     expect(entry).not.toMatch(/TOKEN|fingerprint|sha256:/);
     expect(projectionEntry(reduce(s, { type: 'refresh' }, 5000, spec))).toBe(entry);
-  });
-
-  it('logs a failing projection once, and again when it recovers', () => {
-    const spec = makeSpec();
-    let s = initialState('demo', 0);
-    for (const t of [1, 2, 3]) s = reduce(s, { type: 'projected', ok: false, message: 'no access' }, t, spec);
-    s = reduce(s, { type: 'projected', ok: true, message: '' }, 4, spec);
-    s = reduce(s, { type: 'projected', ok: true, message: '' }, 5, spec);
-    expect(s.events.map((e) => e.reason)).toEqual(['state projection not written: no access', 'state projection written again']);
-    expect(s.projection).toEqual({ ok: true, at: 5 });
   });
 });

@@ -1,8 +1,9 @@
 // What runtime objects say about a sha (pure), and how built-in adapters name and render their runs.
 import { describe, expect, it } from 'vitest';
 import { applicationVerdict, deploymentRevision, deploymentVerdict, runVerdict, type DeploymentObject } from '../../activities/kube/verdicts.ts';
-import { renderRun, runName } from '../../activities/kube/runs.ts';
-import type { CheckRule, KubeAdapterSpec } from '../../workflows/api.ts';
+import { renderRun } from '../../activities/kube/runs.ts';
+import { triggerIdFor as runName } from '../../activities/trigger-key.ts';
+import type { CheckRule, KubeAdapterSpec } from '../../contract/spec.ts';
 import type { AdapterCall } from '../../activities/adapter.ts';
 import { sha } from '../support/spec.ts';
 
@@ -118,7 +119,7 @@ describe('built-in adapter runs', () => {
     adapter: { id: 'job', kind: 'kubernetes-job', timeoutMs: 1000, env: [], namespace: 'lanes', template, templateFile: 'job.yaml' },
   });
 
-  it('names a run <follower>-<sha8>-<n>, at most 63 characters, and keeps long follower ids apart', () => {
+  it('names a run by its trigger key <follower>-<sha8>-<run>, at most 63 characters, and keeps long follower ids apart', () => {
     expect(runName('web', S, 2)).toBe(`web-${S.slice(0, 8)}-2`);
     const long = 'a'.repeat(60);
     const a = runName(`${long}-one`, S, 1);

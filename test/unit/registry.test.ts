@@ -254,7 +254,7 @@ describe('registry: Kubernetes controller, built-in adapters and checks', () => 
     const name = issues.find((i) => i.path === 'metadata.name')!;
     expect(name).toMatchObject({ line: 4, message: 'metadata.name is set by the follower' });
     expect(name.file).toMatch(/job\.yaml$/);
-    expect(name.hint).toContain('<follower>-<sha>-<n>');
+    expect(name.hint).toContain('<follower>-<sha>-<run>');
     expect(issues.find((i) => i.path === 'spec.template.spec.containers[0].args[1]')).toMatchObject({ line: 9, message: '{nope} is neither built in nor a param of two' });
     expect(issuesOfText(text, { 'job.yaml': 'apiVersion: tekton.dev/v1\nkind: PipelineRun\n' })[0]!.message).toBe('expected apiVersion batch/v1 and kind Job, found tekton.dev/v1 PipelineRun');
     expect(issuesOfText(text, { 'job.yaml': 'kind: [Job\n' })[0]!.message).toMatch(/^YAML syntax/);

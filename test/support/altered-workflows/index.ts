@@ -3,7 +3,7 @@
 import { sleep } from '@temporalio/workflow';
 import { followerWorkflow as realFollower } from '../../../workflows/follower.ts';
 import { mirrorWatcherWorkflow as realWatcher } from '../../../workflows/watcher.ts';
-import type { FollowerWorkflowInput, WatcherWorkflowInput } from '../../../workflows/api.ts';
+import type { FollowerWorkflowInput, WatcherWorkflowInput } from '../../../contract/messages.ts';
 
 export async function followerWorkflow(input: FollowerWorkflowInput): Promise<void> {
   await sleep(1);

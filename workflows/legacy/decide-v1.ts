@@ -1,15 +1,11 @@
-// The follower's decision logic as a pure reducer: (state, event, now) → state, plus
-// `nextAction` which tells the workflow what to do next. No Temporal imports, no I/O, no
-// clock: the workflow supplies `now`, so this module is exhaustively testable on its own.
-import type {
-  AdapterSpec,
-  FollowerSpec,
-  FollowerState,
-  Phase,
-  RuntimeStatus,
-  SecretPresence,
-  ShaRecord,
-} from './api.ts';
+// The decision core v1, frozen: it replays runs recorded before the v2 core (core/decide.ts)
+// until their first step that is not replayed, where follower-v1.ts hands over. Do not change
+// what it decides: recorded histories depend on it. Remove it once no such run can be replayed.
+import type { RuntimeStatus, SecretPresence } from '../../contract/adapter.ts';
+import { formatDuration } from '../../contract/format.ts';
+import { canCancel, type FollowerSpec } from '../../contract/spec.ts';
+import type { Phase } from '../../contract/state.ts';
+import type { FollowerStateV1 as FollowerState, ShaRecordV1 as ShaRecord } from './state-v1.ts';
 
 export type FollowerEvent =
   | { type: 'observed'; sha: string }
@@ -42,9 +38,6 @@ export type Decision =
   | { kind: 'PendingTrigger'; sha: string; reason: string }
   | { kind: 'Blocked'; reason: string };
 
-/** Whether the adapter can cancel superseded work: a `cancel` command, or built in for Kubernetes adapters. */
-export const canCancel = (a: AdapterSpec): boolean => a.kind !== 'command' || Boolean(a.cancel);
-
 export function initialState(id: string, now: number): FollowerState {
   return {
     id,
@@ -59,15 +52,6 @@ export function initialState(id: string, now: number): FollowerState {
 }
 
 const short = (sha: string | undefined): string => (sha ? sha.slice(0, 12) : '-');
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${Number.isInteger(s) ? s : s.toFixed(1)}s`;
-  const m = Math.floor(s / 60);
-  const rest = Math.round(s - m * 60);
-  return rest ? `${m}m${rest}s` : `${m}m`;
-}
 
 export function backoffMs(spec: FollowerSpec, failedAttempt: number): number {
   const { initialBackoffMs, backoffCoefficient, maxBackoffMs } = spec.retry;

@@ -1,0 +1,56 @@
+// How the world talks to a follower (and a mirror watcher): workflow ids, inputs, signals,
+// queries and search attributes. Shared by the workflows, the worker, the CLI and the tests.
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { FollowerSpec, WatcherSpec } from './spec.ts';
+import type { FollowerState, FollowerView, Transition, WatcherState } from './state.ts';
+
+const FOLLOWER_ID_PREFIX = 'branch-follower/';
+const WATCHER_ID_PREFIX = 'branch-follower-mirror/';
+
+export const workflowIdFor = (followerId: string): string => `${FOLLOWER_ID_PREFIX}${followerId}`;
+export const watcherIdFor = (mirror: string): string => `${WATCHER_ID_PREFIX}${mirror}`;
+/** The mirror URL a watcher's workflow id names, or undefined for any other id. */
+export const mirrorOfWatcherId = (workflowId: string): string | undefined =>
+  workflowId.startsWith(WATCHER_ID_PREFIX) ? workflowId.slice(WATCHER_ID_PREFIX.length) : undefined;
+
+export interface FollowerWorkflowInput {
+  spec: FollowerSpec;
+  /**
+   * Carried across continue-as-new. Runs of the previous decision core carried their own shape
+   * (no `version`); the workflow converts it.
+   */
+  state?: FollowerState | Record<string, unknown>;
+}
+
+export interface WatcherWorkflowInput {
+  spec: WatcherSpec;
+  state?: WatcherState;
+}
+
+export interface TriggerRequest {
+  sha?: string;
+  reason: string;
+}
+
+export const triggerSignal = defineSignal<[TriggerRequest]>('trigger');
+export const refreshSignal = defineSignal<[]>('refresh');
+export const pauseSignal = defineSignal<[{ reason: string }]>('pause');
+export const resumeSignal = defineSignal<[{ reason?: string }]>('resume');
+export const supersedeSignal = defineSignal<[{ sha: string }]>('supersede');
+export const reconfigureSignal = defineSignal<[FollowerSpec]>('reconfigure');
+
+export const stateQuery = defineQuery<FollowerView>('state');
+export const eventsQuery = defineQuery<Transition[], [{ limit?: number }?]>('events');
+/** The spec the follower runs with now (what `plan` compares with the registry). */
+export const specQuery = defineQuery<FollowerSpec>('spec');
+
+export const watcherReconfigureSignal = defineSignal<[WatcherSpec]>('reconfigure');
+export const watcherStateQuery = defineQuery<WatcherState & { spec: WatcherSpec }>('state');
+
+export const FollowerIdKey = defineSearchAttributeKey('FollowerId', SearchAttributeType.KEYWORD);
+export const FollowerPhaseKey = defineSearchAttributeKey('FollowerPhase', SearchAttributeType.KEYWORD);
+export const ObservedShaKey = defineSearchAttributeKey('ObservedSha', SearchAttributeType.KEYWORD);
+export const LastSucceededShaKey = defineSearchAttributeKey('LastSucceededSha', SearchAttributeType.KEYWORD);
+/** For `temporal server start-dev --search-attribute`. */
+export const SEARCH_ATTRIBUTES = ['FollowerId', 'FollowerPhase', 'ObservedSha', 'LastSucceededSha'] as const;

@@ -1,0 +1,468 @@
+// The follower's decision core: a pure state machine. `reduce(state, event, now, spec)` applies
+// one event, `nextAction(state, now)` says what to do next, `condition(state, spec)` says what the
+// state means (phase, code, message). No Temporal, no I/O, no clock: the workflow supplies `now`
+// and turns actions into activities and timers. The rules are in docs/architecture.md.
+import type { RuntimeStatus, SecretPresence } from '../contract/adapter.ts';
+import type { Code, MirrorFailureCode } from '../contract/codes.ts';
+import { canCancel, type FollowerSpec } from '../contract/spec.ts';
+import { inFlightOf, type FollowerState, type InFlight, type Outcome, type PendingCause, type Phase, type ShaRecord, type Work } from '../contract/state.ts';
+import { text } from './describe.ts';
+
+export type FollowerEvent =
+  | { type: 'observed'; sha: string }
+  | { type: 'observeFailed'; code: MirrorFailureCode; message: string }
+  /** The trigger activity for the pending work is about to run. */
+  | { type: 'triggering' }
+  | { type: 'triggered'; sha: string; run: number; fired: boolean; triggerId?: string; jobId?: string; secrets?: SecretPresence[] }
+  /** `mayHaveReached`: the trigger was lost or killed after it may have been accepted. */
+  | { type: 'triggerFailed'; sha: string; run: number; code: Code; message: string; retryable: boolean; mayHaveReached: boolean }
+  | { type: 'status'; sha: string; run: number; status: RuntimeStatus }
+  | { type: 'statusFailed'; sha: string; run: number; code: Code; message: string }
+  | { type: 'cancelled'; sha: string; run: number; ok: boolean; message: string }
+  | { type: 'manualTrigger'; sha?: string; reason: string }
+  | { type: 'refresh' }
+  | { type: 'supersedeNotice'; sha: string }
+  | { type: 'pause'; reason: string }
+  | { type: 'resume'; reason?: string }
+  | { type: 'reconfigured'; summary: string }
+  | { type: 'projected'; ok: boolean; message: string }
+  | { type: 'tick' };
+
+export type Action =
+  | { kind: 'cancel'; sha: string; run: number; jobId?: string }
+  | { kind: 'observe' }
+  /** Apply `triggering`, then run the trigger the work then describes. */
+  | { kind: 'trigger'; sha: string }
+  | { kind: 'status'; sha: string; run: number; jobId?: string }
+  | { kind: 'wait'; until: number; why: string };
+
+export interface Condition {
+  phase: Phase;
+  code: Code;
+  message: string;
+  sha?: string;
+}
+
+/** What one observation would mean, without changing anything: the answer `run-once --dry-run` gives. */
+export interface Decision {
+  kind: 'Noop' | 'PendingTrigger' | 'Blocked';
+  code: Code;
+  message: string;
+}
+
+export function initialState(id: string, now: number): FollowerState {
+  return {
+    version: 2,
+    id,
+    phase: 'Observed',
+    code: 'Starting',
+    message: text.starting(),
+    phaseSince: now,
+    nextObserveAt: now,
+    cancels: [],
+    shas: [],
+    events: [],
+  };
+}
+
+export function backoffMs(spec: FollowerSpec, failedAttempt: number): number {
+  const { initialBackoffMs, backoffCoefficient, maxBackoffMs } = spec.retry;
+  return Math.min(maxBackoffMs, Math.round(initialBackoffMs * backoffCoefficient ** (failedAttempt - 1)));
+}
+
+const record = (s: FollowerState, sha: string | undefined): ShaRecord | undefined => s.shas.find((r) => r.sha === sha);
+
+/** What the state means. Total and pure: the phase is never stored on its own, so it cannot drift from the facts. */
+export function condition(s: FollowerState, spec: FollowerSpec): Condition {
+  const w = s.work;
+  const head = s.observedSha;
+  if (s.paused) return { phase: 'Blocked', code: 'Paused', message: text.paused(s.paused.reason, w, spec), sha: w?.sha ?? head };
+  if (w) {
+    switch (w.stage) {
+      case 'triggering':
+        return { phase: 'Triggering', code: 'Triggering', message: text.triggering(w, spec), sha: w.sha };
+      case 'closingOut':
+        return w.fired
+          ? { phase: 'ClosingOut', code: 'TriggerAccepted', message: text.accepted(w.sha, w.jobId, spec), sha: w.sha }
+          : { phase: 'ClosingOut', code: 'AlreadyOnRuntime', message: text.adopted(w.sha, w.jobId), sha: w.sha };
+      case 'pending':
+        if (w.blocked) return { phase: 'Blocked', code: w.blocked.code, message: text.adapterBlocked(w.blocked.message, spec), sha: w.sha };
+        if (s.mirrorBlocked) return { phase: 'Blocked', code: s.mirrorBlocked.code, message: text.retryWaitsForMirror(s.mirrorBlocked.message, w), sha: w.sha };
+        return { phase: 'PendingTrigger', code: w.cause, message: text.pending(w, spec), sha: w.sha };
+      case 'backoff':
+        if (s.mirrorBlocked) return { phase: 'Blocked', code: s.mirrorBlocked.code, message: text.retryWaitsForMirror(s.mirrorBlocked.message, w), sha: w.sha };
+        return { phase: 'Failed', code: w.failure.code, message: text.retrying(w.failure.message, w.attempt, w.backoffMs, spec), sha: w.sha };
+    }
+  }
+  if (s.mirrorBlocked) return { phase: 'Blocked', code: s.mirrorBlocked.code, message: s.mirrorBlocked.message, sha: head };
+  if (head === undefined) return { phase: 'Observed', code: 'Starting', message: text.starting() };
+  const r = record(s, head);
+  if (s.deployed?.sha === head) {
+    return { phase: 'Succeeded', code: r?.overrunMs === undefined ? 'ClosedOut' : 'ClosedOutOverBudget', message: r?.message ?? '', sha: head };
+  }
+  if (r?.outcome === 'Failed') return { phase: 'Failed', code: r.code ?? 'RuntimeFailed', message: r.message ?? '', sha: head };
+  return { phase: 'Observed', code: 'AwaitingRead', message: text.awaitingRead(head), sha: head };
+}
+
+/** The earliest thing the follower should do now, or until when it may sleep. */
+export function nextAction(s: FollowerState, now: number): Action {
+  const cancel = s.cancels[0];
+  if (cancel) return { kind: 'cancel', ...cancel };
+  // A read that is due comes first: nothing fires on a head older than the latest wake-up.
+  if (now >= s.nextObserveAt) return { kind: 'observe' };
+  const w = s.work;
+  const strayUntil = s.strayTriggerUntil ?? 0;
+  if (w?.stage === 'pending' && !w.blocked && !s.paused && !s.mirrorBlocked && now >= strayUntil) return { kind: 'trigger', sha: w.sha };
+  if (w?.stage === 'closingOut' && now >= Math.min(w.nextCheckAt, w.deadline)) return { kind: 'status', sha: w.sha, run: w.run, jobId: w.jobId };
+  const wakeups: [number, string][] = [[s.nextObserveAt, 'next observation']];
+  if (w?.stage === 'closingOut') {
+    wakeups.push([w.nextCheckAt, 'next close-out check']);
+    wakeups.push([w.deadline, 'close-out budget']);
+  }
+  if (w?.stage === 'backoff' && !s.paused) wakeups.push([w.notBefore, `retry backoff for ${w.sha.slice(0, 12)}`]);
+  if (w?.stage === 'pending' && w.blocked) wakeups.push([w.blocked.retryAt, `adapter of ${w.sha.slice(0, 12)} again`]);
+  if (w?.stage === 'pending' && now < strayUntil) wakeups.push([strayUntil, 'a lost trigger command to time out']);
+  wakeups.sort((a, b) => a[0] - b[0]);
+  const [until, why] = wakeups[0]!;
+  return { kind: 'wait', until, why };
+}
+
+/** Apply one event. Returns a new state; the input is not modified. */
+export function reduce(prev: FollowerState, event: FollowerEvent, now: number, spec: FollowerSpec): FollowerState {
+  const s = copy(prev);
+  new Reducer(s, now, spec).apply(event);
+  return s;
+}
+
+/** A deep copy of plain JSON (the state travels through Temporal payloads), dropping undefined as JSON would: five times a JSON round trip's speed. */
+function copy<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(copy) as T;
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = copy(v);
+    return out as T;
+  }
+  return value;
+}
+
+/** What observing `sha` would decide, from this state, without changing it. */
+export function decide(s: FollowerState, sha: string, now: number, spec: FollowerSpec): Decision {
+  const next = reduce(s, { type: 'observed', sha }, now, spec);
+  const kind = next.phase === 'PendingTrigger' || next.phase === 'Blocked' ? next.phase : 'Noop';
+  return { kind, code: next.code, message: next.message };
+}
+
+class Reducer {
+  constructor(
+    private readonly s: FollowerState,
+    private readonly now: number,
+    private readonly spec: FollowerSpec,
+  ) {}
+
+  apply(e: FollowerEvent): void {
+    this.handle(e);
+    this.settle();
+  }
+
+  private handle(e: FollowerEvent): void {
+    const { s, now, spec } = this;
+    switch (e.type) {
+      case 'observed':
+        return this.observed(e.sha);
+      case 'observeFailed':
+        s.lastLookAt = now;
+        s.mirrorBlocked = { code: e.code, message: e.message, since: s.mirrorBlocked?.since ?? now };
+        s.lastError = { code: e.code, message: e.message, at: now };
+        s.nextObserveAt = now + spec.pollIntervalMs;
+        return;
+      case 'triggering':
+        return this.triggering();
+      case 'triggered':
+        return this.triggered(e);
+      case 'triggerFailed':
+        return this.triggerFailed(e);
+      case 'status':
+        return this.status(e.sha, e.run, e.status);
+      case 'statusFailed': {
+        const w = this.closingOut(e.sha, e.run);
+        if (!w) return;
+        s.lastError = { code: e.code, message: e.message, at: now, sha: e.sha };
+        if (now >= w.deadline) return this.fail(w, 'BudgetExceeded', text.budgetExceeded(now - w.startedAt, spec, w.runtime, e.message), false, false);
+        w.nextCheckAt = now + spec.closeout.pollIntervalMs;
+        return;
+      }
+      case 'cancelled':
+        s.cancels = s.cancels.filter((c) => c.sha !== e.sha || c.run !== e.run);
+        return this.note(e.ok ? 'CancelSent' : 'CancelFailed', text.cancel(e.sha, e.ok, e.message), e.sha);
+      case 'manualTrigger':
+        if (s.paused) return this.note('ManualWhilePaused', text.manualWhilePaused(s.paused.reason), e.sha);
+        // Decided at the next read: the head has to be confirmed by the mirror first.
+        s.manualRequest = { ...(e.sha ? { sha: e.sha } : {}), reason: e.reason, at: now };
+        s.nextObserveAt = now;
+        return;
+      case 'refresh':
+      case 'supersedeNotice':
+        // A wake-up only makes the follower read now: the mirror stays the authority.
+        s.nextObserveAt = now;
+        return;
+      case 'pause':
+        s.paused = { reason: e.reason, since: s.paused?.since ?? now };
+        return;
+      case 'resume':
+        if (!s.paused) return;
+        s.paused = undefined;
+        s.nextObserveAt = now;
+        return this.note('Resumed', text.resumed(e.reason));
+      case 'reconfigured':
+        s.nextObserveAt = now;
+        return this.note('Reconfigured', text.reconfigured(e.summary));
+      case 'projected': {
+        // Noted when it starts or stops working, not on every write.
+        const was = s.projection;
+        s.projection = { ok: e.ok, at: now, ...(e.ok ? {} : { message: e.message }) };
+        if (!e.ok && (was?.ok !== false || was.message !== e.message)) this.note('ProjectionFailed', text.projectionFailed(e.message));
+        if (e.ok && was?.ok === false) this.note('ProjectionRecovered', text.projectionRecovered());
+        return;
+      }
+      case 'tick':
+        return this.tick();
+    }
+  }
+
+  private observed(sha: string): void {
+    const { s, now, spec } = this;
+    const previousHead = s.observedSha;
+    const outage = s.mirrorBlocked;
+    s.mirrorBlocked = undefined;
+    s.observedSha = sha;
+    s.observedAt = now;
+    s.lastLookAt = now;
+    // Watched followers read again when woken (or at the fallback); a failed read retries at pollInterval.
+    s.nextObserveAt = now + (spec.watched?.fallbackIntervalMs ?? spec.pollIntervalMs);
+    this.record(sha);
+    if (outage) this.note('MirrorRecovered', text.mirrorRecovered(now - outage.since), sha);
+
+    const w = s.work;
+    if (w && w.sha !== sha) this.moveOn(w, sha, previousHead);
+    if (s.manualRequest) this.manual(sha);
+    if (!s.work && !s.paused) this.decideHead(sha);
+  }
+
+  /** The branch left the work's sha. */
+  private moveOn(w: Work, head: string, previousHead: string | undefined): void {
+    const { s } = this;
+    switch (w.stage) {
+      case 'triggering':
+      case 'closingOut':
+        if (s.paused) {
+          // A change freeze does not cancel work: the close-out finishes, the new head waits for resume.
+          if (head !== previousHead) this.note('HeadMovedWhilePaused', text.headMovedWhilePaused(head, w.sha), head);
+          return;
+        }
+        this.finish(w.sha, 'Superseded', 'Superseded', text.superseded(w.sha, head), head);
+        if (canCancel(this.spec.adapter)) s.cancels.push({ sha: w.sha, run: w.run, ...(w.stage === 'closingOut' && w.jobId ? { jobId: w.jobId } : {}) });
+        this.log(s.phase, 'Superseded', 'Superseded', text.superseded(w.sha, head), w.sha);
+        break;
+      case 'backoff':
+        this.finish(w.sha, 'Superseded', 'Superseded', text.supersededBeforeRetry(w.sha, head), head);
+        this.log(s.phase, 'Superseded', 'Superseded', text.supersededBeforeRetry(w.sha, head), w.sha);
+        break;
+      case 'pending':
+        // Never fired in this run, unless an earlier try of its key may have reached the runtime.
+        if (w.reuse?.maybeFired) {
+          this.finish(w.sha, 'Superseded', 'Superseded', text.superseded(w.sha, head), head);
+          this.log(s.phase, 'Superseded', 'Superseded', text.superseded(w.sha, head), w.sha);
+        }
+        break;
+    }
+    s.work = undefined;
+  }
+
+  private manual(head: string): void {
+    const { s } = this;
+    const m = s.manualRequest!;
+    s.manualRequest = undefined;
+    const busy = inFlightOf(s.work);
+    if (m.sha !== undefined && m.sha !== head) return this.note('ManualNotHead', text.manualNotHead(m.sha, head, this.spec.source.branch), m.sha);
+    if (s.paused) return this.note('ManualWhilePaused', text.manualWhilePaused(s.paused.reason), head);
+    if (busy) return this.note('ManualInFlight', text.manualInFlight(head), head);
+    s.work = this.pending(head, 'ManualTrigger', 1, true, { reason: m.reason });
+  }
+
+  /** No work: the head is deployed, visibly Failed, or goes to trigger. */
+  private decideHead(head: string): void {
+    const { s } = this;
+    if (s.deployed?.sha === head) return;
+    const r = this.record(head);
+    // A Failed head stays Failed (through pauses, blips and rewinds) until a new sha or a manual trigger.
+    if (r.outcome === 'Failed') return;
+    s.work = this.pending(head, r.runs > 0 ? 'HeadReturned' : 'NewHead', 1, false);
+  }
+
+  private pending(sha: string, cause: PendingCause, attempt: number, manual: boolean, extra: Partial<Extract<Work, { stage: 'pending' }>> = {}): Work {
+    return { stage: 'pending', sha, attempt, manual, cause, since: this.now, ...extra };
+  }
+
+  private triggering(): void {
+    const { s, now, spec } = this;
+    const w = s.work;
+    if (w?.stage !== 'pending') return;
+    const r = this.record(w.sha);
+    const run = w.reuse?.run ?? r.runs + 1;
+    r.runs = Math.max(r.runs, run);
+    s.deployed = undefined; // the runtime may move from here on
+    s.lastTriggeredSha = w.sha;
+    s.work = { stage: 'triggering', sha: w.sha, attempt: w.attempt, manual: w.manual, run, maybeFired: w.reuse?.maybeFired ?? false, startedAt: now, deadline: now + spec.closeout.budgetMs };
+  }
+
+  private triggered(e: Extract<FollowerEvent, { type: 'triggered' }>): void {
+    const { s, now } = this;
+    const w = s.work;
+    if (w?.stage !== 'triggering' || w.sha !== e.sha || w.run !== e.run) return;
+    if (e.secrets) s.secrets = { at: now, entries: e.secrets };
+    // The run is under way: the sha's record describes it from now on.
+    const r = this.record(e.sha);
+    r.triggeredAt = w.startedAt;
+    for (const k of ['outcome', 'code', 'message', 'finishedAt', 'supersededBy', 'overrunMs', 'jobId'] as const) delete r[k];
+    if (e.jobId) r.jobId = e.jobId;
+    s.work = {
+      stage: 'closingOut',
+      sha: w.sha,
+      attempt: w.attempt,
+      manual: w.manual,
+      run: w.run,
+      fired: e.fired,
+      ...(e.triggerId ? { triggerId: e.triggerId } : {}),
+      ...(e.jobId ? { jobId: e.jobId } : {}),
+      startedAt: w.startedAt,
+      deadline: w.deadline,
+      nextCheckAt: now,
+    };
+  }
+
+  private triggerFailed(e: Extract<FollowerEvent, { type: 'triggerFailed' }>): void {
+    const { s, now, spec } = this;
+    const w = s.work;
+    if (w?.stage !== 'triggering' || w.sha !== e.sha || w.run !== e.run) return;
+    if (e.code === 'AdapterMissing') {
+      // Nothing reached the runtime: no attempt is spent, and the same key goes out when it can run.
+      s.lastError = { code: e.code, message: e.message, at: now, sha: w.sha };
+      const cause: PendingCause = w.manual ? 'ManualTrigger' : w.maybeFired ? 'TriggerOutcomeUnknown' : w.attempt > 1 ? 'RetryDue' : w.run > 1 ? 'HeadReturned' : 'NewHead';
+      s.work = this.pending(w.sha, cause, w.attempt, w.manual, {
+        reuse: { run: w.run, maybeFired: w.maybeFired },
+        blocked: { code: 'AdapterMissing', message: e.message, retryAt: now + spec.pollIntervalMs },
+      });
+      return;
+    }
+    // Its command may still be running somewhere: nothing fires until it has certainly timed out.
+    if (e.mayHaveReached) s.strayTriggerUntil = now + spec.adapter.timeoutMs;
+    this.fail(w, e.code, e.message, e.retryable || e.mayHaveReached, e.mayHaveReached);
+  }
+
+  private closingOut(sha: string, run: number): Extract<Work, { stage: 'closingOut' }> | undefined {
+    const w = this.s.work;
+    return w?.stage === 'closingOut' && w.sha === sha && w.run === run ? w : undefined;
+  }
+
+  private status(sha: string, run: number, st: RuntimeStatus): void {
+    const { s, now, spec } = this;
+    const w = this.closingOut(sha, run);
+    if (!w) return;
+    // A status naming another key describes another run of this sha, not ours.
+    const ours = st.sha === sha && (st.triggerId === undefined || w.triggerId === undefined || st.triggerId === w.triggerId);
+    if (ours && st.jobId) w.jobId = this.record(sha).jobId = st.jobId;
+    if (ours && st.phase === 'Succeeded') return this.succeed(w);
+    if (ours && st.phase === 'Failed') return this.fail(w, 'RuntimeFailed', text.runtimeFailed(st.message), st.retryable ?? false, false);
+    w.runtime = { phase: st.phase, ...(st.sha ? { sha: st.sha } : {}), ...(st.message ? { message: st.message } : {}) };
+    // Only a status read taken at or after the deadline can decide that the budget was missed.
+    if (now >= w.deadline) return this.fail(w, 'BudgetExceeded', text.budgetExceeded(now - w.startedAt, spec, w.runtime), false, false);
+    w.nextCheckAt = now + spec.closeout.pollIntervalMs;
+    void s;
+  }
+
+  private succeed(w: InFlight): void {
+    const { s, now, spec } = this;
+    const overrunMs = now > w.deadline ? now - w.deadline : undefined;
+    this.finish(w.sha, 'Succeeded', overrunMs === undefined ? 'ClosedOut' : 'ClosedOutOverBudget', text.closedOut(now - w.startedAt, overrunMs, spec));
+    if (overrunMs !== undefined) this.record(w.sha).overrunMs = overrunMs;
+    s.deployed = { sha: w.sha, at: now };
+    s.lastSucceededSha = w.sha;
+    s.lastError = undefined;
+    s.work = undefined;
+  }
+
+  /** The run failed; retried after backoff when it may be and attempts are left. Either way it has an outcome now. */
+  private fail(w: InFlight, code: Code, message: string, retryable: boolean, outcomeUnknown: boolean): void {
+    const { s, now, spec } = this;
+    s.lastError = { code, message, at: now, sha: w.sha };
+    if (retryable && w.attempt < spec.retry.maxAttempts) {
+      const wait = backoffMs(spec, w.attempt);
+      this.finish(w.sha, 'Failed', code, message);
+      s.work = { stage: 'backoff', sha: w.sha, attempt: w.attempt + 1, manual: w.manual, run: w.run, failure: { code, message }, backoffMs: wait, notBefore: now + wait, outcomeUnknown };
+      return;
+    }
+    this.finish(w.sha, 'Failed', code, retryable ? text.attemptsUsed(message, spec, outcomeUnknown) : message);
+    s.work = undefined;
+  }
+
+  private tick(): void {
+    const { s, now } = this;
+    const w = s.work;
+    if (w?.stage === 'backoff' && now >= w.notBefore && !s.paused) {
+      s.work = this.pending(w.sha, w.outcomeUnknown ? 'TriggerOutcomeUnknown' : 'RetryDue', w.attempt, w.manual, w.outcomeUnknown ? { reuse: { run: w.run, maybeFired: true } } : {});
+      s.nextObserveAt = now; // a fresh read confirms the head before the retry fires
+    }
+    if (w?.stage === 'pending' && w.blocked && now >= w.blocked.retryAt) {
+      delete w.blocked;
+      s.nextObserveAt = now;
+    }
+  }
+
+  private record(sha: string): ShaRecord {
+    const { s, now, spec } = this;
+    let rec = record(s, sha);
+    if (!rec) {
+      rec = { sha, firstSeen: now, runs: 0 };
+      s.shas.push(rec);
+      // Forget the oldest shas first; never one still in play.
+      const inPlay = new Set([sha, s.observedSha, s.work?.sha, s.deployed?.sha, ...s.cancels.map((c) => c.sha)]);
+      while (s.shas.length > spec.loop.shasKept) {
+        const i = s.shas.findIndex((r) => !inPlay.has(r.sha));
+        if (i < 0) break;
+        s.shas.splice(i, 1);
+      }
+    }
+    return rec;
+  }
+
+  private finish(sha: string, outcome: Outcome, code: Code, message: string, supersededBy?: string): void {
+    const rec = this.record(sha);
+    rec.outcome = outcome;
+    rec.code = code;
+    rec.message = message;
+    rec.finishedAt = this.now;
+    if (supersededBy) rec.supersededBy = supersededBy;
+  }
+
+  /** Re-derives the condition; a change is logged, a new phase restarts its clock. */
+  private settle(): void {
+    const { s } = this;
+    const c = condition(s, this.spec);
+    if (c.phase === s.phase && c.code === s.code && c.message === s.message) return;
+    this.log(s.phase, c.phase, c.code, c.message, c.sha);
+    if (c.phase !== s.phase) s.phaseSince = this.now;
+    s.phase = c.phase;
+    s.code = c.code;
+    s.message = c.message;
+  }
+
+  private note(code: Code, message: string, sha?: string): void {
+    this.log(this.s.phase, this.s.phase, code, message, sha);
+  }
+
+  private log(from: Phase, to: Phase, code: Code, message: string, sha?: string): void {
+    const { s } = this;
+    s.events.push({ at: this.now, from, to, ...(sha ? { sha } : {}), code, message });
+    if (s.events.length > this.spec.loop.eventsKept) s.events.splice(0, s.events.length - this.spec.loop.eventsKept);
+  }
+}
