@@ -2,7 +2,7 @@
 // a fallback are optional on the follower/adapter and required in `defaults:`, so the code
 // itself holds no hidden defaults.
 import { z } from 'zod';
-import { DURATION_PATTERN } from './duration.ts';
+import { DURATION_PATTERN, parseDuration } from './duration.ts';
 import { branchNameProblem } from './refname.ts';
 
 const duration = z.string().regex(DURATION_PATTERN, 'expected a duration such as 500ms, 15s, 2m or 1h');
@@ -174,7 +174,12 @@ export const registrySchema = z.strictObject({
     closeout: z.strictObject({ budget: duration, pollInterval: duration }),
     retry,
     adapter: z.strictObject({ timeout: duration, maxOutputBytes: positiveInt }),
-    activity: z.strictObject({ heartbeatTimeout: duration, maxAttempts: positiveInt, maxRetryInterval: duration }),
+    activity: z.strictObject({
+      heartbeatTimeout: duration,
+      maxAttempts: positiveInt,
+      // Temporal's first retry waits 1s; a cap below that is refused by the server for every activity.
+      maxRetryInterval: duration.refine((v) => parseDuration(v) >= 1000, 'must be at least 1s (Temporal waits 1s before its first retry); write 1s or more'),
+    }),
     loop: z.strictObject({ continueAsNewAfter: positiveInt, eventsKept: positiveInt, shasKept: positiveInt }),
   }),
   adapters: z.record(name, adapter),

@@ -9,7 +9,7 @@ export const CODES = {
   MirrorUnreachable: { phase: 'Blocked', meaning: 'The mirror did not answer (or answered with an error). Nothing is triggered until it does; the outage start is kept.' },
   BranchNotFound: { phase: 'Blocked', meaning: 'The branch does not exist on the mirror. A recreated branch is decided like any other head.' },
   InvalidObservation: { phase: 'Blocked', meaning: 'The mirror answered with something that is not a commit sha.' },
-  MirrorRecovered: { phase: null, meaning: 'Event: the mirror answers again after an outage (the message says for how long).' },
+  MirrorRecovered: { phase: null, meaning: 'The mirror answers again after an outage (the message says for how long).' },
   // --- deciding
   NewHead: { phase: 'PendingTrigger', meaning: 'The head is a sha this follower never triggered: it is about to be triggered.' },
   HeadReturned: {
@@ -23,7 +23,7 @@ export const CODES = {
     meaning: 'A trigger may or may not have reached the runtime (its worker was lost, or its command was killed). It is sent again under the same key, and not fired if the runtime names the sha.',
   },
   Paused: { phase: 'Blocked', meaning: 'Paused by an operator: nothing is triggered or superseded until `resume`; an in-flight close-out still finishes.' },
-  Resumed: { phase: null, meaning: 'Event: an operator resumed the follower; it reads the mirror and decides at once.' },
+  Resumed: { phase: null, meaning: 'An operator resumed the follower; it reads the mirror and decides at once.' },
   AdapterMissing: { phase: 'Blocked', meaning: 'The adapter cannot run (command not found or not executable, no Kubernetes access). Nothing reached the runtime; it is tried again every poll interval without spending an attempt.' },
   // --- triggering and closing out
   Triggering: { phase: 'Triggering', meaning: 'The trigger activity is running: status first, then the trigger unless the runtime already has the sha.' },
@@ -37,19 +37,19 @@ export const CODES = {
   AdapterTimeout: { phase: 'Failed', meaning: 'An adapter command did not finish within its timeout and was killed with its process group.' },
   InvalidStatus: { phase: 'Failed', meaning: "The adapter's status output broke the contract (not one JSON object of the documented shape). Not retried." },
   ActivityFailed: { phase: 'Failed', meaning: 'An activity failed outside the adapter (its worker was lost past its retries, or it timed out).' },
-  Superseded: { phase: null, meaning: 'Event: the branch moved on before the sha closed out; its job is cancelled when the adapter can, and the new head follows.' },
-  HeadMovedWhilePaused: { phase: null, meaning: 'Event: the branch moved during a pause while a sha was in flight; the in-flight close-out finishes and the new head waits for `resume`.' },
-  CancelSent: { phase: null, meaning: "Event: the adapter's cancel for a superseded job ran." },
-  CancelFailed: { phase: null, meaning: "Event: the adapter's cancel for a superseded job failed (the message says why); nothing else depends on it." },
+  Superseded: { phase: null, meaning: 'The branch moved on before the sha closed out; its job is cancelled when the adapter can, and the new head follows.' },
+  HeadMovedWhilePaused: { phase: null, meaning: 'The branch moved during a pause while a sha was in flight; the in-flight close-out finishes and the new head waits for `resume`.' },
+  CancelSent: { phase: null, meaning: "The adapter's cancel for a superseded job ran." },
+  CancelFailed: { phase: null, meaning: "The adapter's cancel for a superseded job failed (the message says why); nothing else depends on it." },
   // --- operators
-  ManualNotHead: { phase: null, meaning: 'Event: a manual trigger named a sha that is not the head on the mirror; refused.' },
-  ManualWhilePaused: { phase: null, meaning: 'Event: a manual trigger arrived while paused; refused (resume first).' },
-  ManualInFlight: { phase: null, meaning: 'Event: a manual trigger for the sha already in flight; ignored.' },
-  Reconfigured: { phase: null, meaning: 'Event: the follower took a new spec from the registry.' },
+  ManualNotHead: { phase: null, meaning: 'A manual trigger named a sha that is not the head on the mirror; refused.' },
+  ManualWhilePaused: { phase: null, meaning: 'A manual trigger arrived while paused; refused (resume first).' },
+  ManualInFlight: { phase: null, meaning: 'A manual trigger for the sha already in flight; ignored.' },
+  Reconfigured: { phase: null, meaning: 'The follower took a new spec from the registry.' },
   // --- bookkeeping
-  ProjectionFailed: { phase: null, meaning: 'Event: the state ConfigMap could not be written; tried again on the next iteration.' },
-  ProjectionRecovered: { phase: null, meaning: 'Event: the state ConfigMap is written again.' },
-  Migrated: { phase: null, meaning: 'Event: state carried over from a run of the previous decision core, converted.' },
+  ProjectionFailed: { phase: null, meaning: 'The state ConfigMap could not be written; tried again on the next iteration.' },
+  ProjectionRecovered: { phase: null, meaning: 'The state ConfigMap is written again.' },
+  Migrated: { phase: null, meaning: 'State carried over from a run of the previous decision core, converted.' },
   Recorded: { phase: null, meaning: 'An event recorded by the previous decision core, which kept no codes (its message is kept as it was).' },
 } as const satisfies Record<string, { phase: string | null; meaning: string }>;
 

@@ -3,7 +3,7 @@
 // compact JSON object (Running, then Succeeded or Failed), `cancel` and `logs` act on a job.
 // Its lane behaviour comes from the owning config passed as --config (the follower's configRef),
 // including faults to inject (`faults: { status: …, trigger: … }`: hang, exit, badjson, flood,
-// othersha) and `killWorkerOnTriggers: n` (the first n accepted triggers SIGKILL the worker that
+// othersha) and `killWorkerOnTriggers: [n, …]` (the n-th accepted trigger SIGKILLs the worker that
 // runs this command, before it can report: the runtime has the job, the follower does not know).
 // Every trigger is appended to <stateDir>/triggers.log — time, lane, sha, job, $BF_WORKER_NAME
 // when the adapter passes it, and the trigger key (--trigger-id) — the witness the tests count.
@@ -57,7 +57,7 @@ export function run(command, argv) {
       state.jobs.push(job);
       writeState(stateFile, state);
       appendFileSync(path.join(stateDir, 'triggers.log'), `${new Date().toISOString()} ${laneKey} ${job.sha} ${job.jobId} ${process.env.BF_WORKER_NAME ?? '-'} ${job.triggerId ?? '-'}\n`);
-      if (state.jobs.length <= (lane.killWorkerOnTriggers ?? 0)) killWorker();
+      if ((lane.killWorkerOnTriggers ?? []).includes(state.jobs.length)) killWorker();
       return print({ jobId: job.jobId, message: `deploying ${job.sha.slice(0, 12)}` });
     }
     case 'cancel': {

@@ -93,7 +93,7 @@ describe('status, events, history, explain, logs', () => {
 
     const events = await h.cli('events', '--follower', h.id('app'), '--limit', '3');
     expect(events.out.split('\n')).toHaveLength(4);
-    expect(events.out).toMatch(/ClosingOut\s+Succeeded\s+\w{8}\s+closed out in/);
+    expect(events.out).toMatch(/ClosingOut\s+Succeeded\s+\w{8}\s+ClosedOut\s+closed out in/);
 
     const history = (await h.cli('history', '--follower', h.id('app'))).out.split('\n');
     expect(history[0]!.split(/\s{3,}/)).toEqual(['SHA', 'FIRST SEEN', 'TRIGGERED', 'OUTCOME', 'ATTEMPTS', 'SEEN→SUCCEEDED', 'SUPERSEDED BY']);

@@ -40,7 +40,7 @@ describe('follower: observe → trigger → close out', () => {
     const view = await h.state('app');
     expect(view).toMatchObject({ observedSha: second, targetSha: second, lastTriggeredSha: second, lastSucceededSha: second });
     expect(view.budget.source.path).toBe('defaults.closeout.budget');
-    expect(view.shas.find((r) => r.sha === second)).toMatchObject({ attempts: 1, outcome: 'Succeeded' });
+    expect(view.shas.find((r) => r.sha === second)).toMatchObject({ runs: 1, outcome: 'Succeeded' });
 
     // Visibility is eventually consistent: poll the real list API until the attributes show.
     const query = `FollowerId='${h.id('app')}' AND FollowerPhase='Succeeded' AND LastSucceededSha='${second}'`;

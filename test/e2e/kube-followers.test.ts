@@ -286,7 +286,7 @@ describe('state projection', () => {
     expect(Object.keys(data).sort()).toEqual(names.map((n) => h!.id(n)).sort());
     const entry = JSON.parse(data[h.id('a')]!);
     expect(entry).toMatchObject({ phase: 'Succeeded', observedSha: states[0]!.observedSha, targetSha: states[0]!.targetSha, lastTriggeredSha: states[0]!.lastTriggeredSha });
-    expect(Object.keys(entry).sort()).toEqual(['lastSucceededSha', 'lastTriggeredSha', 'observedSha', 'phase', 'reason', 'since', 'targetSha']);
+    expect(Object.keys(entry).sort()).toEqual(['code', 'lastSucceededSha', 'lastTriggeredSha', 'message', 'observedSha', 'phase', 'since', 'targetSha']);
     expect((await h.state('a')).projection).toMatchObject({ ok: true });
     expect(JSON.stringify(data)).not.toContain('DEMO_TOKEN');
 

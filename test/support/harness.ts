@@ -26,8 +26,8 @@ const HWLAB = path.join(ROOT, 'examples/bin/hwlab');
 
 export interface Lane {
   deployMs?: number;
-  /** The first n accepted triggers SIGKILL the worker before it can report (examples/control-plane). */
-  killWorkerOnTriggers?: number;
+  /** The n-th accepted triggers SIGKILL the worker before it can report (examples/control-plane). */
+  killWorkerOnTriggers?: number[];
   faults?: { status?: Fault; trigger?: Fault };
   outcomes?: ('succeed' | 'fail-retryable' | 'fail-terminal' | 'never')[];
   triggerFails?: string;
@@ -87,6 +87,7 @@ export class Harness {
   private native?: NativeConnection;
   private worker?: { worker: Worker; running: Promise<void> };
   private processes: ChildProcess[] = [];
+  private closing = false;
 
   private constructor(private readonly opts: HarnessOptions) {}
 
@@ -190,7 +191,8 @@ export class Harness {
     return this.client.workflow.getHandle(workflowIdFor(this.id(name)));
   }
 
-  async startWorker(): Promise<void> {
+  /** A worker in this process; `bundlePath` runs other workflow code (an older release, in the upgrade tests). */
+  async startWorker(opts: { bundlePath?: string } = {}): Promise<void> {
     if (!runtimeInstalled) {
       Runtime.install({ logger: new DefaultLogger('WARN') });
       runtimeInstalled = true;
@@ -200,7 +202,7 @@ export class Harness {
       registry: this.registry,
       connection: this.native,
       target: { address: this.address, namespace: 'default', taskQueue: this.taskQueue },
-      workflowBundle: { codePath: inject('workflowBundlePath') },
+      workflowBundle: { codePath: opts.bundlePath ?? inject('workflowBundlePath') },
       ...(this.workerKube ? { kube: this.workerKube } : {}),
     });
     this.worker = { worker, running: worker.run() };
@@ -229,6 +231,25 @@ export class Harness {
     return child;
   }
 
+  /**
+   * Keeps one worker process running, as a supervisor (or a Deployment) would: a dead one is
+   * replaced at once. Each worker gets BF_WORKER_NAME w<n>, which the control plane logs.
+   */
+  superviseWorker(): { deaths: () => (string | null)[]; current: () => ChildProcess } {
+    const deaths: (string | null)[] = [];
+    let child!: ChildProcess;
+    const start = (): void => {
+      child = this.spawnWorker({ env: { BF_WORKER_NAME: `w${deaths.length}` } });
+      child.once('exit', (_code, signal) => {
+        if (this.closing) return;
+        deaths.push(signal);
+        start();
+      });
+    };
+    start();
+    return { deaths: () => deaths, current: () => child };
+  }
+
   /** Starts every follower of the registry (enabled or not) and the mirror watchers it implies. */
   async startFollowers(): Promise<void> {
     const options = startOptions(this.registry, this.taskQueue);
@@ -253,6 +274,12 @@ export class Harness {
         return { lane: laneKey!.split('/')[1]!, sha: sha!, jobId: jobId!, worker: worker ?? '-', triggerId: triggerId ?? '-' };
       })
       .filter((t) => !lane || t.lane === lane);
+  }
+
+  /** What the runtime itself says about a lane: the demo control plane's own `status`, run as the adapter would. */
+  runtimeStatus(lane: string): { phase: string; sha?: string; jobId?: string; triggerId?: string; message?: string } {
+    const out = execFileSync(HWLAB, ['nodes', 'control-plane', 'status', '--node', 'N1', '--lane', lane, '--config', path.join(this.dir, 'config', 'lanes.yaml')], { encoding: 'utf8' });
+    return JSON.parse(out) as ReturnType<Harness['runtimeStatus']>;
   }
 
   /** Runs the operator CLI in-process against this world's registry, capturing its output. */
@@ -347,6 +374,7 @@ export class Harness {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     for (const p of this.processes) p.kill('SIGKILL');
     await this.stopWorker();
     for (const f of this.registry.followers) {
@@ -385,6 +413,16 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
     out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
   }
   return out;
+}
+
+/** The patch ids a history's markers record (`temporal workflow show -o json` bytes, decoded). */
+export function patchesIn(historyJson: string): string[] {
+  const history = JSON.parse(historyJson) as { events: { markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: { data?: string }[] }> } }[] };
+  return history.events.flatMap((e) => {
+    const m = e.markerRecordedEventAttributes;
+    const data = m?.markerName === 'core_patch' ? m.details?.['patch-data']?.payloads?.[0]?.data : undefined;
+    return data ? [(JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { id: string }).id] : [];
+  });
 }
 
 export const processOutput = (child: ChildProcess): string => (child as ChildProcess & { output: string }).output;

@@ -1,6 +1,6 @@
 // The rendered controller (pure): least-privilege rules derived from the registry, the worker
 // Deployment's hardening, Secret references instead of values, and the pieces plan uses.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -185,5 +185,32 @@ describe('state projection entry', () => {
     });
     expect(entry).not.toMatch(/TOKEN|fingerprint|sha256:/);
     expect(projectionEntry(reduce(s, { type: 'refresh' }, 5000, spec))).toBe(entry);
+  });
+});
+
+describe('the worker image', () => {
+  /** Top-level folders the worker and the CLI import at run time, following relative imports from their entry points. */
+  function runtimeFolders(entries: string[]): Set<string> {
+    const root = path.resolve(import.meta.dirname, '../..');
+    const seen = new Set<string>();
+    const queue = entries.map((e) => path.join(root, e));
+    while (queue.length) {
+      const file = queue.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      for (const m of readFileSync(file, 'utf8').matchAll(/^\s*(?:import|export)\s+(?!type\b)[^'"]*?from\s+'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/gm)) {
+        queue.push(path.resolve(path.dirname(file), (m[1] ?? m[2])!));
+      }
+    }
+    return new Set([...seen].map((f) => path.relative(root, f).split(path.sep)[0]!));
+  }
+
+  it('copies every folder the worker and the CLI run from', () => {
+    const containerfile = readFileSync(path.resolve(import.meta.dirname, '../../deploy/Containerfile'), 'utf8');
+    const copied = new Set([...containerfile.matchAll(/^COPY (\S+) \.\/\1$/gm)].map((m) => m[1]));
+    const needed = runtimeFolders(['worker/main.ts', 'client/branch-follower.mjs', 'workflows/index.ts']);
+    expect(needed).toContain('contract');
+    expect(needed).toContain('core');
+    for (const folder of needed) expect(copied, `deploy/Containerfile does not COPY ${folder}`).toContain(folder);
   });
 });

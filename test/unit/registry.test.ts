@@ -197,6 +197,12 @@ describe('registry: bad input is refused with file:line:column, YAML path and hi
     expect(issuesFor((d) => (d.adapters.lane.env = ['lower-case']))[0]).toMatchObject({ path: 'adapters.lane.env[0]' });
   });
 
+  it('refuses an activity retry cap below the 1s Temporal waits before its first retry (the server would refuse every activity)', () => {
+    const [issue] = issuesFor((d) => (d.defaults.activity.maxRetryInterval = '500ms'));
+    expect(issue).toMatchObject({ path: 'defaults.activity.maxRetryInterval' });
+    expect(issue!.message).toContain('must be at least 1s');
+  });
+
   it('formats every issue as file:line:col: path: message (hint: …)', () => {
     const text = BASE.replace('enabled: true', 'enabled: maybe');
     const file = writeRegistry(text);
