@@ -61,10 +61,10 @@ export function historyTable(s: FollowerView): string {
       shortSha(r.sha),
       when(r.firstSeen),
       when(r.triggeredAt),
-      r.outcome ?? (s.work?.sha === r.sha ? stageName[s.work.stage] : r.sha === s.observedSha ? 'Observed' : r.runs > 0 ? 'NoOutcome' : '-'),
+      s.work?.sha === r.sha ? stageName[s.work.stage] : (r.result?.outcome ?? (r.sha === s.observedSha ? 'Observed' : '-')),
       String(r.runs),
-      r.outcome === 'Succeeded' && r.finishedAt ? formatDuration(r.finishedAt - r.firstSeen) : '-',
-      shortSha(r.supersededBy),
+      r.result?.outcome === 'Succeeded' ? formatDuration(r.result.at - r.firstSeen) : '-',
+      shortSha(r.result?.outcome === 'Superseded' ? r.result.by : undefined),
     ]),
   );
 }
@@ -97,18 +97,19 @@ export function explain(s: FollowerView, sha: string): string[] {
       lines.push(`About to be triggered (${s.phase} ${s.code}: ${s.message}).`);
       return lines;
   }
-  switch (r.outcome) {
+  const done = r.result;
+  switch (done?.outcome) {
     case 'Succeeded':
-      lines.push(`Deployed: Succeeded at ${when(r.finishedAt)}, run ${r.runs} (${r.message}).`);
-      if (r.overrunMs !== undefined) lines.push(`The close-out missed its budget by ${formatDuration(r.overrunMs)}.`);
+      lines.push(`Deployed: Succeeded at ${when(done.at)}, run ${r.runs} (${done.message}).`);
+      if (done.code === 'ClosedOutOverBudget') lines.push(`The close-out missed its budget by ${formatDuration(done.overrunMs)}.`);
       if (s.deployed?.sha !== full) lines.push(`The runtime is not known to be on it any more: ${s.deployed ? `${shortSha(s.deployed.sha)} was deployed since` : 'something was triggered since'}.`);
       break;
     case 'Superseded':
-      lines.push(`Not deployed: superseded by ${shortSha(r.supersededBy)} at ${when(r.finishedAt)} — the branch moved on before it closed out.`);
+      lines.push(`Not deployed: superseded by ${shortSha(done.by)} at ${when(done.at)} — the branch moved on before it closed out.`);
       lines.push('Should it become the head again, it is triggered again as a new run.');
       break;
     case 'Failed':
-      lines.push(`Not deployed: Failed at ${when(r.finishedAt)}, run ${r.runs} (${r.code}: ${r.message}).`);
+      lines.push(`Not deployed: Failed at ${when(done.at)}, run ${r.runs} (${done.code}: ${done.message}).`);
       lines.push('It stays Failed for this sha; a new sha, or `branch-follower trigger`, tries again.');
       break;
     default:

@@ -30,10 +30,10 @@ export async function waitForSha(ctx: Ctx, id: string, sha: string, timeoutMs: n
 function judge(s: FollowerView, sha: string, firstLook: number): WaitResult | undefined {
   const r = s.shas.find((x) => x.sha.startsWith(sha));
   // While the sha is still the follower's work (a retry waits, say), its last outcome is not the end.
-  const settled = r && s.work?.sha !== r.sha ? r : undefined;
-  if (settled?.outcome === 'Succeeded') return { exit: Exit.Ok, message: `${s.id} ${shortSha(settled.sha)} Succeeded (${settled.message})` };
-  if (settled?.outcome === 'Superseded') return { exit: Exit.Superseded, message: `${s.id} ${shortSha(settled.sha)} Superseded by ${shortSha(settled.supersededBy)}` };
-  if (settled?.outcome === 'Failed') return { exit: Exit.Failed, message: `${s.id} ${shortSha(settled.sha)} Failed: ${settled.code}: ${settled.message}` };
+  const done = r && s.work?.sha !== r.sha ? r.result : undefined;
+  if (r && done?.outcome === 'Succeeded') return { exit: Exit.Ok, message: `${s.id} ${shortSha(r.sha)} Succeeded (${done.message})` };
+  if (r && done?.outcome === 'Superseded') return { exit: Exit.Superseded, message: `${s.id} ${shortSha(r.sha)} Superseded by ${shortSha(done.by)}` };
+  if (r && done?.outcome === 'Failed') return { exit: Exit.Failed, message: `${s.id} ${shortSha(r.sha)} Failed: ${done.code}: ${done.message}` };
   // Not on record, and a fresh observation shows another head: the follower will never deploy it.
   if (!r && (s.observedAt ?? 0) > firstLook && s.observedSha && !s.observedSha.startsWith(sha)) {
     return { exit: Exit.Superseded, message: `${sha} is not the head of ${s.branch} on the mirror (head is ${shortSha(s.observedSha)}); it will not be deployed on its own` };

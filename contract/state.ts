@@ -7,7 +7,7 @@ import type { ValueSource } from './spec.ts';
 export const PHASES = ['Observed', 'Noop', 'PendingTrigger', 'Triggering', 'ClosingOut', 'Succeeded', 'Failed', 'Superseded', 'Blocked'] as const;
 export type Phase = (typeof PHASES)[number];
 
-export type Outcome = 'Succeeded' | 'Failed' | 'Superseded';
+export type Outcome = RunResult['outcome'];
 
 /** One deploy goal: a sha, the attempt at it (1…retry.maxAttempts), and whether an operator asked for it. */
 interface Goal {
@@ -65,7 +65,17 @@ export type InFlight = Extract<Work, { stage: 'triggering' | 'closingOut' }>;
 export const inFlightOf = (work: Work | undefined): InFlight | undefined =>
   work?.stage === 'triggering' || work?.stage === 'closingOut' ? work : undefined;
 
-/** One line per sha the follower has seen; its fields describe the sha's latest run. */
+/** How a run ended. Every run that leaves `triggering` or `closingOut` gets one. */
+export type RunResult = { at: number; message: string } & (
+  | { outcome: 'Succeeded'; code: 'ClosedOut' }
+  /** The runtime reported the sha Succeeded only after the close-out budget: by `overrunMs`. */
+  | { outcome: 'Succeeded'; code: 'ClosedOutOverBudget'; overrunMs: number }
+  | { outcome: 'Failed'; code: Code }
+  /** The branch moved on (to `by`) before it closed out. */
+  | { outcome: 'Superseded'; code: 'Superseded'; by: string }
+);
+
+/** One line per sha the follower has seen; `triggeredAt`, `jobId` and `result` describe its latest run. */
 export interface ShaRecord {
   sha: string;
   firstSeen: number;
@@ -74,13 +84,8 @@ export interface ShaRecord {
   triggeredAt?: number;
   /** The runtime's job for the latest run, for `logs` drill-downs. */
   jobId?: string;
-  finishedAt?: number;
-  outcome?: Outcome;
-  code?: Code;
-  message?: string;
-  supersededBy?: string;
-  /** Closed out Succeeded after its budget: by this much. */
-  overrunMs?: number;
+  /** How the latest run ended; absent while it is under way, or before the first. */
+  result?: RunResult;
 }
 
 export interface LastError {

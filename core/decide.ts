@@ -5,7 +5,8 @@
 import type { RuntimeStatus, SecretPresence } from '../contract/adapter.ts';
 import type { Code, MirrorFailureCode } from '../contract/codes.ts';
 import { canCancel, type FollowerSpec } from '../contract/spec.ts';
-import { inFlightOf, type FollowerState, type InFlight, type Outcome, type PendingCause, type Phase, type ShaRecord, type Work } from '../contract/state.ts';
+import { inFlightOf, type FollowerState, type InFlight, type PendingCause, type Phase, type RunResult, type ShaRecord, type Work } from '../contract/state.ts';
+import { copy } from './copy.ts';
 import { text } from './describe.ts';
 
 export type FollowerEvent =
@@ -72,6 +73,9 @@ export function backoffMs(spec: FollowerSpec, failedAttempt: number): number {
 
 const record = (s: FollowerState, sha: string | undefined): ShaRecord | undefined => s.shas.find((r) => r.sha === sha);
 
+/** How a failed run is followed up: not at all, by a retry (a new run), or by sending the same key again (its outcome was lost). */
+type FailureFollowUp = 'terminal' | 'retry' | 'resend';
+
 /** What the state means. Total and pure: the phase is never stored on its own, so it cannot drift from the facts. */
 export function condition(s: FollowerState, spec: FollowerSpec): Condition {
   const w = s.work;
@@ -96,11 +100,9 @@ export function condition(s: FollowerState, spec: FollowerSpec): Condition {
   }
   if (s.mirrorBlocked) return { phase: 'Blocked', code: s.mirrorBlocked.code, message: s.mirrorBlocked.message, sha: head };
   if (head === undefined) return { phase: 'Observed', code: 'Starting', message: text.starting() };
-  const r = record(s, head);
-  if (s.deployed?.sha === head) {
-    return { phase: 'Succeeded', code: r?.overrunMs === undefined ? 'ClosedOut' : 'ClosedOutOverBudget', message: r?.message ?? '', sha: head };
-  }
-  if (r?.outcome === 'Failed') return { phase: 'Failed', code: r.code ?? 'RuntimeFailed', message: r.message ?? '', sha: head };
+  const done = record(s, head)?.result;
+  if (s.deployed?.sha === head && done?.outcome === 'Succeeded') return { phase: 'Succeeded', code: done.code, message: done.message, sha: head };
+  if (done?.outcome === 'Failed') return { phase: 'Failed', code: done.code, message: done.message, sha: head };
   return { phase: 'Observed', code: 'AwaitingRead', message: text.awaitingRead(head), sha: head };
 }
 
@@ -120,7 +122,7 @@ export function nextAction(s: FollowerState, now: number): Action {
     wakeups.push([w.deadline, 'close-out budget']);
   }
   if (w?.stage === 'backoff' && !s.paused) wakeups.push([w.notBefore, `retry backoff for ${w.sha.slice(0, 12)}`]);
-  if (w?.stage === 'pending' && w.blocked) wakeups.push([w.blocked.retryAt, `adapter of ${w.sha.slice(0, 12)} again`]);
+  if (w?.stage === 'pending' && w.blocked) wakeups.push([w.blocked.retryAt, `the adapter of ${w.sha.slice(0, 12)}, again`]);
   if (w?.stage === 'pending' && now < strayUntil) wakeups.push([strayUntil, 'a lost trigger command to time out']);
   wakeups.sort((a, b) => a[0] - b[0]);
   const [until, why] = wakeups[0]!;
@@ -134,23 +136,14 @@ export function reduce(prev: FollowerState, event: FollowerEvent, now: number, s
   return s;
 }
 
-/** A deep copy of plain JSON (the state travels through Temporal payloads), dropping undefined as JSON would: five times a JSON round trip's speed. */
-function copy<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(copy) as T;
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = copy(v);
-    return out as T;
-  }
-  return value;
-}
-
 /** What observing `sha` would decide, from this state, without changing it. */
 export function decide(s: FollowerState, sha: string, now: number, spec: FollowerSpec): Decision {
   const next = reduce(s, { type: 'observed', sha }, now, spec);
   const kind = next.phase === 'PendingTrigger' || next.phase === 'Blocked' ? next.phase : 'Noop';
   return { kind, code: next.code, message: next.message };
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 class Reducer {
   constructor(
@@ -187,7 +180,7 @@ class Reducer {
         const w = this.closingOut(e.sha, e.run);
         if (!w) return;
         s.lastError = { code: e.code, message: e.message, at: now, sha: e.sha };
-        if (now >= w.deadline) return this.fail(w, 'BudgetExceeded', text.budgetExceeded(now - w.startedAt, spec, w.runtime, e.message), false, false);
+        if (now >= w.deadline) return this.fail(w, 'BudgetExceeded', text.budgetExceeded(now - w.startedAt, spec, w.runtime, e.message), 'terminal');
         w.nextCheckAt = now + spec.closeout.pollIntervalMs;
         return;
       }
@@ -259,23 +252,23 @@ class Reducer {
           if (head !== previousHead) this.note('HeadMovedWhilePaused', text.headMovedWhilePaused(head, w.sha), head);
           return;
         }
-        this.finish(w.sha, 'Superseded', 'Superseded', text.superseded(w.sha, head), head);
+        this.supersede(w.sha, head, text.superseded(w.sha, head));
         if (canCancel(this.spec.adapter)) s.cancels.push({ sha: w.sha, run: w.run, ...(w.stage === 'closingOut' && w.jobId ? { jobId: w.jobId } : {}) });
-        this.log(s.phase, 'Superseded', 'Superseded', text.superseded(w.sha, head), w.sha);
         break;
       case 'backoff':
-        this.finish(w.sha, 'Superseded', 'Superseded', text.supersededBeforeRetry(w.sha, head), head);
-        this.log(s.phase, 'Superseded', 'Superseded', text.supersededBeforeRetry(w.sha, head), w.sha);
+        this.supersede(w.sha, head, text.supersededBeforeRetry(w.sha, head));
         break;
       case 'pending':
         // Never fired in this run, unless an earlier try of its key may have reached the runtime.
-        if (w.reuse?.maybeFired) {
-          this.finish(w.sha, 'Superseded', 'Superseded', text.superseded(w.sha, head), head);
-          this.log(s.phase, 'Superseded', 'Superseded', text.superseded(w.sha, head), w.sha);
-        }
+        if (w.reuse?.maybeFired) this.supersede(w.sha, head, text.superseded(w.sha, head));
         break;
     }
     s.work = undefined;
+  }
+
+  private supersede(sha: string, by: string, message: string): void {
+    this.finish(sha, { outcome: 'Superseded', code: 'Superseded', message, by });
+    this.log(this.s.phase, 'Superseded', 'Superseded', message, sha);
   }
 
   private manual(head: string): void {
@@ -295,7 +288,7 @@ class Reducer {
     if (s.deployed?.sha === head) return;
     const r = this.record(head);
     // A Failed head stays Failed (through pauses, blips and rewinds) until a new sha or a manual trigger.
-    if (r.outcome === 'Failed') return;
+    if (r.result?.outcome === 'Failed') return;
     s.work = this.pending(head, r.runs > 0 ? 'HeadReturned' : 'NewHead', 1, false);
   }
 
@@ -323,7 +316,8 @@ class Reducer {
     // The run is under way: the sha's record describes it from now on.
     const r = this.record(e.sha);
     r.triggeredAt = w.startedAt;
-    for (const k of ['outcome', 'code', 'message', 'finishedAt', 'supersededBy', 'overrunMs', 'jobId'] as const) delete r[k];
+    delete r.result;
+    delete r.jobId;
     if (e.jobId) r.jobId = e.jobId;
     s.work = {
       stage: 'closingOut',
@@ -356,7 +350,7 @@ class Reducer {
     }
     // Its command may still be running somewhere: nothing fires until it has certainly timed out.
     if (e.mayHaveReached) s.strayTriggerUntil = now + spec.adapter.timeoutMs;
-    this.fail(w, e.code, e.message, e.retryable || e.mayHaveReached, e.mayHaveReached);
+    this.fail(w, e.code, e.message, e.mayHaveReached ? 'resend' : e.retryable ? 'retry' : 'terminal');
   }
 
   private closingOut(sha: string, run: number): Extract<Work, { stage: 'closingOut' }> | undefined {
@@ -365,43 +359,47 @@ class Reducer {
   }
 
   private status(sha: string, run: number, st: RuntimeStatus): void {
-    const { s, now, spec } = this;
+    const { now, spec } = this;
     const w = this.closingOut(sha, run);
     if (!w) return;
     // A status naming another key describes another run of this sha, not ours.
     const ours = st.sha === sha && (st.triggerId === undefined || w.triggerId === undefined || st.triggerId === w.triggerId);
     if (ours && st.jobId) w.jobId = this.record(sha).jobId = st.jobId;
     if (ours && st.phase === 'Succeeded') return this.succeed(w);
-    if (ours && st.phase === 'Failed') return this.fail(w, 'RuntimeFailed', text.runtimeFailed(st.message), st.retryable ?? false, false);
+    if (ours && st.phase === 'Failed') return this.fail(w, 'RuntimeFailed', text.runtimeFailed(st.message), st.retryable ? 'retry' : 'terminal');
     w.runtime = { phase: st.phase, ...(st.sha ? { sha: st.sha } : {}), ...(st.message ? { message: st.message } : {}) };
     // Only a status read taken at or after the deadline can decide that the budget was missed.
-    if (now >= w.deadline) return this.fail(w, 'BudgetExceeded', text.budgetExceeded(now - w.startedAt, spec, w.runtime), false, false);
+    if (now >= w.deadline) return this.fail(w, 'BudgetExceeded', text.budgetExceeded(now - w.startedAt, spec, w.runtime), 'terminal');
     w.nextCheckAt = now + spec.closeout.pollIntervalMs;
-    void s;
   }
 
   private succeed(w: InFlight): void {
     const { s, now, spec } = this;
-    const overrunMs = now > w.deadline ? now - w.deadline : undefined;
-    this.finish(w.sha, 'Succeeded', overrunMs === undefined ? 'ClosedOut' : 'ClosedOutOverBudget', text.closedOut(now - w.startedAt, overrunMs, spec));
-    if (overrunMs !== undefined) this.record(w.sha).overrunMs = overrunMs;
+    const tookMs = now - w.startedAt;
+    this.finish(
+      w.sha,
+      now > w.deadline
+        ? { outcome: 'Succeeded', code: 'ClosedOutOverBudget', overrunMs: now - w.deadline, message: text.closedOut(tookMs, now - w.deadline, spec) }
+        : { outcome: 'Succeeded', code: 'ClosedOut', message: text.closedOut(tookMs, undefined, spec) },
+    );
     s.deployed = { sha: w.sha, at: now };
     s.lastSucceededSha = w.sha;
     s.lastError = undefined;
     s.work = undefined;
   }
 
-  /** The run failed; retried after backoff when it may be and attempts are left. Either way it has an outcome now. */
-  private fail(w: InFlight, code: Code, message: string, retryable: boolean, outcomeUnknown: boolean): void {
+  /** The run failed; followed up after backoff when it may be and attempts are left. Either way it has an outcome now. */
+  private fail(w: InFlight, code: Code, message: string, followUp: FailureFollowUp): void {
     const { s, now, spec } = this;
     s.lastError = { code, message, at: now, sha: w.sha };
-    if (retryable && w.attempt < spec.retry.maxAttempts) {
+    const outcomeUnknown = followUp === 'resend';
+    if (followUp !== 'terminal' && w.attempt < spec.retry.maxAttempts) {
       const wait = backoffMs(spec, w.attempt);
-      this.finish(w.sha, 'Failed', code, message);
+      this.finish(w.sha, { outcome: 'Failed', code, message });
       s.work = { stage: 'backoff', sha: w.sha, attempt: w.attempt + 1, manual: w.manual, run: w.run, failure: { code, message }, backoffMs: wait, notBefore: now + wait, outcomeUnknown };
       return;
     }
-    this.finish(w.sha, 'Failed', code, retryable ? text.attemptsUsed(message, spec, outcomeUnknown) : message);
+    this.finish(w.sha, { outcome: 'Failed', code, message: followUp === 'terminal' ? message : text.attemptsUsed(message, spec, outcomeUnknown) });
     s.work = undefined;
   }
 
@@ -435,20 +433,15 @@ class Reducer {
     return rec;
   }
 
-  private finish(sha: string, outcome: Outcome, code: Code, message: string, supersededBy?: string): void {
-    const rec = this.record(sha);
-    rec.outcome = outcome;
-    rec.code = code;
-    rec.message = message;
-    rec.finishedAt = this.now;
-    if (supersededBy) rec.supersededBy = supersededBy;
+  private finish(sha: string, result: DistributiveOmit<RunResult, 'at'>): void {
+    this.record(sha).result = { ...result, at: this.now };
   }
 
-  /** Re-derives the condition; a change is logged, a new phase restarts its clock. */
+  /** Re-derives the condition; a change is logged, a new phase restarts its clock. A code has one phase (contract/codes.ts). */
   private settle(): void {
     const { s } = this;
     const c = condition(s, this.spec);
-    if (c.phase === s.phase && c.code === s.code && c.message === s.message) return;
+    if (c.code === s.code && c.message === s.message) return;
     this.log(s.phase, c.phase, c.code, c.message, c.sha);
     if (c.phase !== s.phase) s.phaseSince = this.now;
     s.phase = c.phase;
@@ -463,6 +456,6 @@ class Reducer {
   private log(from: Phase, to: Phase, code: Code, message: string, sha?: string): void {
     const { s } = this;
     s.events.push({ at: this.now, from, to, ...(sha ? { sha } : {}), code, message });
-    if (s.events.length > this.spec.loop.eventsKept) s.events.splice(0, s.events.length - this.spec.loop.eventsKept);
+    s.events = s.events.slice(-this.spec.loop.eventsKept);
   }
 }

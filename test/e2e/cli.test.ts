@@ -117,7 +117,7 @@ describe('status, events, history, explain, logs', () => {
     await h.waitFor('app', 'closing out', (v) => v.phase === 'ClosingOut');
     const second = h.push('main', 'second');
     expect((await h.cli('run-once', '--follower', h.id('app'))).out).toMatch(/PendingTrigger|Triggering|ClosingOut|Superseded/);
-    await h.waitFor('app', 'superseded', (v) => v.shas.some((r) => r.outcome === 'Superseded'));
+    await h.waitFor('app', 'superseded', (v) => v.shas.some((r) => r.result?.outcome === 'Superseded'));
     const explained = await h.cli('explain', '--follower', h.id('app'), '--sha', first);
     expect(explained.out).toContain(`Not deployed: superseded by ${second.slice(0, 8)}`);
 

@@ -40,7 +40,7 @@ describe('follower: observe → trigger → close out', () => {
     const view = await h.state('app');
     expect(view).toMatchObject({ observedSha: second, targetSha: second, lastTriggeredSha: second, lastSucceededSha: second });
     expect(view.budget.source.path).toBe('defaults.closeout.budget');
-    expect(view.shas.find((r) => r.sha === second)).toMatchObject({ runs: 1, outcome: 'Succeeded' });
+    expect(view.shas.find((r) => r.sha === second)).toMatchObject({ runs: 1, result: { outcome: 'Succeeded', code: 'ClosedOut' } });
 
     // Visibility is eventually consistent: poll the real list API until the attributes show.
     const query = `FollowerId='${h.id('app')}' AND FollowerPhase='Succeeded' AND LastSucceededSha='${second}'`;
@@ -64,7 +64,7 @@ describe('follower: observe → trigger → close out', () => {
     await h.handle('app').signal(refreshSignal);
     const done = await h.waitFor('app', 'second sha deployed', succeededOn(second));
 
-    expect(done.shas.find((r) => r.sha === first)).toMatchObject({ outcome: 'Superseded', supersededBy: second });
+    expect(done.shas.find((r) => r.sha === first)).toMatchObject({ result: { outcome: 'Superseded', by: second } });
     const events = await h.events('app');
     expect(events.some((e) => e.to === 'Superseded' && e.sha === first)).toBe(true);
     expect(events.some((e) => e.message.startsWith(`cancel of ${first.slice(0, 12)} sent`))).toBe(true);
@@ -99,7 +99,7 @@ describe('follower: observe → trigger → close out', () => {
     await h.startFollowers();
     const done = await h.waitFor('app', 'succeeded after a retry', succeededOn(sha));
     expect(h.triggers().map((t) => t.sha)).toEqual([sha, sha]);
-    expect(done.shas.find((r) => r.sha === sha)).toMatchObject({ runs: 2, outcome: 'Succeeded' });
+    expect(done.shas.find((r) => r.sha === sha)).toMatchObject({ runs: 2, result: { outcome: 'Succeeded' } });
     const events = await h.events('app');
     expect(events.some((e) => e.to === 'Failed' && e.code === 'RuntimeFailed' && e.message.includes('retry 2/3 in 300ms'))).toBe(true);
     expect(events.some((e) => e.to === 'PendingTrigger' && e.code === 'RetryDue')).toBe(true);

@@ -117,7 +117,7 @@ describe('built-in adapter: kubernetes-job', () => {
     const moved = h.push('stuck', 'move on');
     await h.waitFor('stuck', 'new job in flight', (v) => closingOut(v)?.sha === moved && Boolean(closingOut(v)!.jobId));
     await until(async () => (await admin('GET', `/apis/batch/v1/namespaces/${ns}/jobs/${oldJob}`)).status === 404, 30_000, () => `superseded Job ${oldJob} was not deleted`);
-    expect((await h.state('stuck')).shas.find((r) => r.sha === closingOut(stuck)!.sha)).toMatchObject({ outcome: 'Superseded', supersededBy: moved });
+    expect((await h.state('stuck')).shas.find((r) => r.sha === closingOut(stuck)!.sha)).toMatchObject({ result: { outcome: 'Superseded', by: moved } });
 
     // logs: the run's pods, through the operator's access (kwok runs no containers, so there are no logs to read).
     const logs = await h.kubeCli('logs', '--follower', h.id('stuck'));

@@ -39,7 +39,7 @@ describe('the head is the goal', () => {
     await h.waitFor('app', 'B in flight', (v) => closingOut(v)?.sha === B);
     setBranch(h.mirrorRoot, REPO, 'main', A);
     await h.handle('app').signal(refreshSignal);
-    await h.waitFor('app', 'B superseded by the rewind', (v) => v.shas.find((r) => r.sha === B)?.outcome === 'Superseded');
+    await h.waitFor('app', 'B superseded by the rewind', (v) => v.shas.find((r) => r.sha === B)?.result?.outcome === 'Superseded');
     setBranch(h.mirrorRoot, REPO, 'main', B);
     await h.handle('app').signal(refreshSignal);
     const done = await h.waitFor('app', 'B deployed in a new run', succeededOn(B));
@@ -78,7 +78,7 @@ describe('the head is the goal', () => {
     // B was cancelled (or, with no cancel command, ran on): either way the runtime left A, so A goes out again.
     for (const [name, lane, branch] of [['cancels', 'a', 'one'], ['nocancel', 'b', 'two']] as const) {
       const done = await h.waitFor(name, 'A redeployed', (v) => succeededOn(A[branch])(v) && v.shas.find((r) => r.sha === A[branch])?.runs === 2);
-      expect(done.shas.find((r) => r.sha === B[branch])).toMatchObject({ outcome: 'Superseded', supersededBy: A[branch] });
+      expect(done.shas.find((r) => r.sha === B[branch])).toMatchObject({ result: { outcome: 'Superseded', by: A[branch] } });
       expect(h.runtimeStatus(lane)).toMatchObject({ sha: A[branch], phase: 'Succeeded' });
       expect(h.triggers(lane).map((t) => t.sha)).toEqual([A[branch], B[branch], A[branch]]);
     }
@@ -185,8 +185,8 @@ describe('status is true', () => {
     h.spawnWorker();
     const done = await h.waitFor('app', 'closed out after the outage', (v) => v.phase === 'Succeeded', 90_000);
     expect(done.code).toBe('ClosedOutOverBudget');
-    const record = done.shas.find((r) => r.sha === sha)!;
-    expect(record.overrunMs).toBeGreaterThan(1000);
+    expect(done.shas.find((r) => r.sha === sha)!.result).toMatchObject({ outcome: 'Succeeded', code: 'ClosedOutOverBudget', overrunMs: expect.any(Number) });
+    expect((done.shas.find((r) => r.sha === sha)!.result as { overrunMs: number }).overrunMs).toBeGreaterThan(1000);
     expect(done.message).toMatch(/^closed out in \d+(\.\d)?s: \d+(\.\d)?s over the 3s budget from followers\[0\]\.closeout\.budget \(.*\) \(budget missed\)$/);
     expect(h.triggers().map((t) => t.sha)).toEqual([sha]);
     h.recordHistory('app', 'budget-during-outage');
@@ -246,7 +246,7 @@ describe('running followers keep running across the upgrade', () => {
       })
     ).firstExecutionRunId;
     const resumed = await h.waitFor('app', 'B closed out from the carried state', (v) => v.version === 2 && v.phase === 'Succeeded' && v.lastSucceededSha === B);
-    expect(resumed.shas.find((r) => r.sha === A)).toMatchObject({ outcome: 'Succeeded', runs: 1 });
+    expect(resumed.shas.find((r) => r.sha === A)).toMatchObject({ result: { outcome: 'Succeeded' }, runs: 1 });
     expect(h.triggers().map((t) => t.sha)).toEqual([A, B]);
     h.recordHistory('app', 'continued-from-v1-state', restarted);
   });

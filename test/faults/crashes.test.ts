@@ -40,7 +40,7 @@ function lost(harness: Harness, lane: string, view: FollowerView): string[] {
   return harness
     .triggers(lane)
     .map((t) => t.sha)
-    .filter((sha) => !['Succeeded', 'Failed', 'Superseded'].includes(view.shas.find((r) => r.sha === sha)?.outcome ?? ''));
+    .filter((sha) => !['Succeeded', 'Failed', 'Superseded'].includes(view.shas.find((r) => r.sha === sha)?.result?.outcome ?? ''));
 }
 
 // Fast failover, so many kills fit in one run. A task handed to a worker as it dies comes back

@@ -6,6 +6,7 @@
 // with Temporal's activity retries. The follower is driven the way workflows/follower.ts drives
 // it; the properties read the world (the runtime's log, the mirror's head), never the core's labels.
 import { planTrigger, type RuntimeStatus } from '../../contract/adapter.ts';
+import { CODES } from '../../contract/codes.ts';
 import type { FollowerSpec } from '../../contract/spec.ts';
 import type { FollowerState } from '../../contract/state.ts';
 import { initialState, nextAction, reduce, type FollowerEvent } from '../../core/decide.ts';
@@ -392,6 +393,8 @@ export class World {
       this.violations.push(`paused but shows ${this.state.phase} ${this.state.code}: ${this.state.message}`);
     }
     if (this.state.phase === 'Noop') this.violations.push(`rests in Noop: ${this.state.message}`);
+    // A code means one phase (docs/codes.md): the core logs a change by its code.
+    if (CODES[this.state.code].phase !== this.state.phase) this.violations.push(`${this.state.phase} shown with code ${this.state.code}, which is ${CODES[this.state.code].phase}`);
   }
 
   /** Quiesce, then every property against the world's truth. */
@@ -428,7 +431,7 @@ export class World {
     // Every fired sha has an outcome.
     for (const a of this.accepted) {
       const r = s.shas.find((x) => x.sha === a.sha);
-      if (!r?.outcome) v.push(`fired ${a.sha.slice(0, 8)} has no outcome`);
+      if (!r?.result) v.push(`fired ${a.sha.slice(0, 8)} has no outcome`);
     }
     const last = this.jobs.at(-1);
     const runtime = this.runtimeStatus();
@@ -443,7 +446,7 @@ export class World {
       if (!(runtime.sha === this.head && runtime.phase === 'Succeeded')) v.push(`shows Succeeded on ${this.head.slice(0, 8)}, runtime is ${runtime.phase} on ${runtime.sha?.slice(0, 8)}`);
     } else if (s.phase === 'Failed') {
       const failedSha = s.shas.find((r) => r.sha === this.head);
-      if (s.observedSha !== this.head || failedSha?.outcome !== 'Failed') v.push(`Failed, but not for the head ${this.head.slice(0, 8)}`);
+      if (s.observedSha !== this.head || failedSha?.result?.outcome !== 'Failed') v.push(`Failed, but not for the head ${this.head.slice(0, 8)}`);
       // A Failed head needs a reason the world gave.
       if (!this.trouble.has(this.head)) v.push(`Failed for ${this.head.slice(0, 8)} (${s.code}) with no trouble in the world`);
     } else {

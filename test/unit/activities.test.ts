@@ -1,11 +1,12 @@
 // The activity implementations against real processes: the shell-free runner, the demo
 // control-plane adapter, and mirror reads against a real `git daemon`.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adapterStatus, adapterTrigger, parseStatus, renderArgv, secretPresence, type AdapterCall, type AdapterContext } from '../../activities/adapter.ts';
@@ -97,6 +98,27 @@ describe('runCommand', () => {
     const res = await running;
     expect(res.aborted).toBe(true);
     expect(res.signal).toBe('SIGKILL');
+  });
+
+  it('a command outlives neither its timeout nor a SIGKILLed worker: its group dies on its own timeout', async () => {
+    // A stand-in worker: starts a command through runCommand (3s timeout), then is SIGKILLed.
+    const dir = tmp();
+    const pidFile = path.join(dir, 'grandchild.pid');
+    const script = path.join(dir, 'worker.ts');
+    writeFileSync(
+      script,
+      `import { runCommand } from ${JSON.stringify(path.resolve('activities/run-command.ts'))};\n` +
+        `void runCommand({ argv: ['sh', '-c', 'sleep 3600 & echo $! > ${pidFile}; wait'], cwd: ${JSON.stringify(dir)}, env: { PATH: process.env.PATH ?? '' }, timeoutMs: 3000, maxOutputBytes: 1024 });\n` +
+        'setInterval(() => undefined, 1000);\n',
+    );
+    const worker = spawn(process.execPath, ['--import', pathToFileURL(path.resolve('node_modules/tsx/dist/loader.mjs')).href, script], { stdio: 'ignore' });
+    for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 25));
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    worker.kill('SIGKILL');
+    await new Promise((r) => worker.once('exit', r));
+    expect(isRunning(pid)).toBe(true); // orphaned, and still running: nothing in the worker can stop it now
+    for (let i = 0; i < 200 && isRunning(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(isRunning(pid)).toBe(false); // `timeout`, its group's leader, killed it (it would sleep for an hour)
   });
 
   it('rejects with a clear reason when the program is missing or not executable', async () => {

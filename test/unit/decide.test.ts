@@ -85,7 +85,7 @@ describe('one head: observe, trigger once, close out', () => {
     expect(s.next()).toEqual({ kind: 'wait', until: s.now + 2000, why: 'next close-out check' });
     s.advance(2000).succeed().expectPhase('Succeeded', 'ClosedOut');
     expect(s.state).toMatchObject({ deployed: { sha: A, at: s.now }, lastSucceededSha: A, work: undefined, lastError: undefined });
-    expect(s.record(A)).toMatchObject({ runs: 1, outcome: 'Succeeded', code: 'ClosedOut', jobId: 'j1', triggeredAt: s.now - 2000, finishedAt: s.now });
+    expect(s.record(A)).toStrictEqual({ sha: A, firstSeen: s.now - 2000, runs: 1, jobId: 'j1', triggeredAt: s.now - 2000, result: { outcome: 'Succeeded', code: 'ClosedOut', message: 'closed out in 2s (budget 2m)', at: s.now } });
   });
 
   it('a repeated observation of the deployed head triggers nothing and logs nothing', () => {
@@ -113,6 +113,11 @@ describe('one head: observe, trigger once, close out', () => {
     expect(s.record(A)?.jobId).toBe('j9');
   });
 
+  it('a run adopted without a known key closes out on whatever key the runtime echoes for the sha', () => {
+    const s = new Sim().deliver(A, { fired: false });
+    s.status({ phase: 'Succeeded', triggerId: 'theirs' }).expectPhase('Succeeded', 'ClosedOut');
+  });
+
   it('a status naming another sha keeps the close-out going, and records what the runtime says', () => {
     const s = new Sim().deliver(A);
     s.ev({ type: 'status', sha: A, run: 1, status: { phase: 'Succeeded', sha: B, jobId: 'other', message: 'old release' } });
@@ -133,16 +138,32 @@ describe('one head: observe, trigger once, close out', () => {
     const triggering = JSON.stringify(t.state);
     t.ev({ type: 'triggered', sha: A, run: 2, fired: true }).ev({ type: 'triggered', sha: B, run: 1, fired: true });
     t.ev({ type: 'triggerFailed', sha: A, run: 2, code: 'AdapterFailed', message: 'x', retryable: true, mayHaveReached: false });
+    t.ev({ type: 'triggerFailed', sha: B, run: 1, code: 'AdapterFailed', message: 'x', retryable: true, mayHaveReached: false });
+    t.ev({ type: 'triggering' });
     expect(JSON.stringify(t.state)).toBe(triggering);
+    const idle = new Sim();
+    const fresh = JSON.stringify(idle.state);
+    idle.ev({ type: 'triggering' });
+    expect(JSON.stringify(idle.state)).toBe(fresh);
+    const waiting = new Sim().deliver(A).status({ phase: 'Failed', retryable: true });
+    const backoff = JSON.stringify(waiting.state);
+    waiting.ev({ type: 'status', sha: A, run: 1, status: { phase: 'Succeeded', sha: A } });
+    expect(JSON.stringify(waiting.state)).toBe(backoff);
   });
 
   it('records the secrets the worker had at the trigger, and a fresh run clears the last outcome', () => {
     const s = new Sim().deliver(A).succeed();
     s.ev({ type: 'manualTrigger', reason: 'again' }).ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
-    expect(s.record(A)?.outcome).toBe('Succeeded'); // until the runtime has the run
+    expect(s.record(A)?.result?.outcome).toBe('Succeeded'); // until the runtime has the run
     s.ev({ type: 'triggered', sha: A, run: 2, fired: true, secrets: [{ name: 'T', present: true, fingerprint: 'sha256:0' }] });
     expect(s.record(A)).toEqual({ sha: A, firstSeen: s.now, runs: 2, triggeredAt: s.now });
     expect(s.state.secrets).toEqual({ at: s.now, entries: [{ name: 'T', present: true, fingerprint: 'sha256:0' }] });
+    // A later trigger that reports no secrets and no job keeps the last secrets, and no stale job id.
+    s.succeed().ev({ type: 'manualTrigger', reason: 'again' }).ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    s.advance(1000).ev({ type: 'triggered', sha: A, run: 3, fired: true });
+    expect(s.state.secrets?.at).toBe(s.now - 1000);
+    expect(s.record(A)).not.toHaveProperty('jobId');
+    expect(s.work).not.toHaveProperty('jobId');
   });
 });
 
@@ -150,7 +171,7 @@ describe('supersede: the branch moves while a sha is in flight', () => {
   it('marks the old sha Superseded (with its successor), queues its cancel, and the new head follows', () => {
     const s = new Sim().deliver(A, { jobId: 'jA' });
     s.advance(1000).ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
-    expect(s.record(A)).toMatchObject({ outcome: 'Superseded', code: 'Superseded', supersededBy: B, finishedAt: s.now });
+    expect(s.record(A)?.result).toStrictEqual({ outcome: 'Superseded', code: 'Superseded', by: B, at: s.now, message: `${A.slice(0, 12)} superseded by ${B.slice(0, 12)}` });
     expect(s.state.events.find((e) => e.to === 'Superseded')).toMatchObject({ from: 'ClosingOut', sha: A, code: 'Superseded' });
     expect(s.next()).toEqual({ kind: 'cancel', sha: A, run: 1, jobId: 'jA' });
     s.ev({ type: 'cancelled', sha: A, run: 1, ok: true, message: '' });
@@ -166,6 +187,28 @@ describe('supersede: the branch moves while a sha is in flight', () => {
     expect(s.next()).toEqual({ kind: 'trigger', sha: B });
   });
 
+  it('each cancel is sent once, in order: a cancel removes its own entry only', () => {
+    const s = new Sim().deliver(A, { jobId: 'jA' });
+    s.ev({ type: 'observed', sha: B }).fire({ jobId: 'jB' });
+    s.ev({ type: 'observed', sha: C });
+    expect(s.state.cancels).toEqual([
+      { sha: A, run: 1, jobId: 'jA' },
+      { sha: B, run: 1, jobId: 'jB' },
+    ]);
+    s.ev({ type: 'cancelled', sha: B, run: 2, ok: true, message: '' }); // not queued: nothing changes
+    expect(s.state.cancels).toHaveLength(2);
+    s.ev({ type: 'cancelled', sha: A, run: 1, ok: true, message: '' });
+    expect(s.next()).toEqual({ kind: 'cancel', sha: B, run: 1, jobId: 'jB' });
+  });
+
+  it('an observation while a trigger is running (never made by the workflow) is handled as in flight', () => {
+    const s = new Sim();
+    s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' }).ev({ type: 'observed', sha: B });
+    expect(s.record(A)?.result).toMatchObject({ outcome: 'Superseded', by: B });
+    expect(s.state.cancels).toStrictEqual([{ sha: A, run: 1 }]);
+    expect(s.work).toMatchObject({ stage: 'pending', sha: B });
+  });
+
   it('queues no cancel when the adapter has none', () => {
     const spec = makeSpec();
     delete spec.adapter.cancel;
@@ -178,14 +221,14 @@ describe('supersede: the branch moves while a sha is in flight', () => {
     const s = new Sim();
     s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' }).ev({ type: 'triggered', sha: A, run: 1, fired: true });
     s.ev({ type: 'observed', sha: B });
-    expect(s.state.cancels).toEqual([{ sha: A, run: 1 }]);
+    expect(s.state.cancels).toStrictEqual([{ sha: A, run: 1 }]);
   });
 
   it('flip-flop: A deployed, B in flight, back to A, B again — each return is a new run and B ends deployed', () => {
     const s = new Sim().deliver(A).succeed();
     s.deliver(B).expectPhase('ClosingOut', 'TriggerAccepted');
     s.ev({ type: 'observed', sha: A }).expectPhase('PendingTrigger', 'HeadReturned');
-    expect(s.record(B)).toMatchObject({ outcome: 'Superseded', supersededBy: A });
+    expect(s.record(B)?.result).toMatchObject({ outcome: 'Superseded', by: A });
     s.next(); // the cancel of B
     s.ev({ type: 'cancelled', sha: B, run: 1, ok: true, message: '' });
     expect(s.next()).toEqual({ kind: 'trigger', sha: A });
@@ -208,8 +251,8 @@ describe('supersede: the branch moves while a sha is in flight', () => {
     const s = new Sim().deliver(A).status({ phase: 'Failed', retryable: true });
     expect(s.work?.stage).toBe('backoff');
     s.ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
-    expect(s.record(A)).toMatchObject({ outcome: 'Superseded', supersededBy: B });
-    expect(s.state.events.some((e) => e.to === 'Superseded' && e.sha === A)).toBe(true);
+    expect(s.record(A)?.result).toMatchObject({ outcome: 'Superseded', code: 'Superseded', by: B, message: `${A.slice(0, 12)} superseded by ${B.slice(0, 12)} before its retry` });
+    expect(s.state.events.find((e) => e.to === 'Superseded')).toMatchObject({ from: 'Failed', sha: A, code: 'Superseded' });
     expect(s.state.cancels).toEqual([]);
   });
 
@@ -218,7 +261,7 @@ describe('supersede: the branch moves while a sha is in flight', () => {
     s.ev({ type: 'observed', sha: A }).ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' });
     s.ev({ type: 'observed', sha: B });
     expect(s.work).toMatchObject({ stage: 'pending', sha: B });
-    expect(s.record(A)?.outcome).toBeUndefined();
+    expect(s.record(A)?.result).toBeUndefined();
     expect(s.state.events.some((e) => e.to === 'Superseded')).toBe(false);
   });
 });
@@ -228,7 +271,8 @@ describe('failures, retries and the budget', () => {
     const s = new Sim().deliver(A);
     s.status({ phase: 'Failed', message: 'pull backoff', retryable: true }).expectPhase('Failed', 'RuntimeFailed');
     expect(s.work).toMatchObject({ stage: 'backoff', sha: A, attempt: 2, run: 1, backoffMs: 5000, notBefore: s.now + 5000, outcomeUnknown: false });
-    expect(s.record(A)).toMatchObject({ outcome: 'Failed', code: 'RuntimeFailed' });
+    expect(s.record(A)?.result).toMatchObject({ outcome: 'Failed', code: 'RuntimeFailed', message: 'pull backoff' });
+    expect(s.state.message).toBe('pull backoff; retry 2/3 in 5s');
     expect(s.next()).toEqual({ kind: 'wait', until: s.now + 5000, why: `retry backoff for ${A.slice(0, 12)}` });
     s.advance(5000);
     expect(s.next()).toEqual({ kind: 'observe' });
@@ -282,9 +326,15 @@ describe('failures, retries and the budget', () => {
   it('a close-out that succeeds past its deadline (the worker was down) is Succeeded, with the overrun', () => {
     const s = new Sim().deliver(A);
     s.advance(150_000).succeed().expectPhase('Succeeded', 'ClosedOutOverBudget');
-    expect(s.record(A)).toMatchObject({ outcome: 'Succeeded', overrunMs: 30_000 });
-    expect(s.state.message).toContain('30s over the 2m budget');
+    expect(s.record(A)?.result).toMatchObject({ outcome: 'Succeeded', code: 'ClosedOutOverBudget', overrunMs: 30_000 });
+    expect(s.state.message).toBe('closed out in 2m30s: 30s over the 2m budget from defaults.closeout.budget (registry.yaml:7) (budget missed)');
     expect(condition(s.state, s.spec).phase).toBe('Succeeded');
+  });
+
+  it('Succeeded exactly at the deadline is within the budget', () => {
+    const s = new Sim().deliver(A);
+    s.advance(120_000).succeed().expectPhase('Succeeded', 'ClosedOut');
+    expect(s.state.message).toBe('closed out in 2m (budget 2m)');
   });
 
   it('a status read that fails keeps checking before the deadline; after it, the budget is exceeded', () => {
@@ -293,7 +343,9 @@ describe('failures, retries and the budget', () => {
     expect(s.work).toMatchObject({ nextCheckAt: s.now + 2000 });
     expect(s.state.lastError).toMatchObject({ code: 'AdapterFailed', sha: A });
     s.advance(120_000).ev({ type: 'statusFailed', sha: A, run: 1, code: 'AdapterFailed', message: 'exit 1' }).expectPhase('Failed', 'BudgetExceeded');
-    expect(s.state.message).toContain('the status read after the deadline failed: exit 1');
+    expect(s.state.message).toBe('close-out took 2m, over the 2m budget from defaults.closeout.budget (registry.yaml:7); the status read after the deadline failed: exit 1');
+    expect(s.work).toBeUndefined(); // not retried
+    expect(s.record(A)?.result).toMatchObject({ outcome: 'Failed', code: 'BudgetExceeded' });
   });
 
   it('never sleeps past the close-out deadline', () => {
@@ -332,7 +384,10 @@ describe('a trigger whose outcome is lost', () => {
     const s = lost().expectPhase('Failed', 'ActivityFailed');
     expect(s.state.strayTriggerUntil).toBe(s.now + 1000);
     expect(s.work).toMatchObject({ stage: 'backoff', attempt: 2, run: 1, outcomeUnknown: true });
-    expect(s.record(A)).toMatchObject({ outcome: 'Failed', code: 'ActivityFailed' });
+    expect(s.record(A)?.result).toMatchObject({ outcome: 'Failed', code: 'ActivityFailed' });
+    expect(s.state.lastError).toEqual({ code: 'ActivityFailed', message: 'worker lost', at: s.now, sha: A });
+    // The wait is the retry's backoff; the stray command's end (sooner) holds only a trigger.
+    expect(s.next()).toEqual({ kind: 'wait', until: s.now + 5000, why: `retry backoff for ${A.slice(0, 12)}` });
     s.advance(5000).next();
     s.expectPhase('PendingTrigger', 'TriggerOutcomeUnknown');
     expect(s.work).toMatchObject({ stage: 'pending', reuse: { run: 1, maybeFired: true } });
@@ -349,7 +404,7 @@ describe('a trigger whose outcome is lost', () => {
     s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterTimeout', message: 'killed', retryable: true, mayHaveReached: true });
     const strayUntil = s.now + 30_000;
     s.advance(1000).ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
-    expect(s.record(A)).toMatchObject({ outcome: 'Superseded' });
+    expect(s.record(A)?.result).toMatchObject({ outcome: 'Superseded' });
     for (let a = s.next(); s.now < strayUntil; a = s.next()) {
       expect(a.kind).not.toBe('trigger');
       if (a.kind === 'observe') s.ev({ type: 'observed', sha: B });
@@ -369,7 +424,7 @@ describe('a trigger whose outcome is lost', () => {
     const s = lost().advance(5000);
     s.next();
     s.ev({ type: 'observed', sha: B });
-    expect(s.record(A)).toMatchObject({ outcome: 'Superseded', supersededBy: B });
+    expect(s.record(A)?.result).toMatchObject({ outcome: 'Superseded', by: B });
   });
 
   it('uses attempts: after maxAttempts it is Failed, saying the last may have reached the runtime', () => {
@@ -386,6 +441,7 @@ describe('pause: Blocked(Paused) until resumed, whatever else happens', () => {
     const s = new Sim().deliver(A).succeed().deliver(B).succeed();
     s.ev({ type: 'pause', reason: 'freeze' }).expectPhase('Blocked', 'Paused');
     expect(s.state.message).toBe('paused: freeze');
+    expect(s.state.events.at(-1)).toMatchObject({ from: 'Succeeded', to: 'Blocked', code: 'Paused', sha: B });
     s.advance(10_000).ev({ type: 'observed', sha: B }).expectPhase('Blocked', 'Paused');
     s.ev({ type: 'observed', sha: A }).expectPhase('Blocked', 'Paused');
     expect(s.work).toBeUndefined();
@@ -394,6 +450,8 @@ describe('pause: Blocked(Paused) until resumed, whatever else happens', () => {
     expect(s.next().kind).toBe('wait');
     s.ev({ type: 'pause', reason: 'still frozen' });
     expect(s.state.paused).toEqual({ reason: 'still frozen', since: s.now - 10_000 });
+    expect(s.state.events.at(-1)).toMatchObject({ from: 'Blocked', to: 'Blocked', code: 'Paused', message: 'paused: still frozen' });
+    expect(s.state.phaseSince).toBe(s.now - 10_000); // the same phase: its clock runs on
     s.ev({ type: 'resume', reason: 'thaw' }).expectPhase('Observed', 'AwaitingRead');
     expect(s.codes()).toContain('Resumed');
     expect(s.next()).toEqual({ kind: 'observe' });
@@ -406,6 +464,7 @@ describe('pause: Blocked(Paused) until resumed, whatever else happens', () => {
     expect(s.state.message).toBe(`paused: freeze; the close-out of ${A.slice(0, 12)} continues`);
     expect(s.next()).toEqual({ kind: 'status', sha: A, run: 1, jobId: 'jA' });
     s.ev({ type: 'observed', sha: B });
+    expect(s.state.events.at(-1)).toMatchObject({ code: 'HeadMovedWhilePaused', sha: B });
     s.ev({ type: 'observed', sha: B });
     expect(s.codes().filter((c) => c === 'HeadMovedWhilePaused')).toHaveLength(1);
     expect(s.state.cancels).toEqual([]);
@@ -486,7 +545,7 @@ describe('manual triggers', () => {
     expect(s.work).toMatchObject({ stage: 'pending', cause: 'ManualTrigger', attempt: 1, manual: true });
     const t = new Sim().deliver(A).status({ phase: 'Failed', retryable: true });
     t.ev({ type: 'manualTrigger', reason: 'now' }).ev({ type: 'observed', sha: B });
-    expect(t.record(A)).toMatchObject({ outcome: 'Superseded', supersededBy: B });
+    expect(t.record(A)?.result).toMatchObject({ outcome: 'Superseded', by: B });
     expect(t.work).toMatchObject({ stage: 'pending', sha: B, cause: 'ManualTrigger' });
   });
 
@@ -508,6 +567,7 @@ describe('blocked: the mirror, the branch, the adapter', () => {
     expect(s.next()).toEqual({ kind: 'wait', until: s.now + 10_000, why: 'next observation' });
     s.advance(30_000).ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'connection refused' });
     expect(s.state.mirrorBlocked).toEqual({ code: 'MirrorUnreachable', message: 'connection refused', since });
+    expect(s.state.lastError).toEqual({ code: 'MirrorUnreachable', message: 'connection refused', at: s.now });
     expect(s.state.lastLookAt).toBe(s.now);
     s.ev({ type: 'observed', sha: A });
     expect(s.state.mirrorBlocked).toBeUndefined();
@@ -543,13 +603,21 @@ describe('blocked: the mirror, the branch, the adapter', () => {
     s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
     s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterMissing', message: 'not found', retryable: true, mayHaveReached: false }).expectPhase('Blocked', 'AdapterMissing');
     expect(s.work).toMatchObject({ stage: 'pending', attempt: 1, reuse: { run: 1, maybeFired: false }, blocked: { retryAt: s.now + 10_000 } });
-    expect(s.record(A)?.outcome).toBeUndefined();
+    expect(s.record(A)?.result).toBeUndefined();
+    expect(s.state.lastError).toEqual({ code: 'AdapterMissing', message: 'not found', at: s.now, sha: A });
     expect(s.next()).toEqual({ kind: 'wait', until: s.now + 10_000, why: 'next observation' });
     s.advance(10_000);
     expect(s.next()).toEqual({ kind: 'observe' });
     s.ev({ type: 'observed', sha: A }).expectPhase('PendingTrigger', 'NewHead');
     s.ev({ type: 'triggering' });
     expect(s.work).toMatchObject({ run: 1, attempt: 1 });
+  });
+
+  it('a watched follower tries a missing adapter again at the poll interval, not at its (long) fallback read', () => {
+    const s = new Sim(makeSpec({ watched: { fallbackIntervalMs: 300_000 } }));
+    s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterMissing', message: 'not found', retryable: true, mayHaveReached: false });
+    expect(s.next()).toEqual({ kind: 'wait', until: s.now + 10_000, why: `the adapter of ${A.slice(0, 12)}, again` });
   });
 
   it('keeps the cause of what could not run: a retry stays a retry, a manual trigger manual', () => {
@@ -582,11 +650,18 @@ describe('wake-ups, bookkeeping and the dry run', () => {
 
   it('notes a failing state projection once, and when it works again', () => {
     const s = new Sim();
-    s.ev({ type: 'projected', ok: false, message: 'no such ConfigMap' }).ev({ type: 'projected', ok: false, message: 'no such ConfigMap' });
+    s.ev({ type: 'projected', ok: true, message: '' });
+    for (let i = 0; i < 3; i++) s.ev({ type: 'projected', ok: false, message: 'no such ConfigMap' });
     s.ev({ type: 'projected', ok: false, message: 'forbidden' });
-    s.ev({ type: 'projected', ok: true, message: '' }).ev({ type: 'projected', ok: true, message: '' });
-    expect(s.codes()).toEqual(['ProjectionFailed', 'ProjectionFailed', 'ProjectionRecovered']);
+    for (let i = 0; i < 3; i++) s.ev({ type: 'projected', ok: true, message: '' });
+    expect(s.state.events.map((e) => [e.code, e.message])).toEqual([
+      ['ProjectionFailed', 'state projection not written: no such ConfigMap'],
+      ['ProjectionFailed', 'state projection not written: forbidden'],
+      ['ProjectionRecovered', 'state projection written again'],
+    ]);
     expect(s.state.projection).toEqual({ ok: true, at: s.now });
+    const first = new Sim().ev({ type: 'projected', ok: false, message: 'x' });
+    expect(first.state.projection).toEqual({ ok: false, at: first.now, message: 'x' });
   });
 
   it('logs each change of phase or code once, with the time the phase began', () => {
@@ -604,9 +679,8 @@ describe('wake-ups, bookkeeping and the dry run', () => {
     for (let i = 1; i <= 10; i++) s.ev({ type: 'pause', reason: `p${i}` }).ev({ type: 'resume' });
     expect(s.state.events.length).toBe(5);
     for (let i = 102; i < 110; i++) s.ev({ type: 'observed', sha: sha(i) }).ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'x' });
-    expect(s.state.shas.length).toBeLessThanOrEqual(3);
-    const kept = s.state.shas.map((r) => r.sha);
-    expect(kept).toContain(sha(109)); // the head (and its pending work)
+    // Exactly shasKept: the oldest go first; 101, superseded with its cancel not yet sent, stays.
+    expect(s.state.shas.map((r) => r.sha)).toEqual([sha(101), sha(108), sha(109)]);
     const t = new Sim(makeSpec({ loop: { continueAsNewAfter: 10, eventsKept: 50, shasKept: 2 } })).deliver(A).succeed();
     t.ev({ type: 'pause', reason: 'p' });
     t.ev({ type: 'observed', sha: B }).ev({ type: 'observed', sha: C });
@@ -614,6 +688,10 @@ describe('wake-ups, bookkeeping and the dry run', () => {
     const u = new Sim(makeSpec({ loop: { continueAsNewAfter: 10, eventsKept: 50, shasKept: 1 } })).deliver(A);
     u.ev({ type: 'pause', reason: 'p' }).ev({ type: 'observed', sha: B });
     expect(u.state.shas.map((r) => r.sha).sort()).toEqual([A, B].sort()); // in flight, and the head: over the bound rather than lose them
+    const v = new Sim(makeSpec({ loop: { continueAsNewAfter: 10, eventsKept: 50, shasKept: 2 } })).deliver(A, { jobId: 'jA' });
+    v.ev({ type: 'observed', sha: B }).ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'x' }).ev({ type: 'observed', sha: C });
+    expect(v.state.cancels.map((c) => c.sha)).toEqual([A]);
+    expect(v.state.shas.map((r) => r.sha)).toContain(A); // a cancel still to send keeps its sha
   });
 
   it('does not modify the state it is given', () => {

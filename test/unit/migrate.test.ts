@@ -41,7 +41,7 @@ describe('migrating v1 state', () => {
   it('keeps a deployed head deployed: runs, records, events (coded Recorded) and a Migrated note', () => {
     const s = migrateV1(v1(), NOW, spec);
     expect(s).toMatchObject({ version: 2, phase: 'Succeeded', code: 'ClosedOut', deployed: { sha: A, at: 3000 }, lastSucceededSha: A, observedSha: A, cancels: [] });
-    expect(s.shas).toEqual([{ sha: A, firstSeen: 900, runs: 1, triggeredAt: 1000, jobId: 'j1', finishedAt: 3000, outcome: 'Succeeded', code: 'ClosedOut', message: 'closed out in 2s' }]);
+    expect(s.shas).toEqual([{ sha: A, firstSeen: 900, runs: 1, triggeredAt: 1000, jobId: 'j1', result: { outcome: 'Succeeded', code: 'ClosedOut', message: 'closed out in 2s', at: 3000 } }]);
     expect(s.events[0]).toEqual({ at: 3000, from: 'ClosingOut', to: 'Succeeded', sha: A, code: 'Recorded', message: 'closed out in 2s (budget 2m)' });
     expect(s.events.some((e) => e.code === 'Migrated')).toBe(true);
     expect(nextAction(s, NOW)).toEqual({ kind: 'observe' }); // it reads before anything else
@@ -100,7 +100,7 @@ describe('migrating v1 state', () => {
     );
     expect(s.deployed).toBeUndefined();
     expect(s).toMatchObject({ phase: 'Failed', code: 'RuntimeFailed' });
-    expect(s.shas[1]).toMatchObject({ outcome: 'Failed', code: 'RuntimeFailed' });
+    expect(s.shas[1]?.result).toMatchObject({ outcome: 'Failed', code: 'RuntimeFailed', message: 'RuntimeFailed: invalid manifest', at: 4000 });
   });
 
   it('keeps a pause, a blocked mirror (with its since), queued cancels and a waiting manual request', () => {
@@ -121,7 +121,7 @@ describe('migrating v1 state', () => {
     expect(s).toMatchObject({ phase: 'Blocked', code: 'Paused', paused: { reason: 'freeze', since: 2000 }, mirrorBlocked: { code: 'BranchNotFound', message: 'gone', since: 3500 } });
     expect(s.cancels).toEqual([{ sha: B, run: 1, jobId: 'jb' }]);
     expect(s.manualRequest).toEqual({ reason: 'redeploy', at: 4000 });
-    expect(s.shas[1]).toMatchObject({ outcome: 'Superseded', code: 'Superseded', supersededBy: A });
+    expect(s.shas[1]?.result).toMatchObject({ outcome: 'Superseded', code: 'Superseded', by: A });
     expect(nextAction(s, NOW)).toEqual({ kind: 'cancel', sha: B, run: 1, jobId: 'jb' });
   });
 

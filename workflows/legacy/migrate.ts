@@ -2,9 +2,9 @@
 // follower-v1.ts at the first step a running follower takes on the new code) into the v2 shape.
 import { isCode, type Code, type MirrorFailureCode } from '../../contract/codes.ts';
 import type { FollowerSpec } from '../../contract/spec.ts';
-import type { FollowerState, ShaRecord, Work } from '../../contract/state.ts';
+import type { FollowerState, RunResult, ShaRecord, Work } from '../../contract/state.ts';
 import { reduce } from '../../core/decide.ts';
-import type { FollowerStateV1 } from './state-v1.ts';
+import type { FollowerStateV1, ShaRecordV1 } from './state-v1.ts';
 
 const MIRROR_CODES: readonly string[] = ['MirrorUnreachable', 'BranchNotFound', 'InvalidObservation'] satisfies MirrorFailureCode[];
 
@@ -16,17 +16,30 @@ function codeOf(reason: string | undefined, fallback: Code): Code {
 
 export function migrateV1(v1: FollowerStateV1, now: number, spec: FollowerSpec): FollowerState {
   const runsOf = (sha: string): number => v1.shas.find((r) => r.sha === sha)?.attempts ?? 1;
-  const shas: ShaRecord[] = v1.shas.map((r) => ({
-    sha: r.sha,
-    firstSeen: r.firstSeen,
-    runs: r.attempts,
-    ...(r.triggeredAt !== undefined ? { triggeredAt: r.triggeredAt } : {}),
-    ...(r.jobId ? { jobId: r.jobId } : {}),
-    ...(r.finishedAt !== undefined ? { finishedAt: r.finishedAt } : {}),
-    ...(r.outcome ? { outcome: r.outcome, code: r.outcome === 'Succeeded' ? 'ClosedOut' : r.outcome === 'Superseded' ? 'Superseded' : codeOf(r.reason, 'RuntimeFailed') } : {}),
-    ...(r.reason ? { message: r.reason } : {}),
-    ...(r.supersededBy ? { supersededBy: r.supersededBy } : {}),
-  }));
+  const resultOf = (r: ShaRecordV1): RunResult | undefined => {
+    const ended = { at: r.finishedAt ?? r.triggeredAt ?? r.firstSeen, message: r.reason ?? '' };
+    switch (r.outcome) {
+      case 'Succeeded':
+        return { ...ended, outcome: 'Succeeded', code: 'ClosedOut' };
+      case 'Superseded':
+        return { ...ended, outcome: 'Superseded', code: 'Superseded', by: r.supersededBy ?? '' };
+      case 'Failed':
+        return { ...ended, outcome: 'Failed', code: codeOf(r.reason, 'RuntimeFailed') };
+      case undefined:
+        return undefined;
+    }
+  };
+  const shas: ShaRecord[] = v1.shas.map((r) => {
+    const result = resultOf(r);
+    return {
+      sha: r.sha,
+      firstSeen: r.firstSeen,
+      runs: r.attempts,
+      ...(r.triggeredAt !== undefined ? { triggeredAt: r.triggeredAt } : {}),
+      ...(r.jobId ? { jobId: r.jobId } : {}),
+      ...(result ? { result } : {}),
+    };
+  });
 
   let work: Work | undefined;
   if (v1.inFlight) {
