@@ -393,7 +393,7 @@ class Reducer {
     const { s, now, spec } = this;
     s.lastError = { code, message, at: now, sha: w.sha };
     const outcomeUnknown = followUp === 'resend';
-    if (followUp !== 'terminal' && w.attempt < spec.retry.maxAttempts) {
+    if ((followUp === 'retry' || outcomeUnknown) && w.attempt < spec.retry.maxAttempts) {
       const wait = backoffMs(spec, w.attempt);
       this.finish(w.sha, { outcome: 'Failed', code, message });
       s.work = { stage: 'backoff', sha: w.sha, attempt: w.attempt + 1, manual: w.manual, run: w.run, failure: { code, message }, backoffMs: wait, notBefore: now + wait, outcomeUnknown };

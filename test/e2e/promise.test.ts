@@ -8,7 +8,10 @@ import { FollowerIdKey, pauseSignal, refreshSignal, resumeSignal, watcherIdFor, 
 import type { FollowerView } from '../../contract/state.ts';
 import { setBranch, startGitDaemon } from '../../scripts/git-mirror.ts';
 import { closingOut, demoAdapter, Harness, patchesIn, processOutput, REPO } from '../support/harness.ts';
+import { duplicates, report } from '../support/reliability.ts';
 import { v1WorkflowBundle } from '../support/v1-bundle.ts';
+
+const reproduce = (name: string): string => `npx vitest run test/e2e/promise.test.ts -t "${name}"`;
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -50,6 +53,14 @@ describe('the head is the goal', () => {
     keysUnique(h);
     expect((await h.events('app')).some((e) => e.code === 'HeadReturned' && e.sha === B)).toBe(true);
     h.recordHistory('app', 'flip-flop');
+    report({
+      fault: 'flip-flop',
+      injected: 'A deployed; B (3s job) in flight; force-push back to A; B again',
+      duplicates: duplicates(h.triggers()),
+      lost: 0,
+      recovery: `runtime ends on B (its own status), B fired once per run; triggers ${h.triggers().map((t) => (t.sha === A ? 'A' : 'B')).join(' ')}`,
+      reproduce: reproduce('flip-flop'),
+    });
   });
 
   it('rewind while the successor is in flight: the runtime is asked, and the old head redeployed — with or without a cancel command', async () => {
@@ -84,6 +95,14 @@ describe('the head is the goal', () => {
     }
     keysUnique(h);
     h.recordHistory('cancels', 'rewind-redeploy');
+    report({
+      fault: 'rewind while the successor is in flight',
+      injected: 'A deployed; B (2.5s job) in flight; force-push back to A — with a cancel command, and without one',
+      duplicates: duplicates(h.triggers()),
+      lost: 0,
+      recovery: 'B superseded (cancelled, or left to finish); the runtime asked, A redeployed as run 2; the runtime ends on A in both lanes',
+      reproduce: reproduce('rewind while'),
+    });
   });
 });
 
@@ -109,6 +128,14 @@ describe('at most once per key', () => {
     // The retried activity found the job (the key) and did not fire: the run was adopted.
     expect((await h.events('app')).some((e) => e.code === 'AlreadyOnRuntime' && e.sha === sha)).toBe(true);
     h.recordHistory('app', 'killed-after-accept');
+    report({
+      fault: 'worker killed right after the runtime accepted',
+      injected: 'the runtime SIGKILLs the worker running its trigger, after accepting it; the job fails at once',
+      duplicates: duplicates(h.triggers()),
+      lost: 0,
+      recovery: 'the retried activity waits out the orphaned command, sees the sha (Failed) and fires nothing; Failed: RuntimeFailed for it',
+      reproduce: reproduce('killed by the adapter'),
+    });
   });
 });
 
@@ -162,6 +189,14 @@ describe('status is true', () => {
     for (let i = 0; i < 100 && (await watcher.describe()).runId === watcherFirstRun; i++) await sleep(200);
     expect((await watcher.describe()).runId).not.toBe(watcherFirstRun);
     h.recordHistory('app', 'paused-watch-fallback', followerRun);
+    report({
+      fault: 'pause in watch mode',
+      injected: 'paused; a push (watcher wake-up), fallback reads, the mirror stopped and restarted',
+      duplicates: duplicates(h.triggers()),
+      lost: 0,
+      recovery: `${whilePaused.length} state reads while paused, every one Blocked(Paused); nothing fired; the head deployed after resume`,
+      reproduce: reproduce('paused stays'),
+    });
     h.recordWorkflowHistory(watcherIdFor(h.daemon.url(REPO)), 'watcher-continue-as-new', watcherFirstRun);
   });
 
@@ -190,6 +225,14 @@ describe('status is true', () => {
     expect(done.message).toMatch(/^closed out in \d+(\.\d)?s: \d+(\.\d)?s over the 3s budget from followers\[0\]\.closeout\.budget \(.*\) \(budget missed\)$/);
     expect(h.triggers().map((t) => t.sha)).toEqual([sha]);
     h.recordHistory('app', 'budget-during-outage');
+    report({
+      fault: 'close-out deadline passes while no worker runs',
+      injected: 'worker SIGKILLed mid-close-out (3s budget, 2s job); back 1.5s after the deadline',
+      duplicates: duplicates(h.triggers()),
+      lost: 0,
+      recovery: `decided by a status read after the deadline: Succeeded (ClosedOutOverBudget), ${((done.shas.find((r) => r.sha === sha)!.result as { overrunMs: number }).overrunMs / 1000).toFixed(1)}s over, shown`,
+      reproduce: reproduce('deadline passes'),
+    });
   });
 });
 
@@ -249,6 +292,14 @@ describe('running followers keep running across the upgrade', () => {
     expect(resumed.shas.find((r) => r.sha === A)).toMatchObject({ result: { outcome: 'Succeeded' }, runs: 1 });
     expect(h.triggers().map((t) => t.sha)).toEqual([A, B]);
     h.recordHistory('app', 'continued-from-v1-state', restarted);
+    report({
+      fault: 'upgrade from the released v1 workflows',
+      injected: 'a follower running on the v1 workflows (from git), its projection failing; its worker replaced by this release; a run started from v1 carried state',
+      duplicates: duplicates(h.triggers()),
+      lost: 0,
+      recovery: 'v1 history replayed, handed over at the first live step (marker decision-core-v2), next push deployed; the carried run fired nothing (runtime already on the head)',
+      reproduce: reproduce('started by the v1 core'),
+    });
   });
 });
 

@@ -17,14 +17,19 @@ export function report(row: ReliabilityRow): void {
   if (file) appendFileSync(file, `${JSON.stringify(row)}\n`);
 }
 
-/** Trigger-log lines whose (lane, sha) appeared before: each is a sha fired twice. */
-export function duplicates(triggers: { lane: string; sha: string }[]): number {
+/** Trigger-log lines whose key (lane and trigger key: follower, sha, run) appeared before: each is one trigger fired twice. */
+export function duplicates(triggers: { lane: string; sha: string; triggerId?: string }[]): number {
   const seen = new Set<string>();
   let dups = 0;
   for (const t of triggers) {
-    const key = `${t.lane} ${t.sha}`;
+    const key = `${t.lane} ${t.triggerId && t.triggerId !== '-' ? t.triggerId : t.sha}`;
     if (seen.has(key)) dups++;
     seen.add(key);
   }
   return dups;
+}
+
+/** Trigger-log lines whose (lane, sha) appeared before: where no sha is needed twice (pushes only move forward), each is a needless fire. */
+export function shaRefires(triggers: { lane: string; sha: string }[]): number {
+  return duplicates(triggers.map(({ lane, sha }) => ({ lane, sha })));
 }

@@ -143,7 +143,9 @@ describe('one head: observe, trigger once, close out', () => {
     expect(JSON.stringify(t.state)).toBe(triggering);
     const idle = new Sim();
     const fresh = JSON.stringify(idle.state);
-    idle.ev({ type: 'triggering' });
+    idle.ev({ type: 'triggering' }).ev({ type: 'triggered', sha: A, run: 1, fired: true });
+    idle.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterFailed', message: 'x', retryable: true, mayHaveReached: false });
+    idle.ev({ type: 'status', sha: A, run: 1, status: { phase: 'Succeeded', sha: A } });
     expect(JSON.stringify(idle.state)).toBe(fresh);
     const waiting = new Sim().deliver(A).status({ phase: 'Failed', retryable: true });
     const backoff = JSON.stringify(waiting.state);
@@ -427,6 +429,14 @@ describe('a trigger whose outcome is lost', () => {
     expect(s.record(A)?.result).toMatchObject({ outcome: 'Superseded', by: B });
   });
 
+  it('a re-send that finds the adapter missing stays a re-send of the same key', () => {
+    const s = lost().advance(5000);
+    s.next();
+    s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterMissing', message: 'gone', retryable: true, mayHaveReached: false });
+    expect(s.work).toMatchObject({ stage: 'pending', cause: 'TriggerOutcomeUnknown', reuse: { run: 1, maybeFired: true } });
+  });
+
   it('uses attempts: after maxAttempts it is Failed, saying the last may have reached the runtime', () => {
     const s = new Sim(makeSpec({ retry: { ...makeSpec().retry, maxAttempts: 1 } }));
     s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
@@ -456,6 +466,20 @@ describe('pause: Blocked(Paused) until resumed, whatever else happens', () => {
     expect(s.codes()).toContain('Resumed');
     expect(s.next()).toEqual({ kind: 'observe' });
     s.ev({ type: 'observed', sha: C }).expectPhase('PendingTrigger', 'NewHead');
+  });
+
+  it('after a rewind during a pause, a sha that succeeded once is not shown Succeeded: the runtime got another since', () => {
+    const s = new Sim().deliver(A).succeed().deliver(B).succeed();
+    s.ev({ type: 'pause', reason: 'freeze' }).ev({ type: 'observed', sha: A });
+    s.ev({ type: 'resume' }).expectPhase('Observed', 'AwaitingRead');
+    s.ev({ type: 'observed', sha: A }).expectPhase('PendingTrigger', 'HeadReturned');
+  });
+
+  it('forgets the oldest shas first, down to exactly shasKept', () => {
+    const s = new Sim(makeSpec({ loop: { continueAsNewAfter: 10, eventsKept: 50, shasKept: 3 } })).deliver(A).succeed();
+    s.ev({ type: 'pause', reason: 'p' });
+    for (const x of [B, C, sha(0xd)]) s.ev({ type: 'observed', sha: x });
+    expect(s.state.shas.map((r) => r.sha)).toEqual([A, C, sha(0xd)]);
   });
 
   it('a change freeze does not cancel work: the in-flight close-out finishes, the moved head waits for resume', () => {
@@ -666,7 +690,8 @@ describe('wake-ups, bookkeeping and the dry run', () => {
 
   it('logs each change of phase or code once, with the time the phase began', () => {
     const s = new Sim();
-    s.ev({ type: 'observed', sha: A });
+    expect(condition(s.state, s.spec)).toEqual({ phase: 'Observed', code: 'Starting', message: 'follower started; first observation pending' });
+    s.advance(5).ev({ type: 'observed', sha: A });
     const since = s.now;
     s.advance(5).ev({ type: 'tick' }).ev({ type: 'tick' });
     expect(s.state.events).toEqual([{ at: since, from: 'Observed', to: 'PendingTrigger', sha: A, code: 'NewHead', message: `new head ${A.slice(0, 12)}` }]);
