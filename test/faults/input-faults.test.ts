@@ -112,7 +112,7 @@ describe('adapter faults: each ends in a clear Failed or Blocked reason', () => 
     expect(h.triggers().map((t) => [t.lane, t.sha])).toEqual([['othersha', sha]]);
 
     const rows: [string, string, string][] = [
-      ['adapter hangs (trigger)', 'hang with a child process; 1s timeout, 2 attempts', 'Failed: AdapterTimeout, 2 attempts used; process group killed'],
+      ['adapter hangs (trigger)', 'hang with a child process; 1s timeout, 2 attempts', 'Failed: AdapterTimeout, 2 attempts used (the second re-sent the same key: the first may have been accepted); process group killed'],
       ['adapter exits non-zero', 'exit 2, 2 attempts', 'Failed: AdapterFailed with its stderr, 2 attempts used'],
       ['adapter prints invalid JSON', 'status prints text', 'Failed: InvalidStatus (terminal)'],
       ['adapter floods output', '100 MB on stdout', `Failed: InvalidStatus; worker RSS grew ${growthMb.toFixed(0)} MB`],
