@@ -87,7 +87,7 @@ export function condition(s: FollowerState, spec: FollowerSpec): Condition {
         return { phase: 'Triggering', code: 'Triggering', message: text.triggering(w, spec), sha: w.sha };
       case 'closingOut':
         return w.fired
-          ? { phase: 'ClosingOut', code: 'TriggerAccepted', message: text.accepted(w.sha, w.jobId, spec), sha: w.sha }
+          ? { phase: 'ClosingOut', code: 'TriggerAccepted', message: text.accepted(w.jobId, spec), sha: w.sha }
           : { phase: 'ClosingOut', code: 'AlreadyOnRuntime', message: text.adopted(w.sha, w.jobId), sha: w.sha };
       case 'pending':
         if (w.blocked) return { phase: 'Blocked', code: w.blocked.code, message: text.adapterBlocked(w.blocked.message, spec), sha: w.sha };

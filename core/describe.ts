@@ -44,7 +44,7 @@ export const text = {
   retryWaitsForMirror: (mirror: string, w: Work): string => `${mirror}; ${short(w.sha)} waits for the mirror to confirm the head`,
 
   triggering: (w: InFlight, spec: FollowerSpec): string => `attempt ${of(spec, w.attempt)}${w.manual ? ' (manual)' : ''} of ${short(w.sha)}, run ${w.run}`,
-  accepted: (sha: string, jobId: string | undefined, spec: FollowerSpec): string => `${short(sha)}: trigger accepted${job(jobId)}; budget ${formatDuration(spec.closeout.budgetMs)}`,
+  accepted: (jobId: string | undefined, spec: FollowerSpec): string => `trigger accepted${job(jobId)}; budget ${formatDuration(spec.closeout.budgetMs)}`,
   adopted: (sha: string, jobId: string | undefined): string => `the runtime already has ${short(sha)}${job(jobId)}: not fired again; the close-out check decides`,
 
   closedOut(tookMs: number, overrunMs: number | undefined, spec: FollowerSpec): string {

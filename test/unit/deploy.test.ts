@@ -176,7 +176,7 @@ describe('state projection entry', () => {
     expect(JSON.parse(entry)).toEqual({
       phase: 'ClosingOut',
       code: 'TriggerAccepted',
-      message: `${sha(1).slice(0, 12)}: trigger accepted job j1; budget 2m`,
+      message: 'trigger accepted job j1; budget 2m',
       since: new Date(4000).toISOString(),
       observedSha: sha(1),
       targetSha: sha(1),
