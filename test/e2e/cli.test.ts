@@ -96,11 +96,13 @@ describe('status, events, history, explain, logs', () => {
     expect(events.out).toMatch(/ClosingOut\s+Succeeded\s+\w{8}\s+ClosedOut\s+closed out in/);
 
     const history = (await h.cli('history', '--follower', h.id('app'))).out.split('\n');
-    expect(history[0]!.split(/\s{3,}/)).toEqual(['SHA', 'FIRST SEEN', 'TRIGGERED', 'OUTCOME', 'ATTEMPTS', 'SEEN→SUCCEEDED', 'SUPERSEDED BY']);
+    expect(history[0]!.split(/\s{3,}/)).toEqual(['SHA', 'FIRST SEEN', 'TRIGGERED', 'OUTCOME', 'RUNS', 'SEEN→SUCCEEDED', 'SUPERSEDED BY']);
     expect(history[1]).toMatch(new RegExp(`^${second.slice(0, 8)}\\s.*Succeeded\\s+1\\s+\\d`));
     expect(history[2]).toMatch(new RegExp(`^${first.slice(0, 8)}\\s.*Succeeded`));
 
-    expect((await h.cli('explain', '--follower', h.id('app'), '--sha', first.slice(0, 10))).out).toMatch(/Deployed: Succeeded at .* after 1 attempt/);
+    const explained = (await h.cli('explain', '--follower', h.id('app'), '--sha', first.slice(0, 10))).out;
+    expect(explained).toMatch(/Deployed: Succeeded at .*, run 1 \(closed out in .*\)\./);
+    expect(explained).toContain(`The runtime is not known to be on it any more: ${second.slice(0, 8)} was deployed since.`);
     const never = await h.cli('explain', '--follower', h.id('app'), '--sha', 'abcdef12');
     expect(never.out).toContain(`abcdef12 was never the head of main`);
 

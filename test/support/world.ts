@@ -50,8 +50,9 @@ export interface Accepted {
   key: string;
   sha: string;
   at: number;
-  /** When the command that delivered it was started (an orphan's acceptance comes later). */
+  /** When the command that delivered it was started (an orphan's acceptance comes later), and in which order. */
   decidedAt: number;
+  seq: number;
   /** What the world was when the trigger was decided. */
   /** The follower's latest mirror read then (the world served it), and whether it was newer than every wake-up delivered and every failure of this sha reported. */
   readThen: { head: string | undefined; fresh: boolean };
@@ -91,8 +92,10 @@ export class World {
   private readonly failureReportedAt = new Map<string, number>();
   // --- operators
   paused = false;
-  /** Shas (or 'head') an operator asked to redeploy since each sha's last fire. */
-  private manualSince = new Set<string>();
+  /** Redeploys an operator asked for (a sha, or '*' for whatever the head is) not yet answered by a fire decided after them. */
+  private readonly manualRequests: { target: string; seq: number }[] = [];
+  /** Orders what happens at the same instant (a request and a decision in one millisecond). */
+  private seq = 0;
   private readonly inbox: FollowerEvent[] = [];
   /** Signals on their way: a mirror watcher rings only after its next read of the mirror. */
   private readonly inTransit: { at: number; event: FollowerEvent }[] = [];
@@ -143,7 +146,7 @@ export class World {
       case 'manual': {
         const target = st.which === 'stale' ? sha(999_999) : st.which === 'head' ? this.head : undefined;
         // A redeploy is asked for the head the operator sees (or any head, without --sha).
-        if (st.which !== 'stale' && !this.paused) this.manualSince.add(target ?? '*');
+        if (st.which !== 'stale' && !this.paused) this.manualRequests.push({ target: target ?? '*', seq: this.seq++ });
         this.inbox.push({ type: 'manualTrigger', ...(target ? { sha: target } : {}), reason: 'model' });
         break;
       }
@@ -333,18 +336,22 @@ export class World {
   private decision(s: string, runtimeThen: RuntimeStatus): Omit<Accepted, 'key' | 'sha' | 'at'> {
     return {
       decidedAt: this.now,
+      seq: this.seq++,
       readThen: { head: this.lastRead.head, fresh: this.lastRead.at > this.lastWakeAt && this.lastRead.at > (this.failureReportedAt.get(s) ?? -1) },
       runtimeThen,
       pausedThen: this.paused,
-      manualSinceLastFireOfSha: this.manualSince.has(s) || this.manualSince.has('*'),
+      manualSinceLastFireOfSha: this.manualRequests.some((r) => r.target === s || r.target === '*'),
       epochThen: this.epoch,
     };
   }
 
   private accept(s: string, key: string, decided: Omit<Accepted, 'key' | 'sha' | 'at'>): void {
     this.accepted.push({ key, sha: s, at: this.now, ...decided });
-    this.manualSince.delete(s);
-    this.manualSince.delete('*');
+    // A fire answers the redeploy requests its decision could have seen; later ones still stand.
+    for (let i = this.manualRequests.length - 1; i >= 0; i--) {
+      const r = this.manualRequests[i]!;
+      if ((r.target === s || r.target === '*') && r.seq < decided.seq) this.manualRequests.splice(i, 1);
+    }
     const job: Job = { key, sha: s, startedAt: this.now, durationMs: this.nextJob.durationMs, outcome: this.nextJob.outcome };
     this.jobs.push(job);
     if (job.outcome !== 'succeed' || job.startedAt + job.durationMs >= this.budgetFrom + this.spec.closeout.budgetMs) this.trouble.add(s);

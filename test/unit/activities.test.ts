@@ -101,18 +101,20 @@ describe('runCommand', () => {
   });
 
   it('a command outlives neither its timeout nor a SIGKILLed worker: its group dies on its own timeout', async () => {
-    // A stand-in worker: starts a command through runCommand (3s timeout), then is SIGKILLed.
+    // A stand-in worker: starts a command through runCommand (5s timeout), then is SIGKILLed.
     const dir = tmp();
     const pidFile = path.join(dir, 'grandchild.pid');
     const script = path.join(dir, 'worker.ts');
     writeFileSync(
       script,
       `import { runCommand } from ${JSON.stringify(path.resolve('activities/run-command.ts'))};\n` +
-        `void runCommand({ argv: ['sh', '-c', 'sleep 3600 & echo $! > ${pidFile}; wait'], cwd: ${JSON.stringify(dir)}, env: { PATH: process.env.PATH ?? '' }, timeoutMs: 3000, maxOutputBytes: 1024 });\n` +
+        `void runCommand({ argv: ['sh', '-c', 'sleep 3600 & echo $! > ${pidFile}; wait'], cwd: ${JSON.stringify(dir)}, env: { PATH: process.env.PATH ?? '' }, timeoutMs: 5000, maxOutputBytes: 1024 });\n` +
         'setInterval(() => undefined, 1000);\n',
     );
     const worker = spawn(process.execPath, ['--import', pathToFileURL(path.resolve('node_modules/tsx/dist/loader.mjs')).href, script], { stdio: 'ignore' });
-    for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 25));
+    // The shell creates the file before it writes the pid: wait for the number itself.
+    const written = () => (existsSync(pidFile) ? /^\d+\n$/.test(readFileSync(pidFile, 'utf8')) : false);
+    for (let i = 0; i < 400 && !written(); i++) await new Promise((r) => setTimeout(r, 25));
     const pid = Number(readFileSync(pidFile, 'utf8'));
     worker.kill('SIGKILL');
     await new Promise((r) => worker.once('exit', r));
