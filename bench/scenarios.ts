@@ -377,7 +377,7 @@ export async function historyCosts(b: Bench, replayIterations: number): Promise<
   let watchedIdle: number;
   let watchedCycle: number;
   try {
-    const watcherId = watcherIdFor(b.daemon.url('bench/r0'));
+    const watcherId = watcherIdFor('bench', b.daemon.url('bench/r0'));
     await sleep(1500);
     const w0 = await events(watch, watcherId);
     const f0 = (await events(watch, workflowIdFor('f1'))).length;

@@ -90,6 +90,7 @@ export async function startFleet(b: Bench, o: FleetOptions): Promise<Fleet> {
     registryFile,
     YAML.stringify({
       controller: {
+        registryId: 'bench',
         temporal: { address: server.address, namespace: 'default', taskQueue: 'bench', workflowTaskTimeout: '10s' },
         worker: {
           maxConcurrentActivityTaskExecutions: 200,

@@ -413,7 +413,7 @@ interface WatcherStatus {
 async function watcherStates(ctx: Ctx): Promise<WatcherStatus[]> {
   return Promise.all(
     watcherSpecs(ctx.registry).map(async (w) => {
-      const handle = ctx.client.workflow.getHandle(watcherIdFor(w.mirror));
+      const handle = ctx.client.workflow.getHandle(watcherIdFor(ctx.registry.controller.registryId, w.mirror));
       const running = await handle.describe().then((d) => d.status.name === 'RUNNING', () => false);
       const s = running ? await handle.query(watcherStateQuery) : undefined;
       return { mirror: w.mirror, running, followers: w.followers.length, ...(s ? { readAt: s.readAt, failing: s.failing, wakeUps: s.wakeUps } : {}) };

@@ -3,7 +3,7 @@
 import { ServiceError, type Client } from '@temporalio/client';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
-import { FollowerIdKey, reconfigureSignal, SEARCH_ATTRIBUTES, watcherIdFor, watcherReconfigureSignal, workflowIdFor } from '../contract/messages.ts';
+import { FollowerIdKey, OWNER_MEMO, reconfigureSignal, SEARCH_ATTRIBUTES, watcherIdFor, watcherReconfigureSignal, workflowIdFor } from '../contract/messages.ts';
 import type { FollowerSpec, WatcherSpec } from '../contract/spec.ts';
 import type { followerWorkflow } from '../workflows/follower.ts';
 import type { mirrorWatcherWorkflow } from '../workflows/watcher.ts';
@@ -15,15 +15,18 @@ export interface StartedFollower {
   runId: string;
 }
 
-/** Where and how follower workflows run, from the registry's controller.temporal. */
+/** Where and how follower workflows run, from the registry's controller.temporal, and who owns them. */
 export interface StartOptions {
   taskQueue: string;
   workflowTaskTimeoutMs: number;
+  /** The registry's id, recorded in each workflow's memo: `apply` stops only what its registry started. */
+  registryId: string;
 }
 
 export const startOptions = (registry: Registry, taskQueue: string): StartOptions => ({
   taskQueue,
   workflowTaskTimeoutMs: parseDuration(registry.controller.temporal.workflowTaskTimeout),
+  registryId: registry.controller.registryId,
 });
 
 export async function startFollower(client: Client, options: StartOptions, spec: FollowerSpec): Promise<StartedFollower> {
@@ -37,6 +40,7 @@ export async function startFollower(client: Client, options: StartOptions, spec:
       signal: reconfigureSignal,
       signalArgs: [spec],
       typedSearchAttributes: [{ key: FollowerIdKey, value: spec.id }],
+      memo: { [OWNER_MEMO]: options.registryId },
       staticSummary: `follows ${spec.source.branch} → ${spec.adapter.id}`,
     })
     .catch((err: unknown) => {
@@ -79,12 +83,13 @@ export function watcherSpecs(registry: Registry): WatcherSpec[] {
 export async function startWatcher(client: Client, options: StartOptions, spec: WatcherSpec): Promise<void> {
   await client.workflow
     .signalWithStart<typeof mirrorWatcherWorkflow, [WatcherSpec]>('mirrorWatcherWorkflow', {
-      workflowId: watcherIdFor(spec.mirror),
+      workflowId: watcherIdFor(options.registryId, spec.mirror),
       taskQueue: options.taskQueue,
       workflowTaskTimeout: options.workflowTaskTimeoutMs,
       args: [{ spec }],
       signal: watcherReconfigureSignal,
       signalArgs: [spec],
+      memo: { [OWNER_MEMO]: options.registryId },
       staticSummary: `watches ${spec.mirror} for ${spec.followers.length} follower(s)`,
     })
     .catch((err: unknown) => {

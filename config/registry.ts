@@ -1,13 +1,16 @@
 // Loads config/cicd-branch-followers.yaml into resolved FollowerSpecs. Every problem is
 // reported with file:line:column, its YAML path and a hint; a registry with any problem
 // yields no specs at all, so nothing is ever half-applied.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
 import type { AdapterSpec, CheckKind, CheckRule, FollowerSpec, KubeAdapterKind, ValueSource } from '../contract/spec.ts';
 import { parseDuration } from './duration.ts';
 import { placeholders, renderString, stringsIn } from './placeholders.ts';
 import { registrySchema, type RegistryDocument } from './schema.ts';
+import { escapeForDisplay, invisibleCharacterProblem } from './text-safety.ts';
+import { documentProblems, MAX_ALIAS_COUNT, position, rawTextProblems, scalars, type GuardIssue } from './yaml-guard.ts';
 
 export interface ConfigIssue {
   file: string;
@@ -61,43 +64,57 @@ export function loadRegistry(file: string): Registry {
   return parseRegistry(text, file);
 }
 
+/** Refuses the file with these issues, one per problem, in the order they appear in it. */
+function refuse(issues: ConfigIssue[]): never {
+  throw new ConfigError([...issues].sort((a, b) => a.line - b.line || a.column - b.column));
+}
+
 export function parseRegistry(text: string, file: string): Registry {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const fromGuard = (g: GuardIssue): ConfigIssue => ({ file, ...position(lines, g.offset), path: formatPath(g.path), message: g.message, hint: g.hint });
+  const raw = rawTextProblems(text);
+  if (raw.length) {
+    // Not parsed (the parser is what these limits protect): positions from the text itself.
+    refuse(raw.map((g) => ({ file, line: text.slice(0, g.offset).split('\n').length, column: g.offset - text.lastIndexOf('\n', g.offset - 1), path: '', message: g.message, hint: g.hint })));
+  }
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const at = locator(doc, lines, file);
 
   if (doc.errors.length > 0) {
-    throw new ConfigError(
+    refuse(
       doc.errors.map((e) => {
         const pos = lines.linePos(e.pos[0]);
         return { file, line: pos.line, column: pos.col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, hint: 'fix the YAML syntax first' };
       }),
     );
   }
-
-  const parsed = registrySchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const issues: ConfigIssue[] = [];
-    for (const issue of parsed.error.issues) {
-      const p = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) issues.push(at([...p, key], `unknown key "${key}"`, hintForUnknown(p), true));
-      } else if (issue.code === 'invalid_type' && p.length > 0 && !doc.hasIn(p)) {
-        const key = String(p[p.length - 1]);
-        const hint = p[0] === 'defaults' ? 'every key under defaults: is required: it is the only source of fallbacks' : `add ${key}: (see docs/registry.md)`;
-        issues.push(at(p, `missing required key "${key}"`, hint));
-      } else {
-        issues.push(at(p, issue.message, hintFor(issue.code, p)));
-      }
-    }
-    throw new ConfigError(issues);
+  const textIssues = scalars(doc).flatMap(({ path: p, offset, text: value, isKey }) => {
+    const problem = invisibleCharacterProblem(value);
+    return problem ? [fromGuard({ offset, path: p, message: `${isKey ? 'key' : 'value'} ${problem}`, hint: 'retype it: write only characters you can see' })] : [];
+  });
+  const docIssues = [...documentProblems(doc).map(fromGuard), ...textIssues];
+  if (docIssues.length) refuse(docIssues);
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+    refuse([{ file, line: 1, column: 1, path: '', message: 'the registry is empty', hint: 'write its four sections: controller:, defaults:, adapters: and followers: (see docs/registry.md)' }]);
   }
+
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    const firstAlias = text.search(/(^|[\s[{,:])\*[^\s,\]}]/m);
+    refuse([{ file, ...position(lines, Math.max(0, firstAlias)), path: '', message: `aliases expand past ${MAX_ALIAS_COUNT} copies (an alias bomb?)`, hint: 'write the shared value out, or share fewer copies of it' }]);
+  }
+
+  const parsed = registrySchema.safeParse(value);
+  if (!parsed.success) refuse(schemaIssues(parsed.error.issues, doc, value, at));
 
   const reg = parsed.data;
   const dir = path.dirname(path.resolve(file));
   const issues = crossCheck(reg, dir, at);
   const templates = loadTemplates(reg, dir, at, issues);
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0) refuse(issues);
 
   const source = (p: (string | number)[]): ValueSource => {
     const i = at(p, '', '');
@@ -179,6 +196,108 @@ export function parseRegistry(text: string, file: string): Registry {
 }
 
 type Locate = (p: (string | number)[], message: string, hint: string, keyOfLast?: boolean) => ConfigIssue;
+
+/**
+ * The schema's complaints, one per problem and each saying what to write: a misspelt key is one
+ * "did you mean" (not an unknown key plus a missing one), a key with hidden lookalike characters
+ * is shown escaped, a missing key under defaults: says why it is required.
+ */
+function schemaIssues(zodIssues: z.core.$ZodIssue[], doc: Document, value: unknown, at: Locate): ConfigIssue[] {
+  const unknown: { parent: (string | number)[]; key: string }[] = [];
+  const missing: { parent: (string | number)[]; key: string }[] = [];
+  const issues: ConfigIssue[] = [];
+  for (const issue of zodIssues) {
+    const p = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
+    if (issue.code === 'unrecognized_keys') for (const key of issue.keys) unknown.push({ parent: p, key });
+    else if (issue.code === 'invalid_type' && p.length > 0 && !doc.hasIn(p)) missing.push({ parent: p.slice(0, -1), key: String(p[p.length - 1]) });
+    else issues.push(at(p, issue.message, hintFor(issue.code, p)));
+  }
+  const sameParent = (a: (string | number)[], b: (string | number)[]) => formatPath(a) === formatPath(b);
+  for (const u of unknown) {
+    const present = doc.getIn(u.parent);
+    const allowed = allowedKeys(value, u.parent).filter((k) => !(isMap(present) && present.has(k)));
+    const meant = closest(u.key, [...missing.filter((m) => sameParent(m.parent, u.parent)).map((m) => m.key), ...allowed]);
+    const shown = escapeForDisplay(u.key);
+    if (meant) {
+      const i = missing.findIndex((m) => sameParent(m.parent, u.parent) && m.key === meant);
+      if (i >= 0) missing.splice(i, 1);
+      issues.push(at([...u.parent, u.key], `unknown key ${shown}: did you mean "${meant}"?`, `rename it to ${meant}`, true));
+    } else {
+      issues.push(at([...u.parent, u.key], `unknown key ${shown}`, allowed.length ? `keys allowed here: ${allowed.join(', ')}` : hintForUnknown(u.parent), true));
+    }
+  }
+  for (const m of missing) {
+    const p = [...m.parent, m.key];
+    const hint = p[0] === 'defaults' ? `add ${m.key}: — every key under defaults: is required: it is the only source of fallbacks` : `add ${m.key}: (see docs/registry.md)`;
+    issues.push(at(p, `missing required key "${m.key}"`, hint));
+  }
+  return issues;
+}
+
+/** The keys the schema allows at a path of the document, for "did you mean" and hints. */
+function allowedKeys(value: unknown, p: (string | number)[]): string[] {
+  interface Def {
+    type: string;
+    shape?: Record<string, Schema>;
+    innerType?: Schema;
+    element?: Schema;
+    valueType?: Schema;
+    options?: Schema[];
+    discriminator?: string;
+    values?: unknown[];
+  }
+  interface Schema {
+    _zod: { def: Def };
+  }
+  let schema: Schema | undefined = registrySchema as unknown as Schema;
+  let node: unknown = value;
+  const unwrap = (s: Schema | undefined, at: unknown): Schema | undefined => {
+    let cur = s;
+    for (;;) {
+      const def = cur?._zod.def;
+      if (def?.type === 'optional' || def?.type === 'nullable') cur = def.innerType;
+      else if (def?.type === 'union' && def.discriminator) {
+        const tag = at && typeof at === 'object' ? (at as Record<string, unknown>)[def.discriminator] : undefined;
+        const discriminator = def.discriminator;
+        cur = def.options?.find((o) => o._zod.def.shape?.[discriminator]?._zod.def.values?.includes(tag));
+        if (!cur) return undefined;
+      } else return cur;
+    }
+  };
+  for (const key of p) {
+    const def: Def | undefined = unwrap(schema, node)?._zod.def;
+    if (!def) return [];
+    node = node && typeof node === 'object' ? (node as Record<string | number, unknown>)[key] : undefined;
+    schema = def.type === 'object' ? (def.shape?.[key] as Schema | undefined) : def.type === 'array' ? def.element : def.type === 'record' ? def.valueType : undefined;
+  }
+  const last: Def | undefined = unwrap(schema, node)?._zod.def;
+  return last?.type === 'object' ? Object.keys(last.shape ?? {}) : [];
+}
+
+/** The candidate a misspelling most likely meant: within two edits, or the same once lookalikes are read as ASCII. */
+function closest(word: string, candidates: string[]): string | undefined {
+  const skeleton = (w: string) => w.normalize('NFKD').replace(/[^\x00-\x7f]/g, (c) => LOOKALIKES[c] ?? '?').toLowerCase();
+  let best: { c: string; d: number } | undefined;
+  for (const c of new Set(candidates)) {
+    if (c === word) continue;
+    const d = skeleton(c) === skeleton(word) ? 0 : editDistance(c.toLowerCase(), word.toLowerCase());
+    if (d <= 2 && (!best || d < best.d)) best = { c, d };
+  }
+  return best?.c;
+}
+
+/** Cyrillic and Greek letters that look like Latin ones. */
+const LOOKALIKES: Record<string, string> = { а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', у: 'y', х: 'x', і: 'i', ј: 'j', ѕ: 's', ԁ: 'd', ο: 'o', α: 'a', ε: 'e', ι: 'i', κ: 'k', ν: 'v', τ: 't', υ: 'u' };
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
 
 /** Check kinds that read what a built-in adapter created, and the adapter kind they need. */
 const CHECK_NEEDS_ADAPTER: Partial<Record<CheckKind, AdapterSpec['kind']>> = {
@@ -267,12 +386,28 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
 
 const renderKubeName = (template: string, follower: string, params: Record<string, string>): string => renderString(template, { ...params, follower }, (n) => `{${n}}`);
 
-/** A path in the registry must stay inside the registry's directory and exist. */
+/** Letters, digits and `._-` per component: nothing a shell, an option parser or a reader could take for more. */
+const SAFE_PATH = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+
+/**
+ * A file the registry names (a configRef, a template) must be a plain relative path to an existing
+ * file inside the registry's directory — its real path, symlinks resolved, so a link cannot ship a
+ * host file into the cluster.
+ */
 function relativeFileProblem(dir: string, ref: string): { message: string; hint: string } | undefined {
-  if (path.isAbsolute(ref) || ref.split(/[\\/]/).includes('..')) {
-    return { message: `"${ref}" must be a path inside the registry's directory`, hint: 'write it relative to the registry file, without ".."' };
+  if (path.isAbsolute(ref) || ref.split('/').some((c) => c === '..' || c === '.')) {
+    return { message: `"${ref}" must be a path inside the registry's directory`, hint: 'write it relative to the registry file, without "." or ".." components' };
+  }
+  if (!SAFE_PATH.test(ref) || ref.split('/').some((c) => c.startsWith('-'))) {
+    return { message: `${escapeForDisplay(ref)} is not a plain path`, hint: 'use letters, digits, ".", "_" and "-" in each component (not leading "-"), separated by "/"' };
   }
   if (!existsSync(path.join(dir, ref))) return { message: `"${ref}" does not exist (looked in ${dir})`, hint: 'paths are relative to the registry file' };
+  const realDir = realpathSync(dir);
+  const real = realpathSync(path.join(dir, ref));
+  if (real !== realDir && !real.startsWith(`${realDir}${path.sep}`)) {
+    return { message: `"${ref}" leads outside the registry's directory (to ${real}) through a symbolic link`, hint: "copy the file into the registry's directory instead of linking it" };
+  }
+  if (!statSync(real).isFile()) return { message: `"${ref}" is not a file`, hint: 'name a file, not a directory' };
   return undefined;
 }
 

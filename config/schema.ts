@@ -2,17 +2,56 @@
 // a fallback are optional on the follower/adapter and required in `defaults:`, so the code
 // itself holds no hidden defaults.
 import { z } from 'zod';
-import { DURATION_PATTERN, parseDuration } from './duration.ts';
+import { DurationError, formatLimit, parseDuration } from './duration.ts';
+import { DURATION_LIMITS, NUMBER_LIMITS, type DurationKind, type NumberKind } from './limits.ts';
+import { mirrorProblems } from './mirror-url.ts';
 import { branchNameProblem } from './refname.ts';
+import { escapeForDisplay, mixedScriptProblem } from './text-safety.ts';
 
-const duration = z.string().regex(DURATION_PATTERN, 'expected a duration such as 500ms, 15s, 2m or 1h');
-const positiveInt = z.number().int().positive();
+/** What a value of the wrong type was, in YAML words. */
+const yamlTypeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a map' : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : `${typeof v} ${String(v)}`);
+
+/** A duration of one kind, within its documented range (config/limits.ts). */
+function duration(kind: DurationKind) {
+  const { min, max } = DURATION_LIMITS[kind];
+  const range = `between ${formatLimit(min)} and ${formatLimit(max)}`;
+  return z
+    .string({ error: (iss) => (iss.input === undefined ? undefined : `expected a duration with a unit, such as ${formatLimit(Math.max(min, 1000))}; ${typeof iss.input === 'number' ? `a bare number has no unit: write ${iss.input}s or ${iss.input}ms` : `found ${yamlTypeOf(iss.input)}`}`) })
+    .superRefine((value, ctx) => {
+      let ms: number;
+      try {
+        ms = parseDuration(value);
+      } catch (err) {
+        if (!(err instanceof DurationError)) throw err;
+        ctx.addIssue({ code: 'custom', message: err.message });
+        return;
+      }
+      if (ms < min || ms > max) ctx.addIssue({ code: 'custom', message: `${value} is out of range: write a duration ${range}` });
+    });
+}
+
+/** A whole number of one kind, within its documented range. */
+function count(kind: NumberKind) {
+  const { min, max } = NUMBER_LIMITS[kind];
+  const write = `write a whole number between ${min} and ${max}`;
+  return z
+    .number({ error: (iss) => (iss.input === undefined ? undefined : `expected a number, found ${yamlTypeOf(iss.input)}: ${write}`) })
+    .refine((n) => Number.isInteger(n) && n >= min && n <= max, { error: (iss) => `${String(iss.input)} is out of range: ${write}` });
+}
+
+const bool = z.boolean({ error: (iss) => (iss.input === undefined ? undefined : `expected true or false, found ${yamlTypeOf(iss.input)}: write true or false (yes, no, on and off are plain strings in YAML 1.2)`) });
 const hostPort = z
   .string()
   .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port, such as 127.0.0.1:7233');
 const name = z
   .string()
   .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a lowercase DNS label (a-z, 0-9, "-"; at most 63 characters)');
+/**
+ * A Temporal namespace or task queue: it is quoted into visibility queries (always escaped), and
+ * kept to plain characters so that no value can read as query syntax.
+ */
+export const TEMPORAL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+const temporalName = z.string().regex(TEMPORAL_NAME, 'expected a plain name (letters, digits, ".", "_", "-"), such as branch-followers');
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name such as HWLAB_TOKEN');
 /** Values substituted into argv: no option look-alikes, no shell or control characters. */
 const PARAM_VALUE = /^[A-Za-z0-9_][A-Za-z0-9._/:@+=-]*$/;
@@ -21,26 +60,12 @@ const paramValue = z
   .regex(PARAM_VALUE, 'a parameter value must start with a letter, digit or "_" and use only letters, digits and ._/:@+=-');
 
 const branch = z.string().superRefine((value, ctx) => {
-  const problem = branchNameProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: `branch name ${JSON.stringify(value)} ${problem}` });
+  const problem = branchNameProblem(value) ?? mixedScriptProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: `branch name ${escapeForDisplay(value)} ${problem}` });
 });
 
-const MIRROR_SCHEMES = ['git:', 'http:', 'https:', 'ssh:', 'file:'];
 const mirror = z.string().superRefine((value, ctx) => {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a URL` });
-    return;
-  }
-  if (!MIRROR_SCHEMES.includes(url.protocol)) {
-    ctx.addIssue({ code: 'custom', message: `mirror scheme ${url.protocol} is not one of ${MIRROR_SCHEMES.join(' ')}` });
-  } else if (url.password) {
-    ctx.addIssue({ code: 'custom', message: 'mirror URL carries a password; secrets never go in the registry' });
-  } else if (/[\s\x00-\x1f]/.test(value)) {
-    ctx.addIssue({ code: 'custom', message: 'mirror URL contains whitespace or control characters' });
-  }
+  for (const message of mirrorProblems(value)) ctx.addIssue({ code: 'custom', message });
 });
 
 const command = z.strictObject({ argv: z.array(z.string().min(1)).min(1) });
@@ -61,7 +86,7 @@ const kubernetes = z.strictObject({
   configMaps: z.strictObject({ registry: name, state: name }),
   deployment: z.strictObject({
     name,
-    replicas: z.number().int().min(0),
+    replicas: count('replicas'),
     image: z.string().regex(/^[^\s]+$/, 'expected an image reference such as registry.example/branch-follower:0.1.0'),
     imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']),
     resources: z.strictObject({
@@ -69,15 +94,15 @@ const kubernetes = z.strictObject({
       limits: z.strictObject({ cpu: quantity.optional(), memory: quantity }),
     }),
     /** The worker's /healthz and /readyz port. */
-    healthPort: z.number().int().min(1024).max(65535),
+    healthPort: count('healthPort'),
     /** `apply --wait`: how long the rollout may take, and how often to look. */
-    rollout: z.strictObject({ budget: duration, pollInterval: duration }),
+    rollout: z.strictObject({ budget: duration('rolloutBudget'), pollInterval: duration('rolloutPollInterval') }),
   }),
   /** Where each adapter `env` name comes from in the cluster: a Secret key reference. */
   env: z.record(envName, z.strictObject({ secretKeyRef })).optional(),
 });
 
-const retryable = z.boolean();
+const retryable = bool;
 const check = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('adapter-status') }),
   z.strictObject({ kind: z.literal('tekton-pipelinerun'), retryable }),
@@ -98,7 +123,7 @@ const check = z.discriminatedUnion('kind', [
 function kubeAdapter<K extends 'tekton-pipelinerun' | 'kubernetes-job'>(kind: K) {
   return z.strictObject({
     kind: z.literal(kind),
-    timeout: duration.optional(),
+    timeout: duration('adapterTimeout').optional(),
     /** Where the objects are created; may use {param} placeholders. */
     namespace: objectRef,
     /** A YAML file (relative to the registry) holding one object; {sha}, {branch}, {follower} and params are rendered. */
@@ -110,8 +135,8 @@ function kubeAdapter<K extends 'tekton-pipelinerun' | 'kubernetes-job'>(kind: K)
 const adapter = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('command'),
-    timeout: duration.optional(),
-    maxOutputBytes: positiveInt.optional(),
+    timeout: duration('adapterTimeout').optional(),
+    maxOutputBytes: count('outputBytes').optional(),
     env: z.array(envName).optional(),
     status: command,
     trigger: command,
@@ -124,77 +149,80 @@ const adapter = z.discriminatedUnion('kind', [
 ]);
 
 const retry = z.strictObject({
-  maxAttempts: positiveInt,
-  initialBackoff: duration,
-  backoffCoefficient: z.number().min(1),
-  maxBackoff: duration,
+  maxAttempts: count('retryAttempts'),
+  initialBackoff: duration('backoff'),
+  backoffCoefficient: z
+    .number({ error: (iss) => (iss.input === undefined ? undefined : `expected a number, found ${yamlTypeOf(iss.input)}: write a factor between 1 and 10, such as 2`) })
+    .refine((n) => n >= NUMBER_LIMITS.backoffCoefficient.min && n <= NUMBER_LIMITS.backoffCoefficient.max, 'out of range: write a factor between 1 and 10, such as 2'),
+  maxBackoff: duration('backoff'),
 });
 
 export const registrySchema = z.strictObject({
   controller: z.strictObject({
+    /** Names this registry: `apply` starts followers under it and stops only the ones it started. */
+    registryId: name,
     temporal: z.strictObject({
       address: hostPort,
-      namespace: z.string().min(1),
-      taskQueue: z.string().min(1),
+      namespace: temporalName,
+      taskQueue: temporalName,
       /** Where operators open the Temporal UI; used in drill-down hints. */
       uiUrl: z.url().optional(),
       /** How long a workflow task may run before the server hands it to another worker. */
-      workflowTaskTimeout: duration,
+      workflowTaskTimeout: duration('workflowTaskTimeout'),
       /** mTLS to the frontend: a kubernetes.io/tls Secret (tls.crt, tls.key, optional ca.crt). */
       tls: z.strictObject({ secretRef: z.strictObject({ name }), serverName: z.string().min(1).optional() }).optional(),
       /** An API key (Temporal Cloud): a Secret key reference, never the key itself. */
       apiKey: z.strictObject({ secretRef: secretKeyRef }).optional(),
     }),
     worker: z.strictObject({
-      maxConcurrentActivityTaskExecutions: positiveInt,
-      maxConcurrentWorkflowTaskExecutions: positiveInt,
-      maxCachedWorkflows: positiveInt,
-      shutdownGraceTime: duration,
+      maxConcurrentActivityTaskExecutions: count('concurrency'),
+      maxConcurrentWorkflowTaskExecutions: count('concurrency'),
+      maxCachedWorkflows: count('cachedWorkflows'),
+      shutdownGraceTime: duration('shutdownGraceTime'),
       /** How long a follower's tasks wait for the worker that cached it before any worker may take them. */
-      stickyQueueScheduleToStartTimeout: duration,
+      stickyQueueScheduleToStartTimeout: duration('stickyTimeout'),
     }),
     /** Where `apply` installs the worker: rendered into the manifests of deploy/. */
     kubernetes: kubernetes.optional(),
     /** The local stack `npm start` brings up in place of a cluster. */
     embedded: z
       .strictObject({
-        temporal: z.strictObject({ uiPort: positiveInt, dbFile: z.string().min(1), startTimeout: duration }),
+        temporal: z.strictObject({ uiPort: count('port'), dbFile: z.string().min(1), startTimeout: duration('startTimeout') }),
         mirror: z.strictObject({ root: z.string().min(1), listen: hostPort, seed: z.string().min(1) }),
       })
       .optional(),
   }),
   defaults: z.strictObject({
-    pollInterval: duration,
+    pollInterval: duration('pollInterval'),
     /**
      * poll: each follower reads its branch every pollInterval. watch: one watcher per mirror
      * repository reads all its branch heads every pollInterval and wakes the followers whose branch
      * moved; each follower also reads its own branch every fallbackInterval.
      */
-    observe: z.strictObject({ timeout: duration, mode: z.enum(['poll', 'watch']), fallbackInterval: duration }),
-    closeout: z.strictObject({ budget: duration, pollInterval: duration }),
-    retry,
-    adapter: z.strictObject({ timeout: duration, maxOutputBytes: positiveInt }),
-    activity: z.strictObject({
-      heartbeatTimeout: duration,
-      maxAttempts: positiveInt,
-      // Temporal's first retry waits 1s; a cap below that is refused by the server for every activity.
-      maxRetryInterval: duration.refine((v) => parseDuration(v) >= 1000, 'must be at least 1s (Temporal waits 1s before its first retry); write 1s or more'),
+    observe: z.strictObject({
+      timeout: duration('observeTimeout'),
+      mode: z.enum(['poll', 'watch'], { error: (iss) => (iss.input === undefined ? undefined : `expected poll or watch, found ${yamlTypeOf(iss.input)}: write poll or watch`) }),
+      fallbackInterval: duration('fallbackInterval'),
     }),
-    loop: z.strictObject({ continueAsNewAfter: positiveInt, eventsKept: positiveInt, shasKept: positiveInt }),
+    closeout: z.strictObject({ budget: duration('closeoutBudget'), pollInterval: duration('closeoutPollInterval') }),
+    retry,
+    adapter: z.strictObject({ timeout: duration('adapterTimeout'), maxOutputBytes: count('outputBytes') }),
+    activity: z.strictObject({ heartbeatTimeout: duration('heartbeatTimeout'), maxAttempts: count('activityAttempts'), maxRetryInterval: duration('maxRetryInterval') }),
+    loop: z.strictObject({ continueAsNewAfter: count('continueAsNewAfter'), eventsKept: count('kept'), shasKept: count('kept') }),
   }),
   adapters: z.record(name, adapter),
   followers: z.array(
     z.strictObject({
       id: name,
-      enabled: z.boolean(),
+      enabled: bool,
       adapter: z.string(),
       source: z.strictObject({ mirror, branch }),
       target: z.strictObject({
         configRef: z.string().min(1),
         params: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/, 'expected a parameter name such as node'), paramValue).optional(),
       }),
-      pollInterval: duration.optional(),
-      closeout: z.strictObject({ check: z.string(), budget: duration.optional(), pollInterval: duration.optional() }),
+      pollInterval: duration('pollInterval').optional(),
+      closeout: z.strictObject({ check: z.string(), budget: duration('closeoutBudget').optional(), pollInterval: duration('closeoutPollInterval').optional() }),
       retry: retry.partial().optional(),
     }),
   ),

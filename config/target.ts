@@ -1,6 +1,7 @@
 // Which Temporal server, namespace and task queue the worker and the CLI use: the registry's
 // controller.temporal, with the documented environment overrides applied.
 import type { Registry } from './registry.ts';
+import { TEMPORAL_NAME } from './schema.ts';
 
 export interface TemporalTarget {
   address: string;
@@ -12,7 +13,14 @@ export function temporalTarget(registry: Registry, env: NodeJS.ProcessEnv = proc
   const t = registry.controller.temporal;
   return {
     address: env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS || t.address,
-    namespace: env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE || t.namespace,
-    taskQueue: env.BRANCH_FOLLOWER_TASK_QUEUE || t.taskQueue,
+    namespace: plainName('BRANCH_FOLLOWER_TEMPORAL_NAMESPACE', env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE) ?? t.namespace,
+    taskQueue: plainName('BRANCH_FOLLOWER_TASK_QUEUE', env.BRANCH_FOLLOWER_TASK_QUEUE) ?? t.taskQueue,
   };
+}
+
+/** An override from the environment obeys the registry's rule for the same name. */
+function plainName(variable: string, value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (!TEMPORAL_NAME.test(value)) throw new Error(`${variable}=${JSON.stringify(value)} is not a plain name: use letters, digits, ".", "_" and "-"`);
+  return value;
 }

@@ -9,10 +9,16 @@ const FOLLOWER_ID_PREFIX = 'branch-follower/';
 const WATCHER_ID_PREFIX = 'branch-follower-mirror/';
 
 export const workflowIdFor = (followerId: string): string => `${FOLLOWER_ID_PREFIX}${followerId}`;
-export const watcherIdFor = (mirror: string): string => `${WATCHER_ID_PREFIX}${mirror}`;
-/** The mirror URL a watcher's workflow id names, or undefined for any other id. */
-export const mirrorOfWatcherId = (workflowId: string): string | undefined =>
-  workflowId.startsWith(WATCHER_ID_PREFIX) ? workflowId.slice(WATCHER_ID_PREFIX.length) : undefined;
+/** The follower id a follower's workflow id names, or undefined for any other id. */
+export const followerIdOf = (workflowId: string): string | undefined =>
+  workflowId.startsWith(FOLLOWER_ID_PREFIX) ? workflowId.slice(FOLLOWER_ID_PREFIX.length) : undefined;
+/** One watcher per registry and mirror repository: registries sharing a task queue never share a watcher. */
+export const watcherIdFor = (registryId: string, mirror: string): string => `${WATCHER_ID_PREFIX}${registryId}/${mirror}`;
+/** The mirror URL a watcher of this registry names, or undefined for any other id. */
+export const mirrorOfWatcherId = (registryId: string, workflowId: string): string | undefined => {
+  const prefix = watcherIdFor(registryId, '');
+  return workflowId.startsWith(prefix) ? workflowId.slice(prefix.length) : undefined;
+};
 
 export interface FollowerWorkflowInput {
   spec: FollowerSpec;
@@ -47,6 +53,16 @@ export const specQuery = defineQuery<FollowerSpec>('spec');
 
 export const watcherReconfigureSignal = defineSignal<[WatcherSpec]>('reconfigure');
 export const watcherStateQuery = defineQuery<WatcherState & { spec: WatcherSpec }>('state');
+
+/**
+ * Who started a follower or watcher: the memo key holding its registry's `controller.registryId`.
+ * `apply` stops only what its own registry started; the memo carries over continue-as-new.
+ */
+export const OWNER_MEMO = 'registry';
+export const ownerOf = (memo: Record<string, unknown> | undefined): string | undefined => {
+  const owner = memo?.[OWNER_MEMO];
+  return typeof owner === 'string' ? owner : undefined;
+};
 
 export const FollowerIdKey = defineSearchAttributeKey('FollowerId', SearchAttributeType.KEYWORD);
 export const FollowerPhaseKey = defineSearchAttributeKey('FollowerPhase', SearchAttributeType.KEYWORD);

@@ -4,7 +4,7 @@
 // follower's account of itself.
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { FollowerIdKey, pauseSignal, refreshSignal, resumeSignal, watcherIdFor, workflowIdFor, type FollowerWorkflowInput } from '../../contract/messages.ts';
+import { FollowerIdKey, pauseSignal, refreshSignal, resumeSignal, workflowIdFor, type FollowerWorkflowInput } from '../../contract/messages.ts';
 import type { FollowerView } from '../../contract/state.ts';
 import { setBranch, startGitDaemon } from '../../scripts/git-mirror.ts';
 import { closingOut, demoAdapter, Harness, patchesIn, processOutput, REPO } from '../support/harness.ts';
@@ -149,7 +149,7 @@ describe('status is true', () => {
     const A = h.push('main', 'A');
     await h.startWorker();
     await h.startFollowers();
-    const watcher = h.client.workflow.getHandle(watcherIdFor(h.daemon.url(REPO)));
+    const watcher = h.client.workflow.getHandle(h.watcherId(h.daemon.url(REPO)));
     const watcherFirstRun = (await watcher.describe()).runId;
     await h.waitFor('app', 'A deployed', succeededOn(A));
     const followerRun = (await h.handle('app').describe()).runId;
@@ -197,7 +197,7 @@ describe('status is true', () => {
       recovery: `${whilePaused.length} state reads while paused, every one Blocked(Paused); nothing fired; the head deployed after resume`,
       reproduce: reproduce('paused stays'),
     });
-    h.recordWorkflowHistory(watcherIdFor(h.daemon.url(REPO)), 'watcher-continue-as-new', watcherFirstRun);
+    h.recordWorkflowHistory(h.watcherId(h.daemon.url(REPO)), 'watcher-continue-as-new', watcherFirstRun);
   });
 
   it('the close-out deadline passes while no worker runs and the runtime succeeds: Succeeded, with the overrun shown', async () => {

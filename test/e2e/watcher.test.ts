@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadRegistry } from '../../config/registry.ts';
 import { seedMirror, startGitDaemon } from '../../scripts/git-mirror.ts';
-import { watcherIdFor, watcherStateQuery } from '../../contract/messages.ts';
+import { watcherStateQuery } from '../../contract/messages.ts';
 import { Harness, REPO } from '../support/harness.ts';
 
 let h: Harness | undefined;
@@ -34,7 +34,7 @@ describe('mirror watcher', () => {
     await h.startWorker();
     await h.startFollowers();
     for (const n of ['a', 'b', 'c', 'd']) await h.waitFor(n, 'first deploy', (v) => v.phase === 'Succeeded');
-    const watcher = h.client.workflow.getHandle(watcherIdFor(h.daemon.url(REPO)));
+    const watcher = h.client.workflow.getHandle(h.watcherId(h.daemon.url(REPO)));
     await waitForRead(watcher, 2);
 
     const looked = Object.fromEntries(await Promise.all(['a', 'b', 'c'].map(async (n) => [n, (await h!.state(n)).lastLookAt] as const)));
@@ -57,7 +57,7 @@ describe('mirror watcher', () => {
     await h.startWorker();
     await h.startFollowers();
     for (const n of ['a', 'b']) await h.waitFor(n, 'first deploy', (v) => v.phase === 'Succeeded');
-    const watcher = h.client.workflow.getHandle(watcherIdFor(h.daemon.url(REPO)));
+    const watcher = h.client.workflow.getHandle(h.watcherId(h.daemon.url(REPO)));
     await waitForRead(watcher, 1);
 
     await h.daemon.stop();
@@ -70,7 +70,7 @@ describe('mirror watcher', () => {
     await h.waitFor('a', 'deployed after recovery', (v) => v.lastSucceededSha === moved);
     await h.waitFor('b', 'woken after recovery', (v) => (v.lastLookAt ?? 0) > before);
     expect((await watcher.query(watcherStateQuery)).failing).toBeUndefined();
-    h.recordWorkflowHistory(watcherIdFor(h.daemon.url(REPO)), 'watcher-outage-recovery');
+    h.recordWorkflowHistory(h.watcherId(h.daemon.url(REPO)), 'watcher-outage-recovery');
     h.recordHistory('a', 'watched-follower-outage');
   });
 });

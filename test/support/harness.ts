@@ -54,6 +54,8 @@ export interface HarnessOptions {
   adapters?: Record<string, unknown>;
   /** Branches to create besides main and the followed ones. */
   branches?: string[];
+  /** controller.registryId (default: the harness's prefix). */
+  registryId?: string;
   /** A Temporal server of the test's own (default: the shared dev server). */
   address?: string;
   /** Merged into controller.temporal / controller.worker. */
@@ -119,6 +121,7 @@ export class Harness {
     }
     const doc = {
       controller: {
+        registryId: o.registryId ?? this.prefix,
         temporal: { address: this.address, namespace: 'default', taskQueue: this.taskQueue, workflowTaskTimeout: '10s', ...o.temporal },
         worker: {
           maxConcurrentActivityTaskExecutions: 20,
@@ -161,6 +164,11 @@ export class Harness {
 
   id(name: string): string {
     return `${this.prefix}-${name}`;
+  }
+
+  /** The workflow id of this registry's watcher of a mirror. */
+  watcherId(mirror: string): string {
+    return watcherIdFor(this.registry.controller.registryId, mirror);
   }
 
   /** The controller's namespace in a registry with `kubernetes: true`. */
@@ -381,7 +389,7 @@ export class Harness {
       await this.client.workflow.getHandle(workflowIdFor(f.spec.id)).terminate('test finished').catch(() => undefined);
     }
     for (const w of watcherSpecs(this.registry)) {
-      await this.client.workflow.getHandle(watcherIdFor(w.mirror)).terminate('test finished').catch(() => undefined);
+      await this.client.workflow.getHandle(this.watcherId(w.mirror)).terminate('test finished').catch(() => undefined);
     }
     await this.native?.close();
     await this.connection.close();
