@@ -148,7 +148,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       const cluster = kube ? { context: kube.source, items: await planCluster(kube, registry) } : undefined;
       const body = async (ctx?: Ctx) => {
         const temporal = ctx ? await temporalPlan(ctx) : undefined;
-        const changed = <T extends { action: string }>(items: T[] | undefined): T[] => items?.filter((i) => i.action !== 'unchanged') ?? [];
+        const changed = <T extends { action: string }>(items: T[] | undefined): T[] => items?.filter((i) => i.action !== 'unchanged' && i.action !== 'leave') ?? [];
         const changes = [...changed(cluster?.items), ...changed(temporal?.followers), ...changed(temporal?.watchers)];
         const data = { ...(cluster ? { cluster: clusterJson(cluster) } : {}), ...temporalJson(temporal) };
         if (!opts.confirm) {

@@ -4,7 +4,7 @@
 // follower's account of itself.
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { FollowerIdKey, pauseSignal, refreshSignal, resumeSignal, workflowIdFor, type FollowerWorkflowInput } from '../../contract/messages.ts';
+import { FollowerIdKey, ownerOf, pauseSignal, refreshSignal, resumeSignal, workflowIdFor, type FollowerWorkflowInput } from '../../contract/messages.ts';
 import type { FollowerView } from '../../contract/state.ts';
 import { setBranch, startGitDaemon } from '../../scripts/git-mirror.ts';
 import { closingOut, demoAdapter, Harness, patchesIn, processOutput, REPO } from '../support/harness.ts';
@@ -188,6 +188,8 @@ describe('status is true', () => {
     expect(h.triggers().map((t) => t.sha)).toEqual([A, B]);
     for (let i = 0; i < 100 && (await watcher.describe()).runId === watcherFirstRun; i++) await sleep(200);
     expect((await watcher.describe()).runId).not.toBe(watcherFirstRun);
+    // Ownership survives continue-as-new: apply still knows this watcher is its registry's.
+    expect(ownerOf((await watcher.describe()).memo)).toBe(h.registry.controller.registryId);
     h.recordHistory('app', 'paused-watch-fallback', followerRun);
     report({
       fault: 'pause in watch mode',

@@ -71,7 +71,10 @@ let runtimeInstalled = false;
 
 export class Harness {
   readonly prefix = `t${randomBytes(4).toString('hex')}`;
-  readonly taskQueue = `${this.prefix}-queue`;
+  /** Its own, unless the test shares one between registries (`temporal: { taskQueue }`). */
+  get taskQueue(): string {
+    return (this.opts.temporal?.taskQueue as string | undefined) ?? `${this.prefix}-queue`;
+  }
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'bf-e2e-'));
   readonly mirrorRoot = path.join(this.dir, 'mirror');
   readonly stateDir = path.join(this.dir, 'control-plane');
@@ -292,9 +295,14 @@ export class Harness {
 
   /** Runs the operator CLI in-process against this world's registry, capturing its output. */
   async cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    return this.cliWith(this.registryFile, ...args);
+  }
+
+  /** The CLI in-process against another registry file (a hostile one, say). */
+  async cliWith(registryFile: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await cliMain(['--registry', this.registryFile, ...args], { out: (t) => out.push(t), err: (t) => err.push(t), color: false });
+    const code = await cliMain(['--registry', registryFile, ...args], { out: (t) => out.push(t), err: (t) => err.push(t), color: false });
     return { code, out: out.join('\n'), err: err.join('\n') };
   }
 
