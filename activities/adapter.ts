@@ -1,7 +1,7 @@
 // Adapter commands: argv templates from the registry, rendered with the follower's values and
 // run without a shell. Secrets reach the adapter only as environment variables named in the
 // registry, read from the worker's own environment, and are scrubbed from anything returned.
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { planTrigger, RUNTIME_PHASES, type RuntimeStatus, type SecretPresence, type TriggerResult } from '../contract/adapter.ts';
@@ -176,13 +176,20 @@ export async function adapterTrigger(call: CommandCall, ask: TriggerAskInput, ct
   return { fired: true, triggerId, alreadyRunning: false, secrets, ...(jobId ? { jobId } : {}) };
 }
 
-/** Which declared env names the worker has, each with a short fingerprint: enough to tell a rotated or missing token, never the value. */
+/** The worker's key for secret fingerprints (a Secret every worker shares); without it, secrets show presence only. */
+export const FINGERPRINT_KEY_ENV = 'BRANCH_FOLLOWER_FINGERPRINT_KEY';
+
+/**
+ * Which declared env names the worker has, each with a short keyed fingerprint: enough to tell a
+ * rotated or missing token, never the value. Keyed (HMAC-SHA256 with a key only the workers hold),
+ * because a plain hash in history would let anyone who reads history test guesses of a weak token.
+ */
 export function secretPresence(names: string[], env: NodeJS.ProcessEnv): SecretPresence[] {
+  const key = env[FINGERPRINT_KEY_ENV];
   return names.map((name) => {
     const value = env[name];
-    return value === undefined || value === ''
-      ? { name, present: false }
-      : { name, present: true, fingerprint: `sha256:${createHash('sha256').update(value).digest('hex').slice(0, 12)}` };
+    if (value === undefined || value === '') return { name, present: false };
+    return key ? { name, present: true, fingerprint: `hmac-sha256:${createHmac('sha256', key).update(value).digest('hex').slice(0, 12)}` } : { name, present: true };
   });
 }
 

@@ -48,11 +48,11 @@ export function createActivities(deps: ActivityDeps) {
   const context = (): AdapterContext => ({ ...deps, signal: Context.current().cancellationSignal });
   return {
     async observeBranch(input: ObserveInput): Promise<{ sha: string }> {
-      return withHeartbeat(() => readBranchHead(input, deps.workDir, Context.current().cancellationSignal));
+      return withHeartbeat(() => readBranchHead(input, deps.workDir, deps.env, Context.current().cancellationSignal));
     },
     /** Every branch head of a mirror repository (a mirror watcher's read; run as a local activity). */
     async readBranchHeads(input: HeadsInput): Promise<Record<string, string>> {
-      return readBranchHeads(input, deps.workDir, Context.current().cancellationSignal);
+      return readBranchHeads(input, deps.workDir, deps.env, Context.current().cancellationSignal);
     },
     /** The close-out check. */
     async adapterStatus(input: StatusInput): Promise<RuntimeStatus> {

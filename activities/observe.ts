@@ -2,9 +2,11 @@
 // git:// mirror is read in process (activities/git-protocol.ts); any other URL with `git
 // ls-remote`, run in an empty work directory with no user or system git config, so no local
 // checkout, remote name or `insteadOf` rewrite can change the answer. There is no fallback to
-// any other host.
+// any other host. A mirror's credentials come from the worker's environment, by the names its
+// `source.auth` gives, into git's environment only: never argv, never the URL, never history.
 import path from 'node:path';
 import { FailureCode } from '../contract/codes.ts';
+import type { MirrorAuth } from '../contract/spec.ts';
 import { failure } from './failure.ts';
 import { advertisedRefs, GitProtocolError } from './git-protocol.ts';
 import { runCommand, tail } from './run-command.ts';
@@ -12,6 +14,8 @@ import { runCommand, tail } from './run-command.ts';
 export interface ObserveInput {
   mirror: string;
   branch: string;
+  /** Names of the variables holding the mirror's credentials (absent: none). */
+  auth?: MirrorAuth;
   timeoutMs: number;
   /** When the workflow meant this read to happen (for lag measurements; absent in older histories). */
   dueAt?: number;
@@ -19,6 +23,7 @@ export interface ObserveInput {
 
 export interface HeadsInput {
   mirror: string;
+  auth?: MirrorAuth;
   timeoutMs: number;
   dueAt?: number;
   /** Only these branches (a watcher's followers'): a repository's other heads stay out of the history. */
@@ -30,17 +35,17 @@ const LS_REMOTE_NO_MATCH = 2;
 /** A ref advertisement past this is not a mirror's answer. */
 const MAX_ADVERTISEMENT = 64 * 1024 * 1024;
 
-export async function readBranchHead(input: ObserveInput, workDir: string, signal?: AbortSignal): Promise<{ sha: string }> {
+export async function readBranchHead(input: ObserveInput, workDir: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ sha: string }> {
   const ref = `refs/heads/${input.branch}`;
   // Only the exact ref counts (ls-remote patterns match ref tails).
-  const sha = (await readRefs(input.mirror, ref, input.timeoutMs, workDir, signal)).get(ref);
+  const sha = (await readRefs(input, ref, workDir, env, signal)).get(ref);
   if (!sha) throw failure(FailureCode.BranchNotFound, `branch ${input.branch} does not exist on ${input.mirror}`, false);
   return { sha };
 }
 
 /** The branch heads of the mirror repository (all, or the ones asked for): branch name → sha. */
-export async function readBranchHeads(input: HeadsInput, workDir: string, signal?: AbortSignal): Promise<Record<string, string>> {
-  const refs = await readRefs(input.mirror, undefined, input.timeoutMs, workDir, signal);
+export async function readBranchHeads(input: HeadsInput, workDir: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<Record<string, string>> {
+  const refs = await readRefs(input, undefined, workDir, env, signal);
   const wanted = input.branches && new Set(input.branches);
   const heads: Record<string, string> = {};
   for (const [ref, sha] of refs) {
@@ -51,8 +56,9 @@ export async function readBranchHeads(input: HeadsInput, workDir: string, signal
 }
 
 /** ref → sha, every sha checked; `ref` narrows what ls-remote is asked for (the git:// advertisement is whole anyway). */
-async function readRefs(mirror: string, ref: string | undefined, timeoutMs: number, workDir: string, signal?: AbortSignal): Promise<Map<string, string>> {
-  const refs = mirror.startsWith('git://') ? await readGitProtocol(mirror, timeoutMs, signal) : await lsRemote(mirror, ref, timeoutMs, workDir, signal);
+async function readRefs(input: { mirror: string; timeoutMs: number; auth?: MirrorAuth }, ref: string | undefined, workDir: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<Map<string, string>> {
+  const { mirror, timeoutMs } = input;
+  const refs = mirror.startsWith('git://') ? await readGitProtocol(mirror, timeoutMs, signal) : await lsRemote(mirror, ref, timeoutMs, workDir, credentials(input.auth, env), signal);
   for (const [name, sha] of refs) {
     if (!SHA_PATTERN.test(sha)) {
       throw failure(FailureCode.InvalidObservation, `mirror returned ${JSON.stringify(sha.slice(0, 80))} for ${name}, which is not a sha`, true);
@@ -70,14 +76,51 @@ async function readGitProtocol(mirror: string, timeoutMs: number, signal?: Abort
   }
 }
 
-async function lsRemote(mirror: string, ref: string | undefined, timeoutMs: number, workDir: string, signal?: AbortSignal): Promise<Map<string, string>> {
+/** What git needs to authenticate, as environment variables, and the values to scrub from its output. */
+interface Credentials {
+  env: Record<string, string>;
+  redact: { name: string; value: string }[];
+}
+
+/** The mirror's credentials from the worker's environment; a variable that is not set is a clear failure, not an anonymous read. */
+export function credentials(auth: MirrorAuth | undefined, env: NodeJS.ProcessEnv): Credentials {
+  if (!auth) return { env: {}, redact: [] };
+  const value = (name: string): string => {
+    const v = env[name];
+    if (!v) throw failure(FailureCode.MirrorUnreachable, `the mirror's credentials are in ${name}, which is not set in the worker's environment`, true);
+    return v;
+  };
+  const header = (name: string, headerValue: string, secret: string) => ({
+    env: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: ${headerValue}` },
+    redact: [
+      { name, value: secret },
+      { name, value: headerValue },
+    ],
+  });
+  if ('bearerTokenEnv' in auth) {
+    const token = value(auth.bearerTokenEnv);
+    return header(auth.bearerTokenEnv, `Bearer ${token}`, token);
+  }
+  if ('basicEnv' in auth) {
+    const password = value(auth.basicEnv.password);
+    const basic = Buffer.from(`${value(auth.basicEnv.username)}:${password}`).toString('base64');
+    return header(auth.basicEnv.password, `Basic ${basic}`, password);
+  }
+  const keyFile = value(auth.sshKeyFileEnv);
+  // ssh runs GIT_SSH_COMMAND through a shell: the path must be plain.
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(keyFile)) throw failure(FailureCode.MirrorUnreachable, `${auth.sshKeyFileEnv} must hold an absolute path of letters, digits and ._/-`, false);
+  return { env: { GIT_SSH_COMMAND: `ssh -F /dev/null -i ${keyFile} -o IdentitiesOnly=yes -o BatchMode=yes` }, redact: [] };
+}
+
+async function lsRemote(mirror: string, ref: string | undefined, timeoutMs: number, workDir: string, auth: Credentials, signal?: AbortSignal): Promise<Map<string, string>> {
   const res = await runCommand({
     argv: ['git', 'ls-remote', ...(ref ? ['--exit-code'] : ['--heads']), '--', mirror, ...(ref ? [ref] : [])],
     cwd: workDir,
-    env: gitEnv(workDir),
+    env: { ...gitEnv(workDir), ...auth.env },
     timeoutMs,
     maxOutputBytes: MAX_ADVERTISEMENT,
     signal,
+    redact: auth.redact,
   });
   if (res.timedOut) throw failure(FailureCode.MirrorUnreachable, `git ls-remote ${mirror} timed out after ${timeoutMs}ms`, true);
   if (ref && res.exitCode === LS_REMOTE_NO_MATCH) return new Map();

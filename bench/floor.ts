@@ -54,7 +54,7 @@ async function deploy(f: Follower, sha: string): Promise<void> {
 /** One look at one follower's branch (the webhook path). */
 async function check(f: Follower): Promise<void> {
   try {
-    await deploy(f, (await readBranchHead({ mirror: f.mirror, branch: f.branch, timeoutMs: 10_000 }, workDir)).sha);
+    await deploy(f, (await readBranchHead({ mirror: f.mirror, branch: f.branch, timeoutMs: 10_000 }, workDir, process.env)).sha);
   } catch {
     failures++;
   }
@@ -62,7 +62,7 @@ async function check(f: Follower): Promise<void> {
 
 /** Every interval, one read of the repository's heads; each follower whose branch moved deploys. */
 async function readRepository(mirror: string, followers: Follower[]): Promise<void> {
-  const heads = await readBranchHeads({ mirror, timeoutMs: 10_000, branches: [...new Set(followers.map((f) => f.branch))] }, workDir);
+  const heads = await readBranchHeads({ mirror, timeoutMs: 10_000, branches: [...new Set(followers.map((f) => f.branch))] }, workDir, process.env);
   await Promise.all(followers.filter((f) => heads[f.branch] !== undefined).map((f) => deploy(f, heads[f.branch]!)));
 }
 

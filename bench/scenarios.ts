@@ -302,10 +302,10 @@ export async function observeCost(b: Bench, n: number): Promise<ObserveCost[]> {
   const lsRemote = () => promisify(execFile)('git', ['ls-remote', '--exit-code', '--', git, 'refs/heads/b3'], { cwd: work, env: { PATH: process.env.PATH!, HOME: work, GIT_CONFIG_NOSYSTEM: '1' } });
   const ways: [string, number, () => Promise<unknown>][] = [
     ['git ls-remote process over git://, one branch (the reader before this change)', 1, lsRemote],
-    ['git ls-remote process over file://, one branch', 1, () => readBranchHead({ mirror: file, branch: 'b3', timeoutMs: 10_000 }, work)],
-    ['git ls-remote process over file://, every head of the repository', BRANCHES_PER_REPO, () => readBranchHeads({ mirror: file, timeoutMs: 10_000 }, work)],
-    ['in process over git://, one branch', 1, () => readBranchHead({ mirror: git, branch: 'b3', timeoutMs: 10_000 }, work)],
-    ['in process over git://, every head (a mirror watcher\'s read)', BRANCHES_PER_REPO, () => readBranchHeads({ mirror: git, timeoutMs: 10_000 }, work)],
+    ['git ls-remote process over file://, one branch', 1, () => readBranchHead({ mirror: file, branch: 'b3', timeoutMs: 10_000 }, work, process.env)],
+    ['git ls-remote process over file://, every head of the repository', BRANCHES_PER_REPO, () => readBranchHeads({ mirror: file, timeoutMs: 10_000 }, work, process.env)],
+    ['in process over git://, one branch', 1, () => readBranchHead({ mirror: git, branch: 'b3', timeoutMs: 10_000 }, work, process.env)],
+    ['in process over git://, every head (a mirror watcher\'s read)', BRANCHES_PER_REPO, () => readBranchHeads({ mirror: git, timeoutMs: 10_000 }, work, process.env)],
   ];
   const out: ObserveCost[] = [];
   for (const [method, branchesPerRead, read] of ways) {

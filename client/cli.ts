@@ -462,7 +462,7 @@ function drillDown(ctx: Ctx, info: Awaited<ReturnType<typeof controllerInfo>>, r
   const secrets = focus.state?.secrets?.entries ?? [];
   return [
     ...(secrets.length
-      ? [`secrets (worker env at the last trigger): ${secrets.map((s) => (s.present ? `${s.name} present (${s.fingerprint})` : `${s.name} MISSING`)).join(', ')}`, '']
+      ? [`secrets (worker env at the last trigger): ${secrets.map((s) => (s.present ? `${s.name} present${s.fingerprint ? ` (${s.fingerprint})` : ''}` : `${s.name} MISSING`)).join(', ')}`, '']
       : []),
     `next (${id}):`,
     `  branch-follower${reg} events --follower ${id}`,

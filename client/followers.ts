@@ -72,6 +72,7 @@ export function watcherSpecs(registry: Registry): WatcherSpec[] {
   }
   return [...byMirror].map(([mirror, specs]) => ({
     mirror,
+    ...(specs[0]!.source.auth ? { auth: specs[0]!.source.auth } : {}),
     pollIntervalMs: Math.min(...specs.map((s) => s.pollIntervalMs)),
     observeTimeoutMs: specs[0]!.observeTimeoutMs,
     followers: specs.map((s) => ({ id: s.id, branch: s.source.branch })),

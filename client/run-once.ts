@@ -29,7 +29,7 @@ export async function runOnceDry(ctx: Ctx, specs: FollowerSpec[]): Promise<RunOn
         const row = { follower: spec.id, branch: spec.source.branch };
         let head: string;
         try {
-          ({ sha: head } = await readBranchHead({ mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs }, workDir));
+          ({ sha: head } = await readBranchHead({ mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs, ...(spec.source.auth ? { auth: spec.source.auth } : {}) }, workDir, process.env));
         } catch (err) {
           const code = err instanceof ApplicationFailure && isCode(err.type) ? err.type : 'MirrorUnreachable';
           return { ...row, decision: 'Blocked', code, message: (err as Error).message };

@@ -160,7 +160,7 @@ export function parseRegistry(text: string, file: string): Registry {
     const retry = { ...d.retry, ...f.retry };
     const spec: FollowerSpec = {
       id: f.id,
-      source: { mirror: f.source.mirror, branch: f.source.branch },
+      source: { mirror: f.source.mirror, branch: f.source.branch, ...(f.source.auth ? { auth: f.source.auth } : {}) },
       target: { configRef: f.target.configRef, params },
       adapter,
       pollIntervalMs: parseDuration(f.pollInterval ?? d.pollInterval),
@@ -351,6 +351,29 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
       }
     }
   }
+
+  const authOfMirror = new Map<string, { auth: string; at: number }>();
+  reg.followers.forEach((f, i) => {
+    const auth = f.source.auth;
+    const scheme = f.source.mirror.split(':')[0];
+    if (auth) {
+      const kind = Object.keys(auth)[0]!;
+      const fits = kind === 'sshKeyFileEnv' ? scheme === 'ssh' : scheme === 'http' || scheme === 'https';
+      if (!fits) {
+        issues.push(at(['followers', i, 'source', 'auth', kind], `${kind} does not apply to a ${scheme}:// mirror`, kind === 'sshKeyFileEnv' ? 'use it with an ssh:// mirror' : 'use it with an http(s):// mirror; git:// and file:// mirrors take no credentials'));
+      }
+      const k8s = reg.controller.kubernetes;
+      const names = 'basicEnv' in auth ? [auth.basicEnv.username, auth.basicEnv.password] : 'bearerTokenEnv' in auth ? [auth.bearerTokenEnv] : [auth.sshKeyFileEnv];
+      for (const envName of names) {
+        if (k8s && !k8s.env?.[envName]) issues.push(at(['followers', i, 'source', 'auth'], `${envName} has no source in the cluster`, `add controller.kubernetes.env.${envName}: { secretKeyRef: { name: <secret>, key: <key> } }`));
+      }
+    }
+    // One mirror, one way in: its watcher reads it once for every follower.
+    const key = JSON.stringify(auth ?? null);
+    const first = authOfMirror.get(f.source.mirror);
+    if (first && first.auth !== key) issues.push(at(['followers', i, 'source', 'auth'], `followers[${first.at}] reads the same mirror with other credentials`, 'give every follower of one mirror the same source.auth'));
+    else if (!first) authOfMirror.set(f.source.mirror, { auth: key, at: i });
+  });
 
   reg.followers.forEach((f, i) => {
     const first = seen.get(f.id);

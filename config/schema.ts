@@ -68,6 +68,16 @@ const mirror = z.string().superRefine((value, ctx) => {
   for (const message of mirrorProblems(value)) ctx.addIssue({ code: 'custom', message });
 });
 
+/** Where the worker finds a mirror's credentials: environment variable names, never values. */
+const mirrorAuth = z.union(
+  [
+    z.strictObject({ bearerTokenEnv: envName }),
+    z.strictObject({ basicEnv: z.strictObject({ username: envName, password: envName }) }),
+    z.strictObject({ sshKeyFileEnv: envName }),
+  ],
+  { error: 'expected one of { bearerTokenEnv: NAME }, { basicEnv: { username: NAME, password: NAME } } or { sshKeyFileEnv: NAME }: the names of environment variables holding the credential' },
+);
+
 const command = z.strictObject({ argv: z.array(z.string().min(1)).min(1) });
 
 /** A Secret key reference: where a value lives in the cluster, never the value. */
@@ -100,6 +110,8 @@ const kubernetes = z.strictObject({
   }),
   /** Where each adapter `env` name comes from in the cluster: a Secret key reference. */
   env: z.record(envName, z.strictObject({ secretKeyRef })).optional(),
+  /** The key every worker shares for secret fingerprints (HMAC); without it, status shows presence only. */
+  fingerprintKey: z.strictObject({ secretKeyRef }).optional(),
 });
 
 const retryable = bool;
@@ -216,7 +228,7 @@ export const registrySchema = z.strictObject({
       id: name,
       enabled: bool,
       adapter: z.string(),
-      source: z.strictObject({ mirror, branch }),
+      source: z.strictObject({ mirror, branch, auth: mirrorAuth.optional() }),
       target: z.strictObject({
         configRef: z.string().min(1),
         params: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/, 'expected a parameter name such as node'), paramValue).optional(),

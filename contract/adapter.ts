@@ -20,7 +20,7 @@ export interface RuntimeStatus {
 export interface SecretPresence {
   name: string;
   present: boolean;
-  /** `sha256:` and the first 12 hex digits of the value's SHA-256. */
+  /** `hmac-sha256:` and 12 hex digits of the value's HMAC under the workers' fingerprint key; absent without a key. */
   fingerprint?: string;
 }
 

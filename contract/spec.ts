@@ -99,10 +99,23 @@ export interface ActivitySpec {
   maxRetryIntervalMs: number;
 }
 
+/**
+ * How the worker authenticates to a mirror: the names of environment variables (filled from
+ * Secrets in the cluster) that hold the credential. Never a value: not in the registry, the spec,
+ * workflow inputs or history.
+ */
+export type MirrorAuth =
+  /** HTTP(S): `Authorization: Bearer $<bearerTokenEnv>`. */
+  | { bearerTokenEnv: string }
+  /** HTTP(S): basic authentication from two variables. */
+  | { basicEnv: { username: string; password: string } }
+  /** ssh://: the path of a private key file (a mounted Secret) in this variable. */
+  | { sshKeyFileEnv: string };
+
 /** Everything one follower needs, resolved from the registry with its `defaults:`. */
 export interface FollowerSpec {
   id: string;
-  source: { mirror: string; branch: string };
+  source: { mirror: string; branch: string; auth?: MirrorAuth };
   target: { configRef: string; params: Record<string, string> };
   adapter: AdapterSpec;
   pollIntervalMs: number;
@@ -130,6 +143,8 @@ export interface FollowerSpec {
  */
 export interface WatcherSpec {
   mirror: string;
+  /** The credentials of the mirror (the same for every follower of it). */
+  auth?: MirrorAuth;
   pollIntervalMs: number;
   observeTimeoutMs: number;
   /** The enabled followers of this repository, by id, with the branch each follows. */

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { FINGERPRINT_KEY_ENV } from '../activities/adapter.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
 import { roleRules, type PolicyRule } from './rbac.ts';
@@ -80,6 +81,7 @@ export function renderObjects(registry: Registry): KubeObject[] {
     ...(t.tls ? [{ name: 'BRANCH_FOLLOWER_TEMPORAL_TLS_DIR', value: TLS_DIR }] : []),
     ...(t.apiKey ? [{ name: 'BRANCH_FOLLOWER_TEMPORAL_API_KEY', valueFrom: { secretKeyRef: t.apiKey.secretRef } }] : []),
     ...Object.entries(k.env ?? {}).map(([name, source]) => ({ name, valueFrom: { secretKeyRef: source.secretKeyRef } })),
+    ...(k.fingerprintKey ? [{ name: FINGERPRINT_KEY_ENV, valueFrom: { secretKeyRef: k.fingerprintKey.secretKeyRef } }] : []),
   ];
   const probe = (p: string, periodSeconds: number, failureThreshold: number) => ({ httpGet: { path: p, port: 'health' }, periodSeconds, failureThreshold });
   const graceSeconds = Math.ceil(parseDuration(registry.controller.worker.shutdownGraceTime) / 1000) + 10;

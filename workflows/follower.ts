@@ -137,7 +137,7 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
           // A read takes milliseconds: as a local activity it needs no task round trip and leaves one marker.
           const { sha } = await local.observeBranch.executeWithOptions(
             { startToCloseTimeout: spec.observeTimeoutMs + spec.activity.heartbeatTimeoutMs, retry: infraRetry(spec), summary: `observe ${spec.source.branch} on the mirror` },
-            [{ mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs, dueAt: state.nextObserveAt }],
+            [{ mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs, dueAt: state.nextObserveAt, ...(spec.source.auth ? { auth: spec.source.auth } : {}) }],
           );
           apply({ type: 'observed', sha });
         } catch (err) {

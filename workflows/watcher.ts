@@ -40,7 +40,7 @@ export async function mirrorWatcherWorkflow(input: WatcherWorkflowInput): Promis
     const startedAt = Date.now();
     try {
       const branches = [...new Set(spec.followers.map((f) => f.branch))];
-      const heads = await readBranchHeads({ mirror: spec.mirror, timeoutMs: spec.observeTimeoutMs, dueAt: due ?? startedAt, branches });
+      const heads = await readBranchHeads({ mirror: spec.mirror, timeoutMs: spec.observeTimeoutMs, dueAt: due ?? startedAt, branches, ...(spec.auth ? { auth: spec.auth } : {}) });
       // Nothing to compare on the first read: every follower reads its own branch when it starts.
       const recovered = Boolean(state.failing);
       const moved = spec.followers.filter((f) => recovered || (state.heads !== undefined && state.heads[f.branch] !== heads[f.branch]));

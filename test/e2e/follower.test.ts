@@ -1,7 +1,7 @@
 // End to end: a real Temporal dev server, real git over `git daemon`, the real demo adapter
 // scripts. The control plane's trigger log is the witness of every trigger.
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -280,6 +280,7 @@ describe('follower: secrets', () => {
     h.writeConfig({ adapter: { status: argv('status'), trigger: argv('trigger-current', ['--sha', '{sha}']) } });
     h.registry = (await import('../../config/registry.ts')).loadRegistry(h.registryFile);
     process.env.DEMO_TOKEN = secret;
+    process.env.BRANCH_FOLLOWER_FINGERPRINT_KEY = 'the-workers-key';
     try {
       const sha = h.push('main', 'x');
       await h.startWorker();
@@ -287,6 +288,7 @@ describe('follower: secrets', () => {
       await h.waitFor('app', 'deployed after the leaky failure', succeededOn(sha));
     } finally {
       delete process.env.DEMO_TOKEN;
+      delete process.env.BRANCH_FOLLOWER_FINGERPRINT_KEY;
     }
     expect(existsSync(marker)).toBe(true);
     const history = h.historyJson('app');
@@ -294,11 +296,11 @@ describe('follower: secrets', () => {
     expect(history).toContain('[redacted:DEMO_TOKEN]');
     expect(history).not.toContain(secret);
     expect(state).not.toContain(secret);
-    // What operators may see instead: the name, presence and a fingerprint.
+    // What operators may see instead: the name, presence and a fingerprint keyed with the workers' key.
     expect((await h.state('app')).secrets?.entries).toContainEqual({
       name: 'DEMO_TOKEN',
       present: true,
-      fingerprint: `sha256:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`,
+      fingerprint: `hmac-sha256:${createHmac('sha256', 'the-workers-key').update(secret).digest('hex').slice(0, 12)}`,
     });
   });
 });

@@ -1,7 +1,7 @@
 // Fault suite, part 1: misbehaving adapters, rewritten history, hostile config, and secrets.
 // Real Temporal, real git, real adapter processes; the control plane's trigger log is the witness.
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -237,7 +237,8 @@ describe('secrets', () => {
     h.writeConfig({ adapter: { status: argv('status'), trigger: argv('trigger-current', ['--sha', '{sha}']), logs: argv('logs', ['--job', '{jobId}']) } });
     h.registry = (await import('../../config/registry.ts')).loadRegistry(h.registryFile);
     const sha = h.push('main', 'x');
-    const worker = h.spawnWorker({ env: { DEMO_TOKEN: secret } });
+    const fingerprintKey = `fp-${Date.now()}`;
+    const worker = h.spawnWorker({ env: { DEMO_TOKEN: secret, BRANCH_FOLLOWER_FINGERPRINT_KEY: fingerprintKey } });
     await h.startFollowers();
     await h.waitFor('app', 'deployed after the leaky failure', (v) => v.lastSucceededSha === sha);
     expect(existsSync(marker)).toBe(true);
@@ -252,7 +253,9 @@ describe('secrets', () => {
     expect(history).toContain('[redacted:DEMO_TOKEN]'); // the leak happened, and was scrubbed
     const occurrences = everything.split(secret).length - 1;
     expect(occurrences).toBe(0);
-    const fingerprint = `sha256:${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`;
+    const fingerprint = `hmac-sha256:${createHmac('sha256', fingerprintKey).update(secret).digest('hex').slice(0, 12)}`;
+    // A plain hash of the secret (guessable offline from history) appears nowhere either.
+    expect(everything).not.toContain(createHash('sha256').update(secret).digest('hex').slice(0, 12));
     expect(outputs.join('\n')).toContain(`DEMO_TOKEN present (${fingerprint})`);
     report({
       fault: 'secret in the worker environment',

@@ -1,7 +1,7 @@
 // The activity implementations against real processes: the shell-free runner, the demo
 // control-plane adapter, and mirror reads against a real `git daemon`.
 import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -150,7 +150,7 @@ describe('adapter contract (demo control plane)', () => {
       ...over,
     },
   });
-  const ctx: AdapterContext = { registryDir: dir, workDir: tmp(), env: { PATH: process.env.PATH, DEMO_TOKEN: 'tok-123' } };
+  const ctx: AdapterContext = { registryDir: dir, workDir: tmp(), env: { PATH: process.env.PATH, DEMO_TOKEN: 'tok-123', BRANCH_FOLLOWER_FINGERPRINT_KEY: 'k' } };
   const sha = 'a'.repeat(40);
 
   it('renders placeholders as whole values and resolves configRef and relative programs', () => {
@@ -163,7 +163,7 @@ describe('adapter contract (demo control plane)', () => {
     const ask = { sha, run: 1, manual: false, maybeFired: false };
     const key = triggerIdFor('demo', sha, 1);
     const first = await adapterTrigger(call('v03'), ask, ctx);
-    const secrets = [{ name: 'DEMO_TOKEN', present: true, fingerprint: `sha256:${createHash('sha256').update('tok-123').digest('hex').slice(0, 12)}` }];
+    const secrets = [{ name: 'DEMO_TOKEN', present: true, fingerprint: `hmac-sha256:${createHmac('sha256', 'k').update('tok-123').digest('hex').slice(0, 12)}` }];
     expect(first).toEqual({ fired: true, alreadyRunning: false, triggerId: key, jobId: 'JD01-v03-1', secrets });
     const witness = () => readFileSync(path.join(dir, 'state', 'triggers.log'), 'utf8').trim().split('\n');
     expect(witness()[0]!.split(' ').at(-1)).toBe(key);
@@ -177,12 +177,14 @@ describe('adapter contract (demo control plane)', () => {
     expect(witness()).toHaveLength(2);
   });
 
-  it('reports secrets by name, presence and fingerprint only', () => {
-    expect(secretPresence(['A', 'B', 'C'], { A: 'value', C: '' })).toEqual([
-      { name: 'A', present: true, fingerprint: `sha256:${createHash('sha256').update('value').digest('hex').slice(0, 12)}` },
+  it('reports secrets by name, presence and a fingerprint keyed with the workers\' key only', () => {
+    expect(secretPresence(['A', 'B', 'C'], { A: 'value', C: '', BRANCH_FOLLOWER_FINGERPRINT_KEY: 'k' })).toEqual([
+      { name: 'A', present: true, fingerprint: `hmac-sha256:${createHmac('sha256', 'k').update('value').digest('hex').slice(0, 12)}` },
       { name: 'B', present: false },
       { name: 'C', present: false },
     ]);
+    // Without the key, no fingerprint at all: a plain hash in history could be guessed offline.
+    expect(secretPresence(['A'], { A: 'value' })).toEqual([{ name: 'A', present: true }]);
   });
 
   it('a refused trigger is a failure with the runtime’s reason and retryability', async () => {
@@ -242,24 +244,24 @@ describe('observe: branch heads from a real git daemon (git:// in process, other
   it('reads the head sha of the exact branch', async () => {
     const sha = pushCommit(root, 'org/app', 'main', 'next');
     const work = tmp();
-    expect(await readBranchHead({ mirror: daemon.url('org/app'), branch: 'main', timeoutMs: 5000 }, work)).toEqual({ sha });
+    expect(await readBranchHead({ mirror: daemon.url('org/app'), branch: 'main', timeoutMs: 5000 }, work, process.env)).toEqual({ sha });
   });
 
   it('a missing branch is BranchNotFound (not retryable); a suffix match does not count', async () => {
     // ls-remote's pattern refs/heads/v1 matches this ref by its tail; only the exact ref may count.
     pushCommit(root, 'org/app', 'x/refs/heads/v1', 'x');
-    const f = await failureOf(readBranchHead({ mirror: daemon.url('org/app'), branch: 'v1', timeoutMs: 5000 }, tmp()));
+    const f = await failureOf(readBranchHead({ mirror: daemon.url('org/app'), branch: 'v1', timeoutMs: 5000 }, tmp(), process.env));
     expect(f).toMatchObject({ type: 'BranchNotFound', retryable: false });
   });
 
   it('an unreachable mirror is MirrorUnreachable (retryable)', async () => {
     const closed = await freePort();
-    const f = await failureOf(readBranchHead({ mirror: `git://127.0.0.1:${closed}/org/app.git`, branch: 'main', timeoutMs: 5000 }, tmp()));
+    const f = await failureOf(readBranchHead({ mirror: `git://127.0.0.1:${closed}/org/app.git`, branch: 'main', timeoutMs: 5000 }, tmp(), process.env));
     expect(f).toMatchObject({ type: 'MirrorUnreachable', retryable: true });
   });
 
   it('a repository the daemon does not serve is MirrorUnreachable with the daemon\'s own words', async () => {
-    const f = await failureOf(readBranchHead({ mirror: daemon.url('org/nope'), branch: 'main', timeoutMs: 5000 }, tmp()));
+    const f = await failureOf(readBranchHead({ mirror: daemon.url('org/nope'), branch: 'main', timeoutMs: 5000 }, tmp(), process.env));
     expect(f).toMatchObject({ type: 'MirrorUnreachable', retryable: true });
     expect(f.message).toContain('remote error: no such repository: /org/nope.git');
   });
@@ -269,7 +271,7 @@ describe('observe: branch heads from a real git daemon (git:// in process, other
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const { port: p } = silent.address() as net.AddressInfo;
     try {
-      const f = await failureOf(readBranchHead({ mirror: `git://127.0.0.1:${p}/org/app.git`, branch: 'main', timeoutMs: 300 }, tmp()));
+      const f = await failureOf(readBranchHead({ mirror: `git://127.0.0.1:${p}/org/app.git`, branch: 'main', timeoutMs: 300 }, tmp(), process.env));
       expect(f.message).toContain('no ref advertisement from 127.0.0.1');
     } finally {
       silent.close();
@@ -278,14 +280,14 @@ describe('observe: branch heads from a real git daemon (git:// in process, other
 
   it('reads every head of a repository at once, and a file:// mirror through git ls-remote the same way', async () => {
     const main = pushCommit(root, 'org/app', 'main', 'heads');
-    const heads = await readBranchHeads({ mirror: daemon.url('org/app'), timeoutMs: 5000 }, tmp());
+    const heads = await readBranchHeads({ mirror: daemon.url('org/app'), timeoutMs: 5000 }, tmp(), process.env);
     expect(heads).toMatchObject({ main, 'release/v1': expect.stringMatching(/^[0-9a-f]{40}$/) });
     const file = `file://${path.join(root, 'org/app.git')}`;
-    expect(await readBranchHeads({ mirror: file, timeoutMs: 5000 }, tmp())).toEqual(heads);
-    expect(await readBranchHead({ mirror: file, branch: 'release/v1', timeoutMs: 5000 }, tmp())).toEqual({ sha: heads['release/v1'] });
-    expect(await failureOf(readBranchHead({ mirror: file, branch: 'v1', timeoutMs: 5000 }, tmp()))).toMatchObject({ type: 'BranchNotFound' });
+    expect(await readBranchHeads({ mirror: file, timeoutMs: 5000 }, tmp(), process.env)).toEqual(heads);
+    expect(await readBranchHead({ mirror: file, branch: 'release/v1', timeoutMs: 5000 }, tmp(), process.env)).toEqual({ sha: heads['release/v1'] });
+    expect(await failureOf(readBranchHead({ mirror: file, branch: 'v1', timeoutMs: 5000 }, tmp(), process.env))).toMatchObject({ type: 'BranchNotFound' });
     // A watcher asks only for its followers' branches.
-    expect(await readBranchHeads({ mirror: daemon.url('org/app'), timeoutMs: 5000, branches: ['main', 'gone'] }, tmp())).toEqual({ main });
+    expect(await readBranchHeads({ mirror: daemon.url('org/app'), timeoutMs: 5000, branches: ['main', 'gone'] }, tmp(), process.env)).toEqual({ main });
   });
 
   it('ignores the checkout it runs next to and any git config that would rewrite the URL', async () => {
@@ -299,6 +301,6 @@ describe('observe: branch heads from a real git daemon (git:// in process, other
     expect(local).not.toBe(head);
     // The observation's work dir is inside the checkout: still, only the mirror answers.
     const inside = mkdtempSync(path.join(checkout, 'work-'));
-    expect(await readBranchHead({ mirror: daemon.url('org/app'), branch: 'main', timeoutMs: 5000 }, inside)).toEqual({ sha: head });
+    expect(await readBranchHead({ mirror: daemon.url('org/app'), branch: 'main', timeoutMs: 5000 }, inside, process.env)).toEqual({ sha: head });
   });
 });

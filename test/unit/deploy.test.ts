@@ -59,6 +59,7 @@ describe('render: the worker Deployment', () => {
     expect(container.env.filter((e: any) => e.valueFrom)).toEqual([
       { name: 'HWLAB_TOKEN', valueFrom: { secretKeyRef: { name: 'hwlab-cli', key: 'token' } } },
       { name: 'AGENTRUN_API_KEY', valueFrom: { secretKeyRef: { name: 'agentrun-cli', key: 'apiKey' } } },
+      { name: 'BRANCH_FOLLOWER_FINGERPRINT_KEY', valueFrom: { secretKeyRef: { name: 'branch-follower-fingerprint', key: 'key' } } },
     ]);
     const changed = registryWith((d) => (d.defaults.pollInterval = '20s'));
     const before = deployment.spec.template.metadata.annotations['branch-follower.dev/registry-sha256'];

@@ -309,6 +309,36 @@ describe('registry: Kubernetes controller, built-in adapters and checks', () => 
   });
 });
 
+describe('mirror credentials (source.auth)', () => {
+  const withAuth = (mirror: string, auth: unknown) => (d: any) => {
+    d.followers[0].source = { mirror, branch: 'main', auth };
+  };
+
+  it('takes variable names for an http(s) or ssh mirror into the spec, never values', () => {
+    const file = writeRegistry(YAML.stringify(((d) => (withAuth('https://git.example.com/org/app.git', { bearerTokenEnv: 'MIRROR_TOKEN' })(d), d))(YAML.parse(BASE))));
+    expect(loadRegistry(file).followers[0]!.spec.source).toEqual({ mirror: 'https://git.example.com/org/app.git', branch: 'main', auth: { bearerTokenEnv: 'MIRROR_TOKEN' } });
+    const loads = (edit: (d: any) => void) => {
+      const doc = YAML.parse(BASE);
+      edit(doc);
+      return loadRegistry(writeRegistry(YAML.stringify(doc))).followers[0]!.spec.source.auth;
+    };
+    expect(loads(withAuth('ssh://git@git.example.com/org/app.git', { sshKeyFileEnv: 'MIRROR_KEY' }))).toEqual({ sshKeyFileEnv: 'MIRROR_KEY' });
+    expect(loads(withAuth('https://git.example.com/org/app.git', { basicEnv: { username: 'U', password: 'P' } }))).toEqual({ basicEnv: { username: 'U', password: 'P' } });
+  });
+
+  it('refuses credentials a mirror cannot take, a value where a name belongs, and two ways into one mirror', () => {
+    expect(issuesFor(withAuth('git://git.example.com/org/app.git', { bearerTokenEnv: 'T' }))[0]).toMatchObject({ path: 'followers[0].source.auth.bearerTokenEnv', message: 'bearerTokenEnv does not apply to a git:// mirror' });
+    expect(issuesFor(withAuth('https://git.example.com/org/app.git', { sshKeyFileEnv: 'K' }))[0]).toMatchObject({ message: 'sshKeyFileEnv does not apply to a https:// mirror' });
+    const value = issuesFor(withAuth('https://git.example.com/org/app.git', { bearerTokenEnv: 'ghp_secretvalue' }))[0];
+    expect(value, JSON.stringify(value)).toMatchObject({ path: expect.stringMatching(/^followers\[0\]\.source\.auth/) });
+    const two = issuesFor((d) => {
+      withAuth('https://git.example.com/org/app.git', { bearerTokenEnv: 'A' })(d);
+      d.followers.push({ ...d.followers[0], id: 'two', source: { mirror: 'https://git.example.com/org/app.git', branch: 'dev', auth: { bearerTokenEnv: 'B' } } });
+    });
+    expect(two[0]).toMatchObject({ path: 'followers[1].source.auth', message: 'followers[0] reads the same mirror with other credentials' });
+  });
+});
+
 describe('durations and ref names', () => {
   it('parses Go-style durations from milliseconds up, compound and fractional, and refuses anything else', () => {
     expect(['500ms', '15s', '2m', '1h', '1m30s', '1h2m3s4ms', '1.5s', '0.5h', '0s'].map(parseDuration)).toEqual([500, 15_000, 120_000, 3_600_000, 90_000, 3_723_004, 1500, 1_800_000, 0]);
