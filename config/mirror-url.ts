@@ -2,7 +2,7 @@
 // repository, carries no credentials, reads as what it is (ASCII host, no lookalike letters in its
 // path) and has no component git or ssh could take for an option. Credentials reach the worker
 // another way: `source.auth` names the environment variables that hold them (docs/registry.md).
-import { mixedScriptProblem, nonAsciiHostProblem } from './text-safety.ts';
+import { escapeForDisplay, mixedScriptProblem, nonAsciiHostProblem } from './text-safety.ts';
 
 export const MIRROR_SCHEMES = ['git:', 'http:', 'https:', 'ssh:', 'file:'] as const;
 /** An ssh login name (`ssh://git@host/…`): a user, not a secret. Anything else in the user part is refused. */
@@ -32,7 +32,8 @@ export function mirrorProblems(value: string): string[] {
   const components = [url.hostname, decodeURIComponent(url.username), ...decodeURIComponent(url.pathname).split('/')];
   const optionLike = components.find((c) => c.startsWith('-'));
   if (optionLike !== undefined) problems.push(`the mirror URL has a component that git or ssh could read as an option (${JSON.stringify(optionLike)}): no part of it may start with "-"`);
-  const mixed = mixedScriptProblem(decodeURIComponent(url.pathname));
-  if (mixed) problems.push(`the repository path ${mixed}: write it in one script`);
+  const repoPath = decodeURIComponent(url.pathname);
+  const mixed = mixedScriptProblem(repoPath);
+  if (mixed) problems.push(`the repository path ${escapeForDisplay(repoPath)} ${mixed}: write it in one script`);
   return problems;
 }

@@ -68,7 +68,7 @@ export function mixedScriptProblem(text: string): string | undefined {
   if (scripts.size <= 1) return undefined;
   if (ALLOWED_MIXES.some((mix) => [...scripts].every((s) => mix.includes(s)))) return undefined;
   const foreign = [...text].filter((ch) => /\p{L}/u.test(ch) && !SCRIPT_RE.Latin.test(ch));
-  return `mixes ${[...scripts].join(' and ')} letters (${foreign.map((ch) => hex(ch.codePointAt(0)!)).join(', ')}), as a lookalike would: ${escapeForDisplay(text)}`;
+  return `mixes ${[...scripts].join(' and ')} letters (${foreign.map((ch) => hex(ch.codePointAt(0)!)).join(', ')}), as a lookalike would`;
 }
 
 /** A non-ASCII host, with the punycode form to write instead; undefined for an ASCII host. */

@@ -1,6 +1,6 @@
 // Every reason a follower gives, as a code. A phase, a transition, a failure and an activity
 // error each carry one of these plus a human message; code decides, the message explains. The
-// table in docs/codes.md is generated from this list (`npm run docs:codes`) and checked by a test.
+// table in docs/codes.md is generated from this list (`npm run docs`) and checked by a test.
 
 export const CODES = {
   // --- observing the mirror

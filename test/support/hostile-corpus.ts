@@ -92,7 +92,7 @@ export const HOSTILE_CASES: HostileCase[] = [
   { cls: 'ranges', name: 'backoff coefficient below 1', edit: (d) => (d.defaults.retry.backoffCoefficient = 0.5), path: /^defaults\.retry\.backoffCoefficient$/, message: /write a factor between 1 and 10/ },
   { cls: 'ranges', name: 'output cap of 10 bytes', edit: (d) => (d.defaults.adapter.maxOutputBytes = 10), path: /^defaults\.adapter\.maxOutputBytes$/, message: /out of range/ },
   // 6. confusable names
-  { cls: 'confusables', name: 'branch with a Cyrillic а', edit: (d) => (d.followers[0].source.branch = 'm\u0430in'), path: /^followers\[0\]\.source\.branch$/, message: /mixes Latin and Cyrillic letters \(U\+0430\).*m\\u0430in/ },
+  { cls: 'confusables', name: 'branch with a Cyrillic а', edit: (d) => (d.followers[0].source.branch = 'm\u0430in'), path: /^followers\[0\]\.source\.branch$/, message: /branch name "m\\u0430in" mixes Latin and Cyrillic letters \(U\+0430\)/ },
   { cls: 'confusables', name: 'branch with a right-to-left override', edit: (d) => (d.followers[0].source.branch = 'ma\u202ein'), path: /^followers\[0\]\.source\.branch$/, message: /U\+202E \(RIGHT-TO-LEFT OVERRIDE\)/ },
   { cls: 'confusables', name: 'branch with a zero-width space', edit: (d) => (d.followers[0].source.branch = 'ma\u200bin'), path: /^followers\[0\]\.source\.branch$/, message: /U\+200B \(ZERO WIDTH SPACE\)/ },
   { cls: 'confusables', name: 'mirror host with a Cyrillic і', edit: (d) => (d.followers[0].source.mirror = 'git://g\u0456thub.com/org/app.git'), path: /^followers\[0\]\.source\.mirror$/, message: /host "g\\u0456thub\.com" is not ASCII.*xn--/ },

@@ -1,0 +1,52 @@
+// `npm run docs`: the documentation rendered from the one place each fact lives — the reason
+// codes (contract/codes.ts → docs/codes.md) and the registry's limits (config/limits.ts → the
+// "Limits" section of docs/registry.md). test/unit/docs.test.ts fails when either is stale.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CODES } from '../contract/codes.ts';
+import { formatLimit } from '../config/duration.ts';
+import { DURATION_LIMITS, NUMBER_LIMITS } from '../config/limits.ts';
+import { MAX_ALIAS_COUNT, MAX_NESTING, MAX_REGISTRY_BYTES } from '../config/yaml-guard.ts';
+
+export const CODES_DOC = fileURLToPath(new URL('../docs/codes.md', import.meta.url));
+export const REGISTRY_DOC = fileURLToPath(new URL('../docs/registry.md', import.meta.url));
+const BEGIN = '<!-- limits:begin -->';
+const END = '<!-- limits:end -->';
+
+export function renderCodesDoc(): string {
+  const rows = Object.entries(CODES).map(([code, { phase, meaning }]) => `| \`${code}\` | ${phase ?? 'event'} | ${meaning} |`);
+  return [
+    '# Reason codes',
+    '',
+    'Every phase, transition, failure and event a follower reports carries one of these codes and a',
+    'human message. Decide on the code (`FollowerPhase` and the `code` of `state`, `events` and the',
+    'state ConfigMap entry); the message only explains. Generated from',
+    '[`contract/codes.ts`](../contract/codes.ts) by `npm run docs`.',
+    '',
+    '| code | phase | meaning |',
+    '|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+/** The limits section of docs/registry.md, between its markers. */
+export function renderLimits(): string {
+  return [
+    BEGIN,
+    '| value | accepted range | applies to |',
+    '|---|---|---|',
+    ...Object.entries(DURATION_LIMITS).map(([kind, l]) => `| ${kind} | ${formatLimit(l.min)} – ${formatLimit(l.max)} | ${l.applies} |`),
+    ...Object.entries(NUMBER_LIMITS).map(([kind, l]) => `| ${kind} | ${l.min} – ${l.max} | ${l.applies} |`),
+    `| the registry file | at most ${MAX_REGISTRY_BYTES} bytes, nested at most ${MAX_NESTING} levels, at most ${MAX_ALIAS_COUNT} alias expansions | the whole file |`,
+    END,
+  ].join('\n');
+}
+
+export const withLimits = (doc: string): string => doc.replace(new RegExp(`${BEGIN}[\\s\\S]*${END}`), renderLimits());
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  writeFileSync(CODES_DOC, renderCodesDoc());
+  writeFileSync(REGISTRY_DOC, withLimits(readFileSync(REGISTRY_DOC, 'utf8')));
+  console.log(`wrote ${CODES_DOC} and the limits of ${REGISTRY_DOC}`);
+}
