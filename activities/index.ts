@@ -3,6 +3,7 @@
 // dispatch on their kind: a command adapter runs its CLI, a built-in one talks to Kubernetes.
 import { Context } from '@temporalio/activity';
 import type { RuntimeStatus, TriggerResult } from '../contract/adapter.ts';
+import type { Stamped } from '../contract/messages.ts';
 import type { CloseoutSpec } from '../contract/spec.ts';
 import { adapterCancel, adapterStatus, adapterTrigger, type AdapterCall, type AdapterContext } from './adapter.ts';
 import type { KubeAccess } from './kube/access.ts';
@@ -47,20 +48,20 @@ export interface StatusInput {
 export function createActivities(deps: ActivityDeps) {
   const context = (): AdapterContext => ({ ...deps, signal: Context.current().cancellationSignal });
   return {
-    async observeBranch(input: ObserveInput): Promise<{ sha: string }> {
-      return withHeartbeat(() => readBranchHead(input, deps.workDir, deps.env, Context.current().cancellationSignal));
+    async observeBranch(input: ObserveInput): Promise<Stamped<{ sha: string }>> {
+      return stamped(await withHeartbeat(() => readBranchHead(input, deps.workDir, deps.env, Context.current().cancellationSignal)));
     },
     /** Every branch head of a mirror repository (a mirror watcher's read; run as a local activity). */
     async readBranchHeads(input: HeadsInput): Promise<Record<string, string>> {
       return readBranchHeads(input, deps.workDir, deps.env, Context.current().cancellationSignal);
     },
     /** The close-out check. */
-    async adapterStatus(input: StatusInput): Promise<RuntimeStatus> {
+    async adapterStatus(input: StatusInput): Promise<Stamped<RuntimeStatus>> {
       return withHeartbeat(async () => {
         const { spec: call, sha, jobId, check } = input;
-        if (!check || check.kind === 'adapter-status') return adapterStatus(asCommand(call), sha, context());
-        if (check.kind === 'deployment-rollout' || check.kind === 'argocd-application') return objectCheck(deps.kube, check, sha);
-        return runStatus(deps.kube, asKube(call), sha, jobId, check.retryable);
+        if (!check || check.kind === 'adapter-status') return stamped(await adapterStatus(asCommand(call), sha, context()));
+        if (check.kind === 'deployment-rollout' || check.kind === 'argocd-application') return stamped(await objectCheck(deps.kube, check, sha));
+        return stamped(await runStatus(deps.kube, asKube(call), sha, jobId, check.retryable));
       });
     },
     /**
@@ -68,23 +69,24 @@ export function createActivities(deps: ActivityDeps) {
      * any command that predecessor started is dead (each dies on its timeout, even orphaned), then
      * treats any job of the sha as possibly its own.
      */
-    async triggerAdapter(input: TriggerInput): Promise<TriggerResult> {
+    async triggerAdapter(input: TriggerInput): Promise<Stamped<TriggerResult>> {
       return withHeartbeat(async () => {
         const run = input.run ?? 1;
-        if (input.spec.adapter.kind !== 'command') return triggerRun(deps.kube, asKube(input.spec), input.sha, run);
+        if (input.spec.adapter.kind !== 'command') return stamped(await triggerRun(deps.kube, asKube(input.spec), input.sha, run));
         const retried = Context.current().info.attempt > 1;
         if (retried) await outliveLostAttempt(input.spec.adapter.timeoutMs);
-        return adapterTrigger(asCommand(input.spec), { sha: input.sha, run, manual: input.redeploy, maybeFired: Boolean(input.maybeFired) || retried }, context());
+        return stamped(await adapterTrigger(asCommand(input.spec), { sha: input.sha, run, manual: input.redeploy, maybeFired: Boolean(input.maybeFired) || retried }, context()));
       });
     },
-    async cancelAdapter(input: { spec: AdapterCall; sha: string; jobId?: string }): Promise<void> {
-      return withHeartbeat(() =>
+    async cancelAdapter(input: { spec: AdapterCall; sha: string; jobId?: string }): Promise<Stamped> {
+      await withHeartbeat(() =>
         input.spec.adapter.kind === 'command' ? adapterCancel(asCommand(input.spec), input.sha, input.jobId, context()) : cancelRun(deps.kube, asKube(input.spec), input.jobId),
       );
+      return stamped({});
     },
     /** Run as a local activity: one marker in the history, no task round trip. */
-    async projectState(input: ProjectionInput): Promise<ProjectionResult> {
-      return projectState(deps.kube, input, MAX_PROJECTION_CONFLICTS);
+    async projectState(input: ProjectionInput): Promise<Stamped<ProjectionResult>> {
+      return stamped(await projectState(deps.kube, input, MAX_PROJECTION_CONFLICTS));
     },
   };
 }
@@ -93,6 +95,9 @@ export type FollowerActivities = ReturnType<typeof createActivities>;
 
 const asCommand = (call: AdapterCall) => call as AdapterCall<Extract<AdapterCall['adapter'], { kind: 'command' }>>;
 const asKube = (call: AdapterCall) => call as AdapterCall<Extract<AdapterCall['adapter'], { kind: 'tekton-pipelinerun' | 'kubernetes-job' }>>;
+
+/** The result with the time it is returned (see Stamped). */
+const stamped = <T extends object>(result: T): Stamped<T> => ({ ...result, at: Date.now() });
 
 /** Sleeps until a command started by the previous attempt (no later than this attempt was scheduled) has passed its timeout. */
 async function outliveLostAttempt(commandTimeoutMs: number): Promise<void> {

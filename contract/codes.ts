@@ -77,4 +77,6 @@ export interface FailureDetails {
   retryable: boolean;
   /** A trigger command that was started and did not report (killed on timeout): it may have been accepted. */
   mayHaveReached?: boolean;
+  /** When the activity failed, by the worker's clock (a Stamped result's `at`). */
+  at?: number;
 }

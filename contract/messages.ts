@@ -34,6 +34,14 @@ export interface WatcherWorkflowInput {
   state?: WatcherState;
 }
 
+/**
+ * An activity's result with the time it finished, by the worker's clock. Recorded in history with
+ * the result, it is what moves the follower's decision clock (see workflows/follower.ts): the
+ * clock of the activation that delivers a result is not one replay always reproduces. Absent in
+ * results recorded before the decision clock.
+ */
+export type Stamped<T extends object = object> = T & { at?: number };
+
 export interface TriggerRequest {
   sha?: string;
   reason: string;

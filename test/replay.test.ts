@@ -1,13 +1,15 @@
 // Replays committed histories against today's workflow code: a nondeterministic change to
-// workflows/ fails here. test/histories/v1/ holds runs recorded before the decision core v2 (they
-// replay on the frozen v1 loop); test/histories/ holds runs recorded since (BF_RECORD_HISTORIES=1).
+// workflows/ fails here. One folder per generation: test/histories/v1/ holds runs recorded before
+// the decision core v2 (they replay on the frozen v1 loop), wall-clock/ runs of v2 that read the
+// mirror with local activities (before `reads-as-activities`), and test/histories/ runs recorded
+// since (BF_RECORD_HISTORIES=1).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 
 const DIR = path.resolve(import.meta.dirname, 'histories');
-const files = ['v1', '.'].flatMap((sub) =>
+const files = ['v1', 'wall-clock', '.'].flatMap((sub) =>
   readdirSync(path.join(DIR, sub))
     .filter((f) => f.endsWith('.json'))
     .map((f) => path.join(sub, f)),
@@ -35,20 +37,18 @@ describe('replay of committed histories', () => {
     }
   });
 
-  it('covers the main scenarios, before and since the decision core v2', () => {
-    const v1 = ['push-twice-succeed', 'supersede', 'retry-then-succeed', 'pause-resume-manual', 'continue-as-new-first-run', 'kube-tekton-supersede-retry', 'watcher-outage-recovery', 'watched-follower-outage', 'kube-projection-retry'];
-    const v2 = [
-      ...v1,
-      'flip-flop',
-      'rewind-redeploy',
-      'killed-after-accept',
-      'budget-during-outage',
-      'paused-watch-fallback',
-      'continued-from-v1-state',
-      'upgraded-from-v1',
-      'watcher-continue-as-new',
-    ];
-    expect(files).toEqual(expect.arrayContaining([...v1.map((f) => path.join('v1', `${f}.json`)), ...v2.map((f) => `${f}.json`)]));
+  it('covers the main scenarios in every generation', () => {
+    const followers = ['push-twice-succeed', 'supersede', 'retry-then-succeed', 'pause-resume-manual', 'continue-as-new-first-run', 'kube-tekton-supersede-retry', 'watched-follower-outage', 'kube-projection-retry'];
+    const v1 = [...followers, 'watcher-outage-recovery'];
+    const v2 = [...followers, 'flip-flop', 'rewind-redeploy', 'killed-after-accept', 'budget-during-outage', 'paused-watch-fallback', 'continued-from-v1-state', 'upgraded-from-v1'];
+    const watchers = ['watcher-outage-recovery', 'watcher-continue-as-new'];
+    expect(files).toEqual(
+      expect.arrayContaining([
+        ...v1.map((f) => path.join('v1', `${f}.json`)),
+        ...v2.map((f) => path.join('wall-clock', `${f}.json`)),
+        ...[...v2, ...watchers].map((f) => `${f}.json`),
+      ]),
+    );
   });
 
   it('every history replays against the current workflow code', async () => {

@@ -49,6 +49,19 @@ const local = proxyLocalActivities<FollowerActivities>({ startToCloseTimeout: '1
  * (workflows/legacy/) and hand over to this one at their first step that is not replayed.
  */
 const DECISION_CORE_V2 = 'decision-core-v2';
+/**
+ * Workflow versioning: the core decides on a clock the history records. The clock of an activation
+ * is not always one replay reproduces: when a local activity resolves it is the activity's
+ * completion live but the next task's start on replay, and when a query reaches a worker while the
+ * follower's next task still waits for a dead worker, the SDK runs the workflow on through events
+ * whose task has not started (a fired timer, a result) on the last started task's clock. A
+ * decision made there ("not due yet: wait") is one replay makes differently ("due: observe"), and
+ * the worker that replays the follower later fails with a nondeterminism error. So the decision
+ * clock moves only on recorded times: a fired timer's deadline, the time an activity stamped on
+ * its result or failure, and (the one wall-clock read left) the time a signal is applied — after
+ * which the follower reads the mirror whatever the time says.
+ */
+const RECORDED_CLOCK = 'recorded-clock';
 
 export async function followerWorkflow(input: FollowerWorkflowInput): Promise<void> {
   if (patched(DECISION_CORE_V2)) {
@@ -80,8 +93,14 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
   setHandler(eventsQuery, (opts) => (opts?.limit ? state.events.slice(-opts.limit) : state.events));
   setHandler(specQuery, () => nextSpec ?? spec);
 
+  let clock = Date.now(); // the run's first task, or a v1 run's handover
+  /** Moves the decision clock to a recorded time (never back). */
+  const reached = (at: number | undefined): void => {
+    if (at !== undefined && at > clock) clock = at;
+  };
+  const now = (): number => (patched(RECORDED_CLOCK) ? clock : Date.now());
   const apply = (event: FollowerEvent): void => {
-    state = reduce(state, event, Date.now(), spec);
+    state = reduce(state, event, now(), spec);
   };
 
   let published = '';
@@ -110,11 +129,14 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
         { startToCloseTimeout: spec.adapter.timeoutMs, retry: infraRetry(spec), summary: 'project state' },
         [{ ...spec.projection, follower: spec.id, entry }],
       );
+      reached(res.at);
       // Written, already there, or no Kubernetes access (the worker's configuration: trying again would not help).
       projected = entry;
       apply({ type: 'projected', ok: res.written || res.reason === 'unchanged', message: res.reason ?? '' });
     } catch (err) {
-      apply({ type: 'projected', ok: false, message: failureOf(err).message });
+      const f = failureOf(err);
+      reached(f.at);
+      apply({ type: 'projected', ok: false, message: f.message });
     }
   };
 
@@ -130,18 +152,20 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
     publish();
     await project();
 
-    const action = nextAction(state, Date.now());
+    const action = nextAction(state, now());
     switch (action.kind) {
       case 'observe':
         try {
           // A read takes milliseconds: as a local activity it needs no task round trip and leaves one marker.
-          const { sha } = await local.observeBranch.executeWithOptions(
+          const { sha, at } = await local.observeBranch.executeWithOptions(
             { startToCloseTimeout: spec.observeTimeoutMs + spec.activity.heartbeatTimeoutMs, retry: infraRetry(spec), summary: `observe ${spec.source.branch} on the mirror` },
             [{ mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs, dueAt: state.nextObserveAt, ...(spec.source.auth ? { auth: spec.source.auth } : {}) }],
           );
+          reached(at);
           apply({ type: 'observed', sha });
         } catch (err) {
           const f = failureOf(err);
+          reached(f.at);
           apply({ type: 'observeFailed', code: mirrorCode(f.code), message: f.message });
         }
         break;
@@ -155,38 +179,47 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
             { ...triggerOptions(spec), summary: `trigger ${short(w.sha)} via ${spec.adapter.id} (attempt ${w.attempt}, run ${w.run})` },
             [{ spec: adapterCall(spec), sha: w.sha, run: w.run, redeploy: w.manual, maybeFired: w.maybeFired }],
           );
+          reached(res.at);
           apply({ type: 'triggered', sha: w.sha, run: w.run, fired: res.fired, triggerId: res.triggerId, jobId: res.jobId, secrets: res.secrets });
         } catch (err) {
           const f = failureOf(err);
+          reached(f.at);
           apply({ type: 'triggerFailed', sha: w.sha, run: w.run, code: f.code, message: f.message, retryable: f.retryable, mayHaveReached: f.mayHaveReached });
         }
         break;
       }
       case 'status':
         try {
-          const status = await acts.adapterStatus.executeWithOptions(
+          const { at, ...status } = await acts.adapterStatus.executeWithOptions(
             { ...adapterOptions(spec, 1), summary: `close-out check ${spec.closeout.check} for ${short(action.sha)}` },
             [{ spec: adapterCall(spec), sha: action.sha, jobId: action.jobId, check: spec.closeout }],
           );
+          reached(at);
           apply({ type: 'status', sha: action.sha, run: action.run, status });
         } catch (err) {
           const f = failureOf(err);
+          reached(f.at);
           apply({ type: 'statusFailed', sha: action.sha, run: action.run, code: f.code, message: f.message });
         }
         break;
       case 'cancel':
         try {
-          await acts.cancelAdapter.executeWithOptions({ ...adapterOptions(spec, 1), summary: `cancel superseded ${short(action.sha)}` }, [
+          const { at } = await acts.cancelAdapter.executeWithOptions({ ...adapterOptions(spec, 1), summary: `cancel superseded ${short(action.sha)}` }, [
             { spec: adapterCall(spec), sha: action.sha, jobId: action.jobId },
           ]);
+          reached(at);
           apply({ type: 'cancelled', sha: action.sha, run: action.run, ok: true, message: '' });
         } catch (err) {
-          apply({ type: 'cancelled', sha: action.sha, run: action.run, ok: false, message: failureOf(err).message });
+          const f = failureOf(err);
+          reached(f.at);
+          apply({ type: 'cancelled', sha: action.sha, run: action.run, ok: false, message: f.message });
         }
         break;
       case 'wait': {
         const ms = Math.max(1, action.until - Date.now());
-        await condition(() => inbox.length > 0 || nextSpec !== undefined, ms, { summary: `wait: ${action.why}` });
+        const woken = await condition(() => inbox.length > 0 || nextSpec !== undefined, ms, { summary: `wait: ${action.why}` });
+        // A fired timer: its deadline has passed. A signal: it is applied at the worker's time.
+        reached(woken ? Date.now() : action.until);
         break;
       }
     }
@@ -231,6 +264,8 @@ interface FailureFacts {
   message: string;
   retryable: boolean;
   mayHaveReached: boolean;
+  /** When a domain failure happened (its activity's stamp); unknown for a lost worker or a timeout. */
+  at?: number;
 }
 
 /**
@@ -243,7 +278,7 @@ function failureOf(err: unknown): FailureFacts {
   const message = cause instanceof Error ? cause.message : String(cause);
   if (cause instanceof ApplicationFailure && isCode(cause.type)) {
     const details = cause.details?.[0] as FailureDetails | undefined;
-    return { code: cause.type, message, retryable: details?.retryable ?? true, mayHaveReached: details?.mayHaveReached ?? false };
+    return { code: cause.type, message, retryable: details?.retryable ?? true, mayHaveReached: details?.mayHaveReached ?? false, ...(details?.at !== undefined ? { at: details.at } : {}) };
   }
   return { code: 'ActivityFailed', message, retryable: true, mayHaveReached: true };
 }

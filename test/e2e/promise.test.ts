@@ -276,7 +276,7 @@ describe('running followers keep running across the upgrade', () => {
     expect(events.some((e) => e.code === 'Recorded' && e.message.startsWith('state projection not written'))).toBe(true);
     expect(h.triggers().map((t) => t.sha)).toEqual([A, B]);
     // The bytes in history: the run was recorded by v1 (its own patches), then marked by v2 where it took over.
-    expect(patchesIn(h.historyJson('app', upgradedRun))).toEqual(['retry-failed-projection', 'observe-as-local-activity', 'decision-core-v2']);
+    expect(patchesIn(h.historyJson('app', upgradedRun))).toEqual(['retry-failed-projection', 'observe-as-local-activity', 'decision-core-v2', 'recorded-clock']);
     h.recordHistory('app', 'upgraded-from-v1', upgradedRun);
 
     // A continued run started from the state v1 carried: converted at start; the runtime is

@@ -19,6 +19,7 @@ import { createFollowerWorker } from '../../worker/worker.ts';
 import type { KubeAccess } from '../../activities/kube/access.ts';
 import { eventsQuery, stateQuery, watcherIdFor, workflowIdFor } from '../../contract/messages.ts';
 import type { FollowerView, Transition } from '../../contract/state.ts';
+import { runsThatDoNotReplay } from './replay-check.ts';
 
 export const REPO = 'org/app';
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -68,6 +69,11 @@ export interface HarnessOptions {
 }
 
 let runtimeInstalled = false;
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  runtimeInstalled = true;
+}
 
 export class Harness {
   readonly prefix = `t${randomBytes(4).toString('hex')}`;
@@ -93,6 +99,8 @@ export class Harness {
   private worker?: { worker: Worker; running: Promise<void> };
   private processes: ChildProcess[] = [];
   private closing = false;
+  /** Build ids of older releases a test ran (`startWorker({ bundlePath })`): runs only they decided in are theirs to replay. */
+  private readonly olderBuilds = new Set<string>();
 
   private constructor(private readonly opts: HarnessOptions) {}
 
@@ -204,10 +212,7 @@ export class Harness {
 
   /** A worker in this process; `bundlePath` runs other workflow code (an older release, in the upgrade tests). */
   async startWorker(opts: { bundlePath?: string } = {}): Promise<void> {
-    if (!runtimeInstalled) {
-      Runtime.install({ logger: new DefaultLogger('WARN') });
-      runtimeInstalled = true;
-    }
+    installRuntime();
     this.native ??= await NativeConnection.connect({ address: this.address });
     const worker = await createFollowerWorker({
       registry: this.registry,
@@ -216,6 +221,7 @@ export class Harness {
       workflowBundle: { codePath: opts.bundlePath ?? inject('workflowBundlePath') },
       ...(this.workerKube ? { kube: this.workerKube } : {}),
     });
+    if (opts.bundlePath) this.olderBuilds.add((worker.options as { buildId?: string }).buildId ?? '');
     this.worker = { worker, running: worker.run() };
   }
 
@@ -371,8 +377,16 @@ export class Harness {
         })),
       )
       .catch((err: Error) => err.message);
+    // The test's directory goes with the test: the history of a failure is kept apart, for `temporal workflow show` or a replay.
+    const historyFile = path.join(os.tmpdir(), `bf-failed-${this.id(name)}.history.json`);
+    let history = `history: ${historyFile}`;
+    try {
+      writeFileSync(historyFile, this.workflowHistoryJson(workflowIdFor(this.id(name))));
+    } catch (err) {
+      history = `history not saved: ${(err as Error).message}`;
+    }
     throw new Error(
-      `timed out waiting for ${name}: ${what}\nlast state: ${JSON.stringify(last, null, 1)}\nevents: ${JSON.stringify(events, null, 1)}\npending activities: ${JSON.stringify(pending, null, 1)}\nlast error: ${lastError}`,
+      `timed out waiting for ${name}: ${what}\nlast state: ${JSON.stringify(last, null, 1)}\nevents: ${JSON.stringify(events, null, 1)}\npending activities: ${JSON.stringify(pending, null, 1)}\nlast error: ${lastError}\n${history}`,
     );
   }
 
@@ -393,16 +407,19 @@ export class Harness {
     this.closing = true;
     for (const p of this.processes) p.kill('SIGKILL');
     await this.stopWorker();
-    for (const f of this.registry.followers) {
-      await this.client.workflow.getHandle(workflowIdFor(f.spec.id)).terminate('test finished').catch(() => undefined);
-    }
-    for (const w of watcherSpecs(this.registry)) {
-      await this.client.workflow.getHandle(this.watcherId(w.mirror)).terminate('test finished').catch(() => undefined);
-    }
+    const workflowIds = [...this.registry.followers.map((f) => workflowIdFor(f.spec.id)), ...watcherSpecs(this.registry).map((w) => this.watcherId(w.mirror))];
+    for (const id of workflowIds) await this.client.workflow.getHandle(id).terminate('test finished').catch(() => undefined);
+    installRuntime();
+    const nondeterministic = (await runsThatDoNotReplay(this.client, workflowIds, inject('workflowBundlePath'), this.olderBuilds)).map((r) => {
+      const file = path.join(os.tmpdir(), `bf-nondeterministic-${r.runId}.history.json`);
+      writeFileSync(file, this.workflowHistoryJson(r.workflowId, r.runId));
+      return `${r.workflowId} run ${r.runId}: ${r.error.message}; its history: ${file}`;
+    });
     await this.native?.close();
     await this.connection.close();
     await this.daemon.stop();
     rmSync(this.dir, { recursive: true, force: true });
+    if (nondeterministic.length > 0) throw new Error(`runs that do not replay:\n${nondeterministic.join('\n')}`);
   }
 }
 
