@@ -4,7 +4,9 @@
 // Its lane behaviour comes from the owning config passed as --config (the follower's configRef),
 // including faults to inject (`faults: { status: …, trigger: … }`: hang, exit, badjson, flood,
 // othersha) and `killWorkerOnTriggers: [n, …]` (the n-th accepted trigger SIGKILLs the worker that
-// runs this command, before it can report: the runtime has the job, the follower does not know).
+// runs this command, before it can report: the runtime has the job, the follower does not know;
+// each kill is appended to <stateDir>/kills.log — time, job, and the pid, or `none` when the
+// command outlived its worker and there was nobody left to kill).
 // Every trigger is appended to <stateDir>/triggers.log — time, lane, sha, job, $BF_WORKER_NAME
 // when the adapter passes it, and the trigger key (--trigger-id) — the witness the tests count.
 // `status` echoes the key of the job it describes, as the adapter contract asks of runtimes that can.
@@ -57,7 +59,7 @@ export function run(command, argv) {
       state.jobs.push(job);
       writeState(stateFile, state);
       appendFileSync(path.join(stateDir, 'triggers.log'), `${new Date().toISOString()} ${laneKey} ${job.sha} ${job.jobId} ${process.env.BF_WORKER_NAME ?? '-'} ${job.triggerId ?? '-'}\n`);
-      if ((lane.killWorkerOnTriggers ?? []).includes(state.jobs.length)) killWorker();
+      if ((lane.killWorkerOnTriggers ?? []).includes(state.jobs.length)) killWorker(path.join(stateDir, 'kills.log'), job.jobId);
       return print({ jobId: job.jobId, message: `deploying ${job.sha.slice(0, 12)}` });
     }
     case 'cancel': {
@@ -109,16 +111,18 @@ function injectFault(fault) {
 }
 
 /** SIGKILLs the worker this command runs under (the nearest ancestor running worker/main.ts). */
-function killWorker() {
+function killWorker(log, jobId) {
   for (let pid = process.ppid; pid > 1; ) {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     if (cmdline.some((arg) => arg.endsWith('worker/main.ts'))) {
+      appendFileSync(log, `${new Date().toISOString()} ${jobId} ${pid}\n`);
       process.kill(pid, 'SIGKILL');
       return;
     }
     pid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
   }
-  fail('killWorkerOnTriggers: no worker process among my ancestors');
+  appendFileSync(log, `${new Date().toISOString()} ${jobId} none\n`);
+  fail('killWorkerOnTriggers: no worker process among my ancestors (its worker died first)');
 }
 
 function status(lane, state) {

@@ -293,6 +293,13 @@ export class Harness {
       .filter((t) => !lane || t.lane === lane);
   }
 
+  /** The workers the control plane killed after accepting a trigger (pids), and the kills that found no worker left. */
+  runtimeKills(): { killed: number[]; missed: number } {
+    const file = path.join(this.stateDir, 'kills.log');
+    const targets = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => l.split(' ')[2]!) : [];
+    return { killed: targets.filter((t) => t !== 'none').map(Number), missed: targets.filter((t) => t === 'none').length };
+  }
+
   /** What the runtime itself says about a lane: the demo control plane's own `status`, run as the adapter would. */
   runtimeStatus(lane: string): { phase: string; sha?: string; jobId?: string; triggerId?: string; message?: string } {
     const out = execFileSync(HWLAB, ['nodes', 'control-plane', 'status', '--node', 'N1', '--lane', lane, '--config', path.join(this.dir, 'config', 'lanes.yaml')], { encoding: 'utf8' });
