@@ -32,6 +32,7 @@ import {
   triggerSignal,
   workflowIdFor,
   type FollowerWorkflowInput,
+  type Stamped,
 } from '../contract/messages.ts';
 import type { FollowerSpec } from '../contract/spec.ts';
 import { inFlightOf, type FollowerState, type FollowerView } from '../contract/state.ts';
@@ -204,10 +205,11 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
         break;
       case 'cancel':
         try {
-          const { at } = await acts.cancelAdapter.executeWithOptions({ ...adapterOptions(spec, 1), summary: `cancel superseded ${short(action.sha)}` }, [
+          // Nothing (undefined) in runs recorded before the stamp.
+          const done: Stamped | undefined = await acts.cancelAdapter.executeWithOptions({ ...adapterOptions(spec, 1), summary: `cancel superseded ${short(action.sha)}` }, [
             { spec: adapterCall(spec), sha: action.sha, jobId: action.jobId },
           ]);
-          reached(at);
+          reached(done?.at);
           apply({ type: 'cancelled', sha: action.sha, run: action.run, ok: true, message: '' });
         } catch (err) {
           const f = failureOf(err);
