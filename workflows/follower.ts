@@ -55,12 +55,12 @@ const DECISION_CORE_V2 = 'decision-core-v2';
  * is not always one replay reproduces: when a local activity resolves it is the activity's
  * completion live but the next task's start on replay, and when a query reaches a worker while the
  * follower's next task still waits for a dead worker, the SDK runs the workflow on through events
- * whose task has not started (a fired timer, a result) on the last started task's clock. A
- * decision made there ("not due yet: wait") is one replay makes differently ("due: observe"), and
- * the worker that replays the follower later fails with a nondeterminism error. So the decision
- * clock moves only on recorded times: a fired timer's deadline, the time an activity stamped on
- * its result or failure, and (the one wall-clock read left) the time a signal is applied — after
- * which the follower reads the mirror whatever the time says.
+ * whose task has not started (a fired timer, a signal, a result) on the last started task's clock.
+ * A decision made there ("not due yet: wait") is one replay makes differently ("due: observe"),
+ * and the worker that replays the follower later fails with a nondeterminism error. So the
+ * decision clock moves only on recorded times: a fired timer's deadline, the time an activity
+ * stamped on its result or failure, and a reading of the worker's clock taken as a local activity
+ * (its marker keeps it) when the follower starts and when a signal wakes it.
  */
 const RECORDED_CLOCK = 'recorded-clock';
 
@@ -94,7 +94,9 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
   setHandler(eventsQuery, (opts) => (opts?.limit ? state.events.slice(-opts.limit) : state.events));
   setHandler(specQuery, () => nextSpec ?? spec);
 
-  let clock = Date.now(); // the run's first task, or a v1 run's handover
+  /** The worker's clock, kept in the history as a local activity's marker. */
+  const readClock = async (): Promise<number> => (await local.readClock.executeWithOptions({ startToCloseTimeout: '10s', summary: 'read the clock' }, [])).at;
+  let clock = patched(RECORDED_CLOCK) ? await readClock() : Date.now();
   /** Moves the decision clock to a recorded time (never back). */
   const reached = (at: number | undefined): void => {
     if (at !== undefined && at > clock) clock = at;
@@ -220,8 +222,9 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
       case 'wait': {
         const ms = Math.max(1, action.until - Date.now());
         const woken = await condition(() => inbox.length > 0 || nextSpec !== undefined, ms, { summary: `wait: ${action.why}` });
-        // A fired timer: its deadline has passed. A signal: it is applied at the worker's time.
-        reached(woken ? Date.now() : action.until);
+        // A fired timer: its deadline has passed. A signal: it is applied at the time read next.
+        if (!woken) reached(action.until);
+        else if (patched(RECORDED_CLOCK)) reached(await readClock());
         break;
       }
     }
