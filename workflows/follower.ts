@@ -10,6 +10,7 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -30,13 +31,13 @@ import {
   stateQuery,
   supersedeSignal,
   triggerSignal,
-  workflowIdFor,
   type FollowerWorkflowInput,
   type Stamped,
 } from '../contract/messages.ts';
 import type { FollowerSpec } from '../contract/spec.ts';
 import { inFlightOf, type FollowerState, type FollowerView } from '../contract/state.ts';
 import { initialState, nextAction, reduce, type FollowerEvent } from '../core/decide.ts';
+import { drillDown, followerDetails } from '../core/details.ts';
 import { followerLoopV1 } from './legacy/follower-v1.ts';
 import { migrateV1 } from './legacy/migrate.ts';
 import { isStateV1 } from './legacy/state-v1.ts';
@@ -156,6 +157,7 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
     await project();
 
     const action = nextAction(state, now());
+    setCurrentDetails(followerDetails(spec, state, action, now()));
     switch (action.kind) {
       case 'observe':
         try {
@@ -292,7 +294,6 @@ const mirrorCode = (code: Code): MirrorFailureCode => (code === 'BranchNotFound'
 
 function view(spec: FollowerSpec, s: FollowerState, now: number): FollowerView {
   const { events: _events, cancels: _cancels, ...rest } = s;
-  const wid = workflowIdFor(spec.id);
   const inFlight = inFlightOf(s.work);
   return {
     ...rest,
@@ -301,6 +302,6 @@ function view(spec: FollowerSpec, s: FollowerState, now: number): FollowerView {
     mirror: spec.source.mirror,
     targetSha: s.work?.sha ?? s.observedSha,
     budget: { usedMs: inFlight ? now - inFlight.startedAt : undefined, totalMs: spec.closeout.budgetMs, source: spec.closeout.budgetSource },
-    drillDown: [`temporal workflow query --workflow-id ${wid} --name events`, `temporal workflow show --workflow-id ${wid}`],
+    drillDown: drillDown(spec.id),
   };
 }

@@ -9,6 +9,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -16,6 +17,7 @@ import type { FollowerActivities } from '../activities/index.ts';
 import { refreshSignal, watcherReconfigureSignal, watcherStateQuery, workflowIdFor, type WatcherWorkflowInput } from '../contract/messages.ts';
 import type { WatcherSpec } from '../contract/spec.ts';
 import type { WatcherState } from '../contract/state.ts';
+import { watcherDetails } from '../core/details.ts';
 
 export async function mirrorWatcherWorkflow(input: WatcherWorkflowInput): Promise<void> {
   let spec = input.spec;
@@ -54,6 +56,7 @@ export async function mirrorWatcherWorkflow(input: WatcherWorkflowInput): Promis
       state.failing = { message, since: state.failing?.since ?? Date.now() };
     }
 
+    setCurrentDetails(watcherDetails(spec, state));
     due = startedAt + spec.pollIntervalMs;
     await condition(() => nextSpec !== undefined, Math.max(1, due - Date.now()));
 

@@ -51,6 +51,13 @@ describe('follower: observe → trigger → close out', () => {
       if (found === 0) await new Promise((r) => setTimeout(r, 200));
     }
     expect(found).toBe(1);
+
+    // What the Temporal UI shows as the follower's current details: the mirror's head, deployed, what comes next.
+    const { currentDetails } = await h.handle('app').query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(currentDetails).toMatch(/^\*\*Succeeded\*\* · `ClosedOut`/);
+    expect(currentDetails).toContain(`- head of \`main\`: \`${second.slice(0, 12)}\``);
+    expect(currentDetails).toContain(`- deployed: \`${second.slice(0, 12)}\``);
+    expect(currentDetails).toContain('- now: wait until ');
     h.recordHistory('app', 'push-twice-succeed');
   });
 

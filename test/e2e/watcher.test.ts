@@ -63,6 +63,10 @@ describe('mirror watcher', () => {
     await h.daemon.stop();
     const failing = await until(async () => (await watcher.query(watcherStateQuery)).failing, 'watcher sees the outage');
     expect(failing.message).toMatch(/reading git:\/\/127\.0\.0\.1:\d+\/org\/app\.git: .*ECONNREFUSED/);
+    // The Temporal UI's current details say so too, with the cause.
+    const { currentDetails } = await watcher.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(currentDetails).toMatch(/^\*\*Failing\*\* `git:\/\/127\.0\.0\.1:\d+\/org\/app\.git`: 2 branch\(es\) for 2 follower\(s\)/);
+    expect(currentDetails).toContain('ECONNREFUSED');
     const before = (await h.state('a')).lastLookAt!;
     // The branch moves while the mirror is unreadable, then the mirror comes back.
     const moved = h.push('a', 'during the outage');
