@@ -1,6 +1,6 @@
 // branch-follower: the operator CLI. One entry point to plan, apply, watch, trigger and explain
 // followers. Tables by default; full data with -o json|yaml (or --json). Exit codes: docs/cli.md.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -90,6 +90,17 @@ function planText(cluster: ClusterSection | undefined, temporal: TemporalPlan | 
 
 const summarize = (paths: string[]): string => (paths.length <= 3 ? paths.join(', ') : `${paths.slice(0, 3).join(', ')} (+${paths.length - 3} more)`);
 
+/** A duration option, parsed as it is read: a bad value is a usage error (exit 2) that says what to write. */
+function durationOption(flags: string, description: string, fallback: string): Option {
+  return new Option(flags, description).default(parseDuration(fallback), fallback).argParser((value) => {
+    try {
+      return parseDuration(value);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  });
+}
+
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let exit: number = Exit.Ok;
   const program = new Command('branch-follower')
@@ -105,9 +116,14 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 
   const globals = (): Globals => program.opts<Globals>();
   const format = (): Format => (globals().json ? 'json' : globals().output);
-  /** Runs `body` with a connected context and closes it afterwards. */
-  const withCtx = async <T>(body: (ctx: Ctx) => Promise<T>): Promise<T> => {
-    const ctx = await connect(readRegistry(globals().registry));
+  /**
+   * Runs `body` with a connected context and closes it afterwards. What can be checked locally is
+   * checked first: the registry, and the follower a command names.
+   */
+  const withCtx = async <T>(body: (ctx: Ctx) => Promise<T>, follower?: string): Promise<T> => {
+    const registry = readRegistry(globals().registry);
+    if (follower !== undefined) findSpec(registry, follower);
+    const ctx = await connect(registry);
     try {
       return await body(ctx);
     } finally {
@@ -140,8 +156,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--confirm', 'actually apply; without it, print the plan and exit 5 when it has changes')
     .option('--wait', 'wait for the worker Deployment to roll out (within controller.kubernetes.deployment.rollout.budget), then for each started or reconfigured follower\'s first decision and each stopped one to close')
     .option('--force-conflicts', 'take over fields another field manager owns (server-side apply force)')
-    .option('--timeout <duration>', 'how long --wait waits for the followers', '2m')
-    .action(async (opts: { scope: Scope; confirm?: boolean; wait?: boolean; forceConflicts?: boolean; timeout: string }) => {
+    .addOption(durationOption('--timeout <duration>', 'how long --wait waits for the followers', '2m'))
+    .action(async (opts: { scope: Scope; confirm?: boolean; wait?: boolean; forceConflicts?: boolean; timeout: number }) => {
       const registry = readRegistry(globals().registry);
       const kube = clusterInScope(registry, opts.scope) ? operatorKubeAccess(registry, globals().kubeconfig) : undefined;
       // Everything is planned (and Temporal reached) before anything is written.
@@ -170,7 +186,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         if (ctx && temporal) {
           await applyPlan(ctx, temporal.followers, progress);
           await applyWatcherPlan(ctx, temporal.watchers, progress);
-          if (opts.wait) exit = await waitFirstDecisions(ctx, changed(temporal.followers), parseDuration(opts.timeout), progress);
+          if (opts.wait) exit = await waitFirstDecisions(ctx, changed(temporal.followers), opts.timeout, progress);
         }
         emit(io, format(), { ...data, applied: true }, () => `${planText(cluster, temporal, false)}\n\napplied ${changes.length} change(s)`);
       };
@@ -218,7 +234,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           if (format() === 'table' && io.color) io.out('\x1b[2J\x1b[H');
           await draw();
         }
-      }),
+      }, opts.follower),
     );
 
   program
@@ -227,15 +243,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--all', 'every enabled follower')
     .option('--follower <id>', 'one follower')
     .option('--dry-run', 'read the mirror and the follower state; write nothing anywhere')
-    .option('--timeout <duration>', 'how long to wait for the followers to observe (without --dry-run)', '30s')
-    .action((opts: { all?: boolean; follower?: string; dryRun?: boolean; timeout: string }) =>
+    .addOption(durationOption('--timeout <duration>', 'how long to wait for the followers to observe (without --dry-run)', '30s'))
+    .action((opts: { all?: boolean; follower?: string; dryRun?: boolean; timeout: number }) =>
       withCtx(async (ctx) => {
         if (!opts.all && !opts.follower) throw new CliError('run-once needs --all or --follower <id>', 'e.g. branch-follower run-once --all --dry-run', Exit.Usage);
         const specs = opts.follower ? [findSpec(ctx.registry, opts.follower)] : ctx.registry.followers.filter((f) => f.enabled).map((f) => f.spec);
-        const rows = opts.dryRun ? await runOnceDry(ctx, specs) : await runOnceLive(ctx, specs, parseDuration(opts.timeout));
+        const rows = opts.dryRun ? await runOnceDry(ctx, specs) : await runOnceLive(ctx, specs, opts.timeout);
         emit(io, format(), { dryRun: Boolean(opts.dryRun), decisions: rows }, () => runOnceTable(rows) + (opts.dryRun ? `\n\n${dim(io, 'dry run: nothing was written')}` : ''));
         if (rows.some((r) => r.decision === 'Blocked' || r.decision === 'Failed')) exit = Exit.Failed;
-      }),
+      }, opts.follower),
     );
 
   program
@@ -245,8 +261,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .requiredOption('--reason <text>', 'why (recorded in the follower events)')
     .option('--sha <sha>', 'refuse unless this is the head on the mirror')
     .option('--wait', 'wait until the triggered sha succeeds, fails or is superseded')
-    .option('--timeout <duration>', 'how long --wait waits', '5m')
-    .action((opts: { follower: string; reason: string; sha?: string; wait?: boolean; timeout: string }) =>
+    .addOption(durationOption('--timeout <duration>', 'how long --wait waits', '5m'))
+    .action((opts: { follower: string; reason: string; sha?: string; wait?: boolean; timeout: number }) =>
       withCtx(async (ctx) => {
         const before = await requireState(ctx, opts.follower);
         if (before.paused) {
@@ -257,11 +273,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         await handle.signal(triggerSignal, { reason: opts.reason, ...(opts.sha ? { sha: opts.sha } : {}) });
         io.out(`trigger sent to ${opts.follower}${opts.sha ? ` for ${shortSha(opts.sha)}` : ''}: ${opts.reason}`);
         if (!opts.wait) return;
-        const sha = await acceptedSha(ctx, opts.follower, before, seen, parseDuration(opts.timeout));
-        const result = await waitForSha(ctx, opts.follower, sha, parseDuration(opts.timeout), progress);
+        const sha = await acceptedSha(ctx, opts.follower, before, seen, opts.timeout);
+        const result = await waitForSha(ctx, opts.follower, sha, opts.timeout, progress);
         io.out(result.message);
         exit = result.exit;
-      }),
+      }, opts.follower),
     );
 
   for (const [name, signal, verb] of [
@@ -278,7 +294,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           await requireState(ctx, opts.follower);
           await ctx.client.workflow.getHandle(workflowIdFor(opts.follower)).signal(signal as typeof pauseSignal, { reason: opts.reason });
           io.out(`${name} sent to ${opts.follower}: ${opts.reason}`);
-        }),
+        }, opts.follower),
       );
   }
 
@@ -292,7 +308,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         await requireState(ctx, opts.follower);
         const events = await ctx.client.workflow.getHandle(workflowIdFor(opts.follower)).query(eventsQuery, opts.limit ? { limit: opts.limit } : {});
         emit(io, format(), { follower: opts.follower, events }, () => eventsTable(events));
-      }),
+      }, opts.follower),
     );
 
   program
@@ -336,7 +352,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         } finally {
           rmSync(workDir, { recursive: true, force: true });
         }
-      }),
+      }, opts.follower),
     );
 
   program
@@ -347,7 +363,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       withCtx(async (ctx) => {
         const s = await requireState(ctx, opts.follower);
         emit(io, format(), { follower: opts.follower, shas: s.shas }, () => historyTable(s));
-      }),
+      }, opts.follower),
     );
 
   program
@@ -360,7 +376,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         const s = await requireState(ctx, opts.follower);
         const lines = explain(s, opts.sha);
         emit(io, format(), { follower: opts.follower, sha: opts.sha, explanation: lines }, () => lines.join('\n'));
-      }),
+      }, opts.follower),
     );
 
   program
@@ -368,13 +384,13 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .description('exit 0 when the sha succeeded; non-zero at once on Failed, Superseded or timeout')
     .requiredOption('--follower <id>', 'the follower')
     .requiredOption('--sha <sha>', 'the sha (a prefix is enough)')
-    .option('--timeout <duration>', 'give up after this long', '5m')
-    .action((opts: { follower: string; sha: string; timeout: string }) =>
+    .addOption(durationOption('--timeout <duration>', 'give up after this long', '5m'))
+    .action((opts: { follower: string; sha: string; timeout: number }) =>
       withCtx(async (ctx) => {
-        const result = await waitForSha(ctx, opts.follower, opts.sha, parseDuration(opts.timeout), progress);
+        const result = await waitForSha(ctx, opts.follower, opts.sha, opts.timeout, progress);
         io.out(result.message);
         exit = result.exit;
-      }),
+      }, opts.follower),
     );
 
   try {

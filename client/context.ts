@@ -1,5 +1,6 @@
 // What every CLI command starts from: the registry, a Temporal client, and ways to find a
 // follower and read its state without writing anything.
+import { connect as tcpConnect } from 'node:net';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { ConfigError, loadRegistry, type Registry } from '../config/registry.ts';
@@ -28,9 +29,39 @@ export function readRegistry(file: string): Registry {
   }
 }
 
+/** How long the CLI waits for the server's port before it says why it cannot reach it. */
+const REACH_TIMEOUT_MS = 2000;
+
+/**
+ * Why nothing answers at `address`, or undefined when its port accepts a connection. A plain TCP
+ * connection first: the gRPC client only says "Failed to connect before the deadline", late.
+ */
+export function unreachableBecause(address: string, timeoutMs = REACH_TIMEOUT_MS): Promise<string | undefined> {
+  const at = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
+  if (!at) return Promise.resolve(`"${address}" is not host:port`);
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host: at[1], port: Number(at[2]) });
+    const done = (why: string | undefined) => {
+      socket.destroy();
+      resolve(why);
+    };
+    socket.setTimeout(timeoutMs, () => done(`no answer within ${timeoutMs / 1000}s`));
+    socket.once('connect', () => done(undefined));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(SOCKET_ERRORS[err.code ?? ''] ?? err.message));
+  });
+}
+
+const SOCKET_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (nothing listens on that port)',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found (name lookup failed)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ECONNRESET: 'connection reset',
+};
+
 export async function connect(registry: Registry): Promise<Ctx> {
   const target = temporalTarget(registry);
-  let connection: Connection;
   let security;
   try {
     security = temporalSecurity(registry);
@@ -38,14 +69,21 @@ export async function connect(registry: Registry): Promise<Ctx> {
     if (err instanceof ConnectionConfigError) throw new CliError(err.message, 'the CLI reads the same variables as the worker (docs/deploy.md)', Exit.Usage);
     throw err;
   }
+  const unreachable = (why: string) =>
+    new CliError(
+      `cannot reach Temporal at ${target.address} (from ${target.addressFrom}): ${why}`,
+      target.addressFrom === 'BRANCH_FOLLOWER_TEMPORAL_ADDRESS'
+        ? 'is the server up at that address? unset BRANCH_FOLLOWER_TEMPORAL_ADDRESS to use the registry\'s controller.temporal.address'
+        : 'start the embedded default with `npm start`, or point BRANCH_FOLLOWER_TEMPORAL_ADDRESS at your server',
+      Exit.Unreachable,
+    );
+  const why = await unreachableBecause(target.address);
+  if (why) throw unreachable(why);
+  let connection: Connection;
   try {
     connection = await Connection.connect({ address: target.address, connectTimeout: 5000, ...security });
   } catch (err) {
-    throw new CliError(
-      `cannot reach Temporal at ${target.address}: ${(err as Error).message.split('\n')[0]}`,
-      'start the embedded default with `npm start`, or set BRANCH_FOLLOWER_TEMPORAL_ADDRESS',
-      Exit.Unreachable,
-    );
+    throw unreachable((err as Error).message.split('\n')[0]!);
   }
   return {
     registry,

@@ -5,6 +5,8 @@ import { TEMPORAL_NAME } from './schema.ts';
 
 export interface TemporalTarget {
   address: string;
+  /** Where the address came from, for messages: the environment variable or the registry's key. */
+  addressFrom: string;
   namespace: string;
   taskQueue: string;
 }
@@ -13,6 +15,7 @@ export function temporalTarget(registry: Registry, env: NodeJS.ProcessEnv = proc
   const t = registry.controller.temporal;
   return {
     address: env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS || t.address,
+    addressFrom: env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS ? 'BRANCH_FOLLOWER_TEMPORAL_ADDRESS' : `controller.temporal.address in ${registry.file}`,
     namespace: plainName('BRANCH_FOLLOWER_TEMPORAL_NAMESPACE', env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE) ?? t.namespace,
     taskQueue: plainName('BRANCH_FOLLOWER_TASK_QUEUE', env.BRANCH_FOLLOWER_TASK_QUEUE) ?? t.taskQueue,
   };

@@ -254,8 +254,8 @@ describe('errors and the real binary', () => {
     try {
       const down = await h.cli('status');
       expect(down.code).toBe(Exit.Unreachable);
-      expect(down.err).toContain('error: cannot reach Temporal at 127.0.0.1:1');
-      expect(down.err).toContain('hint: start the embedded default with `npm start`');
+      expect(down.err).toContain('error: cannot reach Temporal at 127.0.0.1:1 (from BRANCH_FOLLOWER_TEMPORAL_ADDRESS): ');
+      expect(down.err).toContain('hint: is the server up at that address?');
     } finally {
       delete process.env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS;
     }

@@ -217,7 +217,7 @@ export class Harness {
     const worker = await createFollowerWorker({
       registry: this.registry,
       connection: this.native,
-      target: { address: this.address, namespace: 'default', taskQueue: this.taskQueue },
+      target: { address: this.address, addressFrom: 'the test harness', namespace: 'default', taskQueue: this.taskQueue },
       workflowBundle: { codePath: opts.bundlePath ?? inject('workflowBundlePath') },
       ...(this.workerKube ? { kube: this.workerKube } : {}),
     });

@@ -1,0 +1,81 @@
+// The CLI fails fast and clearly: what it can check locally it checks before any connection, an
+// unreachable server is reported with its cause and where the address came from, and a bad
+// option value is a usage error (exit 2) that says what to write. Nothing listens on the port
+// these tests point at: a real refused connection, not a stub.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../client/cli.ts';
+import { Exit } from '../../client/output.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const REGISTRY = path.join(ROOT, 'config/cicd-branch-followers.yaml');
+
+/** A port that was just free: bound, then released, so a connection to it is refused. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; err: string }> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
+  else process.env[k] = v;
+  const err: string[] = [];
+  try {
+    const code = await main(args, { out: () => undefined, err: (t) => err.push(t), color: false });
+    return { code, err: err.join('\n') };
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}
+
+let port: number;
+let dir: string;
+beforeAll(async () => {
+  port = await closedPort();
+  dir = mkdtempSync(path.join(os.tmpdir(), 'bf-cli-local-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the CLI fails fast and clearly', () => {
+  it('an unreachable server: the cause, and that the address came from the environment', async () => {
+    const res = await cli(['--registry', REGISTRY, 'status'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    expect(res.code).toBe(Exit.Unreachable);
+    expect(res.err).toContain(`cannot reach Temporal at 127.0.0.1:${port} (from BRANCH_FOLLOWER_TEMPORAL_ADDRESS): connection refused`);
+    expect(res.err).toMatch(/hint: .*unset BRANCH_FOLLOWER_TEMPORAL_ADDRESS/);
+  });
+
+  it('… or from the registry, and then the hint says how to point elsewhere', async () => {
+    cpSync(path.join(ROOT, 'config'), path.join(dir, 'config'), { recursive: true });
+    const file = path.join(dir, 'config', 'cicd-branch-followers.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('address: 127.0.0.1:7233', `address: 127.0.0.1:${port}`));
+    const res = await cli(['--registry', file, 'status'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: undefined });
+    expect(res.code).toBe(Exit.Unreachable);
+    expect(res.err).toContain(`(from controller.temporal.address in ${file}): connection refused`);
+    expect(res.err).toMatch(/hint: .*BRANCH_FOLLOWER_TEMPORAL_ADDRESS/);
+  });
+
+  it('a follower the registry does not have is reported before any connection is tried', async () => {
+    for (const args of [['status', '--follower', 'nope'], ['events', '--follower', 'nope'], ['wait', '--follower', 'nope', '--sha', 'abc']]) {
+      const res = await cli(['--registry', REGISTRY, ...args], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+      expect(res.code, args.join(' ')).toBe(Exit.NotFound);
+      expect(res.err, args.join(' ')).toContain('no follower "nope"');
+      expect(res.err, args.join(' ')).not.toContain('cannot reach');
+    }
+  });
+
+  it('a bad duration is a usage error that says what to write, before any connection', async () => {
+    const res = await cli(['--registry', REGISTRY, 'wait', '--follower', 'hwlab-jd01-v03', '--sha', 'abc', '--timeout', '5min'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    expect(res.code).toBe(Exit.Usage);
+    expect(res.err).toContain(`option '--timeout <duration>' argument '5min' is invalid`);
+    expect(res.err).toMatch(/write a number and a unit .* such as 500ms, 15s, 2m or 1m30s/);
+    expect(res.err).not.toContain('cannot reach');
+  });
+});
