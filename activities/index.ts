@@ -84,11 +84,11 @@ export function createActivities(deps: ActivityDeps) {
       );
       return stamped({});
     },
-    /** Run as a local activity: one marker in the history, no task round trip. */
     /** The worker's clock, for the follower's decision clock (run as a local activity: its marker keeps the reading). */
     async readClock(): Promise<{ at: number }> {
       return { at: Date.now() };
     },
+    /** Run as a local activity: one marker in the history, no task round trip. */
     async projectState(input: ProjectionInput): Promise<Stamped<ProjectionResult>> {
       return stamped(await projectState(deps.kube, input, MAX_PROJECTION_CONFLICTS));
     },
