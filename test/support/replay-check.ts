@@ -1,12 +1,13 @@
-// Every run a test produced replays against the workflow code that produced it. A live decision
-// that replay makes differently (a clock read that differs, an ordering that differs) would fail a
-// worker that takes the workflow over later; here it fails the test that recorded it, at once.
+// Every run a test produced replays against today's workflow code, which also has to replay what
+// older releases started. A live decision that replay makes differently (a clock read that
+// differs, an ordering that differs) would fail a worker that takes the workflow over later; here
+// it fails the test that recorded it, at once.
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 
-/** Every run of a workflow id, oldest first, following continue-as-new back to the first. */
 type History = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>;
 
+/** Every run of a workflow id, oldest first, following continue-as-new back to the first. */
 async function runsOf(client: Client, workflowId: string): Promise<{ runId: string; history: History }[]> {
   const runs: { runId: string; history: History }[] = [];
   let runId: string | undefined;
