@@ -145,7 +145,22 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .action(async (opts: { scope: Scope; diff?: boolean }) => {
       const registry = readRegistry(globals().registry);
       const cluster = clusterInScope(registry, opts.scope) ? await clusterPlanOrSkip(registry, opts.scope, globals().kubeconfig) : undefined;
-      const temporal = opts.scope === 'cluster' ? undefined : await withCtx(temporalPlan);
+      // Without Temporal the cluster half still stands: it is shown, and the followers say why they are missing.
+      const temporal =
+        opts.scope === 'cluster'
+          ? undefined
+          : await withCtx(temporalPlan).catch((err: unknown) => {
+              if (err instanceof CliError && err.exitCode === Exit.Unreachable) return err;
+              throw err;
+            });
+      if (temporal instanceof CliError) {
+        emit(io, format(), { ...(cluster ? { cluster: clusterJson(cluster) } : {}), followers: { unavailable: temporal.message } }, () =>
+          [...(cluster ? [planText(cluster, undefined, Boolean(opts.diff)), ''] : []), `followers: not planned — ${temporal.message}`].join('\n'),
+        );
+        io.err(`hint: ${temporal.hint}`);
+        exit = Exit.Unreachable;
+        return;
+      }
       emit(io, format(), { ...(cluster ? { cluster: clusterJson(cluster) } : {}), ...temporalJson(temporal) }, () => planText(cluster, temporal, Boolean(opts.diff)));
     });
 
@@ -244,15 +259,28 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--follower <id>', 'one follower')
     .option('--dry-run', 'read the mirror and the follower state; write nothing anywhere')
     .addOption(durationOption('--timeout <duration>', 'how long to wait for the followers to observe (without --dry-run)', '30s'))
-    .action((opts: { all?: boolean; follower?: string; dryRun?: boolean; timeout: number }) =>
-      withCtx(async (ctx) => {
-        if (!opts.all && !opts.follower) throw new CliError('run-once needs --all or --follower <id>', 'e.g. branch-follower run-once --all --dry-run', Exit.Usage);
-        const specs = opts.follower ? [findSpec(ctx.registry, opts.follower)] : ctx.registry.followers.filter((f) => f.enabled).map((f) => f.spec);
-        const rows = opts.dryRun ? await runOnceDry(ctx, specs) : await runOnceLive(ctx, specs, opts.timeout);
-        emit(io, format(), { dryRun: Boolean(opts.dryRun), decisions: rows }, () => runOnceTable(rows) + (opts.dryRun ? `\n\n${dim(io, 'dry run: nothing was written')}` : ''));
+    .action(async (opts: { all?: boolean; follower?: string; dryRun?: boolean; timeout: number }) => {
+      if (!opts.all && !opts.follower) throw new CliError('run-once needs --all or --follower <id>', 'e.g. branch-follower run-once --all --dry-run', Exit.Usage);
+      const registry = readRegistry(globals().registry);
+      const specs = opts.follower ? [findSpec(registry, opts.follower)] : registry.followers.filter((f) => f.enabled).map((f) => f.spec);
+      const report = (rows: RunOnceRow[], offline?: string): void => {
+        const footer = opts.dryRun ? `\n\n${dim(io, `dry run: nothing was written${offline ? `; ${offline}, so each follower was decided from the mirror alone` : ''}`)}` : '';
+        emit(io, format(), { dryRun: Boolean(opts.dryRun), ...(offline ? { offline } : {}), decisions: rows }, () => runOnceTable(rows) + footer);
         if (rows.some((r) => r.decision === 'Blocked' || r.decision === 'Failed')) exit = Exit.Failed;
-      }, opts.follower),
-    );
+      };
+      if (!opts.dryRun) return withCtx(async (ctx) => report(await runOnceLive(ctx, specs, opts.timeout)));
+      // A dry run needs only the mirror and the decision core: Temporal adds the followers' states when it answers.
+      const ctx = await connect(registry).catch((err: unknown) => {
+        if (err instanceof CliError && err.exitCode === Exit.Unreachable) return err;
+        throw err;
+      });
+      if (ctx instanceof CliError) return report(await runOnceDry(undefined, specs), ctx.message);
+      try {
+        report(await runOnceDry(ctx.client, specs));
+      } finally {
+        await ctx.close();
+      }
+    });
 
   program
     .command('trigger')

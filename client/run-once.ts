@@ -1,9 +1,11 @@
 // run-once: one observe + decide pass per follower. With dryRun it reads the mirror and the
-// follower's state and writes nothing anywhere: no signal, no trigger, no workflow start.
-// Without it, it asks the running workflows to observe now and reports what they decided.
+// follower's state and writes nothing anywhere: no signal, no trigger, no workflow start; without
+// Temporal it decides from the mirror alone, as a fresh start, and says so. Without dryRun it asks
+// the running workflows to observe now and reports what they decided.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { isCode, type Code } from '../contract/codes.ts';
 import { readBranchHead } from '../activities/observe.ts';
@@ -21,7 +23,8 @@ export interface RunOnceRow {
   message: string;
 }
 
-export async function runOnceDry(ctx: Ctx, specs: FollowerSpec[]): Promise<RunOnceRow[]> {
+/** `client` reads the running followers' states; without one (Temporal not reached) each is decided as a fresh start. */
+export async function runOnceDry(client: Client | undefined, specs: FollowerSpec[]): Promise<RunOnceRow[]> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'branch-follower-dry-'));
   try {
     return await Promise.all(
@@ -34,10 +37,10 @@ export async function runOnceDry(ctx: Ctx, specs: FollowerSpec[]): Promise<RunOn
           const code = err instanceof ApplicationFailure && isCode(err.type) ? err.type : 'MirrorUnreachable';
           return { ...row, decision: 'Blocked', code, message: (err as Error).message };
         }
-        const live = await runningState(ctx.client, spec.id);
+        const live = client ? await runningState(client, spec.id) : undefined;
         const state = live ? { ...live, events: [], cancels: [] } : initialState(spec.id, Date.now());
         const d = decide(state, head, Date.now(), spec);
-        const note = live ? '' : ' (follower not running: decided as a fresh start)';
+        const note = live ? '' : client ? ' (follower not running: decided as a fresh start)' : ' (Temporal not reached: decided as a fresh start)';
         return { ...row, head, decision: d.kind, code: d.code, message: d.message + note };
       }),
     );

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../client/cli.ts';
+import { seedMirror } from '../../scripts/git-mirror.ts';
 import { Exit } from '../../client/output.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -22,14 +23,15 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; err: string }> {
+async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; out: string; err: string }> {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
   else process.env[k] = v;
+  const out: string[] = [];
   const err: string[] = [];
   try {
-    const code = await main(args, { out: () => undefined, err: (t) => err.push(t), color: false });
-    return { code, err: err.join('\n') };
+    const code = await main(args, { out: (t) => out.push(t), err: (t) => err.push(t), color: false });
+    return { code, out: out.join('\n'), err: err.join('\n') };
   } finally {
     for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
     else process.env[k] = v;
@@ -77,5 +79,35 @@ describe('the CLI fails fast and clearly', () => {
     expect(res.err).toContain(`option '--timeout <duration>' argument '5min' is invalid`);
     expect(res.err).toMatch(/write a number and a unit .* such as 500ms, 15s, 2m or 1m30s/);
     expect(res.err).not.toContain('cannot reach');
+  });
+
+  it('run-once --dry-run decides from the mirror alone when Temporal does not answer, and says so', async () => {
+    // The shipped registry with its mirrors served from a local directory (file://), a real git repository each.
+    const root = path.join(dir, 'dry');
+    cpSync(path.join(ROOT, 'config'), path.join(root, 'config'), { recursive: true });
+    const file = path.join(root, 'config', 'cicd-branch-followers.yaml');
+    const text = readFileSync(file, 'utf8');
+    const mirrors = [...text.matchAll(/mirror: git:\/\/127\.0\.0\.1:9418\/([\w./-]+?)\.git, branch: ([\w./-]+) \}/g)].map((m) => ({ repo: m[1]!, branch: m[2]! }));
+    expect(mirrors.length).toBeGreaterThan(0);
+    seedMirror(path.join(root, 'mirror'), mirrors.map((m) => ({ repo: m.repo, branches: [{ name: m.branch, commits: 1 }] })));
+    writeFileSync(file, text.replaceAll('git://127.0.0.1:9418/', `file://${path.join(root, 'mirror')}/`));
+    const res = await cli(['--registry', file, 'run-once', '--all', '--dry-run', '-o', 'json'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    expect(res.code, res.err).toBe(Exit.Ok);
+    const json = JSON.parse(res.out) as { dryRun: boolean; offline?: string; decisions: { decision: string; message: string }[] };
+    expect(json.offline).toContain('connection refused');
+    expect(json.decisions.length).toBe(mirrors.length);
+    for (const d of json.decisions) {
+      expect(d.decision).toBe('PendingTrigger');
+      expect(d.message).toContain('Temporal not reached: decided as a fresh start');
+    }
+  });
+
+  it('plan without Temporal still shows its cluster half, and says why the followers are missing', async () => {
+    // No kubeconfig anywhere (a HOME without ~/.kube): the cluster half is skipped, with the reason.
+    const res = await cli(['--registry', REGISTRY, 'plan'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}`, KUBECONFIG: undefined, HOME: dir });
+    expect(res.code).toBe(Exit.Unreachable);
+    expect(res.out).toMatch(/^cluster: skipped — no Kubernetes configuration/);
+    expect(res.out).toContain(`followers: not planned — cannot reach Temporal at 127.0.0.1:${port} (from BRANCH_FOLLOWER_TEMPORAL_ADDRESS): connection refused`);
+    expect(res.err).toMatch(/^hint: /);
   });
 });
