@@ -11,6 +11,9 @@ import { escapeForDisplay, mixedScriptProblem } from './text-safety.ts';
 /** What a value of the wrong type was, in YAML words. */
 const yamlTypeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a map' : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : `${typeof v} ${String(v)}`);
 
+/** What the JSON Schema tells an editor a duration looks like (the range is checked by the loader). */
+const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
+
 /** A duration of one kind, within its documented range (config/limits.ts). */
 function duration(kind: DurationKind) {
   const { min, max } = DURATION_LIMITS[kind];
@@ -27,8 +30,10 @@ function duration(kind: DurationKind) {
         return;
       }
       if (ms < min || ms > max) ctx.addIssue({ code: 'custom', message: `${value} is out of range: write a duration ${range}` });
-    });
+    })
+    .meta({ description: `a duration ${range} (Go syntax: 500ms, 15s, 2m, 1m30s)`, pattern: DURATION_PATTERN });
 }
+
 
 /** A whole number of one kind, within its documented range. */
 function count(kind: NumberKind) {
@@ -36,7 +41,8 @@ function count(kind: NumberKind) {
   const write = `write a whole number between ${min} and ${max}`;
   return z
     .number({ error: (iss) => (iss.input === undefined ? undefined : `expected a number, found ${yamlTypeOf(iss.input)}: ${write}`) })
-    .refine((n) => Number.isInteger(n) && n >= min && n <= max, { error: (iss) => `${String(iss.input)} is out of range: ${write}` });
+    .refine((n) => Number.isInteger(n) && n >= min && n <= max, { error: (iss) => `${String(iss.input)} is out of range: ${write}` })
+    .meta({ type: 'integer', minimum: min, maximum: max });
 }
 
 const bool = z.boolean({ error: (iss) => (iss.input === undefined ? undefined : `expected true or false, found ${yamlTypeOf(iss.input)}: write true or false (yes, no, on and off are plain strings in YAML 1.2)`) });

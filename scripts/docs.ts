@@ -1,8 +1,11 @@
 // `npm run docs`: the documentation rendered from the one place each fact lives — the reason
-// codes (contract/codes.ts → docs/codes.md) and the registry's limits (config/limits.ts → the
-// "Limits" section of docs/registry.md). test/unit/docs.test.ts fails when either is stale.
+// codes (contract/codes.ts → docs/codes.md), the registry's limits (config/limits.ts → the
+// "Limits" section of docs/registry.md) and the registry's JSON Schema, for editors
+// (config/schema.ts → docs/registry.schema.json). test/unit/docs.test.ts fails when any is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { registrySchema } from '../config/schema.ts';
 import { CODES } from '../contract/codes.ts';
 import { formatLimit } from '../config/duration.ts';
 import { DURATION_LIMITS, NUMBER_LIMITS } from '../config/limits.ts';
@@ -10,6 +13,7 @@ import { MAX_ALIAS_COUNT, MAX_NESTING, MAX_REGISTRY_BYTES } from '../config/yaml
 
 export const CODES_DOC = fileURLToPath(new URL('../docs/codes.md', import.meta.url));
 export const REGISTRY_DOC = fileURLToPath(new URL('../docs/registry.md', import.meta.url));
+export const REGISTRY_SCHEMA = fileURLToPath(new URL('../docs/registry.schema.json', import.meta.url));
 const BEGIN = '<!-- limits:begin -->';
 const END = '<!-- limits:end -->';
 
@@ -45,8 +49,19 @@ export function renderLimits(): string {
 
 export const withLimits = (doc: string): string => doc.replace(new RegExp(`${BEGIN}[\\s\\S]*${END}`), renderLimits());
 
+/**
+ * The registry as JSON Schema, for editors (a `yaml-language-server` modeline points at it): the
+ * keys, types and patterns. What only code can say (a duration's range, a branch name git would
+ * refuse, a path outside the registry's directory) is the loader's; it stays the authority.
+ */
+export function renderRegistrySchema(): string {
+  const schema = z.toJSONSchema(registrySchema, { io: 'input', unrepresentable: 'any' });
+  return `${JSON.stringify({ ...schema, title: 'branch-follower registry', description: 'Generated from config/schema.ts by `npm run docs`; reference: docs/registry.md' }, null, 2)}\n`;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(CODES_DOC, renderCodesDoc());
   writeFileSync(REGISTRY_DOC, withLimits(readFileSync(REGISTRY_DOC, 'utf8')));
-  console.log(`wrote ${CODES_DOC} and the limits of ${REGISTRY_DOC}`);
+  writeFileSync(REGISTRY_SCHEMA, renderRegistrySchema());
+  console.log(`wrote ${CODES_DOC}, the limits of ${REGISTRY_DOC} and ${REGISTRY_SCHEMA}`);
 }

@@ -1,10 +1,14 @@
 // Facts live once and the docs are rendered from them: reason codes (contract/codes.ts →
 // docs/codes.md) and the registry's limits (config/limits.ts → docs/registry.md).
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { DEFAULT_REGISTRY } from '../../config/registry.ts';
 import { CODES, FailureCode, isCode } from '../../contract/codes.ts';
 import { PHASES } from '../../contract/state.ts';
-import { CODES_DOC, REGISTRY_DOC, renderCodesDoc, renderLimits, withLimits } from '../../scripts/docs.ts';
+import { CODES_DOC, REGISTRY_DOC, REGISTRY_SCHEMA, renderCodesDoc, renderLimits, renderRegistrySchema, withLimits } from '../../scripts/docs.ts';
 
 describe('rendered docs', () => {
   it('docs/codes.md is what contract/codes.ts renders (run `npm run docs` after a change)', () => {
@@ -15,6 +19,24 @@ describe('rendered docs', () => {
     const doc = readFileSync(REGISTRY_DOC, 'utf8');
     expect(doc).toContain(renderLimits());
     expect(withLimits(doc)).toBe(doc);
+  });
+
+  it('docs/registry.schema.json is what config/schema.ts renders (run `npm run docs` after a change)', () => {
+    expect(readFileSync(REGISTRY_SCHEMA, 'utf8')).toBe(renderRegistrySchema());
+  });
+
+  it('the shipped registry points editors at the schema and validates against it; a misspelt key or a duration without a unit does not', () => {
+    const file = path.resolve(import.meta.dirname, '../..', DEFAULT_REGISTRY);
+    const text = readFileSync(file, 'utf8');
+    const modeline = /^# yaml-language-server: \$schema=(\S+)$/m.exec(text);
+    expect(path.resolve(path.dirname(file), modeline![1]!)).toBe(REGISTRY_SCHEMA);
+    const validate = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(REGISTRY_SCHEMA, 'utf8')) as object);
+    const doc = YAML.parse(text) as { defaults: Record<string, unknown> };
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...doc, defaults: { ...doc.defaults, pollIntervall: '15s' } })).toBe(false);
+    expect(validate.errors?.[0]).toMatchObject({ keyword: 'additionalProperties', params: { additionalProperty: 'pollIntervall' } });
+    expect(validate({ ...doc, defaults: { ...doc.defaults, pollInterval: '15' } })).toBe(false);
+    expect(validate.errors?.[0]).toMatchObject({ keyword: 'pattern', instancePath: '/defaults/pollInterval' });
   });
 
   it('each code names a real phase (or is an event) and says what it means', () => {
