@@ -4,8 +4,9 @@ import { connect as tcpConnect } from 'node:net';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { ConfigError, loadRegistry, type Registry } from '../config/registry.ts';
-import { ConnectionConfigError, temporalSecurity } from '../worker/connection.ts';
-import { temporalTarget, type TemporalTarget } from '../config/target.ts';
+import { ConnectionConfigError, type TemporalSecurity } from '../worker/connection.ts';
+import type { TemporalTarget } from '../config/target.ts';
+import { cliTarget, ProfileError } from './temporal-profile.ts';
 import { stateQuery, workflowIdFor } from '../contract/messages.ts';
 import type { FollowerSpec } from '../contract/spec.ts';
 import type { FollowerView } from '../contract/state.ts';
@@ -61,20 +62,23 @@ const SOCKET_ERRORS: Record<string, string> = {
 };
 
 export async function connect(registry: Registry): Promise<Ctx> {
-  const target = temporalTarget(registry);
-  let security;
+  let target: TemporalTarget;
+  let security: TemporalSecurity;
   try {
-    security = temporalSecurity(registry);
+    ({ target, security } = cliTarget(registry));
   } catch (err) {
     if (err instanceof ConnectionConfigError) throw new CliError(err.message, 'the CLI reads the same variables as the worker (docs/deploy.md)', Exit.Usage);
+    if (err instanceof ProfileError) throw new CliError(err.message, 'fix the file, or unset TEMPORAL_PROFILE to use the registry (docs/cli.md)', Exit.Usage);
     throw err;
   }
   const unreachable = (why: string) =>
     new CliError(
       `cannot reach Temporal at ${target.address} (from ${target.addressFrom}): ${why}`,
-      target.addressFrom === 'BRANCH_FOLLOWER_TEMPORAL_ADDRESS'
-        ? 'is the server up at that address? unset BRANCH_FOLLOWER_TEMPORAL_ADDRESS to use the registry\'s controller.temporal.address'
-        : 'start the embedded default with `npm start`, or point BRANCH_FOLLOWER_TEMPORAL_ADDRESS at your server',
+      target.addressFrom.startsWith('controller.temporal.address')
+        ? 'start the embedded default with `npm start`, or point BRANCH_FOLLOWER_TEMPORAL_ADDRESS at your server'
+        : target.addressFrom === 'BRANCH_FOLLOWER_TEMPORAL_ADDRESS'
+          ? 'is the server up at that address? unset BRANCH_FOLLOWER_TEMPORAL_ADDRESS to use the registry\'s controller.temporal.address'
+          : `is the server up at that address? BRANCH_FOLLOWER_TEMPORAL_ADDRESS overrides ${target.addressFrom} (docs/cli.md)`,
       Exit.Unreachable,
     );
   const why = await unreachableBecause(target.address);

@@ -21,6 +21,10 @@ import { eventsQuery, stateQuery, watcherIdFor, workflowIdFor } from '../../cont
 import type { FollowerView, Transition } from '../../contract/state.ts';
 import { runsThatDoNotReplay } from './replay-check.ts';
 
+// Each test's world names its own server: the Temporal CLI settings of whoever runs the tests
+// (TEMPORAL_ADDRESS, TEMPORAL_PROFILE, …) would move the operator CLI elsewhere.
+for (const name of Object.keys(process.env)) if (name.startsWith('TEMPORAL_')) delete process.env[name];
+
 export const REPO = 'org/app';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const HWLAB = path.join(ROOT, 'examples/bin/hwlab');

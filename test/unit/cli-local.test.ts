@@ -58,7 +58,7 @@ describe('the CLI fails fast and clearly', () => {
     cpSync(path.join(ROOT, 'config'), path.join(dir, 'config'), { recursive: true });
     const file = path.join(dir, 'config', 'cicd-branch-followers.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('address: 127.0.0.1:7233', `address: 127.0.0.1:${port}`));
-    const res = await cli(['--registry', file, 'status'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: undefined });
+    const res = await cli(['--registry', file, 'status'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: undefined, TEMPORAL_ADDRESS: undefined, TEMPORAL_PROFILE: undefined });
     expect(res.code).toBe(Exit.Unreachable);
     expect(res.err).toContain(`(from controller.temporal.address in ${file}): connection refused`);
     expect(res.err).toMatch(/hint: .*BRANCH_FOLLOWER_TEMPORAL_ADDRESS/);
@@ -109,5 +109,28 @@ describe('the CLI fails fast and clearly', () => {
     expect(res.out).toMatch(/^cluster: skipped — no Kubernetes configuration/);
     expect(res.out).toContain(`followers: not planned — cannot reach Temporal at 127.0.0.1:${port} (from BRANCH_FOLLOWER_TEMPORAL_ADDRESS): connection refused`);
     expect(res.err).toMatch(/^hint: /);
+  });
+
+  it("the Temporal CLI's settings are honoured, ours first: TEMPORAL_ADDRESS, then a selected profile, then the registry", async () => {
+    const none = { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: undefined, TEMPORAL_ADDRESS: undefined, TEMPORAL_PROFILE: undefined, TEMPORAL_CONFIG_FILE: undefined };
+    const fromTheirEnv = await cli(['--registry', REGISTRY, 'status'], { ...none, TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    expect(fromTheirEnv.code).toBe(Exit.Unreachable);
+    expect(fromTheirEnv.err).toContain(`cannot reach Temporal at 127.0.0.1:${port} (from TEMPORAL_ADDRESS): connection refused`);
+    expect(fromTheirEnv.err).toContain('BRANCH_FOLLOWER_TEMPORAL_ADDRESS overrides TEMPORAL_ADDRESS');
+
+    // A profile of the Temporal CLI's file, selected by name, read by Temporal's own loader.
+    const toml = path.join(dir, 'temporal.toml');
+    writeFileSync(toml, `[profile.staging]\naddress = "127.0.0.2:${port}"\nnamespace = "staging"\n`);
+    const fromProfile = await cli(['--registry', REGISTRY, 'status'], { ...none, TEMPORAL_PROFILE: 'staging', TEMPORAL_CONFIG_FILE: toml });
+    expect(fromProfile.err).toContain(`cannot reach Temporal at 127.0.0.2:${port} (from profile staging in ${toml})`);
+    // Their variable beats their file; ours beats both.
+    const envOverFile = await cli(['--registry', REGISTRY, 'status'], { ...none, TEMPORAL_PROFILE: 'staging', TEMPORAL_CONFIG_FILE: toml, TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    expect(envOverFile.err).toContain('(from TEMPORAL_ADDRESS)');
+    const oursFirst = await cli(['--registry', REGISTRY, 'status'], { ...none, TEMPORAL_ADDRESS: '127.0.0.2:1', BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    expect(oursFirst.err).toContain(`at 127.0.0.1:${port} (from BRANCH_FOLLOWER_TEMPORAL_ADDRESS)`);
+
+    const missing = await cli(['--registry', REGISTRY, 'status'], { ...none, TEMPORAL_PROFILE: 'nope', TEMPORAL_CONFIG_FILE: toml });
+    expect(missing.code).toBe(Exit.Usage);
+    expect(missing.err).toMatch(/the Temporal CLI's configuration: .*nope/);
   });
 });
