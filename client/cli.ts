@@ -1,6 +1,6 @@
 // branch-follower: the operator CLI. One entry point to plan, apply, watch, trigger and explain
 // followers. Tables by default; full data with -o json|yaml (or --json). Exit codes: docs/cli.md.
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import { connect, controllerInfo, findSpec, readRegistry, requireState, runningS
 import { watcherSpecs } from './followers.ts';
 import { CliError, dim, emit, Exit, processIo, shortSha, table, when, type Format, type Io } from './output.ts';
 import { applyPlan, applyWatcherPlan, computePlan, computeWatcherPlan, type PlanItem, type WatcherPlanItem } from './plan.ts';
+import { completionScript, SHELLS, type Shell } from './completion.ts';
 import { runOnceDry, runOnceLive, type RunOnceRow } from './run-once.ts';
 import { eventsTable, explain, historyTable, statusTable, type StatusRow } from './views.ts';
 import { waitForSha } from './wait.ts';
@@ -106,7 +107,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const program = new Command('branch-follower')
     .description('Follow git branches on a mirror and deploy each new commit once, through Temporal.')
     .option('--registry <file>', 'the registry YAML', process.env.BRANCH_FOLLOWER_REGISTRY ?? DEFAULT_REGISTRY)
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
+    .addOption(new Option('-o, --output <format>', 'output format (wide: more columns)').choices(['table', 'wide', 'json', 'yaml']).default('table'))
     .option('--json', 'same as -o json')
     .option('--kubeconfig <file>', 'the kubeconfig for cluster commands (default: $KUBECONFIG, then ~/.kube/config)')
     .version(cliVersion())
@@ -240,13 +241,13 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
             io,
             format(),
             { controller: info, ...(cluster ? { cluster } : {}), ...(watchers.length ? { watchers } : {}), followers: rows.map((r) => ({ id: r.spec.id, enabled: r.enabled, running: Boolean(r.state), state: r.state ?? null })) },
-            () => [statusTable(io, rows, Date.now()), '', controllerLine(info), ...watcherLines(watchers, Date.now()), ...(cluster ? [clusterLine(cluster)] : []), '', ...drillDown(ctx, info, rows)].join('\n'),
+            () => [statusTable(io, rows, Date.now(), format() === 'wide'), '', controllerLine(info), ...watcherLines(watchers, Date.now()), ...(cluster ? [clusterLine(cluster)] : []), '', ...drillDown(ctx, info, rows)].join('\n'),
           );
         };
         await draw();
         while (opts.watch) {
           await new Promise((r) => setTimeout(r, 2000));
-          if (format() === 'table' && io.color) io.out('\x1b[2J\x1b[H');
+          if ((format() === 'table' || format() === 'wide') && io.color) io.out('\x1b[2J\x1b[H');
           await draw();
         }
       }, opts.follower),
@@ -420,6 +421,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         exit = result.exit;
       }, opts.follower),
     );
+
+  program
+    .command('completion')
+    .description('print shell completion: source <(branch-follower completion bash), or zsh; fish: … completion fish | source')
+    .addArgument(new Argument('<shell>', 'the shell').choices(SHELLS))
+    .action((shell: Shell) => io.out(completionScript(program, shell).trimEnd()));
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -4,7 +4,8 @@ import { styleText } from 'node:util';
 import YAML from 'yaml';
 import type { Phase } from '../contract/state.ts';
 
-export type Format = 'table' | 'json' | 'yaml';
+/** `wide` is a table with more columns where a command has them (`status`), else the table. */
+export type Format = 'table' | 'wide' | 'json' | 'yaml';
 
 /** Exit codes (documented in docs/cli.md). */
 export const Exit = {

@@ -12,15 +12,18 @@ export interface StatusRow {
 }
 
 /** Ages are computed here, from wall-clock `now`: the workflow's clock stops between its steps. */
-export function statusTable(io: Io, rows: StatusRow[], now: number): string {
+/** `wide` adds each follower's code, next mirror read, mirror and message. */
+export function statusTable(io: Io, rows: StatusRow[], now: number, wide = false): string {
+  const head = ['FOLLOWER', 'ADAPTER', 'BRANCH', 'OBSERVED', 'TARGET', 'LAST TRIGGERED', 'LAST SUCCEEDED', 'PHASE', 'IN-FLIGHT', 'BUDGET', 'AGE'];
   return table(
-    ['FOLLOWER', 'ADAPTER', 'BRANCH', 'OBSERVED', 'TARGET', 'LAST TRIGGERED', 'LAST SUCCEEDED', 'PHASE', 'IN-FLIGHT', 'BUDGET', 'AGE'],
+    wide ? [...head, 'CODE', 'NEXT READ', 'MIRROR', 'MESSAGE'] : head,
     rows.map(({ spec, enabled, state: s }) => {
       if (!s) {
-        return [spec.id, spec.adapter.id, spec.source.branch, '-', '-', '-', '-', enabled ? 'NotRunning' : 'Disabled', '-', budget(spec), '-'];
+        const row = [spec.id, spec.adapter.id, spec.source.branch, '-', '-', '-', '-', enabled ? 'NotRunning' : 'Disabled', '-', budget(spec), '-'];
+        return wide ? [...row, '-', '-', spec.source.mirror, '-'] : row;
       }
       const f = inFlightOf(s.work);
-      return [
+      const row = [
         spec.id,
         s.adapter,
         s.branch,
@@ -33,6 +36,8 @@ export function statusTable(io: Io, rows: StatusRow[], now: number): string {
         budget(spec, f ? now - f.startedAt : undefined),
         roundedDuration(now - s.phaseSince),
       ];
+      const next = s.nextObserveAt > now ? `in ${roundedDuration(s.nextObserveAt - now)}` : 'due';
+      return wide ? [...row, s.code, next, s.mirror, s.message] : row;
     }),
   );
 }

@@ -84,6 +84,14 @@ describe('status, events, history, explain, logs', () => {
     expect(status.out).toMatch(/controller: temporal .* task queue t\w+-queue: 1 worker\(s\) polling/);
     expect(status.out).toContain(`temporal workflow query --address ${h.address} --namespace default --workflow-id ${workflowIdFor(h.id('app'))} --name state`);
     expect(status.out).not.toContain('{');
+    // -o wide: the same rows with the code, the next mirror read, the mirror and the message.
+    const [wideHeader, wideRow] = (await h.cli('status', '-o', 'wide')).out.split('\n');
+    expect(wideHeader!.split(/\s{3,}/).slice(-4)).toEqual(['CODE', 'NEXT READ', 'MIRROR', 'MESSAGE']);
+    const wideCells = wideRow!.split(/\s{3,}/);
+    expect(wideCells.slice(0, 9)).toEqual(row!.split(/\s{3,}/).slice(0, 9));
+    expect(wideCells.slice(-4, -2)).toEqual(['ClosedOut', expect.stringMatching(/^(in \d+(ms|s|m)|due)$/)]);
+    expect(wideCells.at(-2)).toBe(h.daemon.url(REPO));
+    expect(wideCells.at(-1)).toMatch(/^closed out in /);
 
     const full = json(await h.cli('status', '-o', 'json'));
     expect(full.controller.workers).toHaveLength(1);
