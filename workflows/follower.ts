@@ -58,10 +58,12 @@ const DECISION_CORE_V2 = 'decision-core-v2';
  * follower's next task still waits for a dead worker, the SDK runs the workflow on through events
  * whose task has not started (a fired timer, a signal, a result) on the last started task's clock.
  * A decision made there ("not due yet: wait") is one replay makes differently ("due: observe"),
- * and the worker that replays the follower later fails with a nondeterminism error. So the
- * decision clock moves only on recorded times: a fired timer's deadline, the time an activity
- * stamped on its result or failure, and a reading of the worker's clock taken as a local activity
- * (its marker keeps it) when the follower starts and when a signal wakes it.
+ * and the worker that replays the follower later fails with a nondeterminism error (seen in
+ * test/e2e/failover-queries.test.ts before this; the local-activity case follows from how the
+ * SDK's core moves its clock). So the decision clock moves only on recorded times: a fired
+ * timer's deadline, the time an activity stamped on its result or failure, and a reading of the
+ * worker's clock taken as a local activity (its marker keeps it) when the follower starts and
+ * when a signal wakes it.
  */
 const RECORDED_CLOCK = 'recorded-clock';
 
