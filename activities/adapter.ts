@@ -5,6 +5,7 @@ import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { planTrigger, RUNTIME_PHASES, type RuntimeStatus, type SecretPresence, type TriggerResult } from '../contract/adapter.ts';
+import { renderString } from '../config/placeholders.ts';
 import { FailureCode } from '../contract/codes.ts';
 import type { AdapterSpec, CommandAdapterSpec, CommandTemplate } from '../contract/spec.ts';
 import { failure } from './failure.ts';
@@ -60,12 +61,8 @@ export function renderArgv(
     configRef: path.resolve(registryDir, call.configRef),
   };
   const argv = template.argv.map((arg) =>
-    arg.replace(/\{([^{}]*)\}/g, (_m, name: string) => {
-      const v = known[name];
-      if (v === undefined) {
-        throw failure(FailureCode.AdapterFailed, `adapter ${call.adapter.id}: no value for {${name}}${name === 'jobId' ? ' (no job id is known yet)' : ''}`, false);
-      }
-      return v;
+    renderString(arg, known, (name) => {
+      throw failure(FailureCode.AdapterFailed, `adapter ${call.adapter.id}: no value for {${name}}${name === 'jobId' ? ' (no job id is known yet)' : ''}`, false);
     }),
   );
   const program = argv[0]!;

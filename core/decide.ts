@@ -4,6 +4,7 @@
 // and turns actions into activities and timers. The rules are in docs/architecture.md.
 import type { RuntimeStatus, SecretPresence } from '../contract/adapter.ts';
 import type { Code, MirrorFailureCode } from '../contract/codes.ts';
+import { shortSha as short } from '../contract/format.ts';
 import { canCancel, type FollowerSpec } from '../contract/spec.ts';
 import { inFlightOf, type FollowerState, type InFlight, type PendingCause, type Phase, type RunResult, type ShaRecord, type Work } from '../contract/state.ts';
 import { copy } from './copy.ts';
@@ -121,8 +122,8 @@ export function nextAction(s: FollowerState, now: number): Action {
     wakeups.push([w.nextCheckAt, 'next close-out check']);
     wakeups.push([w.deadline, 'close-out budget']);
   }
-  if (w?.stage === 'backoff' && !s.paused) wakeups.push([w.notBefore, `retry backoff for ${w.sha.slice(0, 12)}`]);
-  if (w?.stage === 'pending' && w.blocked) wakeups.push([w.blocked.retryAt, `the adapter of ${w.sha.slice(0, 12)}, again`]);
+  if (w?.stage === 'backoff' && !s.paused) wakeups.push([w.notBefore, `retry backoff for ${short(w.sha)}`]);
+  if (w?.stage === 'pending' && w.blocked) wakeups.push([w.blocked.retryAt, `the adapter of ${short(w.sha)}, again`]);
   if (w?.stage === 'pending' && now < strayUntil) wakeups.push([strayUntil, 'a lost trigger command to time out']);
   wakeups.sort((a, b) => a[0] - b[0]);
   const [until, why] = wakeups[0]!;

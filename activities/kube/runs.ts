@@ -6,6 +6,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { renderDeep, renderString } from '../../config/placeholders.ts';
 import type { TriggerResult } from '../../contract/adapter.ts';
 import { FailureCode } from '../../contract/codes.ts';
+import { shortSha } from '../../contract/format.ts';
 import type { KubeAdapterSpec } from '../../contract/spec.ts';
 import type { AdapterCall } from '../adapter.ts';
 import { failure } from '../failure.ts';
@@ -56,7 +57,7 @@ export async function triggerRun(kubeAccess: KubeAccess | undefined, call: KubeC
     throw kubeFailure(`adapter ${call.adapter.id}: read ${what}`, err);
   });
   const mine = existing?.metadata?.labels?.[LABEL_FOLLOWER] === call.follower && existing.metadata.annotations?.[ANNOTATION_SHA] === sha;
-  if (!mine) throw failure(FailureCode.AdapterFailed, `adapter ${call.adapter.id}: ${what} already exists and was not created by ${call.follower} for ${sha.slice(0, 12)}`, false);
+  if (!mine) throw failure(FailureCode.AdapterFailed, `adapter ${call.adapter.id}: ${what} already exists and was not created by ${call.follower} for ${shortSha(sha)}`, false);
   return { fired: false, triggerId: obj.metadata.name, jobId: obj.metadata.name, alreadyRunning: true, secrets: [] };
 }
 

@@ -1,6 +1,7 @@
 // What a runtime object says about a sha, as a RuntimeStatus: pure functions over the objects the
 // close-out checks read (Deployment, Tekton PipelineRun, batch Job, Argo CD Application).
 import type { RuntimeStatus } from '../../contract/adapter.ts';
+import { shortSha as short } from '../../contract/format.ts';
 import type { CheckRule } from '../../contract/spec.ts';
 
 /** The labels and annotations every object a built-in adapter creates carries. */
@@ -25,7 +26,6 @@ interface Meta {
 
 const condition = (conds: Condition[] | undefined, type: string): Condition | undefined => conds?.find((c) => c.type === type);
 const said = (c: Condition | undefined): string => [c?.reason, c?.message].filter(Boolean).join(': ');
-const short = (sha: string): string => sha.slice(0, 12);
 
 export interface DeploymentObject {
   metadata?: Meta;
