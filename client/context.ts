@@ -1,7 +1,7 @@
 // What every CLI command starts from: the registry, a Temporal client, and ways to find a
 // follower and read its state without writing anything.
 import { connect as tcpConnect } from 'node:net';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { ConfigError, loadRegistry, type Registry } from '../config/registry.ts';
 import { ConnectionConfigError, type TemporalSecurity } from '../worker/connection.ts';
@@ -105,18 +105,23 @@ export function findSpec(registry: Registry, id: string): FollowerSpec {
   return found.spec;
 }
 
-/** The follower's state if its workflow is running; undefined when it is not. */
-export async function runningState(client: Client, id: string): Promise<FollowerView | undefined> {
-  const handle = client.workflow.getHandle(workflowIdFor(id));
+type Handle = ReturnType<Client['workflow']['getHandle']>;
+
+/** What `read` finds in a running workflow; undefined when it is not running (or never ran). */
+export async function ifRunning<T>(client: Client, workflowId: string, read: (handle: Handle, described: WorkflowExecutionDescription) => Promise<T>): Promise<T | undefined> {
+  const handle = client.workflow.getHandle(workflowId);
+  let described: WorkflowExecutionDescription;
   try {
-    const d = await handle.describe();
-    if (d.status.name !== 'RUNNING') return undefined;
+    described = await handle.describe();
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
-  return handle.query(stateQuery);
+  return described.status.name === 'RUNNING' ? read(handle, described) : undefined;
 }
+
+/** The follower's state if its workflow is running; undefined when it is not. */
+export const runningState = (client: Client, id: string): Promise<FollowerView | undefined> => ifRunning(client, workflowIdFor(id), (handle) => handle.query(stateQuery));
 
 export async function requireState(ctx: Ctx, id: string): Promise<FollowerView> {
   findSpec(ctx.registry, id);

@@ -3,11 +3,11 @@
 // delivers the new spec); one that is disabled or removed is stopped (its workflow cancelled).
 // Only what this registry started (its registryId, in each workflow's memo) is ever changed:
 // registries sharing a namespace and task queue leave each other alone, and say so.
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { followerIdOf, mirrorOfWatcherId, ownerOf, specQuery, watcherIdFor, watcherStateQuery, workflowIdFor } from '../contract/messages.ts';
 import type { FollowerSpec, WatcherSpec } from '../contract/spec.ts';
 import { startFollower, startOptions, startWatcher, watcherSpecs } from './followers.ts';
-import type { Ctx } from './context.ts';
+import { ifRunning, type Ctx } from './context.ts';
 import { allEqual } from './visibility.ts';
 
 /** `leave`: running, but not this registry's to change (another registry's, or started before owners were recorded). */
@@ -78,19 +78,8 @@ export async function applyPlan(ctx: Ctx, plan: PlanItem[], log: (line: string) 
 }
 
 /** A running workflow's spec and owner; undefined when it is not running. */
-async function runningWorkflow<S>(client: Client, workflowId: string, specOf: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<S>): Promise<Running<S> | undefined> {
-  const handle = client.workflow.getHandle(workflowId);
-  let memo: Record<string, unknown> | undefined;
-  try {
-    const described = await handle.describe();
-    if (described.status.name !== 'RUNNING') return undefined;
-    memo = described.memo;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
-  }
-  return { spec: await specOf(handle), owner: ownerOf(memo) };
-}
+const runningWorkflow = <S>(client: Client, workflowId: string, specOf: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<S>): Promise<Running<S> | undefined> =>
+  ifRunning(client, workflowId, async (handle, described) => ({ spec: await specOf(handle), owner: ownerOf(described.memo) }));
 
 function changedFields(a: FollowerSpec, b: FollowerSpec): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof FollowerSpec)[]);
