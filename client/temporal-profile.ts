@@ -36,7 +36,7 @@ function theirs(env: NodeJS.ProcessEnv): Layer[] {
   return layers;
 }
 
-/** The server, namespace and credentials the CLI uses, each with where it came from. */
+/** The server (and where its address came from), namespace and credentials the CLI uses. */
 export function cliTarget(registry: Registry, env: NodeJS.ProcessEnv = process.env): { target: TemporalTarget; security: TemporalSecurity } {
   const ours = temporalTarget(registry, env);
   const layers = theirs(env);
