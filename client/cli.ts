@@ -7,13 +7,14 @@ import path from 'node:path';
 import { adapterLogs } from '../activities/adapter.ts';
 import { apiMessage } from '../activities/kube/access.ts';
 import { parseDuration } from '../config/duration.ts';
+import { TEMPORAL_NAME } from '../config/schema.ts';
 import { DEFAULT_REGISTRY, type Registry } from '../config/registry.ts';
 import { objectYaml, writeKustomizeBase } from '../deploy/kustomize.ts';
 import { kubernetesOf, renderObjects, RenderError } from '../deploy/render.ts';
 import { eventsQuery, pauseSignal, resumeSignal, triggerSignal, watcherIdFor, watcherStateQuery, workflowIdFor } from '../contract/messages.ts';
 import { inFlightOf, type FollowerView } from '../contract/state.ts';
 import { formatDuration } from '../contract/format.ts';
-import { applyCluster, clusterStatus, operatorKubeAccess, planCluster, runLogs, waitRollout, type ClusterPlanItem, type ClusterStatus } from './cluster.ts';
+import { applyCluster, clusterStatus, operatorKubeAccess, planCluster, runLogs, waitRollout, type ClusterPlanItem, type ClusterStatus, type KubeTarget } from './cluster.ts';
 import { connect, controllerInfo, findSpec, readRegistry, requireState, runningState, uiLink, type Ctx } from './context.ts';
 import { watcherSpecs } from './followers.ts';
 import { CliError, dim, emit, Exit, processIo, shortSha, table, when, type Format, type Io } from './output.ts';
@@ -28,6 +29,8 @@ interface Globals {
   output: Format;
   json?: boolean;
   kubeconfig?: string;
+  context?: string;
+  namespace?: string;
 }
 
 type Scope = 'all' | 'cluster' | 'followers';
@@ -47,10 +50,10 @@ interface ClusterSection {
 }
 
 /** plan is read-only, so without a kubeconfig it says the cluster was skipped instead of failing (unless asked for the cluster alone). */
-async function clusterPlanOrSkip(registry: Registry, scope: Scope, kubeconfig?: string): Promise<ClusterSection> {
+async function clusterPlanOrSkip(registry: Registry, scope: Scope, target: KubeTarget): Promise<ClusterSection> {
   let kube;
   try {
-    kube = operatorKubeAccess(registry, kubeconfig);
+    kube = operatorKubeAccess(registry, target);
   } catch (err) {
     if (scope === 'all' && err instanceof CliError && err.message.startsWith('no Kubernetes configuration')) return { skipped: `${err.message} (${err.hint})` };
     throw err;
@@ -110,12 +113,21 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .addOption(new Option('-o, --output <format>', 'output format (wide: more columns)').choices(['table', 'wide', 'json', 'yaml']).default('table'))
     .option('--json', 'same as -o json')
     .option('--kubeconfig <file>', 'the kubeconfig for cluster commands (default: $KUBECONFIG, then ~/.kube/config)')
+    .option('--context <name>', 'the kubeconfig context for cluster commands (default: controller.kubernetes.context, else the current one)')
+    .option('-n, --namespace <namespace>', 'the Temporal namespace (overrides the registry and the environment)')
     .version(cliVersion())
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showSuggestionAfterError();
 
   const globals = (): Globals => program.opts<Globals>();
+  const kubeTarget = (): KubeTarget => ({ kubeconfig: globals().kubeconfig, context: globals().context });
+  /** -n/--namespace, checked like the registry's namespace. */
+  const temporalNamespace = (): string | undefined => {
+    const ns = globals().namespace;
+    if (ns !== undefined && !TEMPORAL_NAME.test(ns)) throw new CliError(`-n ${JSON.stringify(ns)} is not a Temporal namespace name`, 'use letters, digits, ".", "_" and "-"', Exit.Usage);
+    return ns;
+  };
   const format = (): Format => (globals().json ? 'json' : globals().output);
   /**
    * Runs `body` with a connected context and closes it afterwards. What can be checked locally is
@@ -124,7 +136,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const withCtx = async <T>(body: (ctx: Ctx) => Promise<T>, follower?: string): Promise<T> => {
     const registry = readRegistry(globals().registry);
     if (follower !== undefined) findSpec(registry, follower);
-    const ctx = await connect(registry);
+    const ctx = await connect(registry, temporalNamespace());
     try {
       return await body(ctx);
     } finally {
@@ -145,7 +157,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--diff', 'print a unified diff of each cluster object that would change')
     .action(async (opts: { scope: Scope; diff?: boolean }) => {
       const registry = readRegistry(globals().registry);
-      const cluster = clusterInScope(registry, opts.scope) ? await clusterPlanOrSkip(registry, opts.scope, globals().kubeconfig) : undefined;
+      const cluster = clusterInScope(registry, opts.scope) ? await clusterPlanOrSkip(registry, opts.scope, kubeTarget()) : undefined;
       // Without Temporal the cluster half still stands: it is shown, and the followers say why they are missing.
       const temporal =
         opts.scope === 'cluster'
@@ -175,7 +187,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .addOption(durationOption('--timeout <duration>', 'how long --wait waits for the followers', '2m'))
     .action(async (opts: { scope: Scope; confirm?: boolean; wait?: boolean; forceConflicts?: boolean; timeout: number }) => {
       const registry = readRegistry(globals().registry);
-      const kube = clusterInScope(registry, opts.scope) ? operatorKubeAccess(registry, globals().kubeconfig) : undefined;
+      const kube = clusterInScope(registry, opts.scope) ? operatorKubeAccess(registry, kubeTarget()) : undefined;
       // Everything is planned (and Temporal reached) before anything is written.
       const cluster = kube ? { context: kube.source, items: await planCluster(kube, registry) } : undefined;
       const body = async (ctx?: Ctx) => {
@@ -235,7 +247,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           const followers = opts.follower ? [{ spec: findSpec(ctx.registry, opts.follower), enabled: true }] : ctx.registry.followers;
           const rows: StatusRow[] = await Promise.all(followers.map(async (f) => ({ ...f, state: await runningState(ctx.client, f.spec.id) })));
           const info = await controllerInfo(ctx);
-          const cluster = ctx.registry.controller.kubernetes ? await clusterStatusOrWhy(ctx.registry, globals().kubeconfig) : undefined;
+          const cluster = ctx.registry.controller.kubernetes ? await clusterStatusOrWhy(ctx.registry, kubeTarget()) : undefined;
           const watchers = await watcherStates(ctx);
           emit(
             io,
@@ -271,7 +283,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       };
       if (!opts.dryRun) return withCtx(async (ctx) => report(await runOnceLive(ctx, specs, opts.timeout)));
       // A dry run needs only the mirror and the decision core: Temporal adds the followers' states when it answers.
-      const ctx = await connect(registry).catch((err: unknown) => {
+      const ctx = await connect(registry, temporalNamespace()).catch((err: unknown) => {
         if (err instanceof CliError && err.exitCode === Exit.Unreachable) return err;
         throw err;
       });
@@ -356,7 +368,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         const jobId = (inFlight?.stage === 'closingOut' ? inFlight.jobId : undefined) ?? last?.jobId;
         if (!jobId) throw new CliError(`${opts.follower} has no job yet`, 'nothing has been triggered', Exit.NotFound);
         if (adapter.kind !== 'command') {
-          const logs = await runLogs(operatorKubeAccess(ctx.registry, globals().kubeconfig), adapter, jobId, opts.tail);
+          const logs = await runLogs(operatorKubeAccess(ctx.registry, kubeTarget()), adapter, jobId, opts.tail);
           if (!logs.length) io.out(dim(io, `# no pods for ${jobId} in ${adapter.namespace} (yet)`));
           for (const l of logs) {
             io.out(dim(io, `# ${l.header}`));
@@ -484,9 +496,9 @@ function watcherLines(watchers: WatcherStatus[], now: number): string[] {
 }
 
 /** The cluster half of status; never fails the command: a missing kubeconfig or an unreachable cluster is said, not thrown. */
-async function clusterStatusOrWhy(registry: Registry, kubeconfig?: string): Promise<ClusterStatus | { unavailable: string }> {
+async function clusterStatusOrWhy(registry: Registry, target: KubeTarget): Promise<ClusterStatus | { unavailable: string }> {
   try {
-    return await clusterStatus(operatorKubeAccess(registry, kubeconfig), registry);
+    return await clusterStatus(operatorKubeAccess(registry, target), registry);
   } catch (err) {
     return { unavailable: err instanceof CliError ? err.message : apiMessage(err) };
   }

@@ -16,8 +16,17 @@ import type { KubeAdapterSpec } from '../contract/spec.ts';
 import { kubernetesOf, renderObjects, type KubeObject } from '../deploy/render.ts';
 import { CliError, Exit } from './output.ts';
 
-/** The operator's Kubernetes access: --kubeconfig, else $KUBECONFIG or ~/.kube/config, else in-cluster; the registry's context if it names one. */
-export function operatorKubeAccess(registry: Registry, kubeconfig?: string): KubeAccess {
+/** Where the operator's cluster is: --kubeconfig and --context, when given. */
+export interface KubeTarget {
+  kubeconfig?: string;
+  context?: string;
+}
+
+/**
+ * The operator's Kubernetes access: --kubeconfig, else $KUBECONFIG or ~/.kube/config, else
+ * in-cluster; the context from --context, else the registry's if it names one, else the current.
+ */
+export function operatorKubeAccess(registry: Registry, { kubeconfig, context: contextFlag }: KubeTarget = {}): KubeAccess {
   const k = kubernetesOf(registry);
   const kc = new KubeConfig();
   const file = kubeconfig ?? process.env.KUBECONFIG?.split(path.delimiter).find(Boolean) ?? path.join(os.homedir(), '.kube', 'config');
@@ -30,11 +39,12 @@ export function operatorKubeAccess(registry: Registry, kubeconfig?: string): Kub
   } else {
     throw new CliError('no Kubernetes configuration: no --kubeconfig, $KUBECONFIG or ~/.kube/config', 'point --kubeconfig at the cluster, or use --scope followers to manage only the followers', Exit.Usage);
   }
-  if (k.context) {
-    if (!kc.getContextObject(k.context)) {
-      throw new CliError(`kubeconfig has no context "${k.context}" (controller.kubernetes.context)`, `contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`, Exit.Usage);
+  const context = contextFlag ?? k.context;
+  if (context) {
+    if (!kc.getContextObject(context)) {
+      throw new CliError(`kubeconfig has no context "${context}" (${contextFlag ? '--context' : 'controller.kubernetes.context'})`, `contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}`, Exit.Usage);
     }
-    kc.setCurrentContext(k.context);
+    kc.setCurrentContext(context);
   }
   return accessFor(kc, `context ${kc.getCurrentContext()}`);
 }
@@ -105,7 +115,7 @@ function clusterError(what: string, err: unknown): CliError {
       : code === 403 || code === 401
         ? 'your Kubernetes identity may not do this; apply needs rights to create Namespaces, RBAC, ConfigMaps and Deployments'
         : code === undefined
-          ? 'is the cluster reachable? check --kubeconfig and controller.kubernetes.context'
+          ? 'is the cluster reachable? check --kubeconfig and --context (or controller.kubernetes.context)'
           : 'see the API server message above';
   return new CliError(`${what}: ${apiMessage(err)}`, hint, code === undefined ? Exit.Unreachable : Exit.Failed);
 }

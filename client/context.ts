@@ -61,11 +61,13 @@ const SOCKET_ERRORS: Record<string, string> = {
   ECONNRESET: 'connection reset',
 };
 
-export async function connect(registry: Registry): Promise<Ctx> {
+/** `namespace`: the -n flag, over everything else. */
+export async function connect(registry: Registry, namespace?: string): Promise<Ctx> {
   let target: TemporalTarget;
   let security: TemporalSecurity;
   try {
     ({ target, security } = cliTarget(registry));
+    if (namespace) target.namespace = namespace;
   } catch (err) {
     if (err instanceof ConnectionConfigError) throw new CliError(err.message, 'the CLI reads the same variables as the worker (docs/deploy.md)', Exit.Usage);
     if (err instanceof ProfileError) throw new CliError(err.message, 'fix the file, or unset TEMPORAL_PROFILE to use the registry (docs/cli.md)', Exit.Usage);

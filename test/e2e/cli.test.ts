@@ -267,6 +267,11 @@ describe('errors and the real binary', () => {
     } finally {
       delete process.env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS;
     }
+    // -n reaches the server: the one it names is asked, and says it has no such namespace.
+    const elsewhere = await h.cli('-n', 'no-such-namespace', 'status', '-o', 'json');
+    expect(elsewhere.code).not.toBe(Exit.Ok);
+    expect(elsewhere.err).toMatch(/no-such-namespace/);
+    expect((await h.cli('-n', 'default', 'status', '-o', 'json')).code).toBe(Exit.Ok);
     expect((await h.cli('run-once')).code).toBe(Exit.Usage);
     expect((await h.cli('frobnicate')).code).toBe(Exit.Usage);
   });

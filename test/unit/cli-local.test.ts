@@ -133,4 +133,19 @@ describe('the CLI fails fast and clearly', () => {
     expect(missing.code).toBe(Exit.Usage);
     expect(missing.err).toMatch(/the Temporal CLI's configuration: .*nope/);
   });
+
+  it('-n names the Temporal namespace and --context the kubeconfig context; a bad value of either is a usage error', async () => {
+    const badNamespace = await cli(['--registry', REGISTRY, '-n', 'team a', 'status'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    expect(badNamespace.code).toBe(Exit.Usage);
+    expect(badNamespace.err).toContain('-n "team a" is not a Temporal namespace name');
+    const kubeconfig = path.join(dir, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      ['apiVersion: v1', 'kind: Config', 'current-context: a', 'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:1" } }]', 'users: [{ name: u, user: { token: t } }]', 'contexts: [{ name: a, context: { cluster: c, user: u } }, { name: b, context: { cluster: c, user: u } }]', ''].join('\n'),
+    );
+    const noSuchContext = await cli(['--registry', REGISTRY, '--kubeconfig', kubeconfig, '--context', 'nope', 'plan', '--scope', 'cluster'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    expect(noSuchContext.code).toBe(Exit.Usage);
+    expect(noSuchContext.err).toContain('kubeconfig has no context "nope" (--context)');
+    expect(noSuchContext.err).toContain('contexts: a, b');
+  });
 });
