@@ -10,6 +10,7 @@ import { KubeConfig, PatchStrategy, type CoreV1Event, type KubernetesObject } fr
 import { createTwoFilesPatch } from 'diff';
 import YAML from 'yaml';
 import { accessFor, apiMessage, apiStatus, readObject, type KubeAccess } from '../activities/kube/access.ts';
+import { rolloutOf } from '../activities/kube/verdicts.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
 import type { KubeAdapterSpec } from '../contract/spec.ts';
@@ -175,15 +176,12 @@ export async function waitRollout(kube: KubeAccess, registry: Registry, progress
     });
     const elapsed = Date.now() - started;
     if (!d) throw new CliError(`${where} does not exist`, 'apply it first (apply --confirm)', Exit.Failed);
-    const want = d.spec?.replicas ?? 1;
+    const { want, observed, done, deadlineExceeded: stuck } = rolloutOf(d);
     const s = d.status ?? {};
-    const observed = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
     const line = `${where}: generation ${d.metadata?.generation ?? '?'} ${observed ? 'observed' : `(controller has seen ${s.observedGeneration ?? 'none'})`}; updated ${s.updatedReplicas ?? 0}/${want}, ready ${s.readyReplicas ?? 0}/${want}, available ${s.availableReplicas ?? 0}/${want}`;
     if (line !== last) progress(`${line} (${Math.round(elapsed / 1000)}s of ${k.deployment.rollout.budget})`);
     last = line;
-    const done = observed && (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === want && (s.availableReplicas ?? 0) === want;
     if (done) return { ok: true, message: `${where} rolled out: ${want}/${want} available in ${Math.round(elapsed / 1000)}s (budget ${k.deployment.rollout.budget}, controller.kubernetes.deployment.rollout.budget)` };
-    const stuck = s.conditions?.find((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded');
     if (stuck || elapsed >= budgetMs) {
       const why = await rolloutDiagnosis(kube, k.namespace, k.deployment.name, d);
       const head = stuck ? `${where} failed to roll out: ${stuck.reason}` : `${where} not rolled out within its budget ${k.deployment.rollout.budget} (controller.kubernetes.deployment.rollout.budget)`;

@@ -57,6 +57,16 @@ function onSha(revision: string | undefined, sha: string, rule: DeploymentRule):
   return 'annotation' in rule.revision ? revision === sha : revision === sha || revision.includes(sha.slice(0, 7));
 }
 
+/** Where a Deployment's rollout stands, as its controller reports it (the test `kubectl rollout status` makes). */
+export function rolloutOf(d: Pick<DeploymentObject, 'metadata' | 'spec' | 'status'>): { want: number; observed: boolean; done: boolean; deadlineExceeded?: Condition } {
+  const want = d.spec?.replicas ?? 1;
+  const st = d.status ?? {};
+  const observed = (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+  const done = observed && (st.updatedReplicas ?? 0) === want && (st.replicas ?? 0) === want && (st.availableReplicas ?? 0) === want;
+  const progressing = condition(st.conditions, 'Progressing');
+  return { want, observed, done, ...(progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded' ? { deadlineExceeded: progressing } : {}) };
+}
+
 export function deploymentVerdict(d: DeploymentObject | undefined, sha: string, rule: DeploymentRule): RuntimeStatus {
   const where = `deployment ${rule.namespace}/${rule.name}`;
   if (!d) return { phase: 'Pending', message: `${where} does not exist yet` };
@@ -65,14 +75,9 @@ export function deploymentVerdict(d: DeploymentObject | undefined, sha: string, 
   if (!onSha(revision, sha, rule)) {
     return { phase: 'Pending', ...(sha40 ? { sha: sha40 } : {}), message: `${where} is on ${revision ?? 'no revision'}; waiting for ${short(sha)}` };
   }
-  const want = d.spec?.replicas ?? 1;
+  const { want, observed, done, deadlineExceeded } = rolloutOf(d);
+  if (deadlineExceeded) return { phase: 'Failed', sha, retryable: rule.retryable, message: `${where} rollout failed: ${said(deadlineExceeded)}` };
   const st = d.status ?? {};
-  const progressing = condition(st.conditions, 'Progressing');
-  if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
-    return { phase: 'Failed', sha, retryable: rule.retryable, message: `${where} rollout failed: ${said(progressing)}` };
-  }
-  const observed = (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
-  const done = observed && (st.updatedReplicas ?? 0) === want && (st.replicas ?? 0) === want && (st.availableReplicas ?? 0) === want;
   const figures = `${st.updatedReplicas ?? 0}/${want} updated, ${st.availableReplicas ?? 0}/${want} available${(st.replicas ?? 0) > want ? `, ${(st.replicas ?? 0) - want} old still running` : ''}`;
   if (done) return { phase: 'Succeeded', sha, message: `${where} rolled out: ${figures}` };
   return { phase: 'Running', sha, message: `${where} rolling out: ${observed ? figures : 'new generation not observed yet'}` };
