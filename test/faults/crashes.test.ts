@@ -105,9 +105,11 @@ describe.each(['poll', 'watch'] as const)('worker kills (%s mode)', (mode) => {
     expect(shaRefires(triggers)).toBe(0); // pushes only move forward: no sha is ever needed twice
     expect(missing).toEqual([]);
     lanes.forEach((lane, i) => expect(h!.runtimeStatus(lane)).toMatchObject({ sha: head(h!, `b${i + 1}`), phase: 'Succeeded' }));
-    // The runtime's own kills, from its log: one that came after ours had no worker left to kill.
+    // The runtime's own kills, from its log. Each one the runtime attempts follows an accepted job
+    // (l3's first is always one); one that comes after ours finds no worker and fails the command
+    // instead — the follower learns nothing either way. How many land is chance: counted, reported.
     const runtimeKills = h.runtimeKills();
-    expect(runtimeKills.killed.length).toBeGreaterThan(0);
+    expect(runtimeKills.killed.length + runtimeKills.missed).toBeGreaterThan(0);
     const deaths = workers.deaths().length;
     const lives = new Set(triggers.map((t) => t.worker)).size;
     report({
