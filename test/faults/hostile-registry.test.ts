@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { Exit } from '../../client/output.ts';
 import { specQuery } from '../../contract/messages.ts';
-import { HOSTILE_CASES } from '../support/hostile-corpus.ts';
+import { HOSTILE_CASES, hostileText } from '../support/hostile-corpus.ts';
 import { Harness } from '../support/harness.ts';
 import { report } from '../support/reliability.ts';
 
@@ -38,17 +38,8 @@ describe('hostile registries, round 2', () => {
       cpSync(path.dirname(h.registryFile), dir, { recursive: true });
       mkdirSync(outside);
       writeFileSync(path.join(outside, 'secret.txt'), 'the host file nobody may ship\n');
-      const c = { dir, outside, mark };
-      k.plant?.(c);
-      let text = good;
-      if (k.edit) {
-        const doc = YAML.parse(good);
-        k.edit(doc, c);
-        text = YAML.stringify(doc, { lineWidth: 0 });
-      }
-      if (k.text) text = k.text(text, c);
       const file = path.join(dir, 'registry.yaml');
-      writeFileSync(file, text);
+      writeFileSync(file, hostileText(k, good, { dir, outside, mark }));
       const res = await h.cliWith(file, 'apply', '--confirm');
       const lines = res.err.split('\n').filter((l) => l.startsWith(file));
       expect(res.code, `${k.name}: ${res.err}`).toBe(Exit.Usage);

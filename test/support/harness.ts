@@ -12,13 +12,13 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { inject } from 'vitest';
 import YAML from 'yaml';
 import { loadRegistry, type Registry } from '../../config/registry.ts';
-import { main as cliMain } from '../../client/cli.ts';
 import { startFollower, startOptions, startWatcher, watcherSpecs } from '../../client/followers.ts';
 import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
 import { createFollowerWorker } from '../../worker/worker.ts';
 import type { KubeAccess } from '../../activities/kube/access.ts';
 import { eventsQuery, stateQuery, watcherIdFor, workflowIdFor } from '../../contract/messages.ts';
 import type { FollowerView, Transition } from '../../contract/state.ts';
+import { runCli } from './cli.ts';
 import { runsThatDoNotReplay } from './replay-check.ts';
 
 // Each test's world names its own server: the Temporal CLI settings of whoever runs the tests
@@ -317,10 +317,7 @@ export class Harness {
 
   /** The CLI in-process against another registry file (a hostile one, say). */
   async cliWith(registryFile: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await cliMain(['--registry', registryFile, ...args], { out: (t) => out.push(t), err: (t) => err.push(t), color: false });
-    return { code, out: out.join('\n'), err: err.join('\n') };
+    return runCli(['--registry', registryFile, ...args]);
   }
 
   /** The CLI as the cluster admin (the test control plane's kubeconfig). */

@@ -4,6 +4,7 @@
 // create the `mark` file if anything ever ran them through a shell.
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import YAML from 'yaml';
 
 export interface CaseContext {
   /** The registry's directory. */
@@ -23,6 +24,18 @@ export interface HostileCase {
   /** The YAML path of the one issue expected ('' for the document), and its message. */
   path: RegExp;
   message: RegExp;
+}
+
+/** The case's registry text, made from `good` (its files planted first). */
+export function hostileText(k: HostileCase, good: string, c: CaseContext): string {
+  k.plant?.(c);
+  let text = good;
+  if (k.edit) {
+    const doc = YAML.parse(good);
+    k.edit(doc, c);
+    text = YAML.stringify(doc, { lineWidth: 0 });
+  }
+  return k.text ? k.text(text, c) : text;
 }
 
 const adapterOf = (d: any): any => d.adapters[d.followers[0].adapter];

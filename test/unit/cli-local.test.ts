@@ -7,9 +7,9 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../client/cli.ts';
 import { seedMirror } from '../../scripts/git-mirror.ts';
 import { Exit } from '../../client/output.ts';
+import { runCli } from '../support/cli.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const REGISTRY = path.join(ROOT, 'config/cicd-branch-followers.yaml');
@@ -27,11 +27,8 @@ async function cli(args: string[], env: Record<string, string | undefined> = {})
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
   else process.env[k] = v;
-  const out: string[] = [];
-  const err: string[] = [];
   try {
-    const code = await main(args, { out: (t) => out.push(t), err: (t) => err.push(t), color: false });
-    return { code, out: out.join('\n'), err: err.join('\n') };
+    return await runCli(args);
   } finally {
     for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
     else process.env[k] = v;

@@ -2,15 +2,10 @@
 // gets after `source <(branch-follower completion bash)` and a Tab.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../client/cli.ts';
 import { Exit } from '../../client/output.ts';
+import { runCli } from '../support/cli.ts';
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (t) => out.push(t), err: (t) => err.push(t), color: false });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = (...args: string[]) => runCli(args);
 
 /** What bash offers for the words typed so far (the last one being completed). */
 function bashCompletes(script: string, words: string[]): string[] {

@@ -7,35 +7,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { ConfigError, loadRegistry, type ConfigIssue } from '../../config/registry.ts';
-import { HOSTILE_CASES } from '../support/hostile-corpus.ts';
+import { HOSTILE_CASES, hostileText } from '../support/hostile-corpus.ts';
+import { BASE_REGISTRY as GOOD } from '../support/registry-text.ts';
 
-const GOOD = `controller:
-  registryId: test
-  temporal: { address: 127.0.0.1:7233, namespace: default, taskQueue: q, workflowTaskTimeout: 10s }
-  worker: { maxConcurrentActivityTaskExecutions: 5, maxConcurrentWorkflowTaskExecutions: 5, maxCachedWorkflows: 10, shutdownGraceTime: 5s, stickyQueueScheduleToStartTimeout: 10s }
-defaults:
-  pollInterval: 15s
-  observe: { timeout: 10s, mode: poll, fallbackInterval: 5m }
-  closeout: { budget: 120s, pollInterval: 2s }
-  retry: { maxAttempts: 3, initialBackoff: 5s, backoffCoefficient: 2, maxBackoff: 60s }
-  adapter: { timeout: 30s, maxOutputBytes: 65536 }
-  activity: { heartbeatTimeout: 10s, maxAttempts: 3, maxRetryInterval: 10s }
-  loop: { continueAsNewAfter: 100, eventsKept: 50, shasKept: 50 }
-adapters:
-  lane:
-    kind: command
-    status: { argv: [lanectl, status, --lane, "{lane}"] }
-    trigger: { argv: [lanectl, deploy, --lane, "{lane}", --sha, "{sha}"] }
-    checks:
-      ready: { kind: adapter-status }
-followers:
-  - id: one
-    enabled: true
-    adapter: lane
-    source: { mirror: "git://127.0.0.1:9418/org/repo.git", branch: main }
-    target: { configRef: lanes.yaml, params: { lane: a } }
-    closeout: { check: ready }
-`;
 
 const made: string[] = [];
 afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -71,15 +45,7 @@ describe('the hostile corpus, against the loader', () => {
 
   it.each(HOSTILE_CASES.map((k) => [`${k.cls}: ${k.name}`, k] as const))('%s', (_name, k) => {
     const c = world();
-    k.plant?.(c);
-    let text = GOOD;
-    if (k.edit) {
-      const doc = YAML.parse(GOOD);
-      k.edit(doc, c);
-      text = YAML.stringify(doc, { lineWidth: 0 });
-    }
-    if (k.text) text = k.text(text, c);
-    const issues = issuesOf(text, path.join(c.dir, 'registry.yaml'));
+    const issues = issuesOf(hostileText(k, GOOD, c), path.join(c.dir, 'registry.yaml'));
     expect(issues, JSON.stringify(issues, null, 1)).toHaveLength(1);
     const [issue] = issues;
     expect(issue!.path).toMatch(k.path);

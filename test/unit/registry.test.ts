@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { ConfigError, loadRegistry, parseRegistry, type ConfigIssue } from '../../config/registry.ts';
 import { branchNameProblem } from '../../config/refname.ts';
 import { parseDuration } from '../../config/duration.ts';
+import { BASE_REGISTRY as BASE } from '../support/registry-text.ts';
 
 const SHIPPED = 'config/cicd-branch-followers.yaml';
 
@@ -19,34 +20,6 @@ function writeRegistry(text: string, files: Record<string, string> = {}): string
   return file;
 }
 
-const BASE = `controller:
-  registryId: test
-  temporal: { address: 127.0.0.1:7233, namespace: default, taskQueue: q, workflowTaskTimeout: 10s }
-  worker: { maxConcurrentActivityTaskExecutions: 5, maxConcurrentWorkflowTaskExecutions: 5, maxCachedWorkflows: 10, shutdownGraceTime: 5s, stickyQueueScheduleToStartTimeout: 10s }
-defaults:
-  pollInterval: 15s
-  observe: { timeout: 10s, mode: poll, fallbackInterval: 5m }
-  closeout: { budget: 120s, pollInterval: 2s }
-  retry: { maxAttempts: 3, initialBackoff: 5s, backoffCoefficient: 2, maxBackoff: 60s }
-  adapter: { timeout: 30s, maxOutputBytes: 65536 }
-  activity: { heartbeatTimeout: 10s, maxAttempts: 3, maxRetryInterval: 10s }
-  loop: { continueAsNewAfter: 100, eventsKept: 50, shasKept: 50 }
-adapters:
-  lane:
-    kind: command
-    env: [LANE_TOKEN]
-    status: { argv: [lanectl, status, --lane, "{lane}"] }
-    trigger: { argv: [lanectl, deploy, --lane, "{lane}", --sha, "{sha}"] }
-    checks:
-      ready: { kind: adapter-status }
-followers:
-  - id: one
-    enabled: true
-    adapter: lane
-    source: { mirror: "git://127.0.0.1:9418/org/repo.git", branch: main }
-    target: { configRef: lanes.yaml, params: { lane: a } }
-    closeout: { check: ready }
-`;
 
 const lineOf = (text: string, needle: string): number => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
 
