@@ -4,7 +4,7 @@
 import { Context } from '@temporalio/activity';
 import type { RuntimeStatus, TriggerResult } from '../contract/adapter.ts';
 import type { Stamped } from '../contract/messages.ts';
-import type { CloseoutSpec } from '../contract/spec.ts';
+import type { CloseoutSpec, KubeAdapterSpec } from '../contract/spec.ts';
 import { adapterCancel, adapterStatus, adapterTrigger, type AdapterCall, type AdapterContext } from './adapter.ts';
 import type { KubeAccess } from './kube/access.ts';
 import { objectCheck } from './kube/checks.ts';
@@ -98,7 +98,7 @@ export function createActivities(deps: ActivityDeps) {
 export type FollowerActivities = ReturnType<typeof createActivities>;
 
 const asCommand = (call: AdapterCall) => call as AdapterCall<Extract<AdapterCall['adapter'], { kind: 'command' }>>;
-const asKube = (call: AdapterCall) => call as AdapterCall<Extract<AdapterCall['adapter'], { kind: 'tekton-pipelinerun' | 'kubernetes-job' }>>;
+const asKube = (call: AdapterCall) => call as AdapterCall<KubeAdapterSpec>;
 
 /** The result with the time it is returned (see Stamped). */
 const stamped = <T extends object>(result: T): Stamped<T> => ({ ...result, at: Date.now() });

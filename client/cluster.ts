@@ -13,6 +13,7 @@ import { accessFor, apiMessage, apiStatus, readObject, type KubeAccess } from '.
 import { rolloutOf } from '../activities/kube/verdicts.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
+import { kubeKind } from '../contract/kube-kinds/index.ts';
 import type { KubeAdapterSpec } from '../contract/spec.ts';
 import { kubernetesOf, renderObjects, type KubeObject } from '../deploy/render.ts';
 import { CliError, Exit } from './output.ts';
@@ -219,11 +220,9 @@ async function rolloutDiagnosis(kube: KubeAccess, namespace: string, name: strin
 
 const eventTime = (e: CoreV1Event): number => new Date(e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? 0).getTime();
 
-const RUN_POD_LABEL = { 'tekton-pipelinerun': 'tekton.dev/pipelineRun', 'kubernetes-job': 'batch.kubernetes.io/job-name' } as const;
-
 /** The logs of a built-in adapter's run: every container of every pod it made (last lines of each). */
 export async function runLogs(kube: KubeAccess, adapter: KubeAdapterSpec, jobId: string, tailLines: number): Promise<{ header: string; text: string; error?: string }[]> {
-  const pods = await kube.core.listNamespacedPod({ namespace: adapter.namespace, labelSelector: `${RUN_POD_LABEL[adapter.kind]}=${jobId}` }).catch((err: unknown) => {
+  const pods = await kube.core.listNamespacedPod({ namespace: adapter.namespace, labelSelector: `${kubeKind(adapter.kind).podLabel}=${jobId}` }).catch((err: unknown) => {
     throw clusterError(`list pods of ${jobId} in ${adapter.namespace}`, err);
   });
   const out: { header: string; text: string; error?: string }[] = [];

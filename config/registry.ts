@@ -5,7 +5,8 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
-import type { AdapterSpec, CheckKind, CheckRule, FollowerSpec, KubeAdapterKind, ValueSource } from '../contract/spec.ts';
+import { KUBE_KINDS, kubeKind } from '../contract/kube-kinds/index.ts';
+import type { AdapterSpec, CheckKind, CheckRule, FollowerSpec, ValueSource } from '../contract/spec.ts';
 import { parseDuration } from './duration.ts';
 import { placeholders, renderString, stringsIn } from './placeholders.ts';
 import { registrySchema, type RegistryDocument } from './schema.ts';
@@ -299,11 +300,10 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** Check kinds that read what a built-in adapter created, and the adapter kind they need. */
+/** Check kinds that read what an adapter made, and the adapter kind they need (a built-in kind's check is named like it). */
 const CHECK_NEEDS_ADAPTER: Partial<Record<CheckKind, AdapterSpec['kind']>> = {
   'adapter-status': 'command',
-  'tekton-pipelinerun': 'tekton-pipelinerun',
-  'kubernetes-job': 'kubernetes-job',
+  ...Object.fromEntries(KUBE_KINDS.map((k) => [k.name, k.name])),
 };
 
 function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue[] {
@@ -434,11 +434,6 @@ function relativeFileProblem(dir: string, ref: string): { message: string; hint:
   return undefined;
 }
 
-const TEMPLATE_KINDS: Record<KubeAdapterKind, { apiVersion: string; kind: string }> = {
-  'tekton-pipelinerun': { apiVersion: 'tekton.dev/v1', kind: 'PipelineRun' },
-  'kubernetes-job': { apiVersion: 'batch/v1', kind: 'Job' },
-};
-
 /** Reads each built-in adapter's object template; its problems point into the template file. */
 function loadTemplates(reg: RegistryDocument, dir: string, at: Locate, issues: ConfigIssue[]): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
@@ -463,7 +458,7 @@ function loadTemplates(reg: RegistryDocument, dir: string, at: Locate, issues: C
       continue;
     }
     const obj: unknown = doc.toJS();
-    const want = TEMPLATE_KINDS[a.kind];
+    const want = kubeKind(a.kind);
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
       issues.push(issue([], 'expected one Kubernetes object', `a ${want.kind} with apiVersion ${want.apiVersion}`));
       continue;

@@ -2,6 +2,7 @@
 // a fallback are optional on the follower/adapter and required in `defaults:`, so the code
 // itself holds no hidden defaults.
 import { z } from 'zod';
+import { KUBE_KINDS, type KubeAdapterKind } from '../contract/kube-kinds/index.ts';
 import { DurationError, formatLimit, parseDuration } from './duration.ts';
 import { DURATION_LIMITS, NUMBER_LIMITS, type DurationKind, type NumberKind } from './limits.ts';
 import { mirrorProblems } from './mirror-url.ts';
@@ -121,10 +122,11 @@ const kubernetes = z.strictObject({
 });
 
 const retryable = bool;
+/** The check that reads the runs of a built-in adapter kind, named like it. */
+const kubeCheck = <K extends KubeAdapterKind>(kind: K) => z.strictObject({ kind: z.literal(kind), retryable });
 const check = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('adapter-status') }),
-  z.strictObject({ kind: z.literal('tekton-pipelinerun'), retryable }),
-  z.strictObject({ kind: z.literal('kubernetes-job'), retryable }),
+  ...KUBE_KINDS.map((k) => kubeCheck(k.name)),
   z.strictObject({
     kind: z.literal('deployment-rollout'),
     namespace: objectRef,
@@ -138,7 +140,8 @@ const check = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('argocd-application'), namespace: objectRef, name: objectRef, retryable }),
 ]);
 
-function kubeAdapter<K extends 'tekton-pipelinerun' | 'kubernetes-job'>(kind: K) {
+/** A built-in adapter: one object of its kind (contract/kube-kinds/) per trigger, from a template. */
+function kubeAdapter<K extends KubeAdapterKind>(kind: K) {
   return z.strictObject({
     kind: z.literal(kind),
     timeout: duration('adapterTimeout').optional(),
@@ -162,8 +165,7 @@ const adapter = z.discriminatedUnion('kind', [
     logs: command.optional(),
     checks: z.record(name, check),
   }),
-  kubeAdapter('tekton-pipelinerun'),
-  kubeAdapter('kubernetes-job'),
+  ...KUBE_KINDS.map((k) => kubeAdapter(k.name)),
 ]);
 
 const retry = z.strictObject({

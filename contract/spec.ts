@@ -1,5 +1,8 @@
 // What a follower (and a mirror watcher) runs with: the registry entry resolved with its
 // `defaults:`. Produced by config/, carried in workflow inputs, read by activities and the CLI.
+import type { KubeAdapterKind } from './kube-kinds/index.ts';
+
+export type { KubeAdapterKind };
 
 /** Where a tunable came from: the YAML path and its file:line, so operators can find it. */
 export interface ValueSource {
@@ -27,12 +30,10 @@ export interface CommandAdapterSpec {
   logs?: CommandTemplate;
 }
 
-export const KUBE_ADAPTER_KINDS = ['tekton-pipelinerun', 'kubernetes-job'] as const;
-export type KubeAdapterKind = (typeof KUBE_ADAPTER_KINDS)[number];
-
 /**
- * A built-in adapter that creates one Kubernetes object per trigger from a template: a Tekton
- * PipelineRun or a batch Job, named by the trigger's key so a retried trigger cannot create two.
+ * A built-in adapter that creates one Kubernetes object per trigger from a template (of a kind in
+ * kube-kinds/: a Tekton PipelineRun, a batch Job), named by the trigger's key so a retried trigger
+ * cannot create two.
  */
 export interface KubeAdapterSpec {
   id: string;
@@ -55,9 +56,8 @@ export const canCancel = (a: AdapterSpec): boolean => a.kind !== 'command' || Bo
 /** How a close-out check decides, per kind. Kubernetes checks read the runtime's own objects. */
 export type CheckRule =
   | { kind: 'adapter-status' }
-  /** The PipelineRun / Job the trigger created (its name is the in-flight job id). */
-  | { kind: 'tekton-pipelinerun'; retryable: boolean }
-  | { kind: 'kubernetes-job'; retryable: boolean }
+  /** The run a built-in adapter's trigger created (its name is the in-flight job id); named like the adapter kind. */
+  | { kind: KubeAdapterKind; retryable: boolean }
   /** A Deployment on the sha (an annotation, or a container's image tag) with its rollout complete. */
   | {
       kind: 'deployment-rollout';

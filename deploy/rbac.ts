@@ -2,6 +2,7 @@
 // ConfigMap, create/read/cancel the runs of built-in adapters in their namespaces, and read the
 // objects close-out checks name. Nothing else: no Secrets, no cluster-wide access, no wildcards.
 import type { Registry } from '../config/registry.ts';
+import { kubeKind } from '../contract/kube-kinds/index.ts';
 
 export interface PolicyRule {
   apiGroups: string[];
@@ -33,8 +34,10 @@ export function roleRules(registry: Registry): Map<string, PolicyRule[]> {
   for (const { spec, enabled } of registry.followers) {
     if (!enabled) continue;
     const a = spec.adapter;
-    if (a.kind === 'tekton-pipelinerun') grant(a.namespace, { apiGroup: 'tekton.dev', resource: 'pipelineruns', verbs: ['create', 'get', 'patch'] });
-    if (a.kind === 'kubernetes-job') grant(a.namespace, { apiGroup: 'batch', resource: 'jobs', verbs: ['create', 'get', 'delete'] });
+    if (a.kind !== 'command') {
+      const { apiGroup, resource, verbs } = kubeKind(a.kind).rbac;
+      grant(a.namespace, { apiGroup, resource, verbs: [...verbs] });
+    }
     const c = spec.closeout;
     if (c.kind === 'deployment-rollout') grant(c.namespace, { apiGroup: 'apps', resource: 'deployments', verbs: ['get'], names: [c.name] });
     if (c.kind === 'argocd-application') grant(c.namespace, { apiGroup: 'argoproj.io', resource: 'applications', verbs: ['get'], names: [c.name] });

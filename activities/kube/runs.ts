@@ -1,25 +1,28 @@
-// The built-in Kubernetes adapters: one Tekton PipelineRun or batch Job per trigger, created from
-// the adapter's template with the sha rendered in. The name is the trigger key (follower, sha,
-// run), so a trigger retried after a lost worker finds its own object instead of creating a
-// second; a superseded run is cancelled (PipelineRun) or deleted (Job).
+// The built-in Kubernetes adapters: one object per trigger, of the adapter's kind (described in
+// contract/kube-kinds/: a Tekton PipelineRun, a batch Job), created from the adapter's template
+// with the sha rendered in. The name is the trigger key (follower, sha, run), so a trigger retried
+// after a lost worker finds its own object instead of creating a second; a superseded run is
+// stopped the way its kind says (a PipelineRun cancelled, a Job deleted).
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { renderDeep, renderString } from '../../config/placeholders.ts';
 import type { TriggerResult } from '../../contract/adapter.ts';
 import { FailureCode } from '../../contract/codes.ts';
 import { shortSha } from '../../contract/format.ts';
+import { kubeKind, type RunObject } from '../../contract/kube-kinds/index.ts';
 import type { KubeAdapterSpec } from '../../contract/spec.ts';
 import type { AdapterCall } from '../adapter.ts';
 import { failure } from '../failure.ts';
 import { triggerIdFor } from '../trigger-key.ts';
 import { apiStatus, kubeFailure, readObject, requireAccess, type KubeAccess } from './access.ts';
-import { ANNOTATION_BRANCH, ANNOTATION_SHA, LABEL_FOLLOWER, runVerdict, type RunObject } from './verdicts.ts';
+import { ANNOTATION_BRANCH, ANNOTATION_SHA, LABEL_FOLLOWER, runVerdict } from './verdicts.ts';
 
 type KubeCall = AdapterCall<KubeAdapterSpec>;
 
-const OBJECT = {
-  'tekton-pipelinerun': { apiVersion: 'tekton.dev/v1', kind: 'PipelineRun' },
-  'kubernetes-job': { apiVersion: 'batch/v1', kind: 'Job' },
-} as const;
+/** The API type of the adapter's runs. */
+function typeOf(call: KubeCall): { apiVersion: string; kind: string } {
+  const { apiVersion, kind } = kubeKind(call.adapter.kind);
+  return { apiVersion, kind };
+}
 
 /** The object to create: the template with its placeholders rendered and our name, labels and annotations set. */
 export function renderRun(call: KubeCall, sha: string, run: number): KubernetesObject & { metadata: { name: string; namespace: string } } {
@@ -53,7 +56,7 @@ export async function triggerRun(kubeAccess: KubeAccess | undefined, call: KubeC
     if (apiStatus(err) !== 409) throw kubeFailure(`adapter ${call.adapter.id}: create ${what}`, err, { create: true });
   }
   // It exists: ours from an earlier try of this very trigger, or somebody else's object.
-  const existing = await readObject<RunObject>(kube, { ...OBJECT[call.adapter.kind], namespace: obj.metadata.namespace, name: obj.metadata.name }).catch((err: unknown) => {
+  const existing = await readObject<RunObject>(kube, { ...typeOf(call), namespace: obj.metadata.namespace, name: obj.metadata.name }).catch((err: unknown) => {
     throw kubeFailure(`adapter ${call.adapter.id}: read ${what}`, err);
   });
   const mine = existing?.metadata?.labels?.[LABEL_FOLLOWER] === call.follower && existing.metadata.annotations?.[ANNOTATION_SHA] === sha;
@@ -61,16 +64,17 @@ export async function triggerRun(kubeAccess: KubeAccess | undefined, call: KubeC
   return { fired: false, triggerId: obj.metadata.name, jobId: obj.metadata.name, alreadyRunning: true, secrets: [] };
 }
 
-/** A superseded PipelineRun is cancelled (Tekton stops its tasks); a superseded Job is deleted with its pods. */
+/** A superseded run is stopped as its kind says: a merge patch its controller acts on (Tekton cancels a PipelineRun), or deleted with its pods (a Job). */
 export async function cancelRun(kubeAccess: KubeAccess | undefined, call: KubeCall, jobId: string | undefined): Promise<void> {
   if (!jobId) return; // never created: nothing to cancel
   const kube = requireAccess(kubeAccess, `adapter ${call.adapter.id}`);
-  const header = { ...OBJECT[call.adapter.kind], metadata: { name: jobId, namespace: call.adapter.namespace } };
+  const how = kubeKind(call.adapter.kind).cancel;
+  const header = { ...typeOf(call), metadata: { name: jobId, namespace: call.adapter.namespace } };
   try {
-    if (call.adapter.kind === 'tekton-pipelinerun') {
-      await kube.objects.patch({ ...header, spec: { status: 'Cancelled' } }, undefined, undefined, undefined, undefined, 'application/merge-patch+json');
+    if (how.by === 'merge-patch') {
+      await kube.objects.patch({ ...header, ...how.patch }, undefined, undefined, undefined, undefined, 'application/merge-patch+json');
     } else {
-      await kube.objects.delete(header, undefined, undefined, undefined, undefined, 'Background');
+      await kube.objects.delete(header, undefined, undefined, undefined, undefined, how.propagation);
     }
   } catch (err) {
     if (apiStatus(err) === 404) return; // already gone
@@ -79,13 +83,13 @@ export async function cancelRun(kubeAccess: KubeAccess | undefined, call: KubeCa
 }
 
 export async function runStatus(kubeAccess: KubeAccess | undefined, call: KubeCall, sha: string, jobId: string | undefined, retryable: boolean) {
-  const kind = OBJECT[call.adapter.kind].kind;
-  if (!jobId) return { phase: 'Pending' as const, message: `no ${kind} created yet` };
+  const kind = kubeKind(call.adapter.kind);
+  if (!jobId) return { phase: 'Pending' as const, message: `no ${kind.kind} created yet` };
   const kube = requireAccess(kubeAccess, `close-out check of ${call.adapter.id}`);
   try {
-    const obj = await readObject<RunObject>(kube, { ...OBJECT[call.adapter.kind], namespace: call.adapter.namespace, name: jobId });
+    const obj = await readObject<RunObject>(kube, { ...typeOf(call), namespace: call.adapter.namespace, name: jobId });
     return runVerdict(kind, obj, jobId, sha, retryable);
   } catch (err) {
-    throw kubeFailure(`read ${kind} ${call.adapter.namespace}/${jobId}`, err);
+    throw kubeFailure(`read ${kind.kind} ${call.adapter.namespace}/${jobId}`, err);
   }
 }

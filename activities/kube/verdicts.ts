@@ -1,20 +1,16 @@
 // What a runtime object says about a sha, as a RuntimeStatus: pure functions over the objects the
-// close-out checks read (Deployment, Tekton PipelineRun, batch Job, Argo CD Application).
+// close-out checks read (Deployment, Argo CD Application, and the runs of built-in adapters, which
+// their kinds judge: contract/kube-kinds/).
 import type { RuntimeStatus } from '../../contract/adapter.ts';
 import { shortSha as short } from '../../contract/format.ts';
+import type { KubeKind, RunObject } from '../../contract/kube-kinds/index.ts';
+import { condition, said, type Condition } from '../../contract/kube-kinds/kind.ts';
 import type { CheckRule } from '../../contract/spec.ts';
 
 /** The labels and annotations every object a built-in adapter creates carries. */
 export const LABEL_FOLLOWER = 'branch-follower.dev/follower';
 export const ANNOTATION_SHA = 'branch-follower.dev/sha';
 export const ANNOTATION_BRANCH = 'branch-follower.dev/branch';
-
-interface Condition {
-  type?: string;
-  status?: string;
-  reason?: string;
-  message?: string;
-}
 
 interface Meta {
   name?: string;
@@ -23,9 +19,6 @@ interface Meta {
   annotations?: Record<string, string>;
   labels?: Record<string, string>;
 }
-
-const condition = (conds: Condition[] | undefined, type: string): Condition | undefined => conds?.find((c) => c.type === type);
-const said = (c: Condition | undefined): string => [c?.reason, c?.message].filter(Boolean).join(': ');
 
 export interface DeploymentObject {
   metadata?: Meta;
@@ -83,29 +76,12 @@ export function deploymentVerdict(d: DeploymentObject | undefined, sha: string, 
   return { phase: 'Running', sha, message: `${where} rolling out: ${observed ? figures : 'new generation not observed yet'}` };
 }
 
-export interface RunObject {
-  metadata?: Meta;
-  status?: { conditions?: Condition[]; active?: number; succeeded?: number; failed?: number };
-}
-
-/** A PipelineRun or Job the adapter created for `sha`, judged by its conditions. */
-export function runVerdict(kind: 'PipelineRun' | 'Job', obj: RunObject | undefined, name: string, sha: string, retryable: boolean): RuntimeStatus {
-  if (!obj) return { phase: 'Failed', sha, jobId: name, retryable: true, message: `${kind} ${name} no longer exists (deleted before it finished)` };
+/** A run a built-in adapter created for `sha`: gone, or made for another sha, fails here; otherwise its kind judges it. */
+export function runVerdict(kind: KubeKind, obj: RunObject | undefined, name: string, sha: string, retryable: boolean): RuntimeStatus {
+  if (!obj) return { phase: 'Failed', sha, jobId: name, retryable: true, message: `${kind.kind} ${name} no longer exists (deleted before it finished)` };
   const runSha = obj.metadata?.annotations?.[ANNOTATION_SHA];
-  if (runSha && runSha !== sha) return { phase: 'Failed', jobId: name, retryable: false, message: `${kind} ${name} is for ${short(runSha)}, not ${short(sha)}` };
-  const conds = obj.status?.conditions;
-  if (kind === 'PipelineRun') {
-    const c = condition(conds, 'Succeeded');
-    if (c?.status === 'True') return { phase: 'Succeeded', sha, jobId: name, message: said(c) || 'Succeeded' };
-    if (c?.status === 'False') return { phase: 'Failed', sha, jobId: name, retryable, message: `PipelineRun ${name}: ${said(c)}` };
-    return { phase: 'Running', sha, jobId: name, message: `PipelineRun ${name}: ${said(c) || 'waiting for the Tekton controller'}` };
-  }
-  const complete = condition(conds, 'Complete');
-  const failed = condition(conds, 'Failed');
-  if (complete?.status === 'True') return { phase: 'Succeeded', sha, jobId: name, message: `Job ${name} complete` };
-  if (failed?.status === 'True') return { phase: 'Failed', sha, jobId: name, retryable, message: `Job ${name} failed: ${said(failed)}` };
-  const s = obj.status ?? {};
-  return { phase: 'Running', sha, jobId: name, message: `Job ${name}: ${s.active ?? 0} active, ${s.succeeded ?? 0} succeeded, ${s.failed ?? 0} failed` };
+  if (runSha && runSha !== sha) return { phase: 'Failed', jobId: name, retryable: false, message: `${kind.kind} ${name} is for ${short(runSha)}, not ${short(sha)}` };
+  return kind.verdict(obj, name, sha, retryable);
 }
 
 export interface ApplicationObject {

@@ -1,7 +1,10 @@
 // What runtime objects say about a sha (pure), and how built-in adapters name and render their runs.
+// Each Kubernetes kind's own verdict is tested with its descriptor, under test/unit/kube-kinds/.
 import { describe, expect, it } from 'vitest';
 import { applicationVerdict, deploymentRevision, deploymentVerdict, runVerdict, type DeploymentObject } from '../../activities/kube/verdicts.ts';
 import { renderRun } from '../../activities/kube/runs.ts';
+import { kubernetesJob } from '../../contract/kube-kinds/kubernetes-job.ts';
+import { tektonPipelineRun } from '../../contract/kube-kinds/tekton-pipelinerun.ts';
 import { triggerIdFor as runName } from '../../activities/trigger-key.ts';
 import type { CheckRule, KubeAdapterSpec } from '../../contract/spec.ts';
 import type { AdapterCall } from '../../activities/adapter.ts';
@@ -59,31 +62,22 @@ describe('deployment-rollout verdict', () => {
   });
 });
 
-describe('PipelineRun and Job verdicts', () => {
+describe('runs of built-in adapters', () => {
   const run = (conditions: object[], annotations: Record<string, string> = { 'branch-follower.dev/sha': S }) => ({ metadata: { annotations }, status: { conditions } });
 
-  it('PipelineRun: its Succeeded condition decides; Unknown is Running; a deleted run fails retryably', () => {
-    expect(runVerdict('PipelineRun', run([{ type: 'Succeeded', status: 'True', reason: 'Succeeded', message: 'Tasks Completed: 3' }]), 'r1', S, false)).toEqual({ phase: 'Succeeded', sha: S, jobId: 'r1', message: 'Succeeded: Tasks Completed: 3' });
-    expect(runVerdict('PipelineRun', run([{ type: 'Succeeded', status: 'False', reason: 'PipelineRunTimeout', message: 'timed out' }]), 'r1', S, false)).toEqual({ phase: 'Failed', sha: S, jobId: 'r1', retryable: false, message: 'PipelineRun r1: PipelineRunTimeout: timed out' });
-    expect(runVerdict('PipelineRun', run([{ type: 'Succeeded', status: 'Unknown', reason: 'Running' }]), 'r1', S, false)).toEqual({ phase: 'Running', sha: S, jobId: 'r1', message: 'PipelineRun r1: Running' });
-    expect(runVerdict('PipelineRun', run([]), 'r1', S, false).message).toBe('PipelineRun r1: waiting for the Tekton controller');
-    expect(runVerdict('PipelineRun', undefined, 'r1', S, false)).toMatchObject({ phase: 'Failed', retryable: true, message: 'PipelineRun r1 no longer exists (deleted before it finished)' });
-  });
-
-  it('Job: Complete succeeds, Failed fails with its reason, otherwise counts pods', () => {
-    expect(runVerdict('Job', run([{ type: 'Complete', status: 'True' }]), 'j1', S, false).phase).toBe('Succeeded');
-    expect(runVerdict('Job', run([{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }]), 'j1', S, true)).toEqual({
-      phase: 'Failed',
-      sha: S,
-      jobId: 'j1',
-      retryable: true,
-      message: 'Job j1 failed: BackoffLimitExceeded: Job has reached the specified backoff limit',
-    });
-    expect(runVerdict('Job', { metadata: { annotations: { 'branch-follower.dev/sha': S } }, status: { active: 1, failed: 1 } }, 'j1', S, false).message).toBe('Job j1: 1 active, 0 succeeded, 1 failed');
+  it('a run deleted before it finished fails retryably, named by its kind', () => {
+    expect(runVerdict(tektonPipelineRun, undefined, 'r1', S, false)).toMatchObject({ phase: 'Failed', sha: S, jobId: 'r1', retryable: true, message: 'PipelineRun r1 no longer exists (deleted before it finished)' });
+    expect(runVerdict(kubernetesJob, undefined, 'j1', S, false).message).toBe('Job j1 no longer exists (deleted before it finished)');
   });
 
   it('refuses a run that was made for another sha', () => {
-    expect(runVerdict('Job', run([{ type: 'Complete', status: 'True' }], { 'branch-follower.dev/sha': sha(1) }), 'j1', S, false)).toMatchObject({ phase: 'Failed', retryable: false, message: `Job j1 is for ${sha(1).slice(0, 12)}, not ${S.slice(0, 12)}` });
+    expect(runVerdict(kubernetesJob, run([{ type: 'Complete', status: 'True' }], { 'branch-follower.dev/sha': sha(1) }), 'j1', S, false)).toMatchObject({ phase: 'Failed', retryable: false, message: `Job j1 is for ${sha(1).slice(0, 12)}, not ${S.slice(0, 12)}` });
+  });
+
+  it('otherwise its kind judges it (test/unit/kube-kinds/)', () => {
+    const done = run([{ type: 'Succeeded', status: 'True', reason: 'Succeeded' }]);
+    expect(runVerdict(tektonPipelineRun, done, 'r1', S, true)).toEqual(tektonPipelineRun.verdict(done, 'r1', S, true));
+    expect(runVerdict(kubernetesJob, run([]), 'j1', S, true)).toEqual(kubernetesJob.verdict(run([]), 'j1', S, true));
   });
 });
 
