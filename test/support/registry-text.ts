@@ -28,3 +28,21 @@ followers:
     target: { configRef: lanes.yaml, params: { lane: a } }
     closeout: { check: ready }
 `;
+
+/** A `controller.kubernetes` block for BASE_REGISTRY (it has a source for LANE_TOKEN); clone it before editing. */
+export const KUBE_CONTROLLER = {
+  namespace: 'branch-follower',
+  serviceAccount: 'branch-follower',
+  fieldManager: 'branch-follower',
+  configMaps: { registry: 'bf-registry', state: 'bf-state' },
+  deployment: {
+    name: 'bf-worker',
+    replicas: 2,
+    image: 'registry.example.com/bf:1',
+    imagePullPolicy: 'IfNotPresent',
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+    healthPort: 8080,
+    rollout: { budget: '60s', pollInterval: '2s' },
+  },
+  env: { LANE_TOKEN: { secretKeyRef: { name: 'lane', key: 'token' } } },
+};

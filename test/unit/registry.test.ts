@@ -6,7 +6,7 @@ import YAML from 'yaml';
 import { ConfigError, loadRegistry, parseRegistry, type ConfigIssue } from '../../config/registry.ts';
 import { branchNameProblem } from '../../config/refname.ts';
 import { parseDuration } from '../../config/duration.ts';
-import { BASE_REGISTRY as BASE } from '../support/registry-text.ts';
+import { BASE_REGISTRY as BASE, KUBE_CONTROLLER as KUBERNETES } from '../support/registry-text.ts';
 
 const SHIPPED = 'config/cicd-branch-followers.yaml';
 
@@ -189,22 +189,6 @@ describe('registry: bad input is refused with file:line:column, YAML path and hi
   });
 });
 
-const KUBERNETES = {
-  namespace: 'branch-follower',
-  serviceAccount: 'branch-follower',
-  fieldManager: 'branch-follower',
-  configMaps: { registry: 'bf-registry', state: 'bf-state' },
-  deployment: {
-    name: 'bf-worker',
-    replicas: 2,
-    image: 'registry.example.com/bf:1',
-    imagePullPolicy: 'IfNotPresent',
-    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
-    healthPort: 8080,
-    rollout: { budget: '60s', pollInterval: '2s' },
-  },
-  env: { LANE_TOKEN: { secretKeyRef: { name: 'lane', key: 'token' } } },
-};
 const JOB = 'apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers:\n        - name: deploy\n          args: ["{sha}", "{lane}"]\n';
 
 /** BASE with a Kubernetes controller block and a kubernetes-job adapter used by a second follower. */
