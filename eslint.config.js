@@ -45,6 +45,7 @@ export default tseslint.config(
           patterns: [
             { group: [...outsideSandbox, '**/workflows/**', '**/core/**'], message: 'contract/ is the shared contract: it imports nothing but itself.' },
             { group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'contract/ may import only @temporalio/workflow and @temporalio/common (message definitions).' },
+            { group: ['@kubernetes/*'], message: 'contract/ (the Kubernetes kinds too) is pure data and functions: the Kubernetes client is for activities/ and client/.' },
           ],
         },
       ],

@@ -35,6 +35,8 @@ describe('workflow sandbox lint', () => {
     ['contract/probe.ts', "import { reduce } from '../core/decide.ts';"],
     ['contract/probe.ts', "import type { FollowerActivities } from '../activities/index.ts';"],
     ['contract/probe.ts', "import { Connection } from '@temporalio/client';"],
+    ['contract/kube-kinds/probe.ts', "import { KubernetesObjectApi } from '@kubernetes/client-node';"],
+    ['contract/kube-kinds/probe.ts', "import { readFileSync } from 'node:fs';"],
     ['core/probe.ts', "import { createHash } from 'node:crypto';"],
     ['core/probe.ts', "import { defineSignal } from '@temporalio/workflow';"],
     ['core/probe.ts', "import { followerWorkflow } from '../workflows/follower.ts';"],
