@@ -1,8 +1,9 @@
 // What every CLI command starts from: the registry, a Temporal client, and ways to find a
 // follower and read its state without writing anything.
 import { connect as tcpConnect } from 'node:net';
-import { Client, Connection, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
-import proto from '@temporalio/proto';
+// The Temporal client loads when a command first connects (dynamic imports below): `--version`,
+// `--help` and the local checks never pay for it.
+import type { Client, Connection, WorkflowExecutionDescription } from '@temporalio/client';
 import { ConfigError, loadRegistry, type Registry } from '../config/registry.ts';
 import { ConnectionConfigError, type TemporalSecurity } from '../worker/connection.ts';
 import type { TemporalTarget } from '../config/target.ts';
@@ -11,8 +12,6 @@ import { stateQuery, workflowIdFor } from '../contract/messages.ts';
 import type { FollowerSpec } from '../contract/spec.ts';
 import type { FollowerView } from '../contract/state.ts';
 import { CliError, Exit } from './output.ts';
-
-const { TaskQueueKind, TaskQueueType } = proto.temporal.api.enums.v1;
 
 export interface Ctx {
   registry: Registry;
@@ -66,7 +65,7 @@ export async function connect(registry: Registry, namespace?: string): Promise<C
   let target: TemporalTarget;
   let security: TemporalSecurity;
   try {
-    ({ target, security } = cliTarget(registry));
+    ({ target, security } = await cliTarget(registry));
     if (namespace) target.namespace = namespace;
   } catch (err) {
     if (err instanceof ConnectionConfigError) throw new CliError(err.message, 'the CLI reads the same variables as the worker (docs/deploy.md)', Exit.Usage);
@@ -85,6 +84,8 @@ export async function connect(registry: Registry, namespace?: string): Promise<C
     );
   const why = await unreachableBecause(target.address);
   if (why) throw unreachable(why);
+  // A CommonJS package: its exports are the default export, under Node and in the compiled CLI alike.
+  const { Client, Connection } = (await import('@temporalio/client')).default;
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: target.address, connectTimeout: 5000, ...security });
@@ -116,7 +117,7 @@ export async function ifRunning<T>(client: Client, workflowId: string, read: (ha
   try {
     described = await handle.describe();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
+    if (err instanceof (await import('@temporalio/client')).default.WorkflowNotFoundError) return undefined;
     throw err;
   }
   return described.status.name === 'RUNNING' ? read(handle, described) : undefined;
@@ -142,6 +143,7 @@ export interface ControllerInfo {
 }
 
 export async function controllerInfo(ctx: Ctx): Promise<ControllerInfo> {
+  const { TaskQueueKind, TaskQueueType } = (await import('@temporalio/proto')).default.temporal.api.enums.v1;
   const res = await ctx.client.workflowService.describeTaskQueue({
     namespace: ctx.target.namespace,
     taskQueue: { name: ctx.target.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },

@@ -1,6 +1,6 @@
 // Starts one workflow per enabled follower, idempotently: signal-with-start delivers the spec
 // as a `reconfigure` to a running follower (a no-op when unchanged) and starts a missing one.
-import { ServiceError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
 import { FollowerIdKey, OWNER_MEMO, reconfigureSignal, SEARCH_ATTRIBUTES, watcherIdFor, watcherReconfigureSignal, workflowIdFor } from '../contract/messages.ts';
@@ -43,15 +43,15 @@ export async function startFollower(client: Client, options: StartOptions, spec:
       memo: { [OWNER_MEMO]: options.registryId },
       staticSummary: `follows ${spec.source.branch} → ${spec.adapter.id}`,
     })
-    .catch((err: unknown) => {
-      throw startError(err, `follower ${spec.id}`, client.options.namespace);
+    .catch(async (err: unknown) => {
+      throw await startError(err, `follower ${spec.id}`, client.options.namespace);
     });
   return { id: spec.id, workflowId, runId: handle.signaledRunId };
 }
 
 /** The server's reason for refusing a start, and for the one every new namespace hits, the fix. */
-function startError(err: unknown, what: string, namespace: string): unknown {
-  if (!(err instanceof ServiceError)) return err;
+async function startError(err: unknown, what: string, namespace: string): Promise<unknown> {
+  if (!(err instanceof (await import('@temporalio/client')).default.ServiceError)) return err;
   const reason = err.cause instanceof Error ? err.cause.message : err.message;
   if (/search attribute/i.test(reason)) {
     return new CliError(
@@ -93,8 +93,8 @@ export async function startWatcher(client: Client, options: StartOptions, spec: 
       memo: { [OWNER_MEMO]: options.registryId },
       staticSummary: `watches ${spec.mirror} for ${spec.followers.length} follower(s)`,
     })
-    .catch((err: unknown) => {
-      throw startError(err, `the mirror watcher of ${spec.mirror}`, client.options.namespace);
+    .catch(async (err: unknown) => {
+      throw await startError(err, `the mirror watcher of ${spec.mirror}`, client.options.namespace);
     });
 }
 

@@ -5,7 +5,6 @@
 // BRANCH_FOLLOWER_TEMPORAL_* variables first, then theirs, then the selected profile, then the
 // registry. The worker reads only the registry and ours (docs/deploy.md): a shell's profile
 // never moves a Deployment.
-import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
 import type { ClientConfigProfile } from '@temporalio/envconfig';
 import type { Registry } from '../config/registry.ts';
 import { temporalTarget, type TemporalTarget } from '../config/target.ts';
@@ -19,7 +18,9 @@ interface Layer {
 }
 
 /** The Temporal CLI's settings, most specific first: its environment, then the selected profile. */
-function theirs(env: NodeJS.ProcessEnv): Layer[] {
+async function theirs(env: NodeJS.ProcessEnv): Promise<Layer[]> {
+  // A CommonJS package: its exports are the default export, under Node and in the compiled CLI alike.
+  const { loadClientConfigProfile } = (await import('@temporalio/envconfig')).default;
   const vars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
   const layers: Layer[] = [];
   try {
@@ -37,9 +38,9 @@ function theirs(env: NodeJS.ProcessEnv): Layer[] {
 }
 
 /** The server (and where its address came from), namespace and credentials the CLI uses. */
-export function cliTarget(registry: Registry, env: NodeJS.ProcessEnv = process.env): { target: TemporalTarget; security: TemporalSecurity } {
+export async function cliTarget(registry: Registry, env: NodeJS.ProcessEnv = process.env): Promise<{ target: TemporalTarget; security: TemporalSecurity }> {
   const ours = temporalTarget(registry, env);
-  const layers = theirs(env);
+  const layers = await theirs(env);
   const pick = (key: 'address' | 'namespace'): Layer | undefined => layers.find((l) => l.profile[key]);
   const target = { ...ours };
   const address = pick('address');
@@ -51,6 +52,7 @@ export function cliTarget(registry: Registry, env: NodeJS.ProcessEnv = process.e
   if (t.tls || t.apiKey) return { target, security: temporalSecurity(registry, env) };
   const credentials = layers.find((l) => l.profile.apiKey || l.profile.tls);
   if (!credentials) return { target, security: {} };
+  const { toClientOptions } = (await import('@temporalio/envconfig')).default;
   const { tls, apiKey } = toClientOptions(credentials.profile).connectionOptions;
   return { target, security: { ...(tls !== undefined ? { tls: tls as TemporalSecurity['tls'] } : {}), ...(apiKey ? { apiKey: apiKey as string } : {}) } };
 }

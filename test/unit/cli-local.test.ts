@@ -78,6 +78,15 @@ describe('the CLI fails fast and clearly', () => {
     expect(res.err).not.toContain('cannot reach');
   });
 
+  it('a count that is not a positive whole number is a usage error too', async () => {
+    for (const args of [['events', '--limit', 'ten'], ['logs', '--tail', '0']]) {
+      const res = await cli(['--registry', REGISTRY, args[0]!, '--follower', 'hwlab-jd01-v03', ...args.slice(1)], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+      expect(res.code).toBe(Exit.Usage);
+      expect(res.err).toContain(`argument '${args[2]}' is invalid. expected a positive whole number such as 20`);
+      expect(res.err).not.toContain('cannot reach');
+    }
+  });
+
   it('run-once --dry-run decides from the mirror alone when Temporal does not answer, and says so', async () => {
     // The shipped registry with its mirrors served from a local directory (file://), a real git repository each.
     const root = path.join(dir, 'dry');

@@ -1,0 +1,139 @@
+// `status`: one row per follower, then the controller, the mirror watchers, the cluster and the
+// next drill-down commands.
+import { DEFAULT_REGISTRY, type Registry } from '../../config/registry.ts';
+import { formatDuration } from '../../contract/format.ts';
+import { watcherIdFor, watcherStateQuery, workflowIdFor } from '../../contract/messages.ts';
+import type { ClusterStatus, KubeTarget } from '../cluster.ts';
+import { controllerInfo, findSpec, runningState, uiLink, type ControllerInfo, type Ctx } from '../context.ts';
+import { watcherSpecs } from '../followers.ts';
+import { CliError, emit, Exit, shortSha, when } from '../output.ts';
+import { statusTable, type StatusRow } from '../views.ts';
+import { defineCommand, loadCluster } from './command.ts';
+
+export default defineCommand<{ follower?: string; watch?: boolean }>({
+  name: 'status',
+  configure: (cmd) =>
+    cmd
+      .description('one row per follower, then the controller and the next drill-down commands')
+      .option('--follower <id>', 'only this follower')
+      .option('--watch', 'redraw every 2s until interrupted'),
+  run: (env, opts) =>
+    env.withCtx(async (ctx) => {
+      const { io, format } = env;
+      const draw = async () => {
+        const followers = opts.follower ? [{ spec: findSpec(ctx.registry, opts.follower), enabled: true }] : ctx.registry.followers;
+        const [rows, info, cluster, watchers] = await Promise.all([
+          Promise.all(followers.map(async (f): Promise<StatusRow> => ({ ...f, state: await runningState(ctx.client, f.spec.id) }))),
+          controllerInfo(ctx),
+          ctx.registry.controller.kubernetes ? clusterStatusOrWhy(ctx.registry, env.kube) : undefined,
+          watcherStates(ctx),
+        ]);
+        const now = Date.now();
+        emit(
+          io,
+          format,
+          {
+            controller: info,
+            ...(cluster ? { cluster } : {}),
+            ...(watchers.length ? { watchers } : {}),
+            followers: rows.map((r) => ({ id: r.spec.id, enabled: r.enabled, running: Boolean(r.state), state: r.state ?? null })),
+          },
+          () =>
+            [
+              statusTable(io, rows, now, format === 'wide'),
+              '',
+              controllerLine(info),
+              ...watcherLines(watchers, now),
+              ...(cluster ? [clusterLine(cluster)] : []),
+              '',
+              ...drillDown(ctx, info, rows),
+            ].join('\n'),
+        );
+      };
+      await draw();
+      while (opts.watch) {
+        await new Promise((r) => setTimeout(r, 2000));
+        if ((format === 'table' || format === 'wide') && io.color) io.out('\x1b[2J\x1b[H');
+        await draw();
+      }
+      return Exit.Ok;
+    }, opts.follower),
+});
+
+interface WatcherStatus {
+  mirror: string;
+  running: boolean;
+  followers: number;
+  readAt?: number;
+  failing?: { message: string; since: number };
+  wakeUps?: number;
+}
+
+/** The mirror watchers the registry implies, and what each last read. */
+async function watcherStates(ctx: Ctx): Promise<WatcherStatus[]> {
+  return Promise.all(
+    watcherSpecs(ctx.registry).map(async (w) => {
+      const handle = ctx.client.workflow.getHandle(watcherIdFor(ctx.registry.controller.registryId, w.mirror));
+      const running = await handle.describe().then(
+        (d) => d.status.name === 'RUNNING',
+        () => false,
+      );
+      const s = running ? await handle.query(watcherStateQuery) : undefined;
+      return { mirror: w.mirror, running, followers: w.followers.length, ...(s ? { readAt: s.readAt, failing: s.failing, wakeUps: s.wakeUps } : {}) };
+    }),
+  );
+}
+
+function watcherLines(watchers: WatcherStatus[], now: number): string[] {
+  if (!watchers.length) return [];
+  const reads = watchers.filter((w) => w.readAt).map((w) => now - w.readAt!);
+  const oldest = reads.length ? `, oldest read ${formatDuration(Math.round(Math.max(...reads) / 1000) * 1000)} ago` : '';
+  return [
+    `mirror watchers: ${watchers.filter((w) => w.running).length}/${watchers.length} running${oldest}`,
+    ...watchers.filter((w) => !w.running).map((w) => `  NOT RUNNING: ${w.mirror} (apply --confirm starts it)`),
+    ...watchers.filter((w) => w.failing).map((w) => `  FAILING since ${when(w.failing!.since)}: ${w.mirror}: ${w.failing!.message}`),
+  ];
+}
+
+/** The cluster half of status; never fails the command: a missing kubeconfig or an unreachable cluster is said, not thrown. */
+async function clusterStatusOrWhy(registry: Registry, target: KubeTarget): Promise<ClusterStatus | { unavailable: string }> {
+  const { clusterStatus, operatorKubeAccess } = await loadCluster();
+  const { apiMessage } = await import('../../activities/kube/access.ts');
+  try {
+    return await clusterStatus(await operatorKubeAccess(registry, target), registry);
+  } catch (err) {
+    return { unavailable: err instanceof CliError ? err.message : apiMessage(err) };
+  }
+}
+
+function clusterLine(c: ClusterStatus | { unavailable: string }): string {
+  if ('unavailable' in c) return `cluster: not checked (${c.unavailable})`;
+  const ids = Object.keys(c.projected);
+  return `cluster (${c.context}): deployment ${c.deployment} ${c.rollout}; state ConfigMap ${c.stateConfigMap}: ${ids.length} follower(s) projected`;
+}
+
+function controllerLine(info: ControllerInfo): string {
+  const workers = info.workers.length ? `${info.workers.length} worker(s) polling` : 'NO worker polling';
+  return `controller: temporal ${info.address} (reachable), namespace ${info.namespace}, task queue ${info.taskQueue}: ${workers}`;
+}
+
+function drillDown(ctx: Ctx, info: ControllerInfo, rows: StatusRow[]): string[] {
+  const focus = rows.find((r) => r.state && r.state.phase !== 'Succeeded') ?? rows.find((r) => r.state) ?? rows[0];
+  if (!focus) return [];
+  const id = focus.spec.id;
+  const sha = focus.state?.targetSha ?? focus.state?.observedSha;
+  const reg = ctx.registry.file === DEFAULT_REGISTRY ? '' : ` --registry ${ctx.registry.file}`;
+  const link = uiLink(info, id);
+  const secrets = focus.state?.secrets?.entries ?? [];
+  return [
+    ...(secrets.length
+      ? [`secrets (worker env at the last trigger): ${secrets.map((s) => (s.present ? `${s.name} present${s.fingerprint ? ` (${s.fingerprint})` : ''}` : `${s.name} MISSING`)).join(', ')}`, '']
+      : []),
+    `next (${id}):`,
+    `  branch-follower${reg} events --follower ${id}`,
+    `  branch-follower${reg} logs --follower ${id}`,
+    ...(sha ? [`  branch-follower${reg} explain --follower ${id} --sha ${shortSha(sha)}`] : []),
+    `  temporal workflow query --address ${info.address} --namespace ${info.namespace} --workflow-id ${workflowIdFor(id)} --name state`,
+    ...(link ? [`  ${link}`] : []),
+  ];
+}
