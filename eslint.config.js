@@ -10,7 +10,7 @@ const noBuiltins = (where) => nodeBuiltins.map((name) => ({ name, message: `${wh
 const outsideSandbox = ['**/activities', '**/activities/**', '**/worker/**', '**/client/**', '**/config/**', '**/scripts/**', '**/deploy/**', '**/bench/**', '**/test/**'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', 'reports/**', '.stryker-tmp/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.data/**', 'reports/**', '.stryker-tmp/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser },

@@ -22,6 +22,9 @@ export const APP_DIR = '/app';
 const WORK_DIR = '/work';
 const TLS_DIR = '/etc/branch-follower/temporal-tls';
 export const REGISTRY_IN_POD = `${APP_DIR}/config/cicd-branch-followers.yaml`;
+/** The image runs plain JavaScript (scripts/build.mjs, run by deploy/Containerfile): the compiled worker and a prebuilt workflow bundle. */
+const WORKER_COMMAND = ['node', 'dist/worker.mjs'];
+const WORKFLOW_BUNDLE_IN_POD = `${APP_DIR}/dist/workflows.js`;
 const WORKER_ROLE = 'branch-follower-worker';
 
 export const LABELS = {
@@ -76,6 +79,7 @@ export function renderObjects(registry: Registry): KubeObject[] {
   const env: Record<string, unknown>[] = [
     { name: 'BRANCH_FOLLOWER_REGISTRY', value: REGISTRY_IN_POD },
     { name: 'BRANCH_FOLLOWER_HEALTH_LISTEN', value: `0.0.0.0:${d.healthPort}` },
+    { name: 'BRANCH_FOLLOWER_WORKFLOW_BUNDLE', value: WORKFLOW_BUNDLE_IN_POD },
     { name: 'HOME', value: WORK_DIR },
     { name: 'TMPDIR', value: WORK_DIR },
     ...(t.tls ? [{ name: 'BRANCH_FOLLOWER_TEMPORAL_TLS_DIR', value: TLS_DIR }] : []),
@@ -109,7 +113,7 @@ export function renderObjects(registry: Registry): KubeObject[] {
               image: d.image,
               imagePullPolicy: d.imagePullPolicy,
               workingDir: APP_DIR,
-              command: ['node', '--import', 'tsx', 'worker/main.ts'],
+              command: WORKER_COMMAND,
               env,
               ports: [{ name: 'health', containerPort: d.healthPort }],
               startupProbe: probe('/healthz', 2, 60),

@@ -1,11 +1,13 @@
 // Provisions the tools (Temporal CLI, etcd and the Kubernetes control plane, kwok), starts one
 // real Temporal dev server (headless, SQLite in a temp dir) and one Kubernetes control plane for
-// the whole run, and bundles the workflows once; test files get addresses via inject().
+// the whole run, compiles the CLI and the worker as `npm ci` does (worker processes and the bin
+// run what ships) and bundles the workflows once; test files get addresses via inject().
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { build } from '../scripts/build.mjs';
 import { startDevServer, type DevServer } from '../scripts/dev-server.ts';
 import { freePort } from '../scripts/git-mirror.ts';
 import { ensureKubeTools, ensureTemporalCli } from '../scripts/tools.ts';
@@ -41,6 +43,7 @@ export async function setup(project: TestProject): Promise<void> {
     log,
   });
   kube = await startKubeCluster(log);
+  await build();
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);

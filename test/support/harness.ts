@@ -5,7 +5,6 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -13,6 +12,7 @@ import { inject } from 'vitest';
 import YAML from 'yaml';
 import { loadRegistry, type Registry } from '../../config/registry.ts';
 import { startFollower, startOptions, startWatcher, watcherSpecs } from '../../client/followers.ts';
+import { WORKER_ENTRY } from '../../scripts/build.mjs';
 import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
 import { createFollowerWorker } from '../../worker/worker.ts';
 import type { KubeAccess } from '../../activities/kube/access.ts';
@@ -236,10 +236,9 @@ export class Harness {
     this.worker = undefined;
   }
 
-  /** A worker in its own process (to be SIGKILLed, or started inside some directory). */
+  /** The compiled worker in its own process, as the image runs it (to be SIGKILLed, or started inside some directory). */
   spawnWorker(opts: { cwd?: string; env?: Record<string, string> } = {}): ChildProcess {
-    const loader = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-    const child = spawn(process.execPath, ['--import', loader, path.join(ROOT, 'worker/main.ts'), this.registryFile], {
+    const child = spawn(process.execPath, [WORKER_ENTRY, this.registryFile], {
       cwd: opts.cwd ?? this.dir,
       env: { PATH: process.env.PATH!, HOME: process.env.HOME!, BRANCH_FOLLOWER_WORKFLOW_BUNDLE: inject('workflowBundlePath'), ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

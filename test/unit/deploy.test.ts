@@ -190,8 +190,8 @@ describe('state projection entry', () => {
 });
 
 describe('the worker image', () => {
-  /** Top-level folders the worker and the CLI import at run time, following relative imports from their entry points. */
-  function runtimeFolders(entries: string[]): Set<string> {
+  /** Files the worker and the CLI import at run time (relative to the repository), following relative imports from their entry points. */
+  function runtimeFiles(entries: string[]): string[] {
     const root = path.resolve(import.meta.dirname, '../..');
     const seen = new Set<string>();
     const queue = entries.map((e) => path.join(root, e));
@@ -203,15 +203,25 @@ describe('the worker image', () => {
         queue.push(path.resolve(path.dirname(file), (m[1] ?? m[2])!));
       }
     }
-    return new Set([...seen].map((f) => path.relative(root, f).split(path.sep)[0]!));
+    return [...seen].map((f) => path.relative(root, f).split(path.sep).join('/'));
   }
 
-  it('copies every folder the worker and the CLI run from', () => {
+  it('copies every file the worker, the CLI and the build run from', () => {
     const containerfile = readFileSync(path.resolve(import.meta.dirname, '../../deploy/Containerfile'), 'utf8');
-    const copied = new Set([...containerfile.matchAll(/^COPY (\S+) \.\/\1$/gm)].map((m) => m[1]));
-    const needed = runtimeFolders(['worker/main.ts', 'client/branch-follower.mjs', 'workflows/index.ts']);
-    expect(needed).toContain('contract');
-    expect(needed).toContain('core');
-    for (const folder of needed) expect(copied, `deploy/Containerfile does not COPY ${folder}`).toContain(folder);
+    const copied = [...containerfile.matchAll(/^COPY (\S+) \.\/\1$/gm)].map((m) => m[1]!);
+    const needed = runtimeFiles(['worker/main.ts', 'client/branch-follower.mjs', 'workflows/index.ts', 'scripts/build.mjs']);
+    expect(needed).toContain('contract/messages.ts');
+    expect(needed).toContain('scripts/build.mjs');
+    for (const file of needed) expect(copied.some((c) => file === c || file.startsWith(`${c}/`)), `deploy/Containerfile does not COPY ${file}`).toBe(true);
+  });
+
+  it('builds the compiled worker and the workflow bundle the rendered Deployment runs', () => {
+    const containerfile = readFileSync(path.resolve(import.meta.dirname, '../../deploy/Containerfile'), 'utf8');
+    expect(containerfile).toMatch(/^RUN node scripts\/build\.mjs --workflow-bundle$/m);
+    const deployment = renderObjects(loadRegistry(path.resolve(import.meta.dirname, '../../config/cicd-branch-followers.yaml'))).find((o) => o.kind === 'Deployment')!;
+    const container = (deployment.spec as { template: { spec: { containers: { command: string[]; env: { name: string; value?: string }[] }[] } } }).template.spec.containers[0]!;
+    expect(container.command).toEqual(['node', 'dist/worker.mjs']);
+    expect(container.env).toContainEqual({ name: 'BRANCH_FOLLOWER_WORKFLOW_BUNDLE', value: '/app/dist/workflows.js' });
+    expect(containerfile).toMatch(/^CMD \["node", "dist\/worker\.mjs"\]$/m);
   });
 });
