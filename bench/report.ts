@@ -1,5 +1,6 @@
 // docs/BENCHMARKS.md from a benchmark result: the machine, the versions, the method and every
 // figure, with the goals from the benchmark issue next to what was measured.
+import type { CliSection } from './cli.ts';
 import type { DensityResult, FloorResult, HistoryResult, ObserveCost, ReactionResult, Stats } from './scenarios.ts';
 
 export interface BenchResult {
@@ -17,6 +18,7 @@ export interface BenchResult {
   naiveFloor?: FloorResult;
   observe: ObserveCost[];
   history?: HistoryResult;
+  cli?: CliSection;
 }
 
 const ms = (v: number): string => (Number.isFinite(v) ? (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v} ms`) : '–');
@@ -174,12 +176,22 @@ export function renderReport(r: BenchResult): string {
     );
     lines.push('');
   }
+  if (r.cli) {
+    lines.push('## 6. The operator CLI');
+    lines.push('');
+    lines.push(
+      `Wall-clock time of the \`branch-follower\` bin as an operator runs it: a new Node process each time, running the compiled CLI (\`dist/cli\`, built at \`npm ci\` and rebuilt by the bin when a source changed). \`status\` reads three running followers, the task queue and the mirror watcher from a real server. Measured ${r.cli.measuredAt} on ${r.cli.cpu} with Node ${r.cli.node}.`,
+    );
+    lines.push('');
+    lines.push(table(['command', 'runs', 'p50', 'max', 'goal', 'met (p50)'], r.cli.commands.map((c) => [c.command, c.wall.n, ms(c.wall.p50), ms(c.wall.max), `< ${ms(c.goalMs)}`, c.wall.p50 < c.goalMs ? 'yes' : 'NO'])));
+    lines.push('');
+  }
   lines.push('## Method notes');
   lines.push('');
   lines.push(`- Everything runs on the same ${r.machine.cores} cores: the dev server, the git daemon, the worker and the benchmark driver compete, as they would on a small node. A production Temporal cluster moves the server's share elsewhere.`);
   lines.push('- The dev server keeps history in SQLite, here in memory (no disk in the figures); its CPU is a large part of every row and would differ on a real persistence store.');
   lines.push('- Latency percentiles over fewer than 100 samples are read as indications, not tails.');
-  lines.push(`- Reproduce: \`npm run bench\` (this ${r.quick ? 'quick ' : ''}run took ${minutes(r.durationS)}) or \`npm run bench -- --quick\` (a few minutes, smaller N and windows); \`--only density,reaction,floor,observe,history\` reruns some sections and keeps the others. Results land in docs/benchmarks.json and this file.`);
+  lines.push(`- Reproduce: \`npm run bench\` (this ${r.quick ? 'quick ' : ''}run took ${minutes(r.durationS)}) or \`npm run bench -- --quick\` (a few minutes, smaller N and windows); \`--only density,reaction,floor,observe,history,cli\` reruns some sections and keeps the others. Results land in docs/benchmarks.json and this file.`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only density,reaction,floor,observe,history]`: measures
+// `npm run bench [-- --quick] [--only density,reaction,floor,observe,history,cli]`: measures
 // branch-follower on this machine and writes docs/benchmarks.json and docs/BENCHMARKS.md.
 // Provisions like `npm test` (the Temporal CLI from PATH or the cache), and needs nothing else.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,11 +8,12 @@ import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command, Option } from 'commander';
 import { ensureTemporalCli } from '../scripts/tools.ts';
 import { WORKFLOWS_PATH } from '../worker/worker.ts';
+import { cliLatency } from './cli.ts';
 import { renderReport, type BenchResult } from './report.ts';
 import { density, floor, historyCosts, observeCost, reaction, versions, type DensityResult } from './scenarios.ts';
 import { ROOT, startBench, type Log } from './world.ts';
 
-const SCENARIOS = ['density', 'reaction', 'floor', 'observe', 'history'] as const;
+const SCENARIOS = ['density', 'reaction', 'floor', 'observe', 'history', 'cli'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const program = new Command('bench')
@@ -30,8 +31,8 @@ const log: Log = (line) => console.log(`[bench ${String(Math.round((Date.now() -
 
 /** The sizes: the issue's defaults, or a quick pass. */
 const SIZES = quick
-  ? { interval: '10s', window: 15_000, watch: [100], pollInProcess: [100], pollLsRemote: [100], reactionFollowers: 20, signalPushes: 50, pollPushes: 20, floorN: 100, observeN: 50, replay: 60 }
-  : { interval: '10s', window: 30_000, watch: [100, 500, 1000, 2000], pollInProcess: [100, 500, 1000, 2000], pollLsRemote: [100, 500, 1000, 2000], reactionFollowers: 40, signalPushes: 200, pollPushes: 200, floorN: 1000, observeN: 200, replay: 200 };
+  ? { interval: '10s', window: 15_000, watch: [100], pollInProcess: [100], pollLsRemote: [100], reactionFollowers: 20, signalPushes: 50, pollPushes: 20, floorN: 100, observeN: 50, replay: 60, cliRuns: 10 }
+  : { interval: '10s', window: 30_000, watch: [100, 500, 1000, 2000], pollInProcess: [100, 500, 1000, 2000], pollLsRemote: [100, 500, 1000, 2000], reactionFollowers: 40, signalPushes: 200, pollPushes: 200, floorN: 1000, observeN: 200, replay: 200, cliRuns: 30 };
 
 // The replay of section 5 runs a worker in this process: its routine state changes are not news.
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -103,6 +104,10 @@ try {
     log('history: events per iteration and per trigger, and the replay of a whole run');
     result.history = await historyCosts(bench, SIZES.replay);
   }
+  if (want('cli')) {
+    log(`cli: ${SIZES.cliRuns} runs each of the bin's --version and status`);
+    result.cli = await cliLatency(bench, SIZES.cliRuns);
+  }
 } finally {
   await bench.daemon.stop();
   rmSync(bench.dir, { recursive: true, force: true });
@@ -113,13 +118,17 @@ mkdirSync(opts.out, { recursive: true });
 const jsonFile = path.join(opts.out, 'benchmarks.json');
 // A partial run (--only) keeps the other sections of the last full result.
 const previous: Partial<BenchResult> = opts.only && existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as Partial<BenchResult>) : {};
+// Its header (date, machine, versions) too: it describes the sections measured in that run.
+const header = ['startedAt', 'durationS', 'quick', 'machine', 'versions'] as const;
 const merged: BenchResult = {
   ...result,
+  ...(opts.only ? Object.fromEntries(header.filter((k) => previous[k] !== undefined).map((k) => [k, previous[k]])) : {}),
   ...(!want('density') && previous.density ? { density: previous.density, skipped: previous.skipped ?? [] } : {}),
   ...(!want('reaction') && previous.reaction ? { reaction: previous.reaction } : {}),
   ...(!want('floor') && previous.floor ? { floor: previous.floor, naiveFloor: previous.naiveFloor } : {}),
   ...(!want('observe') && previous.observe ? { observe: previous.observe } : {}),
   ...(!want('history') && previous.history ? { history: previous.history } : {}),
+  ...(!want('cli') && previous.cli ? { cli: previous.cli } : {}),
 };
 writeFileSync(jsonFile, `${JSON.stringify(merged, null, 2)}\n`);
 writeFileSync(path.join(opts.out, 'BENCHMARKS.md'), renderReport(merged));
