@@ -187,7 +187,6 @@ export function parseRegistry(text: string, file: string): Registry {
         maxRetryIntervalMs: parseDuration(d.activity.maxRetryInterval),
       },
       ...(projection ? { projection } : {}),
-      registry: file,
     };
     return { spec, enabled: f.enabled };
   });

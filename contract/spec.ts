@@ -132,8 +132,6 @@ export interface FollowerSpec {
   activity: ActivitySpec;
   /** Where the follower's compact state is projected: a key in this ConfigMap (controller.kubernetes). */
   projection?: { namespace: string; configMap: string };
-  /** The registry file the spec was read from, for messages. */
-  registry: string;
 }
 
 /**

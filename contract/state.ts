@@ -151,7 +151,6 @@ export interface FollowerView extends Omit<FollowerState, 'events' | 'cancels'> 
   /** What the follower works toward: the sha of its work, else the head. */
   targetSha?: string;
   budget: { usedMs?: number; totalMs: number; source: ValueSource };
-  drillDown: string[];
 }
 
 export interface WatcherState {

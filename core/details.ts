@@ -10,7 +10,7 @@ import type { Action } from './decide.ts';
 const time = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Where to look further, for a follower: its transitions, its history, the operator CLI. */
-export function drillDown(followerId: string): string[] {
+function drillDown(followerId: string): string[] {
   const wid = workflowIdFor(followerId);
   return [
     `temporal workflow query --workflow-id ${wid} --name events`,

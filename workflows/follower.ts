@@ -37,7 +37,7 @@ import {
 import type { FollowerSpec } from '../contract/spec.ts';
 import { inFlightOf, type FollowerState, type FollowerView } from '../contract/state.ts';
 import { initialState, nextAction, reduce, type FollowerEvent } from '../core/decide.ts';
-import { drillDown, followerDetails } from '../core/details.ts';
+import { followerDetails } from '../core/details.ts';
 import { followerLoopV1 } from './legacy/follower-v1.ts';
 import { migrateV1 } from './legacy/migrate.ts';
 import { isStateV1 } from './legacy/state-v1.ts';
@@ -304,6 +304,5 @@ function view(spec: FollowerSpec, s: FollowerState, now: number): FollowerView {
     mirror: spec.source.mirror,
     targetSha: s.work?.sha ?? s.observedSha,
     budget: { usedMs: inFlight ? now - inFlight.startedAt : undefined, totalMs: spec.closeout.budgetMs, source: spec.closeout.budgetSource },
-    drillDown: drillDown(spec.id),
   };
 }

@@ -30,7 +30,6 @@ export function makeSpec(over: Partial<CommandFollowerSpec> = {}): CommandFollow
     retry: { maxAttempts: 3, initialBackoffMs: 5000, backoffCoefficient: 2, maxBackoffMs: 60_000 },
     loop: { continueAsNewAfter: 1000, eventsKept: 1000, shasKept: 1000 },
     activity: { heartbeatTimeoutMs: 10_000, maxAttempts: 3, maxRetryIntervalMs: 10_000 },
-    registry: 'registry.yaml',
     ...over,
   };
 }

@@ -208,6 +208,5 @@ function view(spec: FollowerSpec, s: FollowerState, now: number): FollowerView {
     branch: spec.source.branch,
     mirror: spec.source.mirror,
     budget: { usedMs: s.inFlight ? now - s.inFlight.startedAt : undefined, totalMs: spec.closeout.budgetMs, source: spec.closeout.budgetSource },
-    drillDown: [],
   } as unknown as FollowerView;
 }
