@@ -1,12 +1,14 @@
 // `npm run docs`: the documentation rendered from the one place each fact lives — the reason
 // codes (contract/codes.ts → docs/codes.md), the registry's limits (config/limits.ts → the
-// "Limits" section of docs/registry.md) and the registry's JSON Schema, for editors
+// "Limits" section of docs/registry.md), the built-in Kubernetes kinds (contract/kube-kinds/ →
+// their table in docs/adapters.md) and the registry's JSON Schema, for editors
 // (config/schema.ts → docs/registry.schema.json). test/unit/docs.test.ts fails when any is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { registrySchema } from '../config/schema.ts';
 import { CODES } from '../contract/codes.ts';
+import { KUBE_KINDS } from '../contract/kube-kinds/index.ts';
 import { formatLimit } from '../config/duration.ts';
 import { DURATION_LIMITS, NUMBER_LIMITS } from '../config/limits.ts';
 import { MAX_ALIAS_COUNT, MAX_NESTING, MAX_REGISTRY_BYTES } from '../config/yaml-guard.ts';
@@ -14,8 +16,13 @@ import { MAX_ALIAS_COUNT, MAX_NESTING, MAX_REGISTRY_BYTES } from '../config/yaml
 export const CODES_DOC = fileURLToPath(new URL('../docs/codes.md', import.meta.url));
 export const REGISTRY_DOC = fileURLToPath(new URL('../docs/registry.md', import.meta.url));
 export const REGISTRY_SCHEMA = fileURLToPath(new URL('../docs/registry.schema.json', import.meta.url));
-const BEGIN = '<!-- limits:begin -->';
-const END = '<!-- limits:end -->';
+export const ADAPTERS_DOC = fileURLToPath(new URL('../docs/adapters.md', import.meta.url));
+
+/** Replaces what lies between `<!-- name:begin -->` and `<!-- name:end -->` in a document. */
+function between(name: string, doc: string, body: string[]): string {
+  const [begin, end] = [`<!-- ${name}:begin -->`, `<!-- ${name}:end -->`];
+  return doc.replace(new RegExp(`${begin}[\\s\\S]*${end}`), [begin, ...body, end].join('\n'));
+}
 
 export function renderCodesDoc(): string {
   const rows = Object.entries(CODES).map(([code, { phase, meaning }]) => `| \`${code}\` | ${phase ?? 'event'} | ${meaning} |`);
@@ -35,19 +42,33 @@ export function renderCodesDoc(): string {
 }
 
 /** The limits section of docs/registry.md, between its markers. */
-export function renderLimits(): string {
+export function renderLimits(): string[] {
   return [
-    BEGIN,
     '| value | accepted range | applies to |',
     '|---|---|---|',
     ...Object.entries(DURATION_LIMITS).map(([kind, l]) => `| ${kind} | ${formatLimit(l.min)} – ${formatLimit(l.max)} | ${l.applies} |`),
     ...Object.entries(NUMBER_LIMITS).map(([kind, l]) => `| ${kind} | ${l.min} – ${l.max} | ${l.applies} |`),
     `| the registry file | at most ${MAX_REGISTRY_BYTES} bytes, nested at most ${MAX_NESTING} levels, at most ${MAX_ALIAS_COUNT} alias expansions | the whole file |`,
-    END,
-  ].join('\n');
+  ];
 }
 
-export const withLimits = (doc: string): string => doc.replace(new RegExp(`${BEGIN}[\\s\\S]*${END}`), renderLimits());
+export const withLimits = (doc: string): string => between('limits', doc, renderLimits());
+
+/** One row per built-in Kubernetes kind, from its descriptor. */
+export function renderKubeKinds(): string[] {
+  const superseded = (k: (typeof KUBE_KINDS)[number]): string =>
+    k.cancel.by === 'delete' ? `deleted with its pods (${k.cancel.propagation.toLowerCase()} propagation)` : `merge-patched with \`${JSON.stringify(k.cancel.patch)}\``;
+  return [
+    '| adapter and check `kind` | creates per trigger | closes out when | a superseded run is | `logs` reads the pods labelled | the worker may, in the adapter\'s namespace |',
+    '|---|---|---|---|---|---|',
+    ...KUBE_KINDS.map(
+      (k) =>
+        `| \`${k.name}\` | \`${k.apiVersion}\` ${k.kind} | ${k.closesOutWhen} | ${superseded(k)} | \`${k.podLabel}=<name>\` | ${k.rbac.verbs.map((v) => `\`${v}\``).join(', ')} \`${k.rbac.resource}${k.rbac.apiGroup ? `.${k.rbac.apiGroup}` : ''}\` |`,
+    ),
+  ];
+}
+
+export const withKubeKinds = (doc: string): string => between('kube-kinds', doc, renderKubeKinds());
 
 /**
  * The registry as JSON Schema, for editors (a `yaml-language-server` modeline points at it): the
@@ -62,6 +83,7 @@ export function renderRegistrySchema(): string {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(CODES_DOC, renderCodesDoc());
   writeFileSync(REGISTRY_DOC, withLimits(readFileSync(REGISTRY_DOC, 'utf8')));
+  writeFileSync(ADAPTERS_DOC, withKubeKinds(readFileSync(ADAPTERS_DOC, 'utf8')));
   writeFileSync(REGISTRY_SCHEMA, renderRegistrySchema());
-  console.log(`wrote ${CODES_DOC}, the limits of ${REGISTRY_DOC} and ${REGISTRY_SCHEMA}`);
+  console.log(`wrote ${CODES_DOC}, the limits of ${REGISTRY_DOC}, the kinds table of ${ADAPTERS_DOC} and ${REGISTRY_SCHEMA}`);
 }

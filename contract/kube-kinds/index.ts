@@ -1,7 +1,8 @@
 // The Kubernetes kinds the built-in adapters create, one descriptor module each (see kind.ts).
 // Every layer reads them from here: the registry schema and its checks (config/), creating,
 // judging and cancelling runs (activities/kube/), the Role (deploy/rbac.ts) and `logs`
-// (client/cluster.ts). A new kind is a new module listed below, plus its tests.
+// (client/cluster.ts), and the kinds table in docs/adapters.md (`npm run docs`). A new kind is a
+// new module listed below, plus its tests.
 import type { KubeKind } from './kind.ts';
 import { kubernetesJob } from './kubernetes-job.ts';
 import { tektonPipelineRun } from './tekton-pipelinerun.ts';

@@ -42,6 +42,8 @@ export interface KubeKind<Name extends string = string, Status = unknown> {
   /** What the worker may do with runs in the adapter's namespace (its Role; deploy/rbac.ts). */
   rbac: { apiGroup: string; resource: string; verbs: readonly string[] };
   cancel: CancelStrategy;
+  /** What `verdict` decides, for people: a cell of the kinds table in docs/adapters.md (`npm run docs`). */
+  closesOutWhen: string;
   /**
    * What a run says about `sha`, once the caller has found it and made sure it was created for
    * `sha`: Succeeded, Failed (retryable as the check says) or Running, with the run's name as the job.

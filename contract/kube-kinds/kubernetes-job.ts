@@ -17,6 +17,7 @@ export const kubernetesJob = defineKubeKind({
   podLabel: 'batch.kubernetes.io/job-name',
   rbac: { apiGroup: 'batch', resource: 'jobs', verbs: ['create', 'get', 'delete'] },
   cancel: { by: 'delete', propagation: 'Background' },
+  closesOutWhen: 'its `Complete` condition is `True` (`Failed`: failed, with the Job\'s reason, e.g. `BackoffLimitExceeded`)',
   verdict(run: { status?: JobStatus }, name, sha, retryable) {
     const complete = condition(run.status?.conditions, 'Complete');
     const failed = condition(run.status?.conditions, 'Failed');

@@ -10,6 +10,7 @@ export const tektonPipelineRun = defineKubeKind({
   podLabel: 'tekton.dev/pipelineRun',
   rbac: { apiGroup: 'tekton.dev', resource: 'pipelineruns', verbs: ['create', 'get', 'patch'] },
   cancel: { by: 'merge-patch', patch: { spec: { status: 'Cancelled' } } },
+  closesOutWhen: 'its `Succeeded` condition is `True` (`False`: failed, with its reason)',
   verdict(run: { status?: { conditions?: Condition[] } }, name, sha, retryable) {
     const c = condition(run.status?.conditions, 'Succeeded');
     if (c?.status === 'True') return { phase: 'Succeeded', sha, jobId: name, message: said(c) || 'Succeeded' };

@@ -1,5 +1,6 @@
 // Facts live once and the docs are rendered from them: reason codes (contract/codes.ts →
-// docs/codes.md) and the registry's limits (config/limits.ts → docs/registry.md).
+// docs/codes.md), the registry's limits (config/limits.ts → docs/registry.md) and the built-in
+// Kubernetes kinds (contract/kube-kinds/ → docs/adapters.md).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -8,7 +9,8 @@ import YAML from 'yaml';
 import { DEFAULT_REGISTRY } from '../../config/registry.ts';
 import { CODES, FailureCode, isCode } from '../../contract/codes.ts';
 import { PHASES } from '../../contract/state.ts';
-import { CODES_DOC, REGISTRY_DOC, REGISTRY_SCHEMA, renderCodesDoc, renderLimits, renderRegistrySchema, withLimits } from '../../scripts/docs.ts';
+import { KUBE_KINDS } from '../../contract/kube-kinds/index.ts';
+import { ADAPTERS_DOC, CODES_DOC, REGISTRY_DOC, REGISTRY_SCHEMA, renderCodesDoc, renderKubeKinds, renderLimits, renderRegistrySchema, withKubeKinds, withLimits } from '../../scripts/docs.ts';
 
 describe('rendered docs', () => {
   it('docs/codes.md is what contract/codes.ts renders (run `npm run docs` after a change)', () => {
@@ -17,8 +19,15 @@ describe('rendered docs', () => {
 
   it('docs/registry.md lists the limits config/limits.ts enforces (run `npm run docs` after a change)', () => {
     const doc = readFileSync(REGISTRY_DOC, 'utf8');
-    expect(doc).toContain(renderLimits());
+    expect(doc).toContain(renderLimits().join('\n'));
     expect(withLimits(doc)).toBe(doc);
+  });
+
+  it('docs/adapters.md has a row for every built-in Kubernetes kind, from its descriptor (run `npm run docs` after a change)', () => {
+    const doc = readFileSync(ADAPTERS_DOC, 'utf8');
+    expect(doc).toContain(renderKubeKinds().join('\n'));
+    for (const k of KUBE_KINDS) expect(doc).toContain(`| \`${k.name}\` | \`${k.apiVersion}\` ${k.kind} |`);
+    expect(withKubeKinds(doc)).toBe(doc);
   });
 
   it('docs/registry.schema.json is what config/schema.ts renders (run `npm run docs` after a change)', () => {
