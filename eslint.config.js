@@ -6,8 +6,22 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
-const noBuiltins = (where) => nodeBuiltins.map((name) => ({ name, message: `${where} runs in the deterministic workflow sandbox: no Node builtins.` }));
-const outsideSandbox = ['**/activities', '**/activities/**', '**/worker/**', '**/client/**', '**/config/**', '**/scripts/**', '**/deploy/**', '**/bench/**', '**/test/**'];
+const noBuiltins = (where) =>
+  nodeBuiltins.map((name) => ({
+    name,
+    message: `${where} runs in the deterministic workflow sandbox: no Node builtins.`,
+  }));
+const outsideSandbox = [
+  '**/activities',
+  '**/activities/**',
+  '**/worker/**',
+  '**/client/**',
+  '**/config/**',
+  '**/scripts/**',
+  '**/deploy/**',
+  '**/bench/**',
+  '**/test/**',
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.data/**', 'reports/**', '.stryker-tmp/**'] },
@@ -24,7 +38,11 @@ export default tseslint.config(
         {
           paths: noBuiltins('workflows/'),
           patterns: [
-            { group: outsideSandbox, allowTypeImports: true, message: 'workflows/ may import only types from outside the sandbox.' },
+            {
+              group: outsideSandbox,
+              allowTypeImports: true,
+              message: 'workflows/ may import only types from outside the sandbox.',
+            },
             {
               group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'],
               allowTypeImports: true,
@@ -43,9 +61,19 @@ export default tseslint.config(
         {
           paths: noBuiltins('contract/'),
           patterns: [
-            { group: [...outsideSandbox, '**/workflows/**', '**/core/**'], message: 'contract/ is the shared contract: it imports nothing but itself.' },
-            { group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'], message: 'contract/ may import only @temporalio/workflow and @temporalio/common (message definitions).' },
-            { group: ['@kubernetes/*'], message: 'contract/ (the Kubernetes kinds too) is pure data and functions: the Kubernetes client is for activities/ and client/.' },
+            {
+              group: [...outsideSandbox, '**/workflows/**', '**/core/**'],
+              message: 'contract/ is the shared contract: it imports nothing but itself.',
+            },
+            {
+              group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity'],
+              message: 'contract/ may import only @temporalio/workflow and @temporalio/common (message definitions).',
+            },
+            {
+              group: ['@kubernetes/*'],
+              message:
+                'contract/ (the Kubernetes kinds too) is pure data and functions: the Kubernetes client is for activities/ and client/.',
+            },
           ],
         },
       ],
@@ -59,7 +87,10 @@ export default tseslint.config(
         {
           paths: noBuiltins('core/'),
           patterns: [
-            { group: [...outsideSandbox, '**/workflows/**'], message: 'core/ is the pure decision core: it imports only contract/ and itself.' },
+            {
+              group: [...outsideSandbox, '**/workflows/**'],
+              message: 'core/ is the pure decision core: it imports only contract/ and itself.',
+            },
             { group: ['@temporalio/*'], message: 'core/ is pure: no Temporal imports.' },
           ],
         },

@@ -4,7 +4,13 @@
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
-import { planTrigger, RUNTIME_PHASES, type RuntimeStatus, type SecretPresence, type TriggerResult } from '../contract/adapter.ts';
+import {
+  planTrigger,
+  RUNTIME_PHASES,
+  type RuntimeStatus,
+  type SecretPresence,
+  type TriggerResult,
+} from '../contract/adapter.ts';
 import { renderString } from '../config/placeholders.ts';
 import { FailureCode } from '../contract/codes.ts';
 import type { AdapterSpec, CommandAdapterSpec, CommandTemplate } from '../contract/spec.ts';
@@ -36,7 +42,9 @@ export interface AdapterContext {
 
 const statusSchema = z.object({
   phase: z.enum(RUNTIME_PHASES),
-  sha: z.union([z.string().regex(SHA_PATTERN, 'sha must be 40 or 64 lowercase hex digits'), z.literal(''), z.null()]).optional(),
+  sha: z
+    .union([z.string().regex(SHA_PATTERN, 'sha must be 40 or 64 lowercase hex digits'), z.literal(''), z.null()])
+    .optional(),
   jobId: z.string().max(253).nullable().optional(),
   triggerId: z.string().max(253).nullable().optional(),
   message: z.string().nullable().optional(),
@@ -62,7 +70,11 @@ export function renderArgv(
   };
   const argv = template.argv.map((arg) =>
     renderString(arg, known, (name) => {
-      throw failure(FailureCode.AdapterFailed, `adapter ${call.adapter.id}: no value for {${name}}${name === 'jobId' ? ' (no job id is known yet)' : ''}`, false);
+      throw failure(
+        FailureCode.AdapterFailed,
+        `adapter ${call.adapter.id}: no value for {${name}}${name === 'jobId' ? ' (no job id is known yet)' : ''}`,
+        false,
+      );
     }),
   );
   const program = argv[0]!;
@@ -93,7 +105,12 @@ async function run(call: CommandCall, op: string, argv: string[], ctx: AdapterCo
     });
     if (res.timedOut) {
       // A trigger killed on its timeout may have been accepted before it hung.
-      throw failure(FailureCode.AdapterTimeout, `adapter ${adapter.id} ${op} did not finish within ${adapter.timeoutMs}ms; killed with its process group`, true, { mayHaveReached: op === 'trigger' });
+      throw failure(
+        FailureCode.AdapterTimeout,
+        `adapter ${adapter.id} ${op} did not finish within ${adapter.timeoutMs}ms; killed with its process group`,
+        true,
+        { mayHaveReached: op === 'trigger' },
+      );
     }
     return res;
   } catch (err) {
@@ -106,18 +123,30 @@ async function run(call: CommandCall, op: string, argv: string[], ctx: AdapterCo
 
 export function parseStatus(adapterId: string, res: RunResult): RuntimeStatus {
   if (res.truncated) {
-    throw failure(FailureCode.InvalidStatus, `adapter ${adapterId} status printed more than its maxOutputBytes; expected one compact JSON object`, false);
+    throw failure(
+      FailureCode.InvalidStatus,
+      `adapter ${adapterId} status printed more than its maxOutputBytes; expected one compact JSON object`,
+      false,
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(res.stdout);
   } catch {
-    throw failure(FailureCode.InvalidStatus, `adapter ${adapterId} status did not print JSON: ${JSON.stringify(tail(res.stdout, 120))}`, false);
+    throw failure(
+      FailureCode.InvalidStatus,
+      `adapter ${adapterId} status did not print JSON: ${JSON.stringify(tail(res.stdout, 120))}`,
+      false,
+    );
   }
   const parsed = statusSchema.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
-    throw failure(FailureCode.InvalidStatus, `adapter ${adapterId} status: ${first.path.join('.') || 'value'}: ${first.message}`, false);
+    throw failure(
+      FailureCode.InvalidStatus,
+      `adapter ${adapterId} status: ${first.path.join('.') || 'value'}: ${first.message}`,
+      false,
+    );
   }
   const s = parsed.data;
   return {
@@ -130,11 +159,19 @@ export function parseStatus(adapterId: string, res: RunResult): RuntimeStatus {
   };
 }
 
-export async function adapterStatus(call: CommandCall, sha: string | undefined, ctx: AdapterContext): Promise<RuntimeStatus> {
+export async function adapterStatus(
+  call: CommandCall,
+  sha: string | undefined,
+  ctx: AdapterContext,
+): Promise<RuntimeStatus> {
   const argv = renderArgv(call.adapter.status, call, ctx.registryDir, { sha });
   const res = await run(call, 'status', argv, ctx);
   if (res.exitCode !== 0) {
-    throw failure(FailureCode.AdapterFailed, `adapter ${call.adapter.id} status exited ${res.exitCode ?? res.signal}: ${tail(res.stderr || res.stdout, 300)}`, true);
+    throw failure(
+      FailureCode.AdapterFailed,
+      `adapter ${call.adapter.id} status exited ${res.exitCode ?? res.signal}: ${tail(res.stderr || res.stdout, 300)}`,
+      true,
+    );
   }
   return parseStatus(call.adapter.id, res);
 }
@@ -152,13 +189,23 @@ export interface TriggerAskInput {
  * Asks the runtime to deploy `sha` under the key (follower, sha, run), at most once per key: the
  * runtime's status, read first, decides whether anything fires (contract/adapter.ts planTrigger).
  */
-export async function adapterTrigger(call: CommandCall, ask: TriggerAskInput, ctx: AdapterContext): Promise<TriggerResult> {
+export async function adapterTrigger(
+  call: CommandCall,
+  ask: TriggerAskInput,
+  ctx: AdapterContext,
+): Promise<TriggerResult> {
   const triggerId = triggerIdFor(call.follower, ask.sha, ask.run);
   const secrets = secretPresence(call.adapter.env, ctx.env);
   const before = await adapterStatus(call, ask.sha, ctx);
   const plan = planTrigger(before, { sha: ask.sha, triggerId, manual: ask.manual, maybeFired: ask.maybeFired });
   if (!plan.fire) {
-    return { fired: false, alreadyRunning: true, secrets, ...(before.triggerId ? { triggerId: before.triggerId } : {}), ...(before.jobId ? { jobId: before.jobId } : {}) };
+    return {
+      fired: false,
+      alreadyRunning: true,
+      secrets,
+      ...(before.triggerId ? { triggerId: before.triggerId } : {}),
+      ...(before.jobId ? { jobId: before.jobId } : {}),
+    };
   }
   const argv = renderArgv(call.adapter.trigger, call, ctx.registryDir, { sha: ask.sha, triggerId });
   const res = await run(call, 'trigger', argv, ctx);
@@ -167,7 +214,11 @@ export async function adapterTrigger(call: CommandCall, ask: TriggerAskInput, ct
     // By the contract a trigger that exits non-zero was not accepted.
     const retryable = typeof reply?.retryable === 'boolean' ? reply.retryable : true;
     const why = typeof reply?.message === 'string' ? reply.message : tail(res.stderr || res.stdout, 300);
-    throw failure(FailureCode.AdapterFailed, `adapter ${call.adapter.id} trigger exited ${res.exitCode ?? res.signal}: ${why.slice(0, MAX_MESSAGE)}`, retryable);
+    throw failure(
+      FailureCode.AdapterFailed,
+      `adapter ${call.adapter.id} trigger exited ${res.exitCode ?? res.signal}: ${why.slice(0, MAX_MESSAGE)}`,
+      retryable,
+    );
   }
   const jobId = typeof reply?.jobId === 'string' ? reply.jobId.slice(0, 253) : undefined;
   return { fired: true, triggerId, alreadyRunning: false, secrets, ...(jobId ? { jobId } : {}) };
@@ -186,21 +237,41 @@ export function secretPresence(names: string[], env: NodeJS.ProcessEnv): SecretP
   return names.map((name) => {
     const value = env[name];
     if (value === undefined || value === '') return { name, present: false };
-    return key ? { name, present: true, fingerprint: `hmac-sha256:${createHmac('sha256', key).update(value).digest('hex').slice(0, 12)}` } : { name, present: true };
+    return key
+      ? {
+          name,
+          present: true,
+          fingerprint: `hmac-sha256:${createHmac('sha256', key).update(value).digest('hex').slice(0, 12)}`,
+        }
+      : { name, present: true };
   });
 }
 
-export async function adapterCancel(call: CommandCall, sha: string, jobId: string | undefined, ctx: AdapterContext): Promise<void> {
+export async function adapterCancel(
+  call: CommandCall,
+  sha: string,
+  jobId: string | undefined,
+  ctx: AdapterContext,
+): Promise<void> {
   if (!call.adapter.cancel) return;
   const argv = renderArgv(call.adapter.cancel, call, ctx.registryDir, { sha, jobId });
   const res = await run(call, 'cancel', argv, ctx);
   if (res.exitCode !== 0) {
-    throw failure(FailureCode.AdapterFailed, `adapter ${call.adapter.id} cancel exited ${res.exitCode ?? res.signal}: ${tail(res.stderr || res.stdout, 300)}`, true);
+    throw failure(
+      FailureCode.AdapterFailed,
+      `adapter ${call.adapter.id} cancel exited ${res.exitCode ?? res.signal}: ${tail(res.stderr || res.stdout, 300)}`,
+      true,
+    );
   }
 }
 
 /** Runs the adapter's `logs` drill-down (for the operator CLI); output is capped and scrubbed. */
-export async function adapterLogs(call: CommandCall, sha: string | undefined, jobId: string | undefined, ctx: AdapterContext): Promise<RunResult> {
+export async function adapterLogs(
+  call: CommandCall,
+  sha: string | undefined,
+  jobId: string | undefined,
+  ctx: AdapterContext,
+): Promise<RunResult> {
   if (!call.adapter.logs) throw new Error(`adapter ${call.adapter.id} declares no logs command`);
   return run(call, 'logs', renderArgv(call.adapter.logs, call, ctx.registryDir, { sha, jobId }), ctx);
 }

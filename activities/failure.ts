@@ -4,7 +4,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { FailureCode, FailureDetails } from '../contract/codes.ts';
 
-export function failure(code: FailureCode, message: string, retryable: boolean, facts: Pick<FailureDetails, 'mayHaveReached'> = {}): ApplicationFailure {
+export function failure(
+  code: FailureCode,
+  message: string,
+  retryable: boolean,
+  facts: Pick<FailureDetails, 'mayHaveReached'> = {},
+): ApplicationFailure {
   const details: FailureDetails = { retryable, ...facts, at: Date.now() };
   return ApplicationFailure.create({ type: code, message, nonRetryable: true, details: [details] });
 }

@@ -17,7 +17,10 @@ export class GitProtocolError extends Error {
 const pkt = (payload: string): string => (payload.length + 4).toString(16).padStart(4, '0') + payload;
 
 /** ref → sha for every ref the server advertises. */
-export function advertisedRefs(url: URL, opts: { timeoutMs: number; maxBytes: number; signal?: AbortSignal }): Promise<Map<string, string>> {
+export function advertisedRefs(
+  url: URL,
+  opts: { timeoutMs: number; maxBytes: number; signal?: AbortSignal },
+): Promise<Map<string, string>> {
   const host = url.hostname;
   const port = Number(url.port || 9418);
   return new Promise((resolve, reject) => {
@@ -39,20 +42,33 @@ export function advertisedRefs(url: URL, opts: { timeoutMs: number; maxBytes: nu
       }
     };
     const onAbort = (): void => finish(new GitProtocolError('cancelled', false));
-    const timer = setTimeout(() => finish(new GitProtocolError(`no ref advertisement from ${host}:${port} within ${opts.timeoutMs}ms`, false)), opts.timeoutMs);
+    const timer = setTimeout(
+      () => finish(new GitProtocolError(`no ref advertisement from ${host}:${port} within ${opts.timeoutMs}ms`, false)),
+      opts.timeoutMs,
+    );
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
     const socket = net.connect({ host, port });
-    socket.on('connect', () => socket.write(pkt(`git-upload-pack ${decodeURIComponent(url.pathname)}\0host=${url.host}\0`)));
+    socket.on('connect', () =>
+      socket.write(pkt(`git-upload-pack ${decodeURIComponent(url.pathname)}\0host=${url.host}\0`)),
+    );
     socket.on('error', (err) => finish(new GitProtocolError(`${host}:${port}: ${err.message}`, false)));
-    socket.on('close', () => finish(new GitProtocolError(`${host}:${port} closed the connection before the end of the ref advertisement`, false)));
+    socket.on('close', () =>
+      finish(
+        new GitProtocolError(`${host}:${port} closed the connection before the end of the ref advertisement`, false),
+      ),
+    );
     socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      if (received > opts.maxBytes) return finish(new GitProtocolError(`ref advertisement from ${host}:${port} is larger than ${opts.maxBytes} bytes`, false));
+      if (received > opts.maxBytes)
+        return finish(
+          new GitProtocolError(`ref advertisement from ${host}:${port} is larger than ${opts.maxBytes} bytes`, false),
+        );
       buf = Buffer.concat([buf, chunk]);
       while (buf.length >= 4) {
         const len = Number.parseInt(buf.subarray(0, 4).toString('latin1'), 16);
-        if (Number.isNaN(len) || (len > 0 && len < 4)) return finish(new GitProtocolError(`${host}:${port} sent a malformed packet`, false));
+        if (Number.isNaN(len) || (len > 0 && len < 4))
+          return finish(new GitProtocolError(`${host}:${port} sent a malformed packet`, false));
         if (len === 0) return finish();
         if (buf.length < len) return;
         const line = buf.subarray(4, len).toString('utf8').replace(/\n$/, '');

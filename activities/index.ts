@@ -49,7 +49,9 @@ export function createActivities(deps: ActivityDeps) {
   const context = (): AdapterContext => ({ ...deps, signal: Context.current().cancellationSignal });
   return {
     async observeBranch(input: ObserveInput): Promise<Stamped<{ sha: string }>> {
-      return stamped(await withHeartbeat(() => readBranchHead(input, deps.workDir, deps.env, Context.current().cancellationSignal)));
+      return stamped(
+        await withHeartbeat(() => readBranchHead(input, deps.workDir, deps.env, Context.current().cancellationSignal)),
+      );
     },
     /** Every branch head of a mirror repository (a mirror watcher's read; run as a local activity). */
     async readBranchHeads(input: HeadsInput): Promise<Record<string, string>> {
@@ -59,8 +61,10 @@ export function createActivities(deps: ActivityDeps) {
     async adapterStatus(input: StatusInput): Promise<Stamped<RuntimeStatus>> {
       return withHeartbeat(async () => {
         const { spec: call, sha, jobId, check } = input;
-        if (!check || check.kind === 'adapter-status') return stamped(await adapterStatus(asCommand(call), sha, context()));
-        if (check.kind === 'deployment-rollout' || check.kind === 'argocd-application') return stamped(await objectCheck(deps.kube, check, sha));
+        if (!check || check.kind === 'adapter-status')
+          return stamped(await adapterStatus(asCommand(call), sha, context()));
+        if (check.kind === 'deployment-rollout' || check.kind === 'argocd-application')
+          return stamped(await objectCheck(deps.kube, check, sha));
         return stamped(await runStatus(deps.kube, asKube(call), sha, jobId, check.retryable));
       });
     },
@@ -72,15 +76,24 @@ export function createActivities(deps: ActivityDeps) {
     async triggerAdapter(input: TriggerInput): Promise<Stamped<TriggerResult>> {
       return withHeartbeat(async () => {
         const run = input.run ?? 1;
-        if (input.spec.adapter.kind !== 'command') return stamped(await triggerRun(deps.kube, asKube(input.spec), input.sha, run));
+        if (input.spec.adapter.kind !== 'command')
+          return stamped(await triggerRun(deps.kube, asKube(input.spec), input.sha, run));
         const retried = Context.current().info.attempt > 1;
         if (retried) await outliveLostAttempt(input.spec.adapter.timeoutMs);
-        return stamped(await adapterTrigger(asCommand(input.spec), { sha: input.sha, run, manual: input.redeploy, maybeFired: Boolean(input.maybeFired) || retried }, context()));
+        return stamped(
+          await adapterTrigger(
+            asCommand(input.spec),
+            { sha: input.sha, run, manual: input.redeploy, maybeFired: Boolean(input.maybeFired) || retried },
+            context(),
+          ),
+        );
       });
     },
     async cancelAdapter(input: { spec: AdapterCall; sha: string; jobId?: string }): Promise<Stamped> {
       await withHeartbeat(() =>
-        input.spec.adapter.kind === 'command' ? adapterCancel(asCommand(input.spec), input.sha, input.jobId, context()) : cancelRun(deps.kube, asKube(input.spec), input.jobId),
+        input.spec.adapter.kind === 'command'
+          ? adapterCancel(asCommand(input.spec), input.sha, input.jobId, context())
+          : cancelRun(deps.kube, asKube(input.spec), input.jobId),
       );
       return stamped({});
     },

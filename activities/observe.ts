@@ -35,16 +35,27 @@ const LS_REMOTE_NO_MATCH = 2;
 /** A ref advertisement past this is not a mirror's answer. */
 const MAX_ADVERTISEMENT = 64 * 1024 * 1024;
 
-export async function readBranchHead(input: ObserveInput, workDir: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<{ sha: string }> {
+export async function readBranchHead(
+  input: ObserveInput,
+  workDir: string,
+  env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
+): Promise<{ sha: string }> {
   const ref = `refs/heads/${input.branch}`;
   // Only the exact ref counts (ls-remote patterns match ref tails).
   const sha = (await readRefs(input, ref, workDir, env, signal)).get(ref);
-  if (!sha) throw failure(FailureCode.BranchNotFound, `branch ${input.branch} does not exist on ${input.mirror}`, false);
+  if (!sha)
+    throw failure(FailureCode.BranchNotFound, `branch ${input.branch} does not exist on ${input.mirror}`, false);
   return { sha };
 }
 
 /** The branch heads of the mirror repository (all, or the ones asked for): branch name → sha. */
-export async function readBranchHeads(input: HeadsInput, workDir: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<Record<string, string>> {
+export async function readBranchHeads(
+  input: HeadsInput,
+  workDir: string,
+  env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
+): Promise<Record<string, string>> {
   const refs = await readRefs(input, undefined, workDir, env, signal);
   const wanted = input.branches && new Set(input.branches);
   const heads: Record<string, string> = {};
@@ -56,12 +67,24 @@ export async function readBranchHeads(input: HeadsInput, workDir: string, env: N
 }
 
 /** ref → sha, every sha checked; `ref` narrows what ls-remote is asked for (the git:// advertisement is whole anyway). */
-async function readRefs(input: { mirror: string; timeoutMs: number; auth?: MirrorAuth }, ref: string | undefined, workDir: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<Map<string, string>> {
+async function readRefs(
+  input: { mirror: string; timeoutMs: number; auth?: MirrorAuth },
+  ref: string | undefined,
+  workDir: string,
+  env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
+): Promise<Map<string, string>> {
   const { mirror, timeoutMs } = input;
-  const refs = mirror.startsWith('git://') ? await readGitProtocol(mirror, timeoutMs, signal) : await lsRemote(mirror, ref, timeoutMs, workDir, credentials(input.auth, env), signal);
+  const refs = mirror.startsWith('git://')
+    ? await readGitProtocol(mirror, timeoutMs, signal)
+    : await lsRemote(mirror, ref, timeoutMs, workDir, credentials(input.auth, env), signal);
   for (const [name, sha] of refs) {
     if (!SHA_PATTERN.test(sha)) {
-      throw failure(FailureCode.InvalidObservation, `mirror returned ${JSON.stringify(sha.slice(0, 80))} for ${name}, which is not a sha`, true);
+      throw failure(
+        FailureCode.InvalidObservation,
+        `mirror returned ${JSON.stringify(sha.slice(0, 80))} for ${name}, which is not a sha`,
+        true,
+      );
     }
   }
   return refs;
@@ -71,7 +94,8 @@ async function readGitProtocol(mirror: string, timeoutMs: number, signal?: Abort
   try {
     return await advertisedRefs(new URL(mirror), { timeoutMs, maxBytes: MAX_ADVERTISEMENT, signal });
   } catch (err) {
-    if (err instanceof GitProtocolError) throw failure(FailureCode.MirrorUnreachable, `reading ${mirror}: ${err.message}`, true);
+    if (err instanceof GitProtocolError)
+      throw failure(FailureCode.MirrorUnreachable, `reading ${mirror}: ${err.message}`, true);
     throw err;
   }
 }
@@ -87,11 +111,20 @@ export function credentials(auth: MirrorAuth | undefined, env: NodeJS.ProcessEnv
   if (!auth) return { env: {}, redact: [] };
   const value = (name: string): string => {
     const v = env[name];
-    if (!v) throw failure(FailureCode.MirrorUnreachable, `the mirror's credentials are in ${name}, which is not set in the worker's environment`, true);
+    if (!v)
+      throw failure(
+        FailureCode.MirrorUnreachable,
+        `the mirror's credentials are in ${name}, which is not set in the worker's environment`,
+        true,
+      );
     return v;
   };
   const header = (name: string, headerValue: string, secret: string) => ({
-    env: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: ${headerValue}` },
+    env: {
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'http.extraHeader',
+      GIT_CONFIG_VALUE_0: `Authorization: ${headerValue}`,
+    },
     redact: [
       { name, value: secret },
       { name, value: headerValue },
@@ -108,11 +141,26 @@ export function credentials(auth: MirrorAuth | undefined, env: NodeJS.ProcessEnv
   }
   const keyFile = value(auth.sshKeyFileEnv);
   // ssh runs GIT_SSH_COMMAND through a shell: the path must be plain.
-  if (!/^\/[A-Za-z0-9._/-]+$/.test(keyFile)) throw failure(FailureCode.MirrorUnreachable, `${auth.sshKeyFileEnv} must hold an absolute path of letters, digits and ._/-`, false);
-  return { env: { GIT_SSH_COMMAND: `ssh -F /dev/null -i ${keyFile} -o IdentitiesOnly=yes -o BatchMode=yes` }, redact: [] };
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(keyFile))
+    throw failure(
+      FailureCode.MirrorUnreachable,
+      `${auth.sshKeyFileEnv} must hold an absolute path of letters, digits and ._/-`,
+      false,
+    );
+  return {
+    env: { GIT_SSH_COMMAND: `ssh -F /dev/null -i ${keyFile} -o IdentitiesOnly=yes -o BatchMode=yes` },
+    redact: [],
+  };
 }
 
-async function lsRemote(mirror: string, ref: string | undefined, timeoutMs: number, workDir: string, auth: Credentials, signal?: AbortSignal): Promise<Map<string, string>> {
+async function lsRemote(
+  mirror: string,
+  ref: string | undefined,
+  timeoutMs: number,
+  workDir: string,
+  auth: Credentials,
+  signal?: AbortSignal,
+): Promise<Map<string, string>> {
   const res = await runCommand({
     argv: ['git', 'ls-remote', ...(ref ? ['--exit-code'] : ['--heads']), '--', mirror, ...(ref ? [ref] : [])],
     cwd: workDir,
@@ -122,9 +170,15 @@ async function lsRemote(mirror: string, ref: string | undefined, timeoutMs: numb
     signal,
     redact: auth.redact,
   });
-  if (res.timedOut) throw failure(FailureCode.MirrorUnreachable, `git ls-remote ${mirror} timed out after ${timeoutMs}ms`, true);
+  if (res.timedOut)
+    throw failure(FailureCode.MirrorUnreachable, `git ls-remote ${mirror} timed out after ${timeoutMs}ms`, true);
   if (ref && res.exitCode === LS_REMOTE_NO_MATCH) return new Map();
-  if (res.exitCode !== 0) throw failure(FailureCode.MirrorUnreachable, `git ls-remote ${mirror} failed (exit ${res.exitCode ?? res.signal}): ${tail(res.stderr, 300)}`, true);
+  if (res.exitCode !== 0)
+    throw failure(
+      FailureCode.MirrorUnreachable,
+      `git ls-remote ${mirror} failed (exit ${res.exitCode ?? res.signal}): ${tail(res.stderr, 300)}`,
+      true,
+    );
   const refs = new Map<string, string>();
   for (const line of res.stdout.split('\n')) {
     const [sha, name] = line.split('\t');

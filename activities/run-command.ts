@@ -52,7 +52,12 @@ export function timeoutProgram(envPath = process.env.PATH ?? ''): string {
 const timeoutFound: Record<string, string | undefined> = {};
 
 function lookPath(program: string, envPath: string, cwd = process.cwd()): string | undefined {
-  const candidates = program.includes('/') ? [path.resolve(cwd, program)] : envPath.split(path.delimiter).filter(Boolean).map((d) => path.join(d, program));
+  const candidates = program.includes('/')
+    ? [path.resolve(cwd, program)]
+    : envPath
+        .split(path.delimiter)
+        .filter(Boolean)
+        .map((d) => path.join(d, program));
   for (const candidate of candidates) {
     try {
       if (statSync(candidate).isFile()) return candidate;
@@ -81,7 +86,13 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
   if (!program) return Promise.reject(new SpawnError('EINVAL', 'empty argv'));
   let bounded: string[];
   try {
-    bounded = [timeoutProgram(), '--signal=KILL', `${(opts.timeoutMs / 1000).toFixed(3)}s`, resolveProgram(program, opts), ...args];
+    bounded = [
+      timeoutProgram(),
+      '--signal=KILL',
+      `${(opts.timeoutMs / 1000).toFixed(3)}s`,
+      resolveProgram(program, opts),
+      ...args,
+    ];
   } catch (err) {
     return Promise.reject(err);
   }
@@ -124,7 +135,12 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
       settled = true;
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
-      reject(new SpawnError(e.code ?? 'ESPAWN', `cannot run ${bounded[0]}: ${e.code === 'ENOENT' ? 'not found' : e.code === 'EACCES' ? 'not executable' : e.message}`));
+      reject(
+        new SpawnError(
+          e.code ?? 'ESPAWN',
+          `cannot run ${bounded[0]}: ${e.code === 'ENOENT' ? 'not found' : e.code === 'EACCES' ? 'not executable' : e.message}`,
+        ),
+      );
     });
     child.on('close', (exitCode, signal) => {
       if (settled) return;

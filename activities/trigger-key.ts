@@ -7,6 +7,9 @@ import { createHash } from 'node:crypto';
 export function triggerIdFor(follower: string, sha: string, run: number): string {
   const suffix = `-${sha.slice(0, 8)}-${run}`;
   const room = 63 - suffix.length;
-  const base = follower.length <= room ? follower : `${follower.slice(0, room - 7).replace(/-+$/, '')}-${createHash('sha256').update(follower).digest('hex').slice(0, 6)}`;
+  const base =
+    follower.length <= room
+      ? follower
+      : `${follower.slice(0, room - 7).replace(/-+$/, '')}-${createHash('sha256').update(follower).digest('hex').slice(0, 6)}`;
   return `${base}${suffix}`;
 }

@@ -29,7 +29,10 @@ function timeBin(args: string[], runs: number): Stats {
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
-    const res = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const res = spawnSync(process.execPath, [BIN, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     samples.push(performance.now() - started);
     if (res.status !== 0) throw new Error(`branch-follower ${args.join(' ')} exited ${res.status}: ${res.stderr}`);
   }
@@ -43,7 +46,11 @@ export async function cliLatency(b: Bench, runs: number): Promise<CliSection> {
   const out: CliLatency[] = [{ command: 'branch-follower --version', goalMs: 300, wall: timeBin(['--version'], runs) }];
   const fleet = await startFleet(b, { name: 'cli', followers: 3, mode: 'watch', scheme: 'git', pollInterval: '10s' });
   try {
-    out.push({ command: 'branch-follower status (3 followers)', goalMs: 1000, wall: timeBin(['--registry', fleet.registry.file, 'status'], runs) });
+    out.push({
+      command: 'branch-follower status (3 followers)',
+      goalMs: 1000,
+      wall: timeBin(['--registry', fleet.registry.file, 'status'], runs),
+    });
   } finally {
     await fleet.stop();
   }

@@ -38,7 +38,14 @@ process.on('SIGTERM', () => {
   process.exit(0);
 });
 
-const adapter = (args: string[]) => runCommand({ argv: [config.adapter, ...args], cwd: workDir, env: { PATH: process.env.PATH! }, timeoutMs: 30_000, maxOutputBytes: 4096 });
+const adapter = (args: string[]) =>
+  runCommand({
+    argv: [config.adapter, ...args],
+    cwd: workDir,
+    env: { PATH: process.env.PATH! },
+    timeoutMs: 30_000,
+    maxOutputBytes: 4096,
+  });
 
 type Follower = FloorConfig['followers'][number];
 const last = new Map<string, string>();
@@ -54,7 +61,10 @@ async function deploy(f: Follower, sha: string): Promise<void> {
 /** One look at one follower's branch (the webhook path). */
 async function check(f: Follower): Promise<void> {
   try {
-    await deploy(f, (await readBranchHead({ mirror: f.mirror, branch: f.branch, timeoutMs: 10_000 }, workDir, process.env)).sha);
+    await deploy(
+      f,
+      (await readBranchHead({ mirror: f.mirror, branch: f.branch, timeoutMs: 10_000 }, workDir, process.env)).sha,
+    );
   } catch {
     failures++;
   }
@@ -62,7 +72,11 @@ async function check(f: Follower): Promise<void> {
 
 /** Every interval, one read of the repository's heads; each follower whose branch moved deploys. */
 async function readRepository(mirror: string, followers: Follower[]): Promise<void> {
-  const heads = await readBranchHeads({ mirror, timeoutMs: 10_000, branches: [...new Set(followers.map((f) => f.branch))] }, workDir, process.env);
+  const heads = await readBranchHeads(
+    { mirror, timeoutMs: 10_000, branches: [...new Set(followers.map((f) => f.branch))] },
+    workDir,
+    process.env,
+  );
   await Promise.all(followers.filter((f) => heads[f.branch] !== undefined).map((f) => deploy(f, heads[f.branch]!)));
 }
 
@@ -86,7 +100,13 @@ async function every(offset: number, look: () => Promise<void>): Promise<void> {
 const byMirror = new Map<string, Follower[]>();
 for (const f of config.followers) byMirror.set(f.mirror, [...(byMirror.get(f.mirror) ?? []), f]);
 const loops: (() => Promise<void>)[] =
-  config.design === 'repository' ? [...byMirror].map(([mirror, followers]) => () => readRepository(mirror, followers)) : config.followers.map((f) => () => check(f));
+  config.design === 'repository'
+    ? [...byMirror].map(
+        ([mirror, followers]) =>
+          () =>
+            readRepository(mirror, followers),
+      )
+    : config.followers.map((f) => () => check(f));
 loops.forEach((look, i) => void every(Math.floor((i / loops.length) * config.pollIntervalMs), look));
 // The webhook path: POST /refresh?id=<follower> looks at that follower now.
 const byId = new Map(config.followers.map((f) => [f.id, f]));

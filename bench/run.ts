@@ -19,7 +19,11 @@ type Scenario = (typeof SCENARIOS)[number];
 const program = new Command('bench')
   .description('measure how many followers one worker holds, how fast a push is picked up, and what durability costs')
   .option('--quick', 'small sizes and short windows: a few minutes')
-  .addOption(new Option('--only <scenarios>', `comma-separated subset of ${SCENARIOS.join(',')}`).argParser((v) => v.split(',') as Scenario[]))
+  .addOption(
+    new Option('--only <scenarios>', `comma-separated subset of ${SCENARIOS.join(',')}`).argParser(
+      (v) => v.split(',') as Scenario[],
+    ),
+  )
   .option('--out <dir>', 'where benchmarks.json and BENCHMARKS.md go', path.join(ROOT, 'docs'))
   .parse();
 const opts = program.opts<{ quick?: boolean; only?: Scenario[]; out: string }>();
@@ -27,18 +31,48 @@ const quick = Boolean(opts.quick);
 const want = (s: Scenario) => !opts.only || opts.only.includes(s);
 
 const started = Date.now();
-const log: Log = (line) => console.log(`[bench ${String(Math.round((Date.now() - started) / 1000)).padStart(4)}s] ${line}`);
+const log: Log = (line) =>
+  console.log(`[bench ${String(Math.round((Date.now() - started) / 1000)).padStart(4)}s] ${line}`);
 
 /** The sizes: the issue's defaults, or a quick pass. */
 const SIZES = quick
-  ? { interval: '10s', window: 15_000, watch: [100], pollInProcess: [100], pollLsRemote: [100], reactionFollowers: 20, signalPushes: 50, pollPushes: 20, floorN: 100, observeN: 50, replay: 60, cliRuns: 10 }
-  : { interval: '10s', window: 30_000, watch: [100, 500, 1000, 2000], pollInProcess: [100, 500, 1000, 2000], pollLsRemote: [100, 500, 1000, 2000], reactionFollowers: 40, signalPushes: 200, pollPushes: 200, floorN: 1000, observeN: 200, replay: 200, cliRuns: 30 };
+  ? {
+      interval: '10s',
+      window: 15_000,
+      watch: [100],
+      pollInProcess: [100],
+      pollLsRemote: [100],
+      reactionFollowers: 20,
+      signalPushes: 50,
+      pollPushes: 20,
+      floorN: 100,
+      observeN: 50,
+      replay: 60,
+      cliRuns: 10,
+    }
+  : {
+      interval: '10s',
+      window: 30_000,
+      watch: [100, 500, 1000, 2000],
+      pollInProcess: [100, 500, 1000, 2000],
+      pollLsRemote: [100, 500, 1000, 2000],
+      reactionFollowers: 40,
+      signalPushes: 200,
+      pollPushes: 200,
+      floorN: 1000,
+      observeN: 200,
+      replay: 200,
+      cliRuns: 30,
+    };
 
 // The replay of section 5 runs a worker in this process: its routine state changes are not news.
 Runtime.install({ logger: new DefaultLogger('WARN') });
 const cli = await ensureTemporalCli(log);
 log('bundling the workflows');
-const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } });
+const { code } = await bundleWorkflowCode({
+  workflowsPath: WORKFLOWS_PATH,
+  logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+});
 const bench = await startBench(log, cli, '');
 const bundlePath = path.join(bench.dir, 'workflows.js');
 writeFileSync(bundlePath, code);
@@ -68,20 +102,35 @@ try {
   }
   if (want('density')) {
     const designs: { label: string; mode: 'poll' | 'watch'; scheme: 'git' | 'file'; sizes: number[] }[] = [
-      { label: 'before: each follower polls (git ls-remote over file://)', mode: 'poll', scheme: 'file', sizes: SIZES.pollLsRemote },
+      {
+        label: 'before: each follower polls (git ls-remote over file://)',
+        mode: 'poll',
+        scheme: 'file',
+        sizes: SIZES.pollLsRemote,
+      },
       { label: 'each follower polls (in-process read)', mode: 'poll', scheme: 'git', sizes: SIZES.pollInProcess },
       { label: 'after: mirror watchers', mode: 'watch', scheme: 'git', sizes: SIZES.watch },
     ];
     for (const d of designs) {
       for (const n of d.sizes) {
         log(`density: ${d.label}, ${n} followers`);
-        const r: DensityResult = await density(bench, { followers: n, mode: d.mode, scheme: d.scheme, pollInterval: SIZES.interval }, SIZES.window, d.label);
-        log(`  lag p50 ${r.lag.p50} ms, p99 ${r.lag.p99} ms; worker ${r.cpuPct.worker} %, server ${r.cpuPct.server} %, machine ${r.cpuPct.machine} %`);
+        const r: DensityResult = await density(
+          bench,
+          { followers: n, mode: d.mode, scheme: d.scheme, pollInterval: SIZES.interval },
+          SIZES.window,
+          d.label,
+        );
+        log(
+          `  lag p50 ${r.lag.p50} ms, p99 ${r.lag.p99} ms; worker ${r.cpuPct.worker} %, server ${r.cpuPct.server} %, machine ${r.cpuPct.machine} %`,
+        );
         result.density.push(r);
         // Past its capacity (read lag p99 over a second) a design only gets worse with more followers.
         if (r.lag.p99 > 1000) {
           const rest = d.sizes.filter((x) => x > n);
-          if (rest.length) result.skipped.push(`${d.label} at ${rest.join(', ')} followers: over capacity at ${n} (read lag p99 ${Math.round(r.lag.p99)} ms)`);
+          if (rest.length)
+            result.skipped.push(
+              `${d.label} at ${rest.join(', ')} followers: over capacity at ${n} (read lag p99 ${Math.round(r.lag.p99)} ms)`,
+            );
           break;
         }
       }
@@ -89,16 +138,42 @@ try {
   }
   if (want('reaction')) {
     log(`reaction: ${SIZES.signalPushes} pushes with a refresh signal`);
-    result.reaction.push(await reaction(bench, { followers: SIZES.reactionFollowers, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval }, 'signal', SIZES.signalPushes, 'mirror watchers'));
+    result.reaction.push(
+      await reaction(
+        bench,
+        { followers: SIZES.reactionFollowers, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval },
+        'signal',
+        SIZES.signalPushes,
+        'mirror watchers',
+      ),
+    );
     log(`reaction: ${SIZES.pollPushes} pushes found by polling (${SIZES.interval})`);
-    result.reaction.push(await reaction(bench, { followers: SIZES.reactionFollowers, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval }, 'poll', SIZES.pollPushes, 'mirror watchers'));
+    result.reaction.push(
+      await reaction(
+        bench,
+        { followers: SIZES.reactionFollowers, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval },
+        'poll',
+        SIZES.pollPushes,
+        'mirror watchers',
+      ),
+    );
   }
   if (want('floor')) {
     log(`floor: a plain Node loop with ${SIZES.floorN} followers, one read per repository`);
-    result.floor = await floor(bench, 'repository', SIZES.floorN, SIZES.interval, SIZES.window, SIZES.reactionFollowers, SIZES.pollPushes, SIZES.signalPushes);
+    result.floor = await floor(
+      bench,
+      'repository',
+      SIZES.floorN,
+      SIZES.interval,
+      SIZES.window,
+      SIZES.reactionFollowers,
+      SIZES.pollPushes,
+      SIZES.signalPushes,
+    );
     log(`floor: the naive plain loop, one read per follower (idle cost only)`);
     result.naiveFloor = await floor(bench, 'follower', SIZES.floorN, SIZES.interval, SIZES.window, 0, 0, 0);
-    if (!result.density.some((d) => d.followers === SIZES.floorN && d.mode === 'watch') && want('density')) log('  (no density row at the same N to compare with)');
+    if (!result.density.some((d) => d.followers === SIZES.floorN && d.mode === 'watch') && want('density'))
+      log('  (no density row at the same N to compare with)');
   }
   if (want('history')) {
     log('history: events per iteration and per trigger, and the replay of a whole run');
@@ -117,12 +192,15 @@ result.durationS = Math.round((Date.now() - started) / 1000);
 mkdirSync(opts.out, { recursive: true });
 const jsonFile = path.join(opts.out, 'benchmarks.json');
 // A partial run (--only) keeps the other sections of the last full result.
-const previous: Partial<BenchResult> = opts.only && existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as Partial<BenchResult>) : {};
+const previous: Partial<BenchResult> =
+  opts.only && existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as Partial<BenchResult>) : {};
 // Its header (date, machine, versions) too: it describes the sections measured in that run.
 const header = ['startedAt', 'durationS', 'quick', 'machine', 'versions'] as const;
 const merged: BenchResult = {
   ...result,
-  ...(opts.only ? Object.fromEntries(header.filter((k) => previous[k] !== undefined).map((k) => [k, previous[k]])) : {}),
+  ...(opts.only
+    ? Object.fromEntries(header.filter((k) => previous[k] !== undefined).map((k) => [k, previous[k]]))
+    : {}),
   ...(!want('density') && previous.density ? { density: previous.density, skipped: previous.skipped ?? [] } : {}),
   ...(!want('reaction') && previous.reaction ? { reaction: previous.reaction } : {}),
   ...(!want('floor') && previous.floor ? { floor: previous.floor, naiveFloor: previous.naiveFloor } : {}),

@@ -11,7 +11,21 @@ import { parseDuration } from '../config/duration.ts';
 import { DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
 import { watcherIdFor, workflowIdFor } from '../contract/messages.ts';
 import { childPids, cpuMs, machineBusyMs, percentile, rssPeak } from './proc.ts';
-import { ADAPTER, BRANCHES_PER_REPO, ensureRepos, lagSamples, push, refresh, ROOT, startFleet, triggers, until, type Bench, type Fleet, type FleetOptions } from './world.ts';
+import {
+  ADAPTER,
+  BRANCHES_PER_REPO,
+  ensureRepos,
+  lagSamples,
+  push,
+  refresh,
+  ROOT,
+  startFleet,
+  triggers,
+  until,
+  type Bench,
+  type Fleet,
+  type FleetOptions,
+} from './world.ts';
 
 export interface Stats {
   n: number;
@@ -20,7 +34,12 @@ export interface Stats {
   max: number;
 }
 
-export const stats = (values: number[]): Stats => ({ n: values.length, p50: round(percentile(values, 50)), p99: round(percentile(values, 99)), max: round(Math.max(...values)) });
+export const stats = (values: number[]): Stats => ({
+  n: values.length,
+  p50: round(percentile(values, 50)),
+  p99: round(percentile(values, 99)),
+  max: round(Math.max(...values)),
+});
 const round = (v: number): number => (Number.isFinite(v) ? Math.round(v * 10) / 10 : v);
 
 export interface DensityResult {
@@ -43,7 +62,12 @@ export interface DensityResult {
 }
 
 /** N followers, idle after their first deploy, measured over a window: does every read start on time? */
-export async function density(b: Bench, o: Omit<FleetOptions, 'name'>, windowMs: number, label: string): Promise<DensityResult> {
+export async function density(
+  b: Bench,
+  o: Omit<FleetOptions, 'name'>,
+  windowMs: number,
+  label: string,
+): Promise<DensityResult> {
   const t0 = Date.now();
   const fleet = await startFleet(b, { ...o, name: `density-${o.mode}-${o.scheme}-${o.followers}` });
   const warmupS = Math.round((Date.now() - t0) / 1000);
@@ -106,14 +130,24 @@ async function steady(pids: number[]): Promise<void> {
 function measure(f: Fleet, b: Bench) {
   const daemons = daemonPids(b);
   const pids = { worker: f.worker.pid!, server: f.server.process.pid! };
-  const read = () => ({ worker: cpuMs(pids.worker), server: cpuMs(pids.server), gitDaemon: daemons.reduce((sum, pid) => sum + cpuMs(pid), 0), machine: machineBusyMs() });
+  const read = () => ({
+    worker: cpuMs(pids.worker),
+    server: cpuMs(pids.server),
+    gitDaemon: daemons.reduce((sum, pid) => sum + cpuMs(pid), 0),
+    machine: machineBusyMs(),
+  });
   const start = read();
   const t0 = Date.now();
   return {
     stop() {
       const end = read();
       const wall = Date.now() - t0;
-      const ms = { worker: end.worker - start.worker, server: end.server - start.server, gitDaemon: end.gitDaemon - start.gitDaemon, machine: end.machine - start.machine };
+      const ms = {
+        worker: end.worker - start.worker,
+        server: end.server - start.server,
+        gitDaemon: end.gitDaemon - start.gitDaemon,
+        machine: end.machine - start.machine,
+      };
       const pct = Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, round((100 * v) / wall)])) as typeof ms;
       return { ms, pct };
     },
@@ -139,11 +173,25 @@ export interface ReactionResult {
  * a `refresh` signal at push time (what a webhook would send), one push at a time. `poll`: no
  * signal; a round pushes once to every follower, then waits until all have triggered.
  */
-export async function reaction(b: Bench, o: Omit<FleetOptions, 'name'>, via: 'signal' | 'poll', pushes: number, label: string): Promise<ReactionResult> {
+export async function reaction(
+  b: Bench,
+  o: Omit<FleetOptions, 'name'>,
+  via: 'signal' | 'poll',
+  pushes: number,
+  label: string,
+): Promise<ReactionResult> {
   const fleet = await startFleet(b, { ...o, name: `reaction-${via}-${o.mode}` });
   try {
     const raw = await pushAndTime(b, fleet, via, pushes, parseDuration(o.pollInterval), (id) => refresh(fleet, id));
-    return { label, via, mode: o.mode, pollIntervalMs: parseDuration(o.pollInterval), followers: o.followers, latency: stats(raw), raw };
+    return {
+      label,
+      via,
+      mode: o.mode,
+      pollIntervalMs: parseDuration(o.pollInterval),
+      followers: o.followers,
+      latency: stats(raw),
+      raw,
+    };
   } finally {
     await fleet.stop();
   }
@@ -172,7 +220,11 @@ async function pushAndTime(
       if (via === 'signal') await notify(id);
       pushed.push(p);
     }
-    await until(() => pushed.every((p) => triggeredAt(p.sha) !== undefined), 120_000, () => `pushes were not triggered within 2 minutes`);
+    await until(
+      () => pushed.every((p) => triggeredAt(p.sha) !== undefined),
+      120_000,
+      () => `pushes were not triggered within 2 minutes`,
+    );
     for (const p of pushed) latencies.push(round1(triggeredAt(p.sha)! - p.at));
   }
   return latencies;
@@ -204,7 +256,16 @@ export interface FloorResult {
 }
 
 /** The plain-loop floor (bench/floor.ts) with `followers` followers: idle cost over a window, then push reaction on the first `pushed` of them. */
-export async function floor(b: Bench, design: FloorResult['design'], followers: number, pollInterval: string, windowMs: number, pushed: number, pushes: number, signalPushes: number): Promise<FloorResult> {
+export async function floor(
+  b: Bench,
+  design: FloorResult['design'],
+  followers: number,
+  pollInterval: string,
+  windowMs: number,
+  pushed: number,
+  pushes: number,
+  signalPushes: number,
+): Promise<FloorResult> {
   const repos = Math.ceil(followers / BRANCHES_PER_REPO);
   ensureRepos(b, repos);
   const dir = path.join(b.dir, `floor-${design}-${followers}`);
@@ -224,9 +285,21 @@ export async function floor(b: Bench, design: FloorResult['design'], followers: 
   const samples = path.join(dir, 'samples.log');
   writeFileSync(samples, '');
   const config = path.join(dir, 'floor.json');
-  writeFileSync(config, JSON.stringify({ design, followers: list, pollIntervalMs: parseDuration(pollInterval), adapter: ADAPTER, stateDir, samples }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      design,
+      followers: list,
+      pollIntervalMs: parseDuration(pollInterval),
+      adapter: ADAPTER,
+      stateDir,
+      samples,
+    }),
+  );
   const loader = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-  const child = spawn(process.execPath, ['--import', loader, path.join(ROOT, 'bench', 'floor.ts'), config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', loader, path.join(ROOT, 'bench', 'floor.ts'), config], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise((r) => child.once('exit', r));
@@ -237,7 +310,11 @@ export async function floor(b: Bench, design: FloorResult['design'], followers: 
     return Number(/floor failures (\d+)/.exec(out)?.[1] ?? NaN);
   };
   try {
-    await until(() => triggersIn(stateDir).length >= followers && out.includes('floor ready on'), 10 * 60_000, () => 'the floor did not deploy every first head');
+    await until(
+      () => triggersIn(stateDir).length >= followers && out.includes('floor ready on'),
+      10 * 60_000,
+      () => 'the floor did not deploy every first head',
+    );
     await steady([child.pid!]);
     const daemons = daemonPids(b);
     const daemonMs = () => daemons.reduce((sum, pid) => sum + cpuMs(pid), 0);
@@ -299,13 +376,33 @@ export async function observeCost(b: Bench, n: number): Promise<ObserveCost[]> {
   const file = pathToFileURL(path.join(b.mirrorRoot, 'bench', 'r0.git')).href;
   const work = b.dir;
   // The reader before this change, exactly: a git ls-remote process per branch against the daemon.
-  const lsRemote = () => promisify(execFile)('git', ['ls-remote', '--exit-code', '--', git, 'refs/heads/b3'], { cwd: work, env: { PATH: process.env.PATH!, HOME: work, GIT_CONFIG_NOSYSTEM: '1' } });
+  const lsRemote = () =>
+    promisify(execFile)('git', ['ls-remote', '--exit-code', '--', git, 'refs/heads/b3'], {
+      cwd: work,
+      env: { PATH: process.env.PATH!, HOME: work, GIT_CONFIG_NOSYSTEM: '1' },
+    });
   const ways: [string, number, () => Promise<unknown>][] = [
     ['git ls-remote process over git://, one branch (the reader before this change)', 1, lsRemote],
-    ['git ls-remote process over file://, one branch', 1, () => readBranchHead({ mirror: file, branch: 'b3', timeoutMs: 10_000 }, work, process.env)],
-    ['git ls-remote process over file://, every head of the repository', BRANCHES_PER_REPO, () => readBranchHeads({ mirror: file, timeoutMs: 10_000 }, work, process.env)],
-    ['in process over git://, one branch', 1, () => readBranchHead({ mirror: git, branch: 'b3', timeoutMs: 10_000 }, work, process.env)],
-    ['in process over git://, every head (a mirror watcher\'s read)', BRANCHES_PER_REPO, () => readBranchHeads({ mirror: git, timeoutMs: 10_000 }, work, process.env)],
+    [
+      'git ls-remote process over file://, one branch',
+      1,
+      () => readBranchHead({ mirror: file, branch: 'b3', timeoutMs: 10_000 }, work, process.env),
+    ],
+    [
+      'git ls-remote process over file://, every head of the repository',
+      BRANCHES_PER_REPO,
+      () => readBranchHeads({ mirror: file, timeoutMs: 10_000 }, work, process.env),
+    ],
+    [
+      'in process over git://, one branch',
+      1,
+      () => readBranchHead({ mirror: git, branch: 'b3', timeoutMs: 10_000 }, work, process.env),
+    ],
+    [
+      "in process over git://, every head (a mirror watcher's read)",
+      BRANCHES_PER_REPO,
+      () => readBranchHeads({ mirror: git, timeoutMs: 10_000 }, work, process.env),
+    ],
   ];
   const out: ObserveCost[] = [];
   for (const [method, branchesPerRead, read] of ways) {
@@ -318,7 +415,13 @@ export async function observeCost(b: Bench, n: number): Promise<ObserveCost[]> {
       latencies.push(performance.now() - t);
     }
     const cpu = (machineBusyMs() - c0) / n;
-    out.push({ method, branchesPerRead, latency: stats(latencies), cpuMsPerRead: round(cpu), cpuMsPerBranch: round(cpu / branchesPerRead) });
+    out.push({
+      method,
+      branchesPerRead,
+      latency: stats(latencies),
+      cpuMsPerRead: round(cpu),
+      cpuMsPerBranch: round(cpu / branchesPerRead),
+    });
   }
   return out;
 }
@@ -336,22 +439,34 @@ export interface HistoryResult {
   replay: { iterations: number; events: number; ms: number };
 }
 
-type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Fleet['client']['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+type HistoryEvent = NonNullable<
+  Awaited<ReturnType<ReturnType<Fleet['client']['workflow']['getHandle']>['fetchHistory']>>['events']
+>[number];
 
 /** A follower's mirror read: an observeBranch activity, or (since the patch) its local-activity marker. */
 function isObserve(e: HistoryEvent): boolean {
   if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'observeBranch') return true;
   const payload = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
-  return Boolean(payload && (JSON.parse(Buffer.from(payload).toString()) as { activity_type?: string }).activity_type === 'observeBranch');
+  return Boolean(
+    payload &&
+    (JSON.parse(Buffer.from(payload).toString()) as { activity_type?: string }).activity_type === 'observeBranch',
+  );
 }
 
 /** Events per idle iteration and per trigger, in both modes, from real histories; and the replay time of a whole run. */
 export async function historyCosts(b: Bench, replayIterations: number): Promise<HistoryResult> {
-  const events = async (f: Fleet, workflowId: string) => (await f.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const events = async (f: Fleet, workflowId: string) =>
+    (await f.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   // poll mode: one follower, a few idle iterations, then one push.
-  const poll = await startFleet(b, { name: 'history-poll', followers: 1, mode: 'poll', pollInterval: '300ms', scheme: 'git' });
+  const poll = await startFleet(b, {
+    name: 'history-poll',
+    followers: 1,
+    mode: 'poll',
+    pollInterval: '300ms',
+    scheme: 'git',
+  });
   let pollIdle: number;
   let pollCycle: number;
   try {
@@ -363,7 +478,11 @@ export async function historyCosts(b: Bench, replayIterations: number): Promise<
     pollIdle = (e.length - a) / Math.max(1, observes(e.slice(a)));
     const before = e.length;
     const { sha } = push(b, poll, 'f0', 'history');
-    await until(() => triggersIn(poll.stateDir).some((t) => t.sha === sha), 30_000, () => 'not triggered');
+    await until(
+      () => triggersIn(poll.stateDir).some((t) => t.sha === sha),
+      30_000,
+      () => 'not triggered',
+    );
     await sleep(2000);
     const after = await events(poll, workflowIdFor('f0'));
     pollCycle = Math.round(after.length - before - pollIdle * Math.max(0, observes(after.slice(before)) - 1));
@@ -372,7 +491,13 @@ export async function historyCosts(b: Bench, replayIterations: number): Promise<
   }
 
   // watch mode: ten followers on one repository and their watcher.
-  const watch = await startFleet(b, { name: 'history-watch', followers: 10, mode: 'watch', pollInterval: '300ms', scheme: 'git' });
+  const watch = await startFleet(b, {
+    name: 'history-watch',
+    followers: 10,
+    mode: 'watch',
+    pollInterval: '300ms',
+    scheme: 'git',
+  });
   let perRead: number;
   let watchedIdle: number;
   let watchedCycle: number;
@@ -388,7 +513,11 @@ export async function historyCosts(b: Bench, replayIterations: number): Promise<
     watchedIdle = ((await events(watch, workflowIdFor('f1'))).length - f0) / (3000 / 300);
     const before = (await events(watch, workflowIdFor('f0'))).length;
     const { sha } = push(b, watch, 'f0', 'history');
-    await until(() => triggersIn(watch.stateDir).some((t) => t.sha === sha), 30_000, () => 'not triggered');
+    await until(
+      () => triggersIn(watch.stateDir).some((t) => t.sha === sha),
+      30_000,
+      () => 'not triggered',
+    );
     await sleep(2000);
     watchedCycle = (await events(watch, workflowIdFor('f0'))).length - before;
   } finally {
@@ -396,16 +525,35 @@ export async function historyCosts(b: Bench, replayIterations: number): Promise<
   }
 
   // A whole run: continue-as-new after `replayIterations` idle iterations, then replay the first run.
-  const run = await startFleet(b, { name: 'history-replay', followers: 1, mode: 'poll', pollInterval: '20ms', scheme: 'git', continueAsNewAfter: replayIterations });
+  const run = await startFleet(b, {
+    name: 'history-replay',
+    followers: 1,
+    mode: 'poll',
+    pollInterval: '20ms',
+    scheme: 'git',
+    continueAsNewAfter: replayIterations,
+  });
   let replay: HistoryResult['replay'];
   try {
     const handle = run.client.workflow.getHandle(workflowIdFor('f0'));
     const firstRun = (await handle.describe()).runId;
-    await until(async () => (await handle.describe()).runId !== firstRun, 20 * 60_000, () => 'the follower did not continue as new');
+    await until(
+      async () => (await handle.describe()).runId !== firstRun,
+      20 * 60_000,
+      () => 'the follower did not continue as new',
+    );
     const history = await run.client.workflow.getHandle(workflowIdFor('f0'), firstRun).fetchHistory();
     const t = performance.now();
-    await Worker.runReplayHistory({ workflowBundle: { codePath: b.bundlePath }, replayName: 'bench' }, history, workflowIdFor('f0'));
-    replay = { iterations: replayIterations, events: history.events?.length ?? 0, ms: Math.round(performance.now() - t) };
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: b.bundlePath }, replayName: 'bench' },
+      history,
+      workflowIdFor('f0'),
+    );
+    replay = {
+      iterations: replayIterations,
+      events: history.events?.length ?? 0,
+      ms: Math.round(performance.now() - t),
+    };
   } finally {
     await run.stop();
   }
@@ -428,9 +576,14 @@ export async function historyCosts(b: Bench, replayIterations: number): Promise<
 
 /** `temporal --version`, `git --version`, this checkout's commit: for the report. */
 export async function versions(cli: string): Promise<Record<string, string>> {
-  const run = async (file: string, args: string[], cwd?: string) => (await promisify(execFile)(file, args, { encoding: 'utf8', cwd }).catch(() => ({ stdout: 'unknown' }))).stdout.trim().split('\n')[0]!;
+  const run = async (file: string, args: string[], cwd?: string) =>
+    (await promisify(execFile)(file, args, { encoding: 'utf8', cwd }).catch(() => ({ stdout: 'unknown' }))).stdout
+      .trim()
+      .split('\n')[0]!;
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
-  const sdk = JSON.parse(readFileSync(path.join(ROOT, 'node_modules', '@temporalio', 'worker', 'package.json'), 'utf8')) as { version: string };
+  const sdk = JSON.parse(
+    readFileSync(path.join(ROOT, 'node_modules', '@temporalio', 'worker', 'package.json'), 'utf8'),
+  ) as { version: string };
   return {
     'branch-follower': `${pkg.version} (${await run('git', ['rev-parse', '--short', 'HEAD'], ROOT)})`,
     node: process.version,

@@ -31,7 +31,13 @@ export interface Bench {
 /** The mirror: `count` repositories bench/r<i>, each with branches b0…b9 (copies of one seeded repository). */
 export function ensureRepos(b: Bench, count: number): void {
   const template = path.join(b.mirrorRoot, 'bench', 'r0.git');
-  if (!existsSync(template)) seedMirror(b.mirrorRoot, [{ repo: 'bench/r0', branches: Array.from({ length: BRANCHES_PER_REPO }, (_, i) => ({ name: `b${i}`, commits: 1 })) }]);
+  if (!existsSync(template))
+    seedMirror(b.mirrorRoot, [
+      {
+        repo: 'bench/r0',
+        branches: Array.from({ length: BRANCHES_PER_REPO }, (_, i) => ({ name: `b${i}`, commits: 1 })),
+      },
+    ]);
   for (let i = 1; i < count; i++) {
     const dest = path.join(b.mirrorRoot, 'bench', `r${i}.git`);
     if (!existsSync(dest)) cpSync(template, dest, { recursive: true });
@@ -68,7 +74,10 @@ export async function startFleet(b: Bench, o: FleetOptions): Promise<Fleet> {
   rmSync(dir, { recursive: true, force: true });
   const stateDir = path.join(dir, 'state');
   mkdirSync(stateDir, { recursive: true });
-  writeFileSync(path.join(dir, 'lanes.yaml'), '# the benchmark adapter keeps its state in the directory named in its argv\n');
+  writeFileSync(
+    path.join(dir, 'lanes.yaml'),
+    '# the benchmark adapter keeps its state in the directory named in its argv\n',
+  );
   const repos = Math.ceil(o.followers / BRANCHES_PER_REPO);
   ensureRepos(b, repos);
   const where = new Map<string, { repo: string; branch: string }>();
@@ -80,11 +89,25 @@ export async function startFleet(b: Bench, o: FleetOptions): Promise<Fleet> {
     ids.push(id);
     where.set(id, { repo, branch });
     const mirror = o.scheme === 'git' ? b.daemon.url(repo) : pathToFileURL(path.join(b.mirrorRoot, `${repo}.git`)).href;
-    return { id, enabled: true, adapter: 'bench', source: { mirror, branch }, target: { configRef: 'lanes.yaml', params: { lane: id } }, closeout: { check: 'done' } };
+    return {
+      id,
+      enabled: true,
+      adapter: 'bench',
+      source: { mirror, branch },
+      target: { configRef: 'lanes.yaml', params: { lane: id } },
+      closeout: { check: 'done' },
+    };
   });
 
   // History in memory: the figures are branch-follower's and Temporal's, not this disk's fsync.
-  const server = await startDevServer({ cli: b.cli, host: '127.0.0.1', port: await freePort(), namespace: 'default', startTimeoutMs: 120_000, log: b.log });
+  const server = await startDevServer({
+    cli: b.cli,
+    host: '127.0.0.1',
+    port: await freePort(),
+    namespace: 'default',
+    startTimeoutMs: 120_000,
+    log: b.log,
+  });
   const registryFile = path.join(dir, 'registry.yaml');
   writeFileSync(
     registryFile,
@@ -126,13 +149,22 @@ export async function startFleet(b: Bench, o: FleetOptions): Promise<Fleet> {
   writeFileSync(samplesFile, '');
   const loader = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
   const worker = spawn(process.execPath, ['--import', loader, path.join(ROOT, 'bench', 'worker.ts'), registryFile], {
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME!, BENCH_SAMPLES: samplesFile, BRANCH_FOLLOWER_WORKFLOW_BUNDLE: b.bundlePath },
+    env: {
+      PATH: process.env.PATH!,
+      HOME: process.env.HOME!,
+      BENCH_SAMPLES: samplesFile,
+      BRANCH_FOLLOWER_WORKFLOW_BUNDLE: b.bundlePath,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let workerOut = '';
   worker.stdout!.on('data', (c: Buffer) => (workerOut = (workerOut + c.toString()).slice(-4000)));
   worker.stderr!.on('data', (c: Buffer) => (workerOut = (workerOut + c.toString()).slice(-4000)));
-  await until(() => workerOut.includes('bench worker ready'), 60_000, () => `the bench worker did not start: ${workerOut}`);
+  await until(
+    () => workerOut.includes('bench worker ready'),
+    60_000,
+    () => `the bench worker did not start: ${workerOut}`,
+  );
 
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: 'default' });
@@ -157,9 +189,16 @@ export async function startFleet(b: Bench, o: FleetOptions): Promise<Fleet> {
     },
   };
   const started = Date.now();
-  await until(() => triggers(fleet).length >= o.followers, 30 * 60_000, () => `only ${triggers(fleet).length}/${o.followers} followers deployed their first head`, () => {
-    b.log(`  … ${triggers(fleet).length}/${o.followers} followers deployed their first head (${Math.round((Date.now() - started) / 1000)}s)`);
-  });
+  await until(
+    () => triggers(fleet).length >= o.followers,
+    30 * 60_000,
+    () => `only ${triggers(fleet).length}/${o.followers} followers deployed their first head`,
+    () => {
+      b.log(
+        `  … ${triggers(fleet).length}/${o.followers} followers deployed their first head (${Math.round((Date.now() - started) / 1000)}s)`,
+      );
+    },
+  );
   // Triggered is not done: the close-outs run on, and a window opened during them measures them.
   // A visibility count every second at most, so the waiting adds little load of its own.
   let closedOut = 0;
@@ -171,7 +210,11 @@ export async function startFleet(b: Bench, o: FleetOptions): Promise<Fleet> {
     }
     return closedOut >= o.followers;
   };
-  await until(allClosedOut, 30 * 60_000, () => `only ${closedOut}/${o.followers} followers closed out their first deploy`);
+  await until(
+    allClosedOut,
+    30 * 60_000,
+    () => `only ${closedOut}/${o.followers} followers closed out their first deploy`,
+  );
   return fleet;
 }
 
@@ -212,7 +255,8 @@ export function push(b: Bench, f: Fleet, id: string, message: string): { sha: st
   return { sha, at: Date.now() };
 }
 
-export const refresh = (f: Fleet, id: string): Promise<void> => f.client.workflow.getHandle(workflowIdFor(id)).signal(refreshSignal);
+export const refresh = (f: Fleet, id: string): Promise<void> =>
+  f.client.workflow.getHandle(workflowIdFor(id)).signal(refreshSignal);
 
 export async function startBench(log: Log, cli: string, bundlePath: string): Promise<Bench> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bf-bench-'));
@@ -222,7 +266,12 @@ export async function startBench(log: Log, cli: string, bundlePath: string): Pro
   return { dir, cli, bundlePath, mirrorRoot, daemon, log };
 }
 
-export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, why: () => string, progress?: () => void): Promise<void> {
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  why: () => string,
+  progress?: () => void,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastNote = Date.now();
   while (!(await check())) {

@@ -26,10 +26,17 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const program = new Command('branch-follower')
     .description('Follow git branches on a mirror and deploy each new commit once, through Temporal.')
     .option('--registry <file>', 'the registry YAML', process.env.BRANCH_FOLLOWER_REGISTRY ?? DEFAULT_REGISTRY)
-    .addOption(new Option('-o, --output <format>', 'output format (wide: more columns)').choices(['table', 'wide', 'json', 'yaml']).default('table'))
+    .addOption(
+      new Option('-o, --output <format>', 'output format (wide: more columns)')
+        .choices(['table', 'wide', 'json', 'yaml'])
+        .default('table'),
+    )
     .option('--json', 'same as -o json')
     .option('--kubeconfig <file>', 'the kubeconfig for cluster commands (default: $KUBECONFIG, then ~/.kube/config)')
-    .option('--context <name>', 'the kubeconfig context for cluster commands (default: controller.kubernetes.context, else the current one)')
+    .option(
+      '--context <name>',
+      'the kubeconfig context for cluster commands (default: controller.kubernetes.context, else the current one)',
+    )
     .option('-n, --namespace <namespace>', 'the Temporal namespace (overrides the registry and the environment)')
     .version(packageJson.version)
     .exitOverride()
@@ -64,7 +71,11 @@ function envOf(program: Command, io: Io): CliEnv {
   const globals = program.opts<Globals>();
   const namespace = globals.namespace;
   if (namespace !== undefined && !TEMPORAL_NAME.test(namespace)) {
-    throw new CliError(`-n ${JSON.stringify(namespace)} is not a Temporal namespace name`, 'use letters, digits, ".", "_" and "-"', Exit.Usage);
+    throw new CliError(
+      `-n ${JSON.stringify(namespace)} is not a Temporal namespace name`,
+      'use letters, digits, ".", "_" and "-"',
+      Exit.Usage,
+    );
   }
   const env: CliEnv = {
     io,

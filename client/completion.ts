@@ -13,17 +13,30 @@ interface Spec {
 }
 
 const specOf = (program: Command): Spec => ({
-  commands: program.commands.map((c) => ({ name: c.name(), description: c.description(), options: c.options, values: c.registeredArguments.flatMap((a) => a.argChoices ?? []) })),
+  commands: program.commands.map((c) => ({
+    name: c.name(),
+    description: c.description(),
+    options: c.options,
+    values: c.registeredArguments.flatMap((a) => a.argChoices ?? []),
+  })),
   globals: program.options,
 });
 
-const flags = (options: readonly Option[]): string[] => [...new Set(options.flatMap((o) => [o.short, o.long].filter((f): f is string => Boolean(f))))];
+const flags = (options: readonly Option[]): string[] => [
+  ...new Set(options.flatMap((o) => [o.short, o.long].filter((f): f is string => Boolean(f)))),
+];
 const takesValue = (o: Option): boolean => o.required || o.optional;
 const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
 
 function bash(spec: Spec): string {
   const valued = flags([...spec.globals, ...spec.commands.flatMap((c) => c.options)].filter(takesValue));
-  const choices = [...new Map([...spec.globals, ...spec.commands.flatMap((c) => c.options)].filter((o) => o.argChoices?.length).map((o) => [flags([o]).join('|'), o])).values()];
+  const choices = [
+    ...new Map(
+      [...spec.globals, ...spec.commands.flatMap((c) => c.options)]
+        .filter((o) => o.argChoices?.length)
+        .map((o) => [flags([o]).join('|'), o]),
+    ).values(),
+  ];
   return [
     '# branch-follower completion for bash: source <(branch-follower completion bash)',
     '_branch_follower() {',
@@ -36,10 +49,16 @@ function bash(spec: Spec): string {
     '    esac',
     '  done',
     '  case "$prev" in',
-    ...choices.map((o) => `    ${flags([o]).join('|')}) COMPREPLY=($(compgen -W ${quote(o.argChoices!.join(' '))} -- "$cur")); return ;;`),
+    ...choices.map(
+      (o) =>
+        `    ${flags([o]).join('|')}) COMPREPLY=($(compgen -W ${quote(o.argChoices!.join(' '))} -- "$cur")); return ;;`,
+    ),
     '  esac',
     '  case "$cmd" in',
-    ...spec.commands.map((c) => `    ${c.name}) COMPREPLY=($(compgen -W ${quote([...c.values, ...flags(c.options), ...flags(spec.globals)].join(' '))} -- "$cur")) ;;`),
+    ...spec.commands.map(
+      (c) =>
+        `    ${c.name}) COMPREPLY=($(compgen -W ${quote([...c.values, ...flags(c.options), ...flags(spec.globals)].join(' '))} -- "$cur")) ;;`,
+    ),
     `    *) COMPREPLY=($(compgen -W ${quote([...spec.commands.map((c) => c.name), ...flags(spec.globals)].join(' '))} -- "$cur")) ;;`,
     '  esac',
     '}',
@@ -49,7 +68,11 @@ function bash(spec: Spec): string {
 }
 
 function zsh(spec: Spec): string {
-  return ['# branch-follower completion for zsh: source <(branch-follower completion zsh)', 'autoload -U +X bashcompinit && bashcompinit', bash(spec)].join('\n');
+  return [
+    '# branch-follower completion for zsh: source <(branch-follower completion zsh)',
+    'autoload -U +X bashcompinit && bashcompinit',
+    bash(spec),
+  ].join('\n');
 }
 
 function fish(spec: Spec): string {
@@ -67,8 +90,15 @@ function fish(spec: Spec): string {
   return [
     '# branch-follower completion for fish: branch-follower completion fish | source',
     'complete -c branch-follower -f',
-    ...spec.commands.map((c) => `complete -c branch-follower -n __fish_use_subcommand -a ${c.name} -d ${quote(c.description)}`),
-    ...spec.commands.filter((c) => c.values.length).map((c) => `complete -c branch-follower -n ${quote(`__fish_seen_subcommand_from ${c.name}`)} -a ${quote(c.values.join(' '))}`),
+    ...spec.commands.map(
+      (c) => `complete -c branch-follower -n __fish_use_subcommand -a ${c.name} -d ${quote(c.description)}`,
+    ),
+    ...spec.commands
+      .filter((c) => c.values.length)
+      .map(
+        (c) =>
+          `complete -c branch-follower -n ${quote(`__fish_seen_subcommand_from ${c.name}`)} -a ${quote(c.values.join(' '))}`,
+      ),
     ...spec.globals.map((o) => option(o)),
     ...spec.commands.flatMap((c) => c.options.map((o) => option(o, `__fish_seen_subcommand_from ${c.name}`))),
     '',

@@ -24,7 +24,8 @@ export function readRegistry(file: string): Registry {
   try {
     return loadRegistry(file);
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(`invalid registry:\n${err.message}`, 'fix the file; nothing was applied', Exit.Usage);
+    if (err instanceof ConfigError)
+      throw new CliError(`invalid registry:\n${err.message}`, 'fix the file; nothing was applied', Exit.Usage);
     throw err;
   }
 }
@@ -68,8 +69,14 @@ export async function connect(registry: Registry, namespace?: string): Promise<C
     ({ target, security } = await cliTarget(registry));
     if (namespace) target.namespace = namespace;
   } catch (err) {
-    if (err instanceof ConnectionConfigError) throw new CliError(err.message, 'the CLI reads the same variables as the worker (docs/deploy.md)', Exit.Usage);
-    if (err instanceof ProfileError) throw new CliError(err.message, 'fix the file, or unset TEMPORAL_PROFILE to use the registry (docs/cli.md)', Exit.Usage);
+    if (err instanceof ConnectionConfigError)
+      throw new CliError(err.message, 'the CLI reads the same variables as the worker (docs/deploy.md)', Exit.Usage);
+    if (err instanceof ProfileError)
+      throw new CliError(
+        err.message,
+        'fix the file, or unset TEMPORAL_PROFILE to use the registry (docs/cli.md)',
+        Exit.Usage,
+      );
     throw err;
   }
   const unreachable = (why: string) =>
@@ -78,7 +85,7 @@ export async function connect(registry: Registry, namespace?: string): Promise<C
       target.addressFrom.startsWith('controller.temporal.address')
         ? 'start the embedded default with `npm start`, or point BRANCH_FOLLOWER_TEMPORAL_ADDRESS at your server'
         : target.addressFrom === 'BRANCH_FOLLOWER_TEMPORAL_ADDRESS'
-          ? 'is the server up at that address? unset BRANCH_FOLLOWER_TEMPORAL_ADDRESS to use the registry\'s controller.temporal.address'
+          ? "is the server up at that address? unset BRANCH_FOLLOWER_TEMPORAL_ADDRESS to use the registry's controller.temporal.address"
           : `is the server up at that address? BRANCH_FOLLOWER_TEMPORAL_ADDRESS overrides ${target.addressFrom} (docs/cli.md)`,
       Exit.Unreachable,
     );
@@ -103,7 +110,11 @@ export async function connect(registry: Registry, namespace?: string): Promise<C
 export function findSpec(registry: Registry, id: string): FollowerSpec {
   const found = registry.followers.find((f) => f.spec.id === id);
   if (!found) {
-    throw new CliError(`no follower "${id}" in ${registry.file}`, `followers: ${registry.followers.map((f) => f.spec.id).join(', ')}`, Exit.NotFound);
+    throw new CliError(
+      `no follower "${id}" in ${registry.file}`,
+      `followers: ${registry.followers.map((f) => f.spec.id).join(', ')}`,
+      Exit.NotFound,
+    );
   }
   return found.spec;
 }
@@ -111,7 +122,11 @@ export function findSpec(registry: Registry, id: string): FollowerSpec {
 type Handle = ReturnType<Client['workflow']['getHandle']>;
 
 /** What `read` finds in a running workflow; undefined when it is not running (or never ran). */
-export async function ifRunning<T>(client: Client, workflowId: string, read: (handle: Handle, described: WorkflowExecutionDescription) => Promise<T>): Promise<T | undefined> {
+export async function ifRunning<T>(
+  client: Client,
+  workflowId: string,
+  read: (handle: Handle, described: WorkflowExecutionDescription) => Promise<T>,
+): Promise<T | undefined> {
   const handle = client.workflow.getHandle(workflowId);
   let described: WorkflowExecutionDescription;
   try {
@@ -124,12 +139,18 @@ export async function ifRunning<T>(client: Client, workflowId: string, read: (ha
 }
 
 /** The follower's state if its workflow is running; undefined when it is not. */
-export const runningState = (client: Client, id: string): Promise<FollowerView | undefined> => ifRunning(client, workflowIdFor(id), (handle) => handle.query(stateQuery));
+export const runningState = (client: Client, id: string): Promise<FollowerView | undefined> =>
+  ifRunning(client, workflowIdFor(id), (handle) => handle.query(stateQuery));
 
 export async function requireState(ctx: Ctx, id: string): Promise<FollowerView> {
   findSpec(ctx.registry, id);
   const state = await runningState(ctx.client, id);
-  if (!state) throw new CliError(`follower ${id} is not running`, 'start it with `branch-follower apply --confirm`', Exit.NotFound);
+  if (!state)
+    throw new CliError(
+      `follower ${id} is not running`,
+      'start it with `branch-follower apply --confirm`',
+      Exit.NotFound,
+    );
   return state;
 }
 
@@ -154,4 +175,6 @@ export async function controllerInfo(ctx: Ctx): Promise<ControllerInfo> {
 }
 
 export const uiLink = (info: ControllerInfo, id: string): string | undefined =>
-  info.uiUrl ? `${info.uiUrl}/namespaces/${info.namespace}/workflows/${encodeURIComponent(workflowIdFor(id))}` : undefined;
+  info.uiUrl
+    ? `${info.uiUrl}/namespaces/${info.namespace}/workflows/${encodeURIComponent(workflowIdFor(id))}`
+    : undefined;

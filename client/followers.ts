@@ -3,7 +3,15 @@
 import type { Client } from '@temporalio/client';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
-import { FollowerIdKey, OWNER_MEMO, reconfigureSignal, SEARCH_ATTRIBUTES, watcherIdFor, watcherReconfigureSignal, workflowIdFor } from '../contract/messages.ts';
+import {
+  FollowerIdKey,
+  OWNER_MEMO,
+  reconfigureSignal,
+  SEARCH_ATTRIBUTES,
+  watcherIdFor,
+  watcherReconfigureSignal,
+  workflowIdFor,
+} from '../contract/messages.ts';
 import type { FollowerSpec, WatcherSpec } from '../contract/spec.ts';
 import type { followerWorkflow } from '../workflows/follower.ts';
 import type { mirrorWatcherWorkflow } from '../workflows/watcher.ts';
@@ -29,7 +37,11 @@ export const startOptions = (registry: Registry, taskQueue: string): StartOption
   registryId: registry.controller.registryId,
 });
 
-export async function startFollower(client: Client, options: StartOptions, spec: FollowerSpec): Promise<StartedFollower> {
+export async function startFollower(
+  client: Client,
+  options: StartOptions,
+  spec: FollowerSpec,
+): Promise<StartedFollower> {
   const workflowId = workflowIdFor(spec.id);
   const handle = await client.workflow
     .signalWithStart<typeof followerWorkflow, [FollowerSpec]>('followerWorkflow', {
@@ -60,7 +72,11 @@ async function startError(err: unknown, what: string, namespace: string): Promis
       Exit.Failed,
     );
   }
-  return new CliError(`cannot start ${what}: ${reason}`, 'see the reason above; `branch-follower status` shows whether Temporal is reachable', Exit.Failed);
+  return new CliError(
+    `cannot start ${what}: ${reason}`,
+    'see the reason above; `branch-follower status` shows whether Temporal is reachable',
+    Exit.Failed,
+  );
 }
 
 /** One watcher per mirror repository that enabled, watched followers read: at the fastest pollInterval among them. */
@@ -98,7 +114,11 @@ export async function startWatcher(client: Client, options: StartOptions, spec: 
     });
 }
 
-export async function startEnabledFollowers(client: Client, taskQueue: string, registry: Registry): Promise<StartedFollower[]> {
+export async function startEnabledFollowers(
+  client: Client,
+  taskQueue: string,
+  registry: Registry,
+): Promise<StartedFollower[]> {
   const enabled = registry.followers.filter((f) => f.enabled).map((f) => f.spec);
   const options = startOptions(registry, taskQueue);
   const started = await Promise.all(enabled.map((spec) => startFollower(client, options, spec)));

@@ -4,7 +4,15 @@
 // Only what this registry started (its registryId, in each workflow's memo) is ever changed:
 // registries sharing a namespace and task queue leave each other alone, and say so.
 import type { Client } from '@temporalio/client';
-import { followerIdOf, mirrorOfWatcherId, ownerOf, specQuery, watcherIdFor, watcherStateQuery, workflowIdFor } from '../contract/messages.ts';
+import {
+  followerIdOf,
+  mirrorOfWatcherId,
+  ownerOf,
+  specQuery,
+  watcherIdFor,
+  watcherStateQuery,
+  workflowIdFor,
+} from '../contract/messages.ts';
 import type { FollowerSpec, WatcherSpec } from '../contract/spec.ts';
 import { startFollower, startOptions, startWatcher, watcherSpecs } from './followers.ts';
 import { ifRunning, type Ctx } from './context.ts';
@@ -43,23 +51,43 @@ export async function computePlan(ctx: Ctx): Promise<PlanItem[]> {
     const running = await runningWorkflow(ctx.client, workflowIdFor(spec.id), (h) => h.query(specQuery));
     const foreign = running && notOurs(me, running.owner);
     if (running && foreign && running.owner !== undefined) {
-      items.push({ follower: spec.id, action: 'leave', reason: `${foreign}: rename this follower, or remove it from one registry` });
+      items.push({
+        follower: spec.id,
+        action: 'leave',
+        reason: `${foreign}: rename this follower, or remove it from one registry`,
+      });
     } else if (!enabled) {
-      items.push(running ? { follower: spec.id, action: 'stop', reason: 'enabled: false in the registry' } : { follower: spec.id, action: 'unchanged', reason: 'disabled, not running' });
+      items.push(
+        running
+          ? { follower: spec.id, action: 'stop', reason: 'enabled: false in the registry' }
+          : { follower: spec.id, action: 'unchanged', reason: 'disabled, not running' },
+      );
     } else if (!running) {
       items.push({ follower: spec.id, action: 'start', reason: 'enabled and not running' });
     } else {
       const changes = changedFields(running.spec, spec);
-      items.push(changes.length ? { follower: spec.id, action: 'reconfigure', reason: `changed: ${changes.join(', ')}`, changes } : { follower: spec.id, action: 'unchanged', reason: 'running with this spec' });
+      items.push(
+        changes.length
+          ? { follower: spec.id, action: 'reconfigure', reason: `changed: ${changes.join(', ')}`, changes }
+          : { follower: spec.id, action: 'unchanged', reason: 'running with this spec' },
+      );
     }
   }
   // Followers still running on this task queue that the registry no longer declares: stopped only when this registry started them.
-  const query = allEqual({ WorkflowType: 'followerWorkflow', ExecutionStatus: 'Running', TaskQueue: ctx.target.taskQueue });
+  const query = allEqual({
+    WorkflowType: 'followerWorkflow',
+    ExecutionStatus: 'Running',
+    TaskQueue: ctx.target.taskQueue,
+  });
   for await (const wf of ctx.client.workflow.list({ query })) {
     const id = followerIdOf(wf.workflowId);
     if (id === undefined || declared.has(id)) continue;
     const foreign = notOurs(me, ownerOf(wf.memo));
-    items.push(foreign ? { follower: id, action: 'leave', reason: foreign } : { follower: id, action: 'stop', reason: 'no longer in the registry' });
+    items.push(
+      foreign
+        ? { follower: id, action: 'leave', reason: foreign }
+        : { follower: id, action: 'stop', reason: 'no longer in the registry' },
+    );
   }
   return items;
 }
@@ -78,8 +106,15 @@ export async function applyPlan(ctx: Ctx, plan: PlanItem[], log: (line: string) 
 }
 
 /** A running workflow's spec and owner; undefined when it is not running. */
-const runningWorkflow = <S>(client: Client, workflowId: string, specOf: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<S>): Promise<Running<S> | undefined> =>
-  ifRunning(client, workflowId, async (handle, described) => ({ spec: await specOf(handle), owner: ownerOf(described.memo) }));
+const runningWorkflow = <S>(
+  client: Client,
+  workflowId: string,
+  specOf: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<S>,
+): Promise<Running<S> | undefined> =>
+  ifRunning(client, workflowId, async (handle, described) => ({
+    spec: await specOf(handle),
+    owner: ownerOf(described.memo),
+  }));
 
 function changedFields(a: FollowerSpec, b: FollowerSpec): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof FollowerSpec)[]);
@@ -98,17 +133,39 @@ export async function computeWatcherPlan(ctx: Ctx): Promise<WatcherPlanItem[]> {
   const me = ctx.registry.controller.registryId;
   const wanted = watcherSpecs(ctx.registry);
   for (const spec of wanted) {
-    const running = await runningWorkflow(ctx.client, watcherIdFor(me, spec.mirror), async (h) => (await h.query(watcherStateQuery)).spec as WatcherSpec);
-    if (!running) items.push({ mirror: spec.mirror, action: 'start', reason: `${spec.followers.length} follower(s) watch it` });
-    else if (JSON.stringify(running.spec) !== JSON.stringify(spec)) items.push({ mirror: spec.mirror, action: 'reconfigure', reason: `followers or interval changed (${spec.followers.length} follower(s))` });
-    else items.push({ mirror: spec.mirror, action: 'unchanged', reason: `${spec.followers.length} follower(s) watch it` });
+    const running = await runningWorkflow(
+      ctx.client,
+      watcherIdFor(me, spec.mirror),
+      async (h) => (await h.query(watcherStateQuery)).spec as WatcherSpec,
+    );
+    if (!running)
+      items.push({ mirror: spec.mirror, action: 'start', reason: `${spec.followers.length} follower(s) watch it` });
+    else if (JSON.stringify(running.spec) !== JSON.stringify(spec))
+      items.push({
+        mirror: spec.mirror,
+        action: 'reconfigure',
+        reason: `followers or interval changed (${spec.followers.length} follower(s))`,
+      });
+    else
+      items.push({ mirror: spec.mirror, action: 'unchanged', reason: `${spec.followers.length} follower(s) watch it` });
   }
-  const query = allEqual({ WorkflowType: 'mirrorWatcherWorkflow', ExecutionStatus: 'Running', TaskQueue: ctx.target.taskQueue });
+  const query = allEqual({
+    WorkflowType: 'mirrorWatcherWorkflow',
+    ExecutionStatus: 'Running',
+    TaskQueue: ctx.target.taskQueue,
+  });
   for await (const wf of ctx.client.workflow.list({ query })) {
     const mirror = mirrorOfWatcherId(me, wf.workflowId);
     if (mirror !== undefined && wanted.some((w) => w.mirror === mirror)) continue;
-    const foreign = mirror === undefined ? notOurs(me, ownerOf(wf.memo)) ?? `not one of this registry's watchers (${wf.workflowId})` : notOurs(me, ownerOf(wf.memo));
-    items.push(foreign ? { mirror: mirror ?? wf.workflowId, action: 'leave', reason: foreign } : { mirror: mirror!, action: 'stop', reason: 'no enabled follower watches it' });
+    const foreign =
+      mirror === undefined
+        ? (notOurs(me, ownerOf(wf.memo)) ?? `not one of this registry's watchers (${wf.workflowId})`)
+        : notOurs(me, ownerOf(wf.memo));
+    items.push(
+      foreign
+        ? { mirror: mirror ?? wf.workflowId, action: 'leave', reason: foreign }
+        : { mirror: mirror!, action: 'stop', reason: 'no enabled follower watches it' },
+    );
   }
   return items;
 }

@@ -32,7 +32,16 @@ export async function runOnceDry(client: Client | undefined, specs: FollowerSpec
         const row = { follower: spec.id, branch: spec.source.branch };
         let head: string;
         try {
-          ({ sha: head } = await readBranchHead({ mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs, ...(spec.source.auth ? { auth: spec.source.auth } : {}) }, workDir, process.env));
+          ({ sha: head } = await readBranchHead(
+            {
+              mirror: spec.source.mirror,
+              branch: spec.source.branch,
+              timeoutMs: spec.observeTimeoutMs,
+              ...(spec.source.auth ? { auth: spec.source.auth } : {}),
+            },
+            workDir,
+            process.env,
+          ));
         } catch (err) {
           const code = err instanceof ApplicationFailure && isCode(err.type) ? err.type : 'MirrorUnreachable';
           return { ...row, decision: 'Blocked', code, message: (err as Error).message };
@@ -40,7 +49,11 @@ export async function runOnceDry(client: Client | undefined, specs: FollowerSpec
         const live = client ? await runningState(client, spec.id) : undefined;
         const state = live ? { ...live, events: [], cancels: [] } : initialState(spec.id, Date.now());
         const d = decide(state, head, Date.now(), spec);
-        const note = live ? '' : client ? ' (follower not running: decided as a fresh start)' : ' (Temporal not reached: decided as a fresh start)';
+        const note = live
+          ? ''
+          : client
+            ? ' (follower not running: decided as a fresh start)'
+            : ' (Temporal not reached: decided as a fresh start)';
         return { ...row, head, decision: d.kind, code: d.code, message: d.message + note };
       }),
     );
@@ -55,7 +68,13 @@ export async function runOnceLive(ctx: Ctx, specs: FollowerSpec[], timeoutMs: nu
     specs.map(async (spec): Promise<RunOnceRow> => {
       const row = { follower: spec.id, branch: spec.source.branch };
       const before = await runningState(ctx.client, spec.id);
-      if (!before) return { ...row, decision: 'NotRunning', code: 'NotRunning', message: 'start it with `branch-follower apply --confirm`' };
+      if (!before)
+        return {
+          ...row,
+          decision: 'NotRunning',
+          code: 'NotRunning',
+          message: 'start it with `branch-follower apply --confirm`',
+        };
       const handle = ctx.client.workflow.getHandle(workflowIdFor(spec.id));
       const seen = (await handle.query(eventsQuery, {})).length;
       await handle.signal(refreshSignal);
@@ -67,7 +86,14 @@ export async function runOnceLive(ctx: Ctx, specs: FollowerSpec[], timeoutMs: nu
           const latest = events.length > seen ? events[events.length - 1]! : s;
           return { ...row, head: s.observedSha, decision: s.phase, code: latest.code, message: latest.message };
         }
-        if (Date.now() > deadline) return { ...row, head: s?.observedSha, decision: 'Unknown', code: 'NoObservation', message: `no observation within ${timeoutMs}ms; is a worker running?` };
+        if (Date.now() > deadline)
+          return {
+            ...row,
+            head: s?.observedSha,
+            decision: 'Unknown',
+            code: 'NoObservation',
+            message: `no observation within ${timeoutMs}ms; is a worker running?`,
+          };
         await new Promise((r) => setTimeout(r, 200));
       }
     }),

@@ -24,7 +24,10 @@ async function theirs(env: NodeJS.ProcessEnv): Promise<Layer[]> {
   const vars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
   const layers: Layer[] = [];
   try {
-    layers.push({ profile: loadClientConfigProfile({ disableFile: true, overrideEnvVars: vars }), from: (key) => `TEMPORAL_${key === 'apiKey' ? 'API_KEY' : key.toUpperCase()}` });
+    layers.push({
+      profile: loadClientConfigProfile({ disableFile: true, overrideEnvVars: vars }),
+      from: (key) => `TEMPORAL_${key === 'apiKey' ? 'API_KEY' : key.toUpperCase()}`,
+    });
     const name = env.TEMPORAL_PROFILE;
     if (name) {
       const file = env.TEMPORAL_CONFIG_FILE ?? '~/.config/temporalio/temporal.toml';
@@ -38,13 +41,17 @@ async function theirs(env: NodeJS.ProcessEnv): Promise<Layer[]> {
 }
 
 /** The server (and where its address came from), namespace and credentials the CLI uses. */
-export async function cliTarget(registry: Registry, env: NodeJS.ProcessEnv = process.env): Promise<{ target: TemporalTarget; security: TemporalSecurity }> {
+export async function cliTarget(
+  registry: Registry,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ target: TemporalTarget; security: TemporalSecurity }> {
   const ours = temporalTarget(registry, env);
   const layers = await theirs(env);
   const pick = (key: 'address' | 'namespace'): Layer | undefined => layers.find((l) => l.profile[key]);
   const target = { ...ours };
   const address = pick('address');
-  if (!env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS && address) Object.assign(target, { address: address.profile.address, addressFrom: address.from('address') });
+  if (!env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS && address)
+    Object.assign(target, { address: address.profile.address, addressFrom: address.from('address') });
   const namespace = pick('namespace');
   if (!env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE && namespace) target.namespace = namespace.profile.namespace!;
   // Credentials the registry declares come from our variables; otherwise the Temporal CLI's, if any.
@@ -54,5 +61,11 @@ export async function cliTarget(registry: Registry, env: NodeJS.ProcessEnv = pro
   if (!credentials) return { target, security: {} };
   const { toClientOptions } = (await import('@temporalio/envconfig')).default;
   const { tls, apiKey } = toClientOptions(credentials.profile).connectionOptions;
-  return { target, security: { ...(tls !== undefined ? { tls: tls as TemporalSecurity['tls'] } : {}), ...(apiKey ? { apiKey: apiKey as string } : {}) } };
+  return {
+    target,
+    security: {
+      ...(tls !== undefined ? { tls: tls as TemporalSecurity['tls'] } : {}),
+      ...(apiKey ? { apiKey: apiKey as string } : {}),
+    },
+  };
 }

@@ -14,12 +14,36 @@ export interface StatusRow {
 /** Ages are computed here, from wall-clock `now`: the workflow's clock stops between its steps. */
 /** `wide` adds each follower's code, next mirror read, mirror and message. */
 export function statusTable(io: Io, rows: StatusRow[], now: number, wide = false): string {
-  const head = ['FOLLOWER', 'ADAPTER', 'BRANCH', 'OBSERVED', 'TARGET', 'LAST TRIGGERED', 'LAST SUCCEEDED', 'PHASE', 'IN-FLIGHT', 'BUDGET', 'AGE'];
+  const head = [
+    'FOLLOWER',
+    'ADAPTER',
+    'BRANCH',
+    'OBSERVED',
+    'TARGET',
+    'LAST TRIGGERED',
+    'LAST SUCCEEDED',
+    'PHASE',
+    'IN-FLIGHT',
+    'BUDGET',
+    'AGE',
+  ];
   return table(
     wide ? [...head, 'CODE', 'NEXT READ', 'MIRROR', 'MESSAGE'] : head,
     rows.map(({ spec, enabled, state: s }) => {
       if (!s) {
-        const row = [spec.id, spec.adapter.id, spec.source.branch, '-', '-', '-', '-', enabled ? 'NotRunning' : 'Disabled', '-', budget(spec), '-'];
+        const row = [
+          spec.id,
+          spec.adapter.id,
+          spec.source.branch,
+          '-',
+          '-',
+          '-',
+          '-',
+          enabled ? 'NotRunning' : 'Disabled',
+          '-',
+          budget(spec),
+          '-',
+        ];
         return wide ? [...row, '-', '-', spec.source.mirror, '-'] : row;
       }
       const f = inFlightOf(s.work);
@@ -57,33 +81,49 @@ export function eventsTable(events: Transition[]): string {
   );
 }
 
-const stageName = { pending: 'Pending', triggering: 'Triggering', closingOut: 'ClosingOut', backoff: 'RetryPending' } as const;
+const stageName = {
+  pending: 'Pending',
+  triggering: 'Triggering',
+  closingOut: 'ClosingOut',
+  backoff: 'RetryPending',
+} as const;
 
 export function historyTable(s: FollowerView): string {
   return table(
     ['SHA', 'FIRST SEEN', 'TRIGGERED', 'OUTCOME', 'RUNS', 'SEEN→SUCCEEDED', 'SUPERSEDED BY'],
-    [...s.shas].reverse().map((r) => [
-      shortSha(r.sha),
-      when(r.firstSeen),
-      when(r.triggeredAt),
-      s.work?.sha === r.sha ? stageName[s.work.stage] : (r.result?.outcome ?? (r.sha === s.observedSha ? 'Observed' : '-')),
-      String(r.runs),
-      r.result?.outcome === 'Succeeded' ? formatDuration(r.result.at - r.firstSeen) : '-',
-      shortSha(r.result?.outcome === 'Superseded' ? r.result.by : undefined),
-    ]),
+    [...s.shas]
+      .reverse()
+      .map((r) => [
+        shortSha(r.sha),
+        when(r.firstSeen),
+        when(r.triggeredAt),
+        s.work?.sha === r.sha
+          ? stageName[s.work.stage]
+          : (r.result?.outcome ?? (r.sha === s.observedSha ? 'Observed' : '-')),
+        String(r.runs),
+        r.result?.outcome === 'Succeeded' ? formatDuration(r.result.at - r.firstSeen) : '-',
+        shortSha(r.result?.outcome === 'Superseded' ? r.result.by : undefined),
+      ]),
   );
 }
 
 /** Why `sha` did or did not deploy, in sentences, from the follower's own record. */
 export function explain(s: FollowerView, sha: string): string[] {
   const match = s.shas.filter((r) => r.sha.startsWith(sha));
-  if (match.length > 1) return [`${sha} is ambiguous: it matches ${match.map((r) => shortSha(r.sha)).join(', ')}; give more digits`];
+  if (match.length > 1)
+    return [`${sha} is ambiguous: it matches ${match.map((r) => shortSha(r.sha)).join(', ')}; give more digits`];
   const r: ShaRecord | undefined = match[0];
   const lines: string[] = [];
   if (!r) {
     lines.push(`${sha} was never the head of ${s.branch} when ${s.id} looked at the mirror (${s.mirror}).`);
-    lines.push(s.observedSha ? `The mirror's head is ${shortSha(s.observedSha)} (observed ${when(s.observedAt)}).` : 'The follower has not read the mirror yet.');
-    lines.push('A commit that was pushed and overtaken between two observations is never seen, and never deployed on its own.');
+    lines.push(
+      s.observedSha
+        ? `The mirror's head is ${shortSha(s.observedSha)} (observed ${when(s.observedAt)}).`
+        : 'The follower has not read the mirror yet.',
+    );
+    lines.push(
+      'A commit that was pushed and overtaken between two observations is never seen, and never deployed on its own.',
+    );
     return lines;
   }
   const full = r.sha;
@@ -92,11 +132,17 @@ export function explain(s: FollowerView, sha: string): string[] {
   switch (w?.stage) {
     case 'triggering':
     case 'closingOut':
-      lines.push(`In flight: attempt ${w.attempt}, run ${w.run}${w.stage === 'closingOut' && w.jobId ? `, job ${w.jobId}` : ''}, triggered ${when(w.startedAt)}; ${s.phase} ${s.code}: ${s.message}`);
-      lines.push(`Close-out budget: ${formatDuration(s.budget.usedMs ?? 0)} of ${formatDuration(s.budget.totalMs)} used (${s.budget.source.path}).`);
+      lines.push(
+        `In flight: attempt ${w.attempt}, run ${w.run}${w.stage === 'closingOut' && w.jobId ? `, job ${w.jobId}` : ''}, triggered ${when(w.startedAt)}; ${s.phase} ${s.code}: ${s.message}`,
+      );
+      lines.push(
+        `Close-out budget: ${formatDuration(s.budget.usedMs ?? 0)} of ${formatDuration(s.budget.totalMs)} used (${s.budget.source.path}).`,
+      );
       return lines;
     case 'backoff':
-      lines.push(`Failed on attempt ${w.attempt - 1} (${w.failure.code}: ${w.failure.message}); attempt ${w.attempt} is due at ${when(w.notBefore)}${s.paused ? ', held while paused' : ''}.`);
+      lines.push(
+        `Failed on attempt ${w.attempt - 1} (${w.failure.code}: ${w.failure.message}); attempt ${w.attempt} is due at ${when(w.notBefore)}${s.paused ? ', held while paused' : ''}.`,
+      );
       return lines;
     case 'pending':
       lines.push(`About to be triggered (${s.phase} ${s.code}: ${s.message}).`);
@@ -106,11 +152,17 @@ export function explain(s: FollowerView, sha: string): string[] {
   switch (done?.outcome) {
     case 'Succeeded':
       lines.push(`Deployed: Succeeded at ${when(done.at)}, run ${r.runs} (${done.message}).`);
-      if (done.code === 'ClosedOutOverBudget') lines.push(`The close-out missed its budget by ${formatDuration(done.overrunMs)}.`);
-      if (s.deployed?.sha !== full) lines.push(`The runtime is not known to be on it any more: ${s.deployed ? `${shortSha(s.deployed.sha)} was deployed since` : 'something was triggered since'}.`);
+      if (done.code === 'ClosedOutOverBudget')
+        lines.push(`The close-out missed its budget by ${formatDuration(done.overrunMs)}.`);
+      if (s.deployed?.sha !== full)
+        lines.push(
+          `The runtime is not known to be on it any more: ${s.deployed ? `${shortSha(s.deployed.sha)} was deployed since` : 'something was triggered since'}.`,
+        );
       break;
     case 'Superseded':
-      lines.push(`Not deployed: superseded by ${shortSha(done.by)} at ${when(done.at)} — the branch moved on before it closed out.`);
+      lines.push(
+        `Not deployed: superseded by ${shortSha(done.by)} at ${when(done.at)} — the branch moved on before it closed out.`,
+      );
       lines.push('Should it become the head again, it is triggered again as a new run.');
       break;
     case 'Failed':
@@ -119,7 +171,8 @@ export function explain(s: FollowerView, sha: string): string[] {
       break;
     default:
       if (r.runs > 0) lines.push(`Triggered in ${r.runs} run(s); no outcome recorded for the last one.`);
-      else if (s.paused) lines.push(`Not triggered: the follower is paused since ${when(s.paused.since)} (${s.paused.reason}).`);
+      else if (s.paused)
+        lines.push(`Not triggered: the follower is paused since ${when(s.paused.since)} (${s.paused.reason}).`);
       else lines.push(`Not triggered yet (${s.phase} ${s.code}: ${s.message}).`);
   }
   return lines;

@@ -7,7 +7,10 @@
  * a value with one — or a control character — is refused: no name this tool queries by has one.
  */
 export function literal(value: string): string {
-  if (/[\\\x00-\x1f\x7f]/.test(value)) throw new Error(`${JSON.stringify(value)} cannot be quoted into a visibility query (a backslash or control character)`);
+  if (/[\\\x00-\x1f\x7f]/.test(value))
+    throw new Error(
+      `${JSON.stringify(value)} cannot be quoted into a visibility query (a backslash or control character)`,
+    );
   return `'${value.replace(/'/g, "''")}'`;
 }
 

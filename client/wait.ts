@@ -10,7 +10,13 @@ export interface WaitResult {
   message: string;
 }
 
-export async function waitForSha(ctx: Ctx, id: string, sha: string, timeoutMs: number, progress: (line: string) => void): Promise<WaitResult> {
+export async function waitForSha(
+  ctx: Ctx,
+  id: string,
+  sha: string,
+  timeoutMs: number,
+  progress: (line: string) => void,
+): Promise<WaitResult> {
   const started = Date.now();
   const deadline = started + timeoutMs;
   const firstLook = (await requireState(ctx, id)).observedAt ?? 0;
@@ -20,9 +26,14 @@ export async function waitForSha(ctx: Ctx, id: string, sha: string, timeoutMs: n
     const verdict = judge(s, sha, firstLook);
     if (verdict) return verdict;
     const line = `${id} ${s.phase} ${s.code}: ${s.message}`;
-    if (line !== last) progress(`${formatDuration(Math.round((Date.now() - started) / 1000) * 1000).padStart(5)}  ${line}`);
+    if (line !== last)
+      progress(`${formatDuration(Math.round((Date.now() - started) / 1000) * 1000).padStart(5)}  ${line}`);
     last = line;
-    if (Date.now() > deadline) return { exit: Exit.Timeout, message: `timed out after ${formatDuration(timeoutMs)}: ${id} is ${s.phase} (${s.code}: ${s.message})` };
+    if (Date.now() > deadline)
+      return {
+        exit: Exit.Timeout,
+        message: `timed out after ${formatDuration(timeoutMs)}: ${id} is ${s.phase} (${s.code}: ${s.message})`,
+      };
     await new Promise((r) => setTimeout(r, 300));
   }
 }
@@ -31,12 +42,18 @@ function judge(s: FollowerView, sha: string, firstLook: number): WaitResult | un
   const r = s.shas.find((x) => x.sha.startsWith(sha));
   // While the sha is still the follower's work (a retry waits, say), its last outcome is not the end.
   const done = r && s.work?.sha !== r.sha ? r.result : undefined;
-  if (r && done?.outcome === 'Succeeded') return { exit: Exit.Ok, message: `${s.id} ${shortSha(r.sha)} Succeeded (${done.message})` };
-  if (r && done?.outcome === 'Superseded') return { exit: Exit.Superseded, message: `${s.id} ${shortSha(r.sha)} Superseded by ${shortSha(done.by)}` };
-  if (r && done?.outcome === 'Failed') return { exit: Exit.Failed, message: `${s.id} ${shortSha(r.sha)} Failed: ${done.code}: ${done.message}` };
+  if (r && done?.outcome === 'Succeeded')
+    return { exit: Exit.Ok, message: `${s.id} ${shortSha(r.sha)} Succeeded (${done.message})` };
+  if (r && done?.outcome === 'Superseded')
+    return { exit: Exit.Superseded, message: `${s.id} ${shortSha(r.sha)} Superseded by ${shortSha(done.by)}` };
+  if (r && done?.outcome === 'Failed')
+    return { exit: Exit.Failed, message: `${s.id} ${shortSha(r.sha)} Failed: ${done.code}: ${done.message}` };
   // Not on record, and a fresh observation shows another head: the follower will never deploy it.
   if (!r && (s.observedAt ?? 0) > firstLook && s.observedSha && !s.observedSha.startsWith(sha)) {
-    return { exit: Exit.Superseded, message: `${sha} is not the head of ${s.branch} on the mirror (head is ${shortSha(s.observedSha)}); it will not be deployed on its own` };
+    return {
+      exit: Exit.Superseded,
+      message: `${sha} is not the head of ${s.branch} on the mirror (head is ${shortSha(s.observedSha)}); it will not be deployed on its own`,
+    };
   }
   return undefined;
 }

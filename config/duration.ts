@@ -21,7 +21,10 @@ export function parseDuration(text: string): number {
     ms += Number(m[1]) * unit;
     at = TERM.lastIndex;
   }
-  if (at === 0 || at !== text.length) throw new DurationError(`"${text}" is not a duration: write a number and a unit (ms, s, m, h), such as 500ms, 15s, 2m or 1m30s`);
+  if (at === 0 || at !== text.length)
+    throw new DurationError(
+      `"${text}" is not a duration: write a number and a unit (ms, s, m, h), such as 500ms, 15s, 2m or 1m30s`,
+    );
   if (!Number.isInteger(ms)) throw new DurationError(`"${text}" is finer than a millisecond`);
   return ms;
 }

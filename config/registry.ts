@@ -11,7 +11,14 @@ import { parseDuration } from './duration.ts';
 import { placeholders, renderString, stringsIn } from './placeholders.ts';
 import { registrySchema, type RegistryDocument } from './schema.ts';
 import { escapeForDisplay, invisibleCharacterProblem } from './text-safety.ts';
-import { documentProblems, MAX_ALIAS_COUNT, position, rawTextProblems, scalars, type GuardIssue } from './yaml-guard.ts';
+import {
+  documentProblems,
+  MAX_ALIAS_COUNT,
+  position,
+  rawTextProblems,
+  scalars,
+  type GuardIssue,
+} from './yaml-guard.ts';
 
 export interface ConfigIssue {
   file: string;
@@ -59,7 +66,14 @@ export function loadRegistry(file: string): Registry {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError([
-      { file, line: 0, column: 0, path: '', message: `cannot read the registry: ${(err as Error).message}`, hint: 'pass --registry with an existing file' },
+      {
+        file,
+        line: 0,
+        column: 0,
+        path: '',
+        message: `cannot read the registry: ${(err as Error).message}`,
+        hint: 'pass --registry with an existing file',
+      },
     ]);
   }
   return parseRegistry(text, file);
@@ -72,11 +86,26 @@ function refuse(issues: ConfigIssue[]): never {
 
 export function parseRegistry(text: string, file: string): Registry {
   const lines = new LineCounter();
-  const fromGuard = (g: GuardIssue): ConfigIssue => ({ file, ...position(lines, g.offset), path: formatPath(g.path), message: g.message, hint: g.hint });
+  const fromGuard = (g: GuardIssue): ConfigIssue => ({
+    file,
+    ...position(lines, g.offset),
+    path: formatPath(g.path),
+    message: g.message,
+    hint: g.hint,
+  });
   const raw = rawTextProblems(text);
   if (raw.length) {
     // Not parsed (the parser is what these limits protect): positions from the text itself.
-    refuse(raw.map((g) => ({ file, line: text.slice(0, g.offset).split('\n').length, column: g.offset - text.lastIndexOf('\n', g.offset - 1), path: '', message: g.message, hint: g.hint })));
+    refuse(
+      raw.map((g) => ({
+        file,
+        line: text.slice(0, g.offset).split('\n').length,
+        column: g.offset - text.lastIndexOf('\n', g.offset - 1),
+        path: '',
+        message: g.message,
+        hint: g.hint,
+      })),
+    );
   }
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const at = locator(doc, lines, file);
@@ -85,18 +114,43 @@ export function parseRegistry(text: string, file: string): Registry {
     refuse(
       doc.errors.map((e) => {
         const pos = lines.linePos(e.pos[0]);
-        return { file, line: pos.line, column: pos.col, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, hint: 'fix the YAML syntax first' };
+        return {
+          file,
+          line: pos.line,
+          column: pos.col,
+          path: '',
+          message: `YAML syntax: ${e.message.split('\n')[0]}`,
+          hint: 'fix the YAML syntax first',
+        };
       }),
     );
   }
   const textIssues = scalars(doc).flatMap(({ path: p, offset, text: value, isKey }) => {
     const problem = invisibleCharacterProblem(value);
-    return problem ? [fromGuard({ offset, path: p, message: `${isKey ? 'key' : 'value'} ${problem}`, hint: 'retype it: write only characters you can see' })] : [];
+    return problem
+      ? [
+          fromGuard({
+            offset,
+            path: p,
+            message: `${isKey ? 'key' : 'value'} ${problem}`,
+            hint: 'retype it: write only characters you can see',
+          }),
+        ]
+      : [];
   });
   const docIssues = [...documentProblems(doc).map(fromGuard), ...textIssues];
   if (docIssues.length) refuse(docIssues);
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
-    refuse([{ file, line: 1, column: 1, path: '', message: 'the registry is empty', hint: 'write its four sections: controller:, defaults:, adapters: and followers: (see docs/registry.md)' }]);
+    refuse([
+      {
+        file,
+        line: 1,
+        column: 1,
+        path: '',
+        message: 'the registry is empty',
+        hint: 'write its four sections: controller:, defaults:, adapters: and followers: (see docs/registry.md)',
+      },
+    ]);
   }
 
   let value: unknown;
@@ -105,7 +159,15 @@ export function parseRegistry(text: string, file: string): Registry {
   } catch (err) {
     if (!(err instanceof ReferenceError)) throw err;
     const firstAlias = text.search(/(^|[\s[{,:])\*[^\s,\]}]/m);
-    refuse([{ file, ...position(lines, Math.max(0, firstAlias)), path: '', message: `aliases expand past ${MAX_ALIAS_COUNT} copies (an alias bomb?)`, hint: 'write the shared value out, or share fewer copies of it' }]);
+    refuse([
+      {
+        file,
+        ...position(lines, Math.max(0, firstAlias)),
+        path: '',
+        message: `aliases expand past ${MAX_ALIAS_COUNT} copies (an alias bomb?)`,
+        hint: 'write the shared value out, or share fewer copies of it',
+      },
+    ]);
   }
 
   const parsed = registrySchema.safeParse(value);
@@ -131,7 +193,9 @@ export function parseRegistry(text: string, file: string): Registry {
     const params = f.target.params ?? {};
     // Kubernetes names may use the follower's params (checked in crossCheck).
     const kubeName = (value: string): string => renderKubeName(value, f.id, params);
-    const budgetPath = f.closeout.budget ? ['followers', index, 'closeout', 'budget'] : ['defaults', 'closeout', 'budget'];
+    const budgetPath = f.closeout.budget
+      ? ['followers', index, 'closeout', 'budget']
+      : ['defaults', 'closeout', 'budget'];
     const timeoutMs = parseDuration(a.timeout ?? d.adapter.timeout);
     const adapter: AdapterSpec =
       a.kind === 'command'
@@ -157,7 +221,9 @@ export function parseRegistry(text: string, file: string): Registry {
           };
     const rule = a.checks[f.closeout.check]!;
     const resolvedRule: CheckRule =
-      rule.kind === 'deployment-rollout' || rule.kind === 'argocd-application' ? { ...rule, namespace: kubeName(rule.namespace), name: kubeName(rule.name) } : rule;
+      rule.kind === 'deployment-rollout' || rule.kind === 'argocd-application'
+        ? { ...rule, namespace: kubeName(rule.namespace), name: kubeName(rule.name) }
+        : rule;
     const retry = { ...d.retry, ...f.retry };
     const spec: FollowerSpec = {
       id: f.id,
@@ -166,7 +232,9 @@ export function parseRegistry(text: string, file: string): Registry {
       adapter,
       pollIntervalMs: parseDuration(f.pollInterval ?? d.pollInterval),
       observeTimeoutMs: parseDuration(d.observe.timeout),
-      ...(d.observe.mode === 'watch' ? { watched: { fallbackIntervalMs: parseDuration(d.observe.fallbackInterval) } } : {}),
+      ...(d.observe.mode === 'watch'
+        ? { watched: { fallbackIntervalMs: parseDuration(d.observe.fallbackInterval) } }
+        : {}),
       closeout: {
         ...resolvedRule,
         check: f.closeout.check,
@@ -191,7 +259,12 @@ export function parseRegistry(text: string, file: string): Registry {
     return { spec, enabled: f.enabled };
   });
 
-  const files = [...new Set([...reg.followers.map((f) => f.target.configRef), ...Object.values(reg.adapters).flatMap((a) => (a.kind === 'command' ? [] : [a.template]))])];
+  const files = [
+    ...new Set([
+      ...reg.followers.map((f) => f.target.configRef),
+      ...Object.values(reg.adapters).flatMap((a) => (a.kind === 'command' ? [] : [a.template])),
+    ]),
+  ];
   return { file, dir, text, controller: reg.controller, followers, files };
 }
 
@@ -209,26 +282,42 @@ function schemaIssues(zodIssues: z.core.$ZodIssue[], doc: Document, value: unkno
   for (const issue of zodIssues) {
     const p = issue.path.filter((k): k is string | number => typeof k !== 'symbol');
     if (issue.code === 'unrecognized_keys') for (const key of issue.keys) unknown.push({ parent: p, key });
-    else if (issue.code === 'invalid_type' && p.length > 0 && !doc.hasIn(p)) missing.push({ parent: p.slice(0, -1), key: String(p[p.length - 1]) });
+    else if (issue.code === 'invalid_type' && p.length > 0 && !doc.hasIn(p))
+      missing.push({ parent: p.slice(0, -1), key: String(p[p.length - 1]) });
     else issues.push(at(p, issue.message, hintFor(issue.code, p)));
   }
   const sameParent = (a: (string | number)[], b: (string | number)[]) => formatPath(a) === formatPath(b);
   for (const u of unknown) {
     const present = doc.getIn(u.parent);
     const allowed = allowedKeys(value, u.parent).filter((k) => !(isMap(present) && present.has(k)));
-    const meant = closest(u.key, [...missing.filter((m) => sameParent(m.parent, u.parent)).map((m) => m.key), ...allowed]);
+    const meant = closest(u.key, [
+      ...missing.filter((m) => sameParent(m.parent, u.parent)).map((m) => m.key),
+      ...allowed,
+    ]);
     const shown = escapeForDisplay(u.key);
     if (meant) {
       const i = missing.findIndex((m) => sameParent(m.parent, u.parent) && m.key === meant);
       if (i >= 0) missing.splice(i, 1);
-      issues.push(at([...u.parent, u.key], `unknown key ${shown}: did you mean "${meant}"?`, `rename it to ${meant}`, true));
+      issues.push(
+        at([...u.parent, u.key], `unknown key ${shown}: did you mean "${meant}"?`, `rename it to ${meant}`, true),
+      );
     } else {
-      issues.push(at([...u.parent, u.key], `unknown key ${shown}`, allowed.length ? `keys allowed here: ${allowed.join(', ')}` : hintForUnknown(u.parent), true));
+      issues.push(
+        at(
+          [...u.parent, u.key],
+          `unknown key ${shown}`,
+          allowed.length ? `keys allowed here: ${allowed.join(', ')}` : hintForUnknown(u.parent),
+          true,
+        ),
+      );
     }
   }
   for (const m of missing) {
     const p = [...m.parent, m.key];
-    const hint = p[0] === 'defaults' ? `add ${m.key}: — every key under defaults: is required: it is the only source of fallbacks` : `add ${m.key}: (see docs/registry.md)`;
+    const hint =
+      p[0] === 'defaults'
+        ? `add ${m.key}: — every key under defaults: is required: it is the only source of fallbacks`
+        : `add ${m.key}: (see docs/registry.md)`;
     issues.push(at(p, `missing required key "${m.key}"`, hint));
   }
   return issues;
@@ -268,7 +357,14 @@ function allowedKeys(value: unknown, p: (string | number)[]): string[] {
     const def: Def | undefined = unwrap(schema, node)?._zod.def;
     if (!def) return [];
     node = node && typeof node === 'object' ? (node as Record<string | number, unknown>)[key] : undefined;
-    schema = def.type === 'object' ? (def.shape?.[key] as Schema | undefined) : def.type === 'array' ? def.element : def.type === 'record' ? def.valueType : undefined;
+    schema =
+      def.type === 'object'
+        ? (def.shape?.[key] as Schema | undefined)
+        : def.type === 'array'
+          ? def.element
+          : def.type === 'record'
+            ? def.valueType
+            : undefined;
   }
   const last: Def | undefined = unwrap(schema, node)?._zod.def;
   return last?.type === 'object' ? Object.keys(last.shape ?? {}) : [];
@@ -276,7 +372,11 @@ function allowedKeys(value: unknown, p: (string | number)[]): string[] {
 
 /** The candidate a misspelling most likely meant: within two edits, or the same once lookalikes are read as ASCII. */
 function closest(word: string, candidates: string[]): string | undefined {
-  const skeleton = (w: string) => w.normalize('NFKD').replace(/[^\x00-\x7f]/g, (c) => LOOKALIKES[c] ?? '?').toLowerCase();
+  const skeleton = (w: string) =>
+    w
+      .normalize('NFKD')
+      .replace(/[^\x00-\x7f]/g, (c) => LOOKALIKES[c] ?? '?')
+      .toLowerCase();
   let best: { c: string; d: number } | undefined;
   for (const c of new Set(candidates)) {
     if (c === word) continue;
@@ -287,13 +387,34 @@ function closest(word: string, candidates: string[]): string | undefined {
 }
 
 /** Cyrillic and Greek letters that look like Latin ones. */
-const LOOKALIKES: Record<string, string> = { а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', у: 'y', х: 'x', і: 'i', ј: 'j', ѕ: 's', ԁ: 'd', ο: 'o', α: 'a', ε: 'e', ι: 'i', κ: 'k', ν: 'v', τ: 't', υ: 'u' };
+const LOOKALIKES: Record<string, string> = {
+  а: 'a',
+  е: 'e',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  у: 'y',
+  х: 'x',
+  і: 'i',
+  ј: 'j',
+  ѕ: 's',
+  ԁ: 'd',
+  ο: 'o',
+  α: 'a',
+  ε: 'e',
+  ι: 'i',
+  κ: 'k',
+  ν: 'v',
+  τ: 't',
+  υ: 'u',
+};
 
 function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[b.length]!;
@@ -315,7 +436,13 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
       if (builtins.includes(ph)) continue;
       reg.followers.forEach((f, fi) => {
         if (f.adapter === id && (!check || f.closeout.check === check) && !(f.target.params && ph in f.target.params)) {
-          issues.push(at(['followers', fi, 'target', 'params'], `adapter ${id} ${where} uses {${ph}}, which this follower does not set`, `add "${ph}:" under target.params, or use one of {${builtins.join('} {')}}`));
+          issues.push(
+            at(
+              ['followers', fi, 'target', 'params'],
+              `adapter ${id} ${where} uses {${ph}}, which this follower does not set`,
+              `add "${ph}:" under target.params, or use one of {${builtins.join('} {')}}`,
+            ),
+          );
         }
       });
     }
@@ -325,16 +452,34 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
     if (a.kind === 'command') {
       for (const op of ['status', 'trigger', 'cancel', 'logs'] as const) {
         const argv = a[op]?.argv ?? [];
-        const builtins = op === 'cancel' || op === 'logs' ? [...BUILTIN_PLACEHOLDERS, JOB_PLACEHOLDER] : op === 'trigger' ? [...BUILTIN_PLACEHOLDERS, TRIGGER_PLACEHOLDER] : BUILTIN_PLACEHOLDERS;
+        const builtins =
+          op === 'cancel' || op === 'logs'
+            ? [...BUILTIN_PLACEHOLDERS, JOB_PLACEHOLDER]
+            : op === 'trigger'
+              ? [...BUILTIN_PLACEHOLDERS, TRIGGER_PLACEHOLDER]
+              : BUILTIN_PLACEHOLDERS;
         argv.forEach((arg, i) => {
-          if (i === 0 && arg.includes('{')) issues.push(at(['adapters', id, op, 'argv', 0], 'the program (argv[0]) cannot hold a placeholder', 'name the program literally'));
+          if (i === 0 && arg.includes('{'))
+            issues.push(
+              at(
+                ['adapters', id, op, 'argv', 0],
+                'the program (argv[0]) cannot hold a placeholder',
+                'name the program literally',
+              ),
+            );
           needParams(id, placeholders(arg), builtins, op);
         });
       }
       const k8s = reg.controller.kubernetes;
       (a.env ?? []).forEach((envName, i) => {
         if (k8s && !k8s.env?.[envName]) {
-          issues.push(at(['adapters', id, 'env', i], `${envName} has no source in the cluster`, `add controller.kubernetes.env.${envName}: { secretKeyRef: { name: <secret>, key: <key> } }`));
+          issues.push(
+            at(
+              ['adapters', id, 'env', i],
+              `${envName} has no source in the cluster`,
+              `add controller.kubernetes.env.${envName}: { secretKeyRef: { name: <secret>, key: <key> } }`,
+            ),
+          );
         }
       });
     } else {
@@ -343,10 +488,24 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
     for (const [checkName, c] of Object.entries(a.checks)) {
       const needs = CHECK_NEEDS_ADAPTER[c.kind];
       if (needs && needs !== a.kind) {
-        issues.push(at(['adapters', id, 'checks', checkName, 'kind'], `a ${c.kind} check needs a ${needs} adapter; ${id} is ${a.kind}`, c.kind === 'adapter-status' ? 'use the check kind of this adapter (same name as its kind)' : `use it under a ${needs} adapter`));
+        issues.push(
+          at(
+            ['adapters', id, 'checks', checkName, 'kind'],
+            `a ${c.kind} check needs a ${needs} adapter; ${id} is ${a.kind}`,
+            c.kind === 'adapter-status'
+              ? 'use the check kind of this adapter (same name as its kind)'
+              : `use it under a ${needs} adapter`,
+          ),
+        );
       }
       if (c.kind === 'deployment-rollout' || c.kind === 'argocd-application') {
-        needParams(id, [...placeholders(c.namespace), ...placeholders(c.name)], ['follower'], `check ${checkName}`, checkName);
+        needParams(
+          id,
+          [...placeholders(c.namespace), ...placeholders(c.name)],
+          ['follower'],
+          `check ${checkName}`,
+          checkName,
+        );
       }
     }
   }
@@ -359,54 +518,110 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
       const kind = Object.keys(auth)[0]!;
       const fits = kind === 'sshKeyFileEnv' ? scheme === 'ssh' : scheme === 'http' || scheme === 'https';
       if (!fits) {
-        issues.push(at(['followers', i, 'source', 'auth', kind], `${kind} does not apply to a ${scheme}:// mirror`, kind === 'sshKeyFileEnv' ? 'use it with an ssh:// mirror' : 'use it with an http(s):// mirror; git:// and file:// mirrors take no credentials'));
+        issues.push(
+          at(
+            ['followers', i, 'source', 'auth', kind],
+            `${kind} does not apply to a ${scheme}:// mirror`,
+            kind === 'sshKeyFileEnv'
+              ? 'use it with an ssh:// mirror'
+              : 'use it with an http(s):// mirror; git:// and file:// mirrors take no credentials',
+          ),
+        );
       }
       const k8s = reg.controller.kubernetes;
-      const names = 'basicEnv' in auth ? [auth.basicEnv.username, auth.basicEnv.password] : 'bearerTokenEnv' in auth ? [auth.bearerTokenEnv] : [auth.sshKeyFileEnv];
+      const names =
+        'basicEnv' in auth
+          ? [auth.basicEnv.username, auth.basicEnv.password]
+          : 'bearerTokenEnv' in auth
+            ? [auth.bearerTokenEnv]
+            : [auth.sshKeyFileEnv];
       for (const envName of names) {
-        if (k8s && !k8s.env?.[envName]) issues.push(at(['followers', i, 'source', 'auth'], `${envName} has no source in the cluster`, `add controller.kubernetes.env.${envName}: { secretKeyRef: { name: <secret>, key: <key> } }`));
+        if (k8s && !k8s.env?.[envName])
+          issues.push(
+            at(
+              ['followers', i, 'source', 'auth'],
+              `${envName} has no source in the cluster`,
+              `add controller.kubernetes.env.${envName}: { secretKeyRef: { name: <secret>, key: <key> } }`,
+            ),
+          );
       }
     }
     // One mirror, one way in: its watcher reads it once for every follower.
     const key = JSON.stringify(auth ?? null);
     const first = authOfMirror.get(f.source.mirror);
-    if (first && first.auth !== key) issues.push(at(['followers', i, 'source', 'auth'], `followers[${first.at}] reads the same mirror with other credentials`, 'give every follower of one mirror the same source.auth'));
+    if (first && first.auth !== key)
+      issues.push(
+        at(
+          ['followers', i, 'source', 'auth'],
+          `followers[${first.at}] reads the same mirror with other credentials`,
+          'give every follower of one mirror the same source.auth',
+        ),
+      );
     else if (!first) authOfMirror.set(f.source.mirror, { auth: key, at: i });
   });
 
   reg.followers.forEach((f, i) => {
     const first = seen.get(f.id);
-    if (first !== undefined) issues.push(at(['followers', i, 'id'], `duplicate follower id "${f.id}" (first at followers[${first}])`, 'each follower id names one workflow; rename one'));
+    if (first !== undefined)
+      issues.push(
+        at(
+          ['followers', i, 'id'],
+          `duplicate follower id "${f.id}" (first at followers[${first}])`,
+          'each follower id names one workflow; rename one',
+        ),
+      );
     else seen.set(f.id, i);
     const adapter = reg.adapters[f.adapter];
     if (!adapter) {
-      issues.push(at(['followers', i, 'adapter'], `unknown adapter "${f.adapter}"`, adapterIds.length ? `declared adapters: ${adapterIds.join(', ')}` : 'declare it under adapters:'));
+      issues.push(
+        at(
+          ['followers', i, 'adapter'],
+          `unknown adapter "${f.adapter}"`,
+          adapterIds.length ? `declared adapters: ${adapterIds.join(', ')}` : 'declare it under adapters:',
+        ),
+      );
     } else if (!adapter.checks[f.closeout.check]) {
       const checks = Object.keys(adapter.checks);
-      issues.push(at(['followers', i, 'closeout', 'check'], `adapter ${f.adapter} has no close-out check "${f.closeout.check}"`, checks.length ? `its checks: ${checks.join(', ')}` : `declare it under adapters.${f.adapter}.checks`));
+      issues.push(
+        at(
+          ['followers', i, 'closeout', 'check'],
+          `adapter ${f.adapter} has no close-out check "${f.closeout.check}"`,
+          checks.length ? `its checks: ${checks.join(', ')}` : `declare it under adapters.${f.adapter}.checks`,
+        ),
+      );
     }
     const problem = relativeFileProblem(dir, f.target.configRef);
     if (problem) issues.push(at(['followers', i, 'target', 'configRef'], `configRef ${problem.message}`, problem.hint));
 
     // Names rendered from this follower's params must be valid Kubernetes names.
     const names: [string, (string | number)[], boolean][] = [];
-    if (adapter && adapter.kind !== 'command') names.push([adapter.namespace, ['adapters', f.adapter, 'namespace'], true]);
+    if (adapter && adapter.kind !== 'command')
+      names.push([adapter.namespace, ['adapters', f.adapter, 'namespace'], true]);
     const rule = adapter?.checks[f.closeout.check];
     if (rule && (rule.kind === 'deployment-rollout' || rule.kind === 'argocd-application')) {
       const checkPath = ['adapters', f.adapter, 'checks', f.closeout.check];
       names.push([rule.namespace, [...checkPath, 'namespace'], true], [rule.name, [...checkPath, 'name'], false]);
     }
     for (const [template, yamlPath, label] of names) {
-      if (placeholders(template).some((ph) => ph !== 'follower' && !(f.target.params && ph in f.target.params))) continue; // reported above
+      if (placeholders(template).some((ph) => ph !== 'follower' && !(f.target.params && ph in f.target.params)))
+        continue; // reported above
       const rendered = renderKubeName(template, f.id, f.target.params ?? {});
       const bad = label ? dnsLabelProblem(rendered) : dnsSubdomainProblem(rendered);
-      if (bad) issues.push(at(['followers', i, 'target', 'params'], `${formatPath(yamlPath)} renders to "${rendered}" for this follower, which ${bad}`, 'set params that make a valid Kubernetes name'));
+      if (bad)
+        issues.push(
+          at(
+            ['followers', i, 'target', 'params'],
+            `${formatPath(yamlPath)} renders to "${rendered}" for this follower, which ${bad}`,
+            'set params that make a valid Kubernetes name',
+          ),
+        );
     }
   });
   return issues;
 }
 
-const renderKubeName = (template: string, follower: string, params: Record<string, string>): string => renderString(template, { ...params, follower }, (n) => `{${n}}`);
+const renderKubeName = (template: string, follower: string, params: Record<string, string>): string =>
+  renderString(template, { ...params, follower }, (n) => `{${n}}`);
 
 /** Letters, digits and `._-` per component: nothing a shell, an option parser or a reader could take for more. */
 const SAFE_PATH = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
@@ -418,23 +633,38 @@ const SAFE_PATH = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
  */
 function relativeFileProblem(dir: string, ref: string): { message: string; hint: string } | undefined {
   if (path.isAbsolute(ref) || ref.split('/').some((c) => c === '..' || c === '.')) {
-    return { message: `"${ref}" must be a path inside the registry's directory`, hint: 'write it relative to the registry file, without "." or ".." components' };
+    return {
+      message: `"${ref}" must be a path inside the registry's directory`,
+      hint: 'write it relative to the registry file, without "." or ".." components',
+    };
   }
   if (!SAFE_PATH.test(ref) || ref.split('/').some((c) => c.startsWith('-'))) {
-    return { message: `${escapeForDisplay(ref)} is not a plain path`, hint: 'use letters, digits, ".", "_" and "-" in each component (not leading "-"), separated by "/"' };
+    return {
+      message: `${escapeForDisplay(ref)} is not a plain path`,
+      hint: 'use letters, digits, ".", "_" and "-" in each component (not leading "-"), separated by "/"',
+    };
   }
-  if (!existsSync(path.join(dir, ref))) return { message: `"${ref}" does not exist (looked in ${dir})`, hint: 'paths are relative to the registry file' };
+  if (!existsSync(path.join(dir, ref)))
+    return { message: `"${ref}" does not exist (looked in ${dir})`, hint: 'paths are relative to the registry file' };
   const realDir = realpathSync(dir);
   const real = realpathSync(path.join(dir, ref));
   if (real !== realDir && !real.startsWith(`${realDir}${path.sep}`)) {
-    return { message: `"${ref}" leads outside the registry's directory (to ${real}) through a symbolic link`, hint: "copy the file into the registry's directory instead of linking it" };
+    return {
+      message: `"${ref}" leads outside the registry's directory (to ${real}) through a symbolic link`,
+      hint: "copy the file into the registry's directory instead of linking it",
+    };
   }
   if (!statSync(real).isFile()) return { message: `"${ref}" is not a file`, hint: 'name a file, not a directory' };
   return undefined;
 }
 
 /** Reads each built-in adapter's object template; its problems point into the template file. */
-function loadTemplates(reg: RegistryDocument, dir: string, at: Locate, issues: ConfigIssue[]): Map<string, Record<string, unknown>> {
+function loadTemplates(
+  reg: RegistryDocument,
+  dir: string,
+  at: Locate,
+  issues: ConfigIssue[],
+): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
   for (const [id, a] of Object.entries(reg.adapters)) {
     if (a.kind === 'command') continue;
@@ -445,7 +675,11 @@ function loadTemplates(reg: RegistryDocument, dir: string, at: Locate, issues: C
     }
     const file = path.join(dir, a.template);
     const lines = new LineCounter();
-    const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const doc = parseDocument(readFileSync(file, 'utf8'), {
+      lineCounter: lines,
+      prettyErrors: false,
+      uniqueKeys: true,
+    });
     const issue = (p: (string | number)[], message: string, hint: string): ConfigIssue => {
       const node = p.length ? (doc.getIn(p, true) as Node | undefined) : (doc.contents as Node | null);
       const pos = node?.range ? lines.linePos(node.range[0]) : { line: 1, col: 1 };
@@ -453,7 +687,14 @@ function loadTemplates(reg: RegistryDocument, dir: string, at: Locate, issues: C
     };
     if (doc.errors.length > 0) {
       const pos = lines.linePos(doc.errors[0]!.pos[0]);
-      issues.push({ file, line: pos.line, column: pos.col, path: '', message: `YAML syntax: ${doc.errors[0]!.message.split('\n')[0]}`, hint: `adapters.${id}.template must hold one object` });
+      issues.push({
+        file,
+        line: pos.line,
+        column: pos.col,
+        path: '',
+        message: `YAML syntax: ${doc.errors[0]!.message.split('\n')[0]}`,
+        hint: `adapters.${id}.template must hold one object`,
+      });
       continue;
     }
     const obj: unknown = doc.toJS();
@@ -464,12 +705,26 @@ function loadTemplates(reg: RegistryDocument, dir: string, at: Locate, issues: C
     }
     const o = obj as { apiVersion?: unknown; kind?: unknown; metadata?: Record<string, unknown> };
     if (o.apiVersion !== want.apiVersion || o.kind !== want.kind) {
-      issues.push(issue(['kind'], `expected apiVersion ${want.apiVersion} and kind ${want.kind}, found ${String(o.apiVersion)} ${String(o.kind)}`, `adapters.${id} is ${a.kind}`));
+      issues.push(
+        issue(
+          ['kind'],
+          `expected apiVersion ${want.apiVersion} and kind ${want.kind}, found ${String(o.apiVersion)} ${String(o.kind)}`,
+          `adapters.${id} is ${a.kind}`,
+        ),
+      );
       continue;
     }
     for (const key of ['name', 'generateName', 'namespace'] as const) {
       if (o.metadata?.[key] !== undefined) {
-        issues.push(issue(['metadata', key], `metadata.${key} is set by the follower`, key === 'namespace' ? `remove it: adapters.${id}.namespace decides` : 'remove it: each run is named by its trigger key <follower>-<sha>-<run>, so a retried trigger cannot create two'));
+        issues.push(
+          issue(
+            ['metadata', key],
+            `metadata.${key} is set by the follower`,
+            key === 'namespace'
+              ? `remove it: adapters.${id}.namespace decides`
+              : 'remove it: each run is named by its trigger key <follower>-<sha>-<run>, so a retried trigger cannot create two',
+          ),
+        );
       }
     }
     const users = reg.followers.filter((f) => f.adapter === id);
@@ -477,7 +732,14 @@ function loadTemplates(reg: RegistryDocument, dir: string, at: Locate, issues: C
       for (const ph of placeholders(text)) {
         if ((TEMPLATE_PLACEHOLDERS as readonly string[]).includes(ph)) continue;
         const lacking = users.filter((f) => !(f.target.params && ph in f.target.params)).map((f) => f.id);
-        if (lacking.length) issues.push(issue(p, `{${ph}} is neither built in nor a param of ${lacking.join(', ')}`, `use {${TEMPLATE_PLACEHOLDERS.join('} {')}} or a key of target.params`));
+        if (lacking.length)
+          issues.push(
+            issue(
+              p,
+              `{${ph}} is neither built in nor a param of ${lacking.join(', ')}`,
+              `use {${TEMPLATE_PLACEHOLDERS.join('} {')}} or a key of target.params`,
+            ),
+          );
       }
     }
     out.set(id, obj as Record<string, unknown>);

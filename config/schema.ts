@@ -10,7 +10,16 @@ import { branchNameProblem } from './refname.ts';
 import { escapeForDisplay, mixedScriptProblem } from './text-safety.ts';
 
 /** What a value of the wrong type was, in YAML words. */
-const yamlTypeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a map' : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : `${typeof v} ${String(v)}`);
+const yamlTypeOf = (v: unknown): string =>
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'a list'
+      : typeof v === 'object'
+        ? 'a map'
+        : typeof v === 'string'
+          ? `the string ${JSON.stringify(v)}`
+          : `${typeof v} ${String(v)}`;
 
 /** What the JSON Schema tells an editor a duration looks like (the range is checked by the loader). */
 const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
@@ -20,7 +29,12 @@ function duration(kind: DurationKind) {
   const { min, max } = DURATION_LIMITS[kind];
   const range = `between ${formatLimit(min)} and ${formatLimit(max)}`;
   return z
-    .string({ error: (iss) => (iss.input === undefined ? undefined : `expected a duration with a unit, such as ${formatLimit(Math.max(min, 1000))}; ${typeof iss.input === 'number' ? `a bare number has no unit: write ${iss.input}s or ${iss.input}ms` : `found ${yamlTypeOf(iss.input)}`}`) })
+    .string({
+      error: (iss) =>
+        iss.input === undefined
+          ? undefined
+          : `expected a duration with a unit, such as ${formatLimit(Math.max(min, 1000))}; ${typeof iss.input === 'number' ? `a bare number has no unit: write ${iss.input}s or ${iss.input}ms` : `found ${yamlTypeOf(iss.input)}`}`,
+    })
     .superRefine((value, ctx) => {
       let ms: number;
       try {
@@ -30,41 +44,57 @@ function duration(kind: DurationKind) {
         ctx.addIssue({ code: 'custom', message: err.message });
         return;
       }
-      if (ms < min || ms > max) ctx.addIssue({ code: 'custom', message: `${value} is out of range: write a duration ${range}` });
+      if (ms < min || ms > max)
+        ctx.addIssue({ code: 'custom', message: `${value} is out of range: write a duration ${range}` });
     })
     .meta({ description: `a duration ${range} (Go syntax: 500ms, 15s, 2m, 1m30s)`, pattern: DURATION_PATTERN });
 }
-
 
 /** A whole number of one kind, within its documented range. */
 function count(kind: NumberKind) {
   const { min, max } = NUMBER_LIMITS[kind];
   const write = `write a whole number between ${min} and ${max}`;
   return z
-    .number({ error: (iss) => (iss.input === undefined ? undefined : `expected a number, found ${yamlTypeOf(iss.input)}: ${write}`) })
-    .refine((n) => Number.isInteger(n) && n >= min && n <= max, { error: (iss) => `${String(iss.input)} is out of range: ${write}` })
+    .number({
+      error: (iss) =>
+        iss.input === undefined ? undefined : `expected a number, found ${yamlTypeOf(iss.input)}: ${write}`,
+    })
+    .refine((n) => Number.isInteger(n) && n >= min && n <= max, {
+      error: (iss) => `${String(iss.input)} is out of range: ${write}`,
+    })
     .meta({ type: 'integer', minimum: min, maximum: max });
 }
 
-const bool = z.boolean({ error: (iss) => (iss.input === undefined ? undefined : `expected true or false, found ${yamlTypeOf(iss.input)}: write true or false (yes, no, on and off are plain strings in YAML 1.2)`) });
-const hostPort = z
-  .string()
-  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port, such as 127.0.0.1:7233');
+const bool = z.boolean({
+  error: (iss) =>
+    iss.input === undefined
+      ? undefined
+      : `expected true or false, found ${yamlTypeOf(iss.input)}: write true or false (yes, no, on and off are plain strings in YAML 1.2)`,
+});
+const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port, such as 127.0.0.1:7233');
 const name = z
   .string()
-  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a lowercase DNS label (a-z, 0-9, "-"; at most 63 characters)');
+  .regex(
+    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    'expected a lowercase DNS label (a-z, 0-9, "-"; at most 63 characters)',
+  );
 /**
  * A Temporal namespace or task queue: it is quoted into visibility queries (always escaped), and
  * kept to plain characters so that no value can read as query syntax.
  */
 export const TEMPORAL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
-const temporalName = z.string().regex(TEMPORAL_NAME, 'expected a plain name (letters, digits, ".", "_", "-"), such as branch-followers');
+const temporalName = z
+  .string()
+  .regex(TEMPORAL_NAME, 'expected a plain name (letters, digits, ".", "_", "-"), such as branch-followers');
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment variable name such as HWLAB_TOKEN');
 /** Values substituted into argv: no option look-alikes, no shell or control characters. */
 const PARAM_VALUE = /^[A-Za-z0-9_][A-Za-z0-9._/:@+=-]*$/;
 const paramValue = z
   .string()
-  .regex(PARAM_VALUE, 'a parameter value must start with a letter, digit or "_" and use only letters, digits and ._/:@+=-');
+  .regex(
+    PARAM_VALUE,
+    'a parameter value must start with a letter, digit or "_" and use only letters, digits and ._/:@+=-',
+  );
 
 const branch = z.string().superRefine((value, ctx) => {
   const problem = branchNameProblem(value) ?? mixedScriptProblem(value);
@@ -82,16 +112,26 @@ const mirrorAuth = z.union(
     z.strictObject({ basicEnv: z.strictObject({ username: envName, password: envName }) }),
     z.strictObject({ sshKeyFileEnv: envName }),
   ],
-  { error: 'expected one of { bearerTokenEnv: NAME }, { basicEnv: { username: NAME, password: NAME } } or { sshKeyFileEnv: NAME }: the names of environment variables holding the credential' },
+  {
+    error:
+      'expected one of { bearerTokenEnv: NAME }, { basicEnv: { username: NAME, password: NAME } } or { sshKeyFileEnv: NAME }: the names of environment variables holding the credential',
+  },
 );
 
 const command = z.strictObject({ argv: z.array(z.string().min(1)).min(1) });
 
 /** A Secret key reference: where a value lives in the cluster, never the value. */
-const secretKeyRef = z.strictObject({ name, key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'expected a Secret key such as token') });
-const quantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'expected a Kubernetes quantity such as 100m, 256Mi or 1');
+const secretKeyRef = z.strictObject({
+  name,
+  key: z.string().regex(/^[-._a-zA-Z0-9]+$/, 'expected a Secret key such as token'),
+});
+const quantity = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, 'expected a Kubernetes quantity such as 100m, 256Mi or 1');
 /** A namespace or object name; `{param}` placeholders are rendered per follower and checked again. */
-const objectRef = z.string().regex(/^[a-z0-9{}.-]+$/i, 'expected a Kubernetes name, optionally with {param} placeholders');
+const objectRef = z
+  .string()
+  .regex(/^[a-z0-9{}.-]+$/i, 'expected a Kubernetes name, optionally with {param} placeholders');
 
 const kubernetes = z.strictObject({
   /** The kubeconfig context the operator CLI uses (the "route" to the cluster); its current context otherwise. */
@@ -132,7 +172,11 @@ const check = z.discriminatedUnion('kind', [
     namespace: objectRef,
     name: objectRef,
     revision: z.union([
-      z.strictObject({ annotation: z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9._-]+$/, 'expected an annotation key such as example.com/git-sha') }),
+      z.strictObject({
+        annotation: z
+          .string()
+          .regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9._-]+$/, 'expected an annotation key such as example.com/git-sha'),
+      }),
       z.strictObject({ imageTag: z.strictObject({ container: name }) }),
     ]),
     retryable,
@@ -172,8 +216,16 @@ const retry = z.strictObject({
   maxAttempts: count('retryAttempts'),
   initialBackoff: duration('backoff'),
   backoffCoefficient: z
-    .number({ error: (iss) => (iss.input === undefined ? undefined : `expected a number, found ${yamlTypeOf(iss.input)}: write a factor between 1 and 10, such as 2`) })
-    .refine((n) => n >= NUMBER_LIMITS.backoffCoefficient.min && n <= NUMBER_LIMITS.backoffCoefficient.max, 'out of range: write a factor between 1 and 10, such as 2'),
+    .number({
+      error: (iss) =>
+        iss.input === undefined
+          ? undefined
+          : `expected a number, found ${yamlTypeOf(iss.input)}: write a factor between 1 and 10, such as 2`,
+    })
+    .refine(
+      (n) => n >= NUMBER_LIMITS.backoffCoefficient.min && n <= NUMBER_LIMITS.backoffCoefficient.max,
+      'out of range: write a factor between 1 and 10, such as 2',
+    ),
   maxBackoff: duration('backoff'),
 });
 
@@ -207,7 +259,11 @@ export const registrySchema = z.strictObject({
     /** The local stack `npm start` brings up in place of a cluster. */
     embedded: z
       .strictObject({
-        temporal: z.strictObject({ uiPort: count('port'), dbFile: z.string().min(1), startTimeout: duration('startTimeout') }),
+        temporal: z.strictObject({
+          uiPort: count('port'),
+          dbFile: z.string().min(1),
+          startTimeout: duration('startTimeout'),
+        }),
         mirror: z.strictObject({ root: z.string().min(1), listen: hostPort, seed: z.string().min(1) }),
       })
       .optional(),
@@ -221,14 +277,27 @@ export const registrySchema = z.strictObject({
      */
     observe: z.strictObject({
       timeout: duration('observeTimeout'),
-      mode: z.enum(['poll', 'watch'], { error: (iss) => (iss.input === undefined ? undefined : `expected poll or watch, found ${yamlTypeOf(iss.input)}: write poll or watch`) }),
+      mode: z.enum(['poll', 'watch'], {
+        error: (iss) =>
+          iss.input === undefined
+            ? undefined
+            : `expected poll or watch, found ${yamlTypeOf(iss.input)}: write poll or watch`,
+      }),
       fallbackInterval: duration('fallbackInterval'),
     }),
     closeout: z.strictObject({ budget: duration('closeoutBudget'), pollInterval: duration('closeoutPollInterval') }),
     retry,
     adapter: z.strictObject({ timeout: duration('adapterTimeout'), maxOutputBytes: count('outputBytes') }),
-    activity: z.strictObject({ heartbeatTimeout: duration('heartbeatTimeout'), maxAttempts: count('activityAttempts'), maxRetryInterval: duration('maxRetryInterval') }),
-    loop: z.strictObject({ continueAsNewAfter: count('continueAsNewAfter'), eventsKept: count('kept'), shasKept: count('kept') }),
+    activity: z.strictObject({
+      heartbeatTimeout: duration('heartbeatTimeout'),
+      maxAttempts: count('activityAttempts'),
+      maxRetryInterval: duration('maxRetryInterval'),
+    }),
+    loop: z.strictObject({
+      continueAsNewAfter: count('continueAsNewAfter'),
+      eventsKept: count('kept'),
+      shasKept: count('kept'),
+    }),
   }),
   adapters: z.record(name, adapter),
   followers: z.array(
@@ -239,10 +308,16 @@ export const registrySchema = z.strictObject({
       source: z.strictObject({ mirror, branch, auth: mirrorAuth.optional() }),
       target: z.strictObject({
         configRef: z.string().min(1),
-        params: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/, 'expected a parameter name such as node'), paramValue).optional(),
+        params: z
+          .record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9]*$/, 'expected a parameter name such as node'), paramValue)
+          .optional(),
       }),
       pollInterval: duration('pollInterval').optional(),
-      closeout: z.strictObject({ check: z.string(), budget: duration('closeoutBudget').optional(), pollInterval: duration('closeoutPollInterval').optional() }),
+      closeout: z.strictObject({
+        check: z.string(),
+        budget: duration('closeoutBudget').optional(),
+        pollInterval: duration('closeoutPollInterval').optional(),
+      }),
       retry: retry.partial().optional(),
     }),
   ),

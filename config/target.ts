@@ -15,7 +15,9 @@ export function temporalTarget(registry: Registry, env: NodeJS.ProcessEnv = proc
   const t = registry.controller.temporal;
   return {
     address: env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS || t.address,
-    addressFrom: env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS ? 'BRANCH_FOLLOWER_TEMPORAL_ADDRESS' : `controller.temporal.address in ${registry.file}`,
+    addressFrom: env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS
+      ? 'BRANCH_FOLLOWER_TEMPORAL_ADDRESS'
+      : `controller.temporal.address in ${registry.file}`,
     namespace: plainName('BRANCH_FOLLOWER_TEMPORAL_NAMESPACE', env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE) ?? t.namespace,
     taskQueue: plainName('BRANCH_FOLLOWER_TASK_QUEUE', env.BRANCH_FOLLOWER_TASK_QUEUE) ?? t.taskQueue,
   };
@@ -24,6 +26,7 @@ export function temporalTarget(registry: Registry, env: NodeJS.ProcessEnv = proc
 /** An override from the environment obeys the registry's rule for the same name. */
 function plainName(variable: string, value: string | undefined): string | undefined {
   if (!value) return undefined;
-  if (!TEMPORAL_NAME.test(value)) throw new Error(`${variable}=${JSON.stringify(value)} is not a plain name: use letters, digits, ".", "_" and "-"`);
+  if (!TEMPORAL_NAME.test(value))
+    throw new Error(`${variable}=${JSON.stringify(value)} is not a plain name: use letters, digits, ".", "_" and "-"`);
   return value;
 }

@@ -33,7 +33,12 @@ export function escapeForDisplay(text: string): string {
   let out = '';
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
-    out += cp >= 0x20 && cp < 0x7f ? ch : cp <= 0xffff ? `\\u${cp.toString(16).padStart(4, '0')}` : `\\u{${cp.toString(16)}}`;
+    out +=
+      cp >= 0x20 && cp < 0x7f
+        ? ch
+        : cp <= 0xffff
+          ? `\\u${cp.toString(16).padStart(4, '0')}`
+          : `\\u{${cp.toString(16)}}`;
   }
   return JSON.stringify(out).replace(/\\\\/g, '\\');
 }
@@ -50,8 +55,27 @@ export function invisibleCharacterProblem(text: string): string | undefined {
 }
 
 /** Scripts that Unicode's "highly restrictive" profile (UTS #39) lets Latin combine with. */
-const SCRIPTS = ['Latin', 'Cyrillic', 'Greek', 'Armenian', 'Georgian', 'Hebrew', 'Arabic', 'Han', 'Hiragana', 'Katakana', 'Bopomofo', 'Hangul', 'Thai', 'Devanagari', 'Cherokee'] as const;
-const SCRIPT_RE = Object.fromEntries(SCRIPTS.map((s) => [s, new RegExp(`\\p{Script=${s}}`, 'u')])) as Record<(typeof SCRIPTS)[number], RegExp>;
+const SCRIPTS = [
+  'Latin',
+  'Cyrillic',
+  'Greek',
+  'Armenian',
+  'Georgian',
+  'Hebrew',
+  'Arabic',
+  'Han',
+  'Hiragana',
+  'Katakana',
+  'Bopomofo',
+  'Hangul',
+  'Thai',
+  'Devanagari',
+  'Cherokee',
+] as const;
+const SCRIPT_RE = Object.fromEntries(SCRIPTS.map((s) => [s, new RegExp(`\\p{Script=${s}}`, 'u')])) as Record<
+  (typeof SCRIPTS)[number],
+  RegExp
+>;
 const ALLOWED_MIXES: readonly (readonly string[])[] = [
   ['Latin', 'Han', 'Hiragana', 'Katakana'],
   ['Latin', 'Han', 'Bopomofo'],

@@ -51,8 +51,7 @@ export interface TriggerAsk {
 }
 
 export type TriggerPlan =
-  | { fire: true }
-  | { fire: false; because: 'SameKey' | 'MayHaveFired' | 'InProgress' | 'AlreadyDeployed' };
+  { fire: true } | { fire: false; because: 'SameKey' | 'MayHaveFired' | 'InProgress' | 'AlreadyDeployed' };
 
 /**
  * At most once per key: decided from the runtime's status read just before the trigger.

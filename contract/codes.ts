@@ -5,52 +5,139 @@
 export const CODES = {
   // --- observing the mirror
   Starting: { phase: 'Observed', meaning: 'The follower started; its first read of the mirror is pending.' },
-  AwaitingRead: { phase: 'Observed', meaning: 'The follower decides again after its next mirror read (after a resume, a reconfiguration or a wake-up).' },
-  MirrorUnreachable: { phase: 'Blocked', meaning: 'The mirror did not answer (or answered with an error). Nothing is triggered until it does; the outage start is kept.' },
-  BranchNotFound: { phase: 'Blocked', meaning: 'The branch does not exist on the mirror. A recreated branch is decided like any other head.' },
+  AwaitingRead: {
+    phase: 'Observed',
+    meaning: 'The follower decides again after its next mirror read (after a resume, a reconfiguration or a wake-up).',
+  },
+  MirrorUnreachable: {
+    phase: 'Blocked',
+    meaning:
+      'The mirror did not answer (or answered with an error). Nothing is triggered until it does; the outage start is kept.',
+  },
+  BranchNotFound: {
+    phase: 'Blocked',
+    meaning: 'The branch does not exist on the mirror. A recreated branch is decided like any other head.',
+  },
   InvalidObservation: { phase: 'Blocked', meaning: 'The mirror answered with something that is not a commit sha.' },
-  MirrorRecovered: { phase: null, meaning: 'The mirror answers again after an outage (the message says for how long).' },
+  MirrorRecovered: {
+    phase: null,
+    meaning: 'The mirror answers again after an outage (the message says for how long).',
+  },
   // --- deciding
-  NewHead: { phase: 'PendingTrigger', meaning: 'The head is a sha this follower never triggered: it is about to be triggered.' },
+  NewHead: {
+    phase: 'PendingTrigger',
+    meaning: 'The head is a sha this follower never triggered: it is about to be triggered.',
+  },
   HeadReturned: {
     phase: 'PendingTrigger',
-    meaning: 'The head is a sha triggered before whose run did not leave the runtime on it (superseded, or deployed and then moved away from): it is triggered again, as a new run.',
+    meaning:
+      'The head is a sha triggered before whose run did not leave the runtime on it (superseded, or deployed and then moved away from): it is triggered again, as a new run.',
   },
-  RetryDue: { phase: 'PendingTrigger', meaning: 'A retryable failure waited out its backoff; the retry fires after a fresh mirror read confirms the head.' },
-  ManualTrigger: { phase: 'PendingTrigger', meaning: 'An operator asked to deploy the head again (the `trigger` signal); it fires as a new run.' },
+  RetryDue: {
+    phase: 'PendingTrigger',
+    meaning: 'A retryable failure waited out its backoff; the retry fires after a fresh mirror read confirms the head.',
+  },
+  ManualTrigger: {
+    phase: 'PendingTrigger',
+    meaning: 'An operator asked to deploy the head again (the `trigger` signal); it fires as a new run.',
+  },
   TriggerOutcomeUnknown: {
     phase: 'PendingTrigger',
-    meaning: 'A trigger may or may not have reached the runtime (its worker was lost, or its command was killed). It is sent again under the same key, and not fired if the runtime names the sha.',
+    meaning:
+      'A trigger may or may not have reached the runtime (its worker was lost, or its command was killed). It is sent again under the same key, and not fired if the runtime names the sha.',
   },
-  Paused: { phase: 'Blocked', meaning: 'Paused by an operator: nothing is triggered or superseded until `resume`; an in-flight close-out still finishes.' },
+  Paused: {
+    phase: 'Blocked',
+    meaning:
+      'Paused by an operator: nothing is triggered or superseded until `resume`; an in-flight close-out still finishes.',
+  },
   Resumed: { phase: null, meaning: 'An operator resumed the follower; it reads the mirror and decides at once.' },
-  AdapterMissing: { phase: 'Blocked', meaning: 'The adapter cannot run (command not found or not executable, no Kubernetes access). Nothing reached the runtime; it is tried again every poll interval without spending an attempt.' },
+  AdapterMissing: {
+    phase: 'Blocked',
+    meaning:
+      'The adapter cannot run (command not found or not executable, no Kubernetes access). Nothing reached the runtime; it is tried again every poll interval without spending an attempt.',
+  },
   // --- triggering and closing out
-  Triggering: { phase: 'Triggering', meaning: 'The trigger activity is running: status first, then the trigger unless the runtime already has the sha.' },
-  TriggerAccepted: { phase: 'ClosingOut', meaning: 'The runtime accepted the trigger; the close-out check runs until success, failure or the budget.' },
-  AlreadyOnRuntime: { phase: 'ClosingOut', meaning: 'The runtime was already working on (or done with) the sha, or may have been given this very trigger: nothing was fired; the close-out check decides.' },
-  ClosedOut: { phase: 'Succeeded', meaning: 'The close-out check saw the runtime on the sha, Succeeded, within the budget.' },
-  ClosedOutOverBudget: { phase: 'Succeeded', meaning: 'The runtime reported the sha Succeeded, but only after the close-out budget: the overrun is recorded and shown.' },
-  RuntimeFailed: { phase: 'Failed', meaning: 'The runtime reported the sha Failed. Retried after backoff when the runtime says it is retryable and attempts are left.' },
-  BudgetExceeded: { phase: 'Failed', meaning: 'A status read taken after the close-out deadline did not show the sha Succeeded. Not retried automatically.' },
-  AdapterFailed: { phase: 'Failed', meaning: 'An adapter command exited non-zero, or the Kubernetes API refused a request.' },
-  AdapterTimeout: { phase: 'Failed', meaning: 'An adapter command did not finish within its timeout and was killed with its process group.' },
-  InvalidStatus: { phase: 'Failed', meaning: "The adapter's status output broke the contract (not one JSON object of the documented shape). Not retried." },
-  ActivityFailed: { phase: 'Failed', meaning: 'An activity failed outside the adapter (its worker was lost past its retries, or it timed out).' },
-  Superseded: { phase: null, meaning: 'The branch moved on before the sha closed out; its job is cancelled when the adapter can, and the new head follows.' },
-  HeadMovedWhilePaused: { phase: null, meaning: 'The branch moved during a pause while a sha was in flight; the in-flight close-out finishes and the new head waits for `resume`.' },
+  Triggering: {
+    phase: 'Triggering',
+    meaning: 'The trigger activity is running: status first, then the trigger unless the runtime already has the sha.',
+  },
+  TriggerAccepted: {
+    phase: 'ClosingOut',
+    meaning: 'The runtime accepted the trigger; the close-out check runs until success, failure or the budget.',
+  },
+  AlreadyOnRuntime: {
+    phase: 'ClosingOut',
+    meaning:
+      'The runtime was already working on (or done with) the sha, or may have been given this very trigger: nothing was fired; the close-out check decides.',
+  },
+  ClosedOut: {
+    phase: 'Succeeded',
+    meaning: 'The close-out check saw the runtime on the sha, Succeeded, within the budget.',
+  },
+  ClosedOutOverBudget: {
+    phase: 'Succeeded',
+    meaning:
+      'The runtime reported the sha Succeeded, but only after the close-out budget: the overrun is recorded and shown.',
+  },
+  RuntimeFailed: {
+    phase: 'Failed',
+    meaning:
+      'The runtime reported the sha Failed. Retried after backoff when the runtime says it is retryable and attempts are left.',
+  },
+  BudgetExceeded: {
+    phase: 'Failed',
+    meaning:
+      'A status read taken after the close-out deadline did not show the sha Succeeded. Not retried automatically.',
+  },
+  AdapterFailed: {
+    phase: 'Failed',
+    meaning: 'An adapter command exited non-zero, or the Kubernetes API refused a request.',
+  },
+  AdapterTimeout: {
+    phase: 'Failed',
+    meaning: 'An adapter command did not finish within its timeout and was killed with its process group.',
+  },
+  InvalidStatus: {
+    phase: 'Failed',
+    meaning:
+      "The adapter's status output broke the contract (not one JSON object of the documented shape). Not retried.",
+  },
+  ActivityFailed: {
+    phase: 'Failed',
+    meaning: 'An activity failed outside the adapter (its worker was lost past its retries, or it timed out).',
+  },
+  Superseded: {
+    phase: null,
+    meaning:
+      'The branch moved on before the sha closed out; its job is cancelled when the adapter can, and the new head follows.',
+  },
+  HeadMovedWhilePaused: {
+    phase: null,
+    meaning:
+      'The branch moved during a pause while a sha was in flight; the in-flight close-out finishes and the new head waits for `resume`.',
+  },
   CancelSent: { phase: null, meaning: "The adapter's cancel for a superseded job ran." },
-  CancelFailed: { phase: null, meaning: "The adapter's cancel for a superseded job failed (the message says why); nothing else depends on it." },
+  CancelFailed: {
+    phase: null,
+    meaning: "The adapter's cancel for a superseded job failed (the message says why); nothing else depends on it.",
+  },
   // --- operators
   ManualNotHead: { phase: null, meaning: 'A manual trigger named a sha that is not the head on the mirror; refused.' },
   ManualWhilePaused: { phase: null, meaning: 'A manual trigger arrived while paused; refused (resume first).' },
   ManualInFlight: { phase: null, meaning: 'A manual trigger for the sha already in flight; ignored.' },
   Reconfigured: { phase: null, meaning: 'The follower took a new spec from the registry.' },
   // --- bookkeeping
-  ProjectionFailed: { phase: null, meaning: 'The state ConfigMap could not be written; tried again on the next iteration.' },
+  ProjectionFailed: {
+    phase: null,
+    meaning: 'The state ConfigMap could not be written; tried again on the next iteration.',
+  },
   ProjectionRecovered: { phase: null, meaning: 'The state ConfigMap is written again.' },
   Migrated: { phase: null, meaning: 'State carried over from a run of the previous decision core, converted.' },
-  Recorded: { phase: null, meaning: 'An event recorded by the previous decision core, which kept no codes (its message is kept as it was).' },
+  Recorded: {
+    phase: null,
+    meaning: 'An event recorded by the previous decision core, which kept no codes (its message is kept as it was).',
+  },
 } as const satisfies Record<string, { phase: string | null; meaning: string }>;
 
 export type Code = keyof typeof CODES;

@@ -13,7 +13,8 @@ export const workflowIdFor = (followerId: string): string => `${FOLLOWER_ID_PREF
 export const followerIdOf = (workflowId: string): string | undefined =>
   workflowId.startsWith(FOLLOWER_ID_PREFIX) ? workflowId.slice(FOLLOWER_ID_PREFIX.length) : undefined;
 /** One watcher per registry and mirror repository: registries sharing a task queue never share a watcher. */
-export const watcherIdFor = (registryId: string, mirror: string): string => `${WATCHER_ID_PREFIX}${registryId}/${mirror}`;
+export const watcherIdFor = (registryId: string, mirror: string): string =>
+  `${WATCHER_ID_PREFIX}${registryId}/${mirror}`;
 /** The mirror URL a watcher of this registry names, or undefined for any other id. */
 export const mirrorOfWatcherId = (registryId: string, workflowId: string): string | undefined => {
   const prefix = watcherIdFor(registryId, '');

@@ -4,7 +4,17 @@ import type { RuntimePhase, SecretPresence } from './adapter.ts';
 import type { Code, MirrorFailureCode } from './codes.ts';
 import type { ValueSource } from './spec.ts';
 
-export const PHASES = ['Observed', 'Noop', 'PendingTrigger', 'Triggering', 'ClosingOut', 'Succeeded', 'Failed', 'Superseded', 'Blocked'] as const;
+export const PHASES = [
+  'Observed',
+  'Noop',
+  'PendingTrigger',
+  'Triggering',
+  'ClosingOut',
+  'Succeeded',
+  'Failed',
+  'Superseded',
+  'Blocked',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 export type Outcome = RunResult['outcome'];

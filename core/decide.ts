@@ -6,7 +6,16 @@ import type { RuntimeStatus, SecretPresence } from '../contract/adapter.ts';
 import type { Code, MirrorFailureCode } from '../contract/codes.ts';
 import { shortSha as short } from '../contract/format.ts';
 import { canCancel, type FollowerSpec } from '../contract/spec.ts';
-import { inFlightOf, type FollowerState, type InFlight, type PendingCause, type Phase, type RunResult, type ShaRecord, type Work } from '../contract/state.ts';
+import {
+  inFlightOf,
+  type FollowerState,
+  type InFlight,
+  type PendingCause,
+  type Phase,
+  type RunResult,
+  type ShaRecord,
+  type Work,
+} from '../contract/state.ts';
 import { copy } from './copy.ts';
 import { text } from './describe.ts';
 
@@ -15,9 +24,25 @@ export type FollowerEvent =
   | { type: 'observeFailed'; code: MirrorFailureCode; message: string }
   /** The trigger activity for the pending work is about to run. */
   | { type: 'triggering' }
-  | { type: 'triggered'; sha: string; run: number; fired: boolean; triggerId?: string; jobId?: string; secrets?: SecretPresence[] }
+  | {
+      type: 'triggered';
+      sha: string;
+      run: number;
+      fired: boolean;
+      triggerId?: string;
+      jobId?: string;
+      secrets?: SecretPresence[];
+    }
   /** `mayHaveReached`: the trigger was lost or killed after it may have been accepted. */
-  | { type: 'triggerFailed'; sha: string; run: number; code: Code; message: string; retryable: boolean; mayHaveReached: boolean }
+  | {
+      type: 'triggerFailed';
+      sha: string;
+      run: number;
+      code: Code;
+      message: string;
+      retryable: boolean;
+      mayHaveReached: boolean;
+    }
   | { type: 'status'; sha: string; run: number; status: RuntimeStatus }
   | { type: 'statusFailed'; sha: string; run: number; code: Code; message: string }
   | { type: 'cancelled'; sha: string; run: number; ok: boolean; message: string }
@@ -81,7 +106,8 @@ type FailureFollowUp = 'terminal' | 'retry' | 'resend';
 export function condition(s: FollowerState, spec: FollowerSpec): Condition {
   const w = s.work;
   const head = s.observedSha;
-  if (s.paused) return { phase: 'Blocked', code: 'Paused', message: text.paused(s.paused.reason, w, spec), sha: w?.sha ?? head };
+  if (s.paused)
+    return { phase: 'Blocked', code: 'Paused', message: text.paused(s.paused.reason, w, spec), sha: w?.sha ?? head };
   if (w) {
     switch (w.stage) {
       case 'triggering':
@@ -91,18 +117,43 @@ export function condition(s: FollowerState, spec: FollowerSpec): Condition {
           ? { phase: 'ClosingOut', code: 'TriggerAccepted', message: text.accepted(w.jobId, spec), sha: w.sha }
           : { phase: 'ClosingOut', code: 'AlreadyOnRuntime', message: text.adopted(w.sha, w.jobId), sha: w.sha };
       case 'pending':
-        if (w.blocked) return { phase: 'Blocked', code: w.blocked.code, message: text.adapterBlocked(w.blocked.message, spec), sha: w.sha };
-        if (s.mirrorBlocked) return { phase: 'Blocked', code: s.mirrorBlocked.code, message: text.retryWaitsForMirror(s.mirrorBlocked.message, w), sha: w.sha };
+        if (w.blocked)
+          return {
+            phase: 'Blocked',
+            code: w.blocked.code,
+            message: text.adapterBlocked(w.blocked.message, spec),
+            sha: w.sha,
+          };
+        if (s.mirrorBlocked)
+          return {
+            phase: 'Blocked',
+            code: s.mirrorBlocked.code,
+            message: text.retryWaitsForMirror(s.mirrorBlocked.message, w),
+            sha: w.sha,
+          };
         return { phase: 'PendingTrigger', code: w.cause, message: text.pending(w, spec), sha: w.sha };
       case 'backoff':
-        if (s.mirrorBlocked) return { phase: 'Blocked', code: s.mirrorBlocked.code, message: text.retryWaitsForMirror(s.mirrorBlocked.message, w), sha: w.sha };
-        return { phase: 'Failed', code: w.failure.code, message: text.retrying(w.failure.message, w.attempt, w.backoffMs, spec), sha: w.sha };
+        if (s.mirrorBlocked)
+          return {
+            phase: 'Blocked',
+            code: s.mirrorBlocked.code,
+            message: text.retryWaitsForMirror(s.mirrorBlocked.message, w),
+            sha: w.sha,
+          };
+        return {
+          phase: 'Failed',
+          code: w.failure.code,
+          message: text.retrying(w.failure.message, w.attempt, w.backoffMs, spec),
+          sha: w.sha,
+        };
     }
   }
-  if (s.mirrorBlocked) return { phase: 'Blocked', code: s.mirrorBlocked.code, message: s.mirrorBlocked.message, sha: head };
+  if (s.mirrorBlocked)
+    return { phase: 'Blocked', code: s.mirrorBlocked.code, message: s.mirrorBlocked.message, sha: head };
   if (head === undefined) return { phase: 'Observed', code: 'Starting', message: text.starting() };
   const done = record(s, head)?.result;
-  if (s.deployed?.sha === head && done?.outcome === 'Succeeded') return { phase: 'Succeeded', code: done.code, message: done.message, sha: head };
+  if (s.deployed?.sha === head && done?.outcome === 'Succeeded')
+    return { phase: 'Succeeded', code: done.code, message: done.message, sha: head };
   if (done?.outcome === 'Failed') return { phase: 'Failed', code: done.code, message: done.message, sha: head };
   return { phase: 'Observed', code: 'AwaitingRead', message: text.awaitingRead(head), sha: head };
 }
@@ -115,8 +166,10 @@ export function nextAction(s: FollowerState, now: number): Action {
   if (now >= s.nextObserveAt) return { kind: 'observe' };
   const w = s.work;
   const strayUntil = s.strayTriggerUntil ?? 0;
-  if (w?.stage === 'pending' && !w.blocked && !s.paused && !s.mirrorBlocked && now >= strayUntil) return { kind: 'trigger', sha: w.sha };
-  if (w?.stage === 'closingOut' && now >= Math.min(w.nextCheckAt, w.deadline)) return { kind: 'status', sha: w.sha, run: w.run, jobId: w.jobId };
+  if (w?.stage === 'pending' && !w.blocked && !s.paused && !s.mirrorBlocked && now >= strayUntil)
+    return { kind: 'trigger', sha: w.sha };
+  if (w?.stage === 'closingOut' && now >= Math.min(w.nextCheckAt, w.deadline))
+    return { kind: 'status', sha: w.sha, run: w.run, jobId: w.jobId };
   const wakeups: [number, string][] = [[s.nextObserveAt, 'next observation']];
   if (w?.stage === 'closingOut') {
     wakeups.push([w.nextCheckAt, 'next close-out check']);
@@ -181,7 +234,13 @@ class Reducer {
         const w = this.closingOut(e.sha, e.run);
         if (!w) return;
         s.lastError = { code: e.code, message: e.message, at: now, sha: e.sha };
-        if (now >= w.deadline) return this.fail(w, 'BudgetExceeded', text.budgetExceeded(now - w.startedAt, spec, w.runtime, e.message), 'terminal');
+        if (now >= w.deadline)
+          return this.fail(
+            w,
+            'BudgetExceeded',
+            text.budgetExceeded(now - w.startedAt, spec, w.runtime, e.message),
+            'terminal',
+          );
         w.nextCheckAt = now + spec.closeout.pollIntervalMs;
         return;
       }
@@ -214,7 +273,8 @@ class Reducer {
         // Noted when it starts or stops working, not on every write.
         const was = s.projection;
         s.projection = { ok: e.ok, at: now, ...(e.ok ? {} : { message: e.message }) };
-        if (!e.ok && (was?.ok !== false || was.message !== e.message)) this.note('ProjectionFailed', text.projectionFailed(e.message));
+        if (!e.ok && (was?.ok !== false || was.message !== e.message))
+          this.note('ProjectionFailed', text.projectionFailed(e.message));
         if (e.ok && was?.ok === false) this.note('ProjectionRecovered', text.projectionRecovered());
         return;
       }
@@ -254,7 +314,12 @@ class Reducer {
           return;
         }
         this.supersede(w.sha, head, text.superseded(w.sha, head));
-        if (canCancel(this.spec.adapter)) s.cancels.push({ sha: w.sha, run: w.run, ...(w.stage === 'closingOut' && w.jobId ? { jobId: w.jobId } : {}) });
+        if (canCancel(this.spec.adapter))
+          s.cancels.push({
+            sha: w.sha,
+            run: w.run,
+            ...(w.stage === 'closingOut' && w.jobId ? { jobId: w.jobId } : {}),
+          });
         break;
       case 'backoff':
         this.supersede(w.sha, head, text.supersededBeforeRetry(w.sha, head));
@@ -277,7 +342,8 @@ class Reducer {
     const m = s.manualRequest!;
     s.manualRequest = undefined;
     const busy = inFlightOf(s.work);
-    if (m.sha !== undefined && m.sha !== head) return this.note('ManualNotHead', text.manualNotHead(m.sha, head, this.spec.source.branch), m.sha);
+    if (m.sha !== undefined && m.sha !== head)
+      return this.note('ManualNotHead', text.manualNotHead(m.sha, head, this.spec.source.branch), m.sha);
     if (s.paused) return this.note('ManualWhilePaused', text.manualWhilePaused(s.paused.reason), head);
     if (busy) return this.note('ManualInFlight', text.manualInFlight(head), head);
     s.work = this.pending(head, 'ManualTrigger', 1, true, { reason: m.reason });
@@ -293,7 +359,13 @@ class Reducer {
     s.work = this.pending(head, r.runs > 0 ? 'HeadReturned' : 'NewHead', 1, false);
   }
 
-  private pending(sha: string, cause: PendingCause, attempt: number, manual: boolean, extra: Partial<Extract<Work, { stage: 'pending' }>> = {}): Work {
+  private pending(
+    sha: string,
+    cause: PendingCause,
+    attempt: number,
+    manual: boolean,
+    extra: Partial<Extract<Work, { stage: 'pending' }>> = {},
+  ): Work {
     return { stage: 'pending', sha, attempt, manual, cause, since: this.now, ...extra };
   }
 
@@ -306,7 +378,16 @@ class Reducer {
     r.runs = Math.max(r.runs, run);
     s.deployed = undefined; // the runtime may move from here on
     s.lastTriggeredSha = w.sha;
-    s.work = { stage: 'triggering', sha: w.sha, attempt: w.attempt, manual: w.manual, run, maybeFired: w.reuse?.maybeFired ?? false, startedAt: now, deadline: now + spec.closeout.budgetMs };
+    s.work = {
+      stage: 'triggering',
+      sha: w.sha,
+      attempt: w.attempt,
+      manual: w.manual,
+      run,
+      maybeFired: w.reuse?.maybeFired ?? false,
+      startedAt: now,
+      deadline: now + spec.closeout.budgetMs,
+    };
   }
 
   private triggered(e: Extract<FollowerEvent, { type: 'triggered' }>): void {
@@ -342,7 +423,15 @@ class Reducer {
     if (e.code === 'AdapterMissing') {
       // Nothing reached the runtime: no attempt is spent, and the same key goes out when it can run.
       s.lastError = { code: e.code, message: e.message, at: now, sha: w.sha };
-      const cause: PendingCause = w.manual ? 'ManualTrigger' : w.maybeFired ? 'TriggerOutcomeUnknown' : w.attempt > 1 ? 'RetryDue' : w.run > 1 ? 'HeadReturned' : 'NewHead';
+      const cause: PendingCause = w.manual
+        ? 'ManualTrigger'
+        : w.maybeFired
+          ? 'TriggerOutcomeUnknown'
+          : w.attempt > 1
+            ? 'RetryDue'
+            : w.run > 1
+              ? 'HeadReturned'
+              : 'NewHead';
       s.work = this.pending(w.sha, cause, w.attempt, w.manual, {
         reuse: { run: w.run, maybeFired: w.maybeFired },
         blocked: { code: 'AdapterMissing', message: e.message, retryAt: now + spec.pollIntervalMs },
@@ -364,13 +453,16 @@ class Reducer {
     const w = this.closingOut(sha, run);
     if (!w) return;
     // A status naming another key describes another run of this sha, not ours.
-    const ours = st.sha === sha && (st.triggerId === undefined || w.triggerId === undefined || st.triggerId === w.triggerId);
+    const ours =
+      st.sha === sha && (st.triggerId === undefined || w.triggerId === undefined || st.triggerId === w.triggerId);
     if (ours && st.jobId) w.jobId = this.record(sha).jobId = st.jobId;
     if (ours && st.phase === 'Succeeded') return this.succeed(w);
-    if (ours && st.phase === 'Failed') return this.fail(w, 'RuntimeFailed', text.runtimeFailed(st.message), st.retryable ? 'retry' : 'terminal');
+    if (ours && st.phase === 'Failed')
+      return this.fail(w, 'RuntimeFailed', text.runtimeFailed(st.message), st.retryable ? 'retry' : 'terminal');
     w.runtime = { phase: st.phase, ...(st.sha ? { sha: st.sha } : {}), ...(st.message ? { message: st.message } : {}) };
     // Only a status read taken at or after the deadline can decide that the budget was missed.
-    if (now >= w.deadline) return this.fail(w, 'BudgetExceeded', text.budgetExceeded(now - w.startedAt, spec, w.runtime), 'terminal');
+    if (now >= w.deadline)
+      return this.fail(w, 'BudgetExceeded', text.budgetExceeded(now - w.startedAt, spec, w.runtime), 'terminal');
     w.nextCheckAt = now + spec.closeout.pollIntervalMs;
   }
 
@@ -380,7 +472,12 @@ class Reducer {
     this.finish(
       w.sha,
       now > w.deadline
-        ? { outcome: 'Succeeded', code: 'ClosedOutOverBudget', overrunMs: now - w.deadline, message: text.closedOut(tookMs, now - w.deadline, spec) }
+        ? {
+            outcome: 'Succeeded',
+            code: 'ClosedOutOverBudget',
+            overrunMs: now - w.deadline,
+            message: text.closedOut(tookMs, now - w.deadline, spec),
+          }
         : { outcome: 'Succeeded', code: 'ClosedOut', message: text.closedOut(tookMs, undefined, spec) },
     );
     s.deployed = { sha: w.sha, at: now };
@@ -397,10 +494,24 @@ class Reducer {
     if ((followUp === 'retry' || outcomeUnknown) && w.attempt < spec.retry.maxAttempts) {
       const wait = backoffMs(spec, w.attempt);
       this.finish(w.sha, { outcome: 'Failed', code, message });
-      s.work = { stage: 'backoff', sha: w.sha, attempt: w.attempt + 1, manual: w.manual, run: w.run, failure: { code, message }, backoffMs: wait, notBefore: now + wait, outcomeUnknown };
+      s.work = {
+        stage: 'backoff',
+        sha: w.sha,
+        attempt: w.attempt + 1,
+        manual: w.manual,
+        run: w.run,
+        failure: { code, message },
+        backoffMs: wait,
+        notBefore: now + wait,
+        outcomeUnknown,
+      };
       return;
     }
-    this.finish(w.sha, { outcome: 'Failed', code, message: followUp === 'terminal' ? message : text.attemptsUsed(message, spec, outcomeUnknown) });
+    this.finish(w.sha, {
+      outcome: 'Failed',
+      code,
+      message: followUp === 'terminal' ? message : text.attemptsUsed(message, spec, outcomeUnknown),
+    });
     s.work = undefined;
   }
 
@@ -408,7 +519,13 @@ class Reducer {
     const { s, now } = this;
     const w = s.work;
     if (w?.stage === 'backoff' && now >= w.notBefore && !s.paused) {
-      s.work = this.pending(w.sha, w.outcomeUnknown ? 'TriggerOutcomeUnknown' : 'RetryDue', w.attempt, w.manual, w.outcomeUnknown ? { reuse: { run: w.run, maybeFired: true } } : {});
+      s.work = this.pending(
+        w.sha,
+        w.outcomeUnknown ? 'TriggerOutcomeUnknown' : 'RetryDue',
+        w.attempt,
+        w.manual,
+        w.outcomeUnknown ? { reuse: { run: w.run, maybeFired: true } } : {},
+      );
       s.nextObserveAt = now; // a fresh read confirms the head before the retry fires
     }
     if (w?.stage === 'pending' && w.blocked && now >= w.blocked.retryAt) {

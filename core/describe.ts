@@ -40,12 +40,17 @@ export const text = {
         return `the last trigger of ${short(w.sha)} may have reached the runtime: sending it again under the same key (attempt ${of(spec, w.attempt)})`;
     }
   },
-  adapterBlocked: (message: string, spec: FollowerSpec): string => `${message}; trying again in ${formatDuration(spec.pollIntervalMs)}`,
-  retryWaitsForMirror: (mirror: string, w: Work): string => `${mirror}; ${short(w.sha)} waits for the mirror to confirm the head`,
+  adapterBlocked: (message: string, spec: FollowerSpec): string =>
+    `${message}; trying again in ${formatDuration(spec.pollIntervalMs)}`,
+  retryWaitsForMirror: (mirror: string, w: Work): string =>
+    `${mirror}; ${short(w.sha)} waits for the mirror to confirm the head`,
 
-  triggering: (w: InFlight, spec: FollowerSpec): string => `attempt ${of(spec, w.attempt)}${w.manual ? ' (manual)' : ''} of ${short(w.sha)}, run ${w.run}`,
-  accepted: (jobId: string | undefined, spec: FollowerSpec): string => `trigger accepted${job(jobId)}; budget ${formatDuration(spec.closeout.budgetMs)}`,
-  adopted: (sha: string, jobId: string | undefined): string => `the runtime already has ${short(sha)}${job(jobId)}: not fired again; the close-out check decides`,
+  triggering: (w: InFlight, spec: FollowerSpec): string =>
+    `attempt ${of(spec, w.attempt)}${w.manual ? ' (manual)' : ''} of ${short(w.sha)}, run ${w.run}`,
+  accepted: (jobId: string | undefined, spec: FollowerSpec): string =>
+    `trigger accepted${job(jobId)}; budget ${formatDuration(spec.closeout.budgetMs)}`,
+  adopted: (sha: string, jobId: string | undefined): string =>
+    `the runtime already has ${short(sha)}${job(jobId)}: not fired again; the close-out check decides`,
 
   closedOut(tookMs: number, overrunMs: number | undefined, spec: FollowerSpec): string {
     const budget = formatDuration(spec.closeout.budgetMs);
@@ -54,23 +59,38 @@ export const text = {
       : `closed out in ${formatDuration(tookMs)}: ${formatDuration(overrunMs)} over the ${budget} budget from ${where(spec.closeout.budgetSource)} (budget missed)`;
   },
   runtimeFailed: (message: string | undefined): string => message ?? 'the runtime reported Failed',
-  budgetExceeded(tookMs: number, spec: FollowerSpec, runtime: { phase: RuntimePhase; sha?: string; message?: string } | undefined, unread?: string): string {
+  budgetExceeded(
+    tookMs: number,
+    spec: FollowerSpec,
+    runtime: { phase: RuntimePhase; sha?: string; message?: string } | undefined,
+    unread?: string,
+  ): string {
     const base = `close-out took ${formatDuration(tookMs)}, over the ${formatDuration(spec.closeout.budgetMs)} budget from ${where(spec.closeout.budgetSource)}`;
     if (unread !== undefined) return `${base}; the status read after the deadline failed: ${unread}`;
-    const on = runtime?.sha ? `; runtime reports ${short(runtime.sha)} ${runtime.phase}` : runtime ? `; runtime reports ${runtime.phase}` : '';
+    const on = runtime?.sha
+      ? `; runtime reports ${short(runtime.sha)} ${runtime.phase}`
+      : runtime
+        ? `; runtime reports ${runtime.phase}`
+        : '';
     return `${base}${on}${runtime?.message ? `; last status: ${runtime.message}` : ''}`;
   },
-  retrying: (message: string, attempt: number, backoffMs: number, spec: FollowerSpec): string => `${message}; retry ${of(spec, attempt)} in ${formatDuration(backoffMs)}`,
+  retrying: (message: string, attempt: number, backoffMs: number, spec: FollowerSpec): string =>
+    `${message}; retry ${of(spec, attempt)} in ${formatDuration(backoffMs)}`,
   attemptsUsed: (message: string, spec: FollowerSpec, mayHaveReached: boolean): string =>
     `${message}; ${spec.retry.maxAttempts} attempts used${mayHaveReached ? '; the last trigger may have reached the runtime' : ''}`,
 
   superseded: (sha: string, by: string): string => `${short(sha)} superseded by ${short(by)}`,
-  supersededBeforeRetry: (sha: string, by: string): string => `${short(sha)} superseded by ${short(by)} before its retry`,
-  headMovedWhilePaused: (head: string, inFlight: string): string => `branch moved to ${short(head)} while paused: the close-out of ${short(inFlight)} continues, ${short(head)} waits for resume`,
-  cancel: (sha: string, ok: boolean, message: string): string => `cancel of ${short(sha)} ${ok ? 'sent' : `failed: ${message}`}`,
+  supersededBeforeRetry: (sha: string, by: string): string =>
+    `${short(sha)} superseded by ${short(by)} before its retry`,
+  headMovedWhilePaused: (head: string, inFlight: string): string =>
+    `branch moved to ${short(head)} while paused: the close-out of ${short(inFlight)} continues, ${short(head)} waits for resume`,
+  cancel: (sha: string, ok: boolean, message: string): string =>
+    `cancel of ${short(sha)} ${ok ? 'sent' : `failed: ${message}`}`,
 
-  manualNotHead: (sha: string, head: string, branch: string): string => `manual trigger refused: ${short(sha)} is not the head of ${branch} on the mirror (head is ${short(head)})`,
-  manualWhilePaused: (reason: string): string => `manual trigger refused: the follower is paused (${reason}); resume it first`,
+  manualNotHead: (sha: string, head: string, branch: string): string =>
+    `manual trigger refused: ${short(sha)} is not the head of ${branch} on the mirror (head is ${short(head)})`,
+  manualWhilePaused: (reason: string): string =>
+    `manual trigger refused: the follower is paused (${reason}); resume it first`,
   manualInFlight: (sha: string): string => `manual trigger ignored: ${short(sha)} is already in flight`,
   resumed: (reason: string | undefined): string => `resumed${reason ? `: ${reason}` : ''}`,
   reconfigured: (summary: string): string => `reconfigured: ${summary}`,

@@ -43,8 +43,11 @@ export function followerDetails(spec: FollowerSpec, s: FollowerState, action: Ac
       ? `- head of \`${spec.source.branch}\`: \`${short(s.observedSha)}\` (read ${time(s.observedAt)})`
       : `- head of \`${spec.source.branch}\`: not read yet`,
   );
-  if (s.mirrorBlocked) lines.push(`- mirror unreadable since ${time(s.mirrorBlocked.since)}: \`${s.mirrorBlocked.code}\``);
-  lines.push(s.deployed ? `- deployed: \`${short(s.deployed.sha)}\` (${time(s.deployed.at)})` : '- deployed: nothing known yet');
+  if (s.mirrorBlocked)
+    lines.push(`- mirror unreadable since ${time(s.mirrorBlocked.since)}: \`${s.mirrorBlocked.code}\``);
+  lines.push(
+    s.deployed ? `- deployed: \`${short(s.deployed.sha)}\` (${time(s.deployed.at)})` : '- deployed: nothing known yet',
+  );
   const w = inFlightOf(s.work);
   if (w) {
     const job = w.stage === 'closingOut' && w.jobId ? `, job \`${w.jobId}\`` : '';
@@ -59,7 +62,10 @@ export function followerDetails(spec: FollowerSpec, s: FollowerState, action: Ac
 
 export function watcherDetails(spec: WatcherSpec, s: WatcherState): string {
   const branches = [...new Set(spec.followers.map((f) => f.branch))];
-  const lines = [`**${s.failing ? 'Failing' : 'Watching'}** \`${spec.mirror}\`: ${branches.length} branch(es) for ${spec.followers.length} follower(s), every ${formatDuration(spec.pollIntervalMs)}`, ''];
+  const lines = [
+    `**${s.failing ? 'Failing' : 'Watching'}** \`${spec.mirror}\`: ${branches.length} branch(es) for ${spec.followers.length} follower(s), every ${formatDuration(spec.pollIntervalMs)}`,
+    '',
+  ];
   lines.push(s.readAt !== undefined ? `- last read: ${time(s.readAt)}` : '- not read yet');
   if (s.failing) lines.push(`- reads failing since ${time(s.failing.since)}: ${s.failing.message}`);
   lines.push(`- followers woken: ${s.wakeUps}`);

@@ -39,8 +39,10 @@ export function roleRules(registry: Registry): Map<string, PolicyRule[]> {
       grant(a.namespace, { apiGroup, resource, verbs: [...verbs] });
     }
     const c = spec.closeout;
-    if (c.kind === 'deployment-rollout') grant(c.namespace, { apiGroup: 'apps', resource: 'deployments', verbs: ['get'], names: [c.name] });
-    if (c.kind === 'argocd-application') grant(c.namespace, { apiGroup: 'argoproj.io', resource: 'applications', verbs: ['get'], names: [c.name] });
+    if (c.kind === 'deployment-rollout')
+      grant(c.namespace, { apiGroup: 'apps', resource: 'deployments', verbs: ['get'], names: [c.name] });
+    if (c.kind === 'argocd-application')
+      grant(c.namespace, { apiGroup: 'argoproj.io', resource: 'applications', verbs: ['get'], names: [c.name] });
   }
 
   const out = new Map<string, PolicyRule[]>();
@@ -61,5 +63,10 @@ function merge(list: Grant[]): PolicyRule[] {
   }
   return [...byKey.values()]
     .sort((a, b) => `${a.apiGroup}/${a.resource}`.localeCompare(`${b.apiGroup}/${b.resource}`))
-    .map((g) => ({ apiGroups: [g.apiGroup], resources: [g.resource], verbs: [...g.verbs].sort(), ...(g.names ? { resourceNames: [...g.names].sort() } : {}) }));
+    .map((g) => ({
+      apiGroups: [g.apiGroup],
+      resources: [g.resource],
+      verbs: [...g.verbs].sort(),
+      ...(g.names ? { resourceNames: [...g.names].sort() } : {}),
+    }));
 }

@@ -46,7 +46,11 @@ export class RenderError extends Error {
 /** The kubernetes block, or an error saying the registry has none. */
 export function kubernetesOf(registry: Registry) {
   const k = registry.controller.kubernetes;
-  if (!k) throw new RenderError(`${registry.file} has no controller.kubernetes block`, 'declare controller.kubernetes (docs/deploy.md) to install the worker into a cluster');
+  if (!k)
+    throw new RenderError(
+      `${registry.file} has no controller.kubernetes block`,
+      'declare controller.kubernetes (docs/deploy.md) to install the worker into a cluster',
+    );
   return k;
 }
 
@@ -59,7 +63,9 @@ export function renderObjects(registry: Registry): KubeObject[] {
   const labels = { ...LABELS };
 
   const files = new Map<string, string>([[configMapKey(path.basename(REGISTRY_IN_POD)), registry.text]]);
-  const mounts: { key: string; path: string }[] = [{ key: configMapKey(path.basename(REGISTRY_IN_POD)), path: path.basename(REGISTRY_IN_POD) }];
+  const mounts: { key: string; path: string }[] = [
+    { key: configMapKey(path.basename(REGISTRY_IN_POD)), path: path.basename(REGISTRY_IN_POD) },
+  ];
   for (const rel of registry.files) {
     const key = configMapKey(rel);
     if (files.has(key)) throw new RenderError(`two registry files map to the ConfigMap key ${key}`, `rename ${rel}`);
@@ -83,11 +89,22 @@ export function renderObjects(registry: Registry): KubeObject[] {
     { name: 'HOME', value: WORK_DIR },
     { name: 'TMPDIR', value: WORK_DIR },
     ...(t.tls ? [{ name: 'BRANCH_FOLLOWER_TEMPORAL_TLS_DIR', value: TLS_DIR }] : []),
-    ...(t.apiKey ? [{ name: 'BRANCH_FOLLOWER_TEMPORAL_API_KEY', valueFrom: { secretKeyRef: t.apiKey.secretRef } }] : []),
-    ...Object.entries(k.env ?? {}).map(([name, source]) => ({ name, valueFrom: { secretKeyRef: source.secretKeyRef } })),
-    ...(k.fingerprintKey ? [{ name: FINGERPRINT_KEY_ENV, valueFrom: { secretKeyRef: k.fingerprintKey.secretKeyRef } }] : []),
+    ...(t.apiKey
+      ? [{ name: 'BRANCH_FOLLOWER_TEMPORAL_API_KEY', valueFrom: { secretKeyRef: t.apiKey.secretRef } }]
+      : []),
+    ...Object.entries(k.env ?? {}).map(([name, source]) => ({
+      name,
+      valueFrom: { secretKeyRef: source.secretKeyRef },
+    })),
+    ...(k.fingerprintKey
+      ? [{ name: FINGERPRINT_KEY_ENV, valueFrom: { secretKeyRef: k.fingerprintKey.secretKeyRef } }]
+      : []),
   ];
-  const probe = (p: string, periodSeconds: number, failureThreshold: number) => ({ httpGet: { path: p, port: 'health' }, periodSeconds, failureThreshold });
+  const probe = (p: string, periodSeconds: number, failureThreshold: number) => ({
+    httpGet: { path: p, port: 'health' },
+    periodSeconds,
+    failureThreshold,
+  });
   const graceSeconds = Math.ceil(parseDuration(registry.controller.worker.shutdownGraceTime) / 1000) + 10;
 
   const deployment: KubeObject = {
@@ -106,7 +123,13 @@ export function renderObjects(registry: Registry): KubeObject[] {
           serviceAccountName: k.serviceAccount,
           automountServiceAccountToken: true,
           terminationGracePeriodSeconds: graceSeconds,
-          securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            runAsGroup: 1000,
+            fsGroup: 1000,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: 'worker',
@@ -120,11 +143,20 @@ export function renderObjects(registry: Registry): KubeObject[] {
               livenessProbe: probe('/healthz', 10, 3),
               readinessProbe: probe('/readyz', 5, 2),
               resources: { requests: d.resources.requests, limits: stripUndefined(d.resources.limits) },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              securityContext: {
+                allowPrivilegeEscalation: false,
+                readOnlyRootFilesystem: true,
+                capabilities: { drop: ['ALL'] },
+              },
               volumeMounts: [
                 { name: 'work', mountPath: WORK_DIR },
                 // One subPath mount per file: the image's config/ also holds the registry loader.
-                ...mounts.map((m) => ({ name: 'registry', mountPath: `${APP_DIR}/config/${m.path}`, subPath: m.path, readOnly: true })),
+                ...mounts.map((m) => ({
+                  name: 'registry',
+                  mountPath: `${APP_DIR}/config/${m.path}`,
+                  subPath: m.path,
+                  readOnly: true,
+                })),
                 ...(t.tls ? [{ name: 'temporal-tls', mountPath: TLS_DIR, readOnly: true }] : []),
               ],
             },
@@ -143,7 +175,12 @@ export function renderObjects(registry: Registry): KubeObject[] {
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: k.serviceAccount, namespace: ns, labels } },
     ...roles,
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: k.configMaps.registry, namespace: ns, labels }, data: Object.fromEntries(files) },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: k.configMaps.registry, namespace: ns, labels },
+      data: Object.fromEntries(files),
+    },
     // No `data`: its keys belong to the followers (one each); apply must never reset them.
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: k.configMaps.state, namespace: ns, labels } },
     deployment,
@@ -151,10 +188,20 @@ export function renderObjects(registry: Registry): KubeObject[] {
 }
 
 function role(namespace: string, rules: PolicyRule[], labels: Record<string, string>): KubeObject {
-  return { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: WORKER_ROLE, namespace, labels }, rules };
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: WORKER_ROLE, namespace, labels },
+    rules,
+  };
 }
 
-function roleBinding(namespace: string, saNamespace: string, serviceAccount: string, labels: Record<string, string>): KubeObject {
+function roleBinding(
+  namespace: string,
+  saNamespace: string,
+  serviceAccount: string,
+  labels: Record<string, string>,
+): KubeObject {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',

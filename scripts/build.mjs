@@ -39,10 +39,16 @@ async function buildCli(esbuild) {
     metafile: true,
     logLevel: 'warning',
     // Bundled CommonJS packages still call require() for Node's builtins.
-    banner: { js: "import { createRequire as __bfRequire } from 'node:module'; const require = __bfRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __bfRequire } from 'node:module'; const require = __bfRequire(import.meta.url);",
+    },
   });
   // Our own sources and the lockfile: a changed dependency changes the lockfile.
-  const inputs = [...Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules/')), 'package-lock.json', 'package.json'];
+  const inputs = [
+    ...Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules/')),
+    'package-lock.json',
+    'package.json',
+  ];
   writeFileSync(path.join(tmp, 'inputs.json'), `${JSON.stringify(inputs, null, 1)}\n`);
   // Swapped in whole, so a CLI starting meanwhile finds the old build or the new one, never half.
   const old = `${CLI_DIR}.old-${process.pid}`;

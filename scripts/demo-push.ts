@@ -16,10 +16,19 @@ const seed = YAML.parse(readFileSync(path.resolve(registry.dir, embedded.mirror.
 const [which, ...words] = process.argv.slice(2);
 const repo = seed.find((r) => r.repo.toLowerCase().endsWith(`/${(which ?? '').toLowerCase()}`));
 if (!repo) {
-  console.error(`usage: npm run demo:push -- <${seed.map((r) => r.repo.split('/')[1]!.toLowerCase()).join('|')}> [message]`);
+  console.error(
+    `usage: npm run demo:push -- <${seed.map((r) => r.repo.split('/')[1]!.toLowerCase()).join('|')}> [message]`,
+  );
   process.exit(2);
 }
 const follower = registry.followers.find((f) => f.spec.source.mirror.endsWith(`/${repo.repo}.git`));
 const branch = follower?.spec.source.branch ?? repo.branches[0]!.name;
-const sha = pushCommit(path.resolve(registry.dir, embedded.mirror.root), repo.repo, branch, words.join(' ') || `demo change at ${new Date().toISOString()}`);
-console.log(`pushed ${sha.slice(0, 12)} to ${repo.repo}@${branch}${follower ? `; ${follower.spec.id} picks it up within ${follower.spec.pollIntervalMs / 1000}s` : ''}`);
+const sha = pushCommit(
+  path.resolve(registry.dir, embedded.mirror.root),
+  repo.repo,
+  branch,
+  words.join(' ') || `demo change at ${new Date().toISOString()}`,
+);
+console.log(
+  `pushed ${sha.slice(0, 12)} to ${repo.repo}@${branch}${follower ? `; ${follower.spec.id} picks it up within ${follower.spec.pollIntervalMs / 1000}s` : ''}`,
+);

@@ -31,12 +31,17 @@ export interface DevServer {
 export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   if (o.dbFile) mkdirSync(path.dirname(o.dbFile), { recursive: true });
   const args = [
-    'server', 'start-dev',
-    '--ip', o.host,
-    '--port', String(o.port),
+    'server',
+    'start-dev',
+    '--ip',
+    o.host,
+    '--port',
+    String(o.port),
     ...(o.dbFile ? ['--db-filename', o.dbFile] : []),
-    '--namespace', o.namespace,
-    '--log-level', 'error',
+    '--namespace',
+    o.namespace,
+    '--log-level',
+    'error',
     ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
     ...(o.uiPort ? ['--ui-port', String(o.uiPort)] : ['--headless']),
   ];
@@ -56,7 +61,9 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     if (await answers(address, o.namespace)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`temporal dev server at ${address} was not ready within ${o.startTimeoutMs}ms:\n${stderr.trim()}`);
+      throw new Error(
+        `temporal dev server at ${address} was not ready within ${o.startTimeoutMs}ms:\n${stderr.trim()}`,
+      );
     }
     if (Date.now() - lastNote > 5000) {
       o.log(`  … waiting for the Temporal dev server at ${address}`);

@@ -25,7 +25,9 @@ function between(name: string, doc: string, body: string[]): string {
 }
 
 export function renderCodesDoc(): string {
-  const rows = Object.entries(CODES).map(([code, { phase, meaning }]) => `| \`${code}\` | ${phase ?? 'event'} | ${meaning} |`);
+  const rows = Object.entries(CODES).map(
+    ([code, { phase, meaning }]) => `| \`${code}\` | ${phase ?? 'event'} | ${meaning} |`,
+  );
   return [
     '# Reason codes',
     '',
@@ -46,7 +48,9 @@ export function renderLimits(): string[] {
   return [
     '| value | accepted range | applies to |',
     '|---|---|---|',
-    ...Object.entries(DURATION_LIMITS).map(([kind, l]) => `| ${kind} | ${formatLimit(l.min)} – ${formatLimit(l.max)} | ${l.applies} |`),
+    ...Object.entries(DURATION_LIMITS).map(
+      ([kind, l]) => `| ${kind} | ${formatLimit(l.min)} – ${formatLimit(l.max)} | ${l.applies} |`,
+    ),
     ...Object.entries(NUMBER_LIMITS).map(([kind, l]) => `| ${kind} | ${l.min} – ${l.max} | ${l.applies} |`),
     `| the registry file | at most ${MAX_REGISTRY_BYTES} bytes, nested at most ${MAX_NESTING} levels, at most ${MAX_ALIAS_COUNT} alias expansions | the whole file |`,
   ];
@@ -57,9 +61,11 @@ export const withLimits = (doc: string): string => between('limits', doc, render
 /** One row per built-in Kubernetes kind, from its descriptor. */
 export function renderKubeKinds(): string[] {
   const superseded = (k: (typeof KUBE_KINDS)[number]): string =>
-    k.cancel.by === 'delete' ? `deleted with its pods (${k.cancel.propagation.toLowerCase()} propagation)` : `merge-patched with \`${JSON.stringify(k.cancel.patch)}\``;
+    k.cancel.by === 'delete'
+      ? `deleted with its pods (${k.cancel.propagation.toLowerCase()} propagation)`
+      : `merge-patched with \`${JSON.stringify(k.cancel.patch)}\``;
   return [
-    '| adapter and check `kind` | creates per trigger | closes out when | a superseded run is | `logs` reads the pods labelled | the worker may, in the adapter\'s namespace |',
+    "| adapter and check `kind` | creates per trigger | closes out when | a superseded run is | `logs` reads the pods labelled | the worker may, in the adapter's namespace |",
     '|---|---|---|---|---|---|',
     ...KUBE_KINDS.map(
       (k) =>
@@ -85,5 +91,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(REGISTRY_DOC, withLimits(readFileSync(REGISTRY_DOC, 'utf8')));
   writeFileSync(ADAPTERS_DOC, withKubeKinds(readFileSync(ADAPTERS_DOC, 'utf8')));
   writeFileSync(REGISTRY_SCHEMA, renderRegistrySchema());
-  console.log(`wrote ${CODES_DOC}, the limits of ${REGISTRY_DOC}, the kinds table of ${ADAPTERS_DOC} and ${REGISTRY_SCHEMA}`);
+  console.log(
+    `wrote ${CODES_DOC}, the limits of ${REGISTRY_DOC}, the kinds table of ${ADAPTERS_DOC} and ${REGISTRY_SCHEMA}`,
+  );
 }

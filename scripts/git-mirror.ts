@@ -6,7 +6,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-const GIT_IDENTITY = ['-c', 'user.name=branch-follower demo', '-c', 'user.email=demo@branch-follower.invalid', '-c', 'init.defaultBranch=main'];
+const GIT_IDENTITY = [
+  '-c',
+  'user.name=branch-follower demo',
+  '-c',
+  'user.email=demo@branch-follower.invalid',
+  '-c',
+  'init.defaultBranch=main',
+];
 
 function git(args: string[], cwd?: string): string {
   return execFileSync('git', [...GIT_IDENTITY, ...args], {
@@ -77,12 +84,28 @@ export interface GitDaemon {
 }
 
 /** `maxConnections`: git daemon's own limit (32 unless given; 0 is unlimited). */
-export async function startGitDaemon(root: string, host: string, port: number, opts: { maxConnections?: number } = {}): Promise<GitDaemon> {
+export async function startGitDaemon(
+  root: string,
+  host: string,
+  port: number,
+  opts: { maxConnections?: number } = {},
+): Promise<GitDaemon> {
   mkdirSync(root, { recursive: true });
   const limit = opts.maxConnections === undefined ? [] : [`--max-connections=${opts.maxConnections}`];
   const child = spawn(
     'git',
-    ['daemon', '--reuseaddr', '--export-all', '--enable=receive-pack', '--informative-errors', ...limit, `--base-path=${root}`, `--listen=${host}`, `--port=${port}`, root],
+    [
+      'daemon',
+      '--reuseaddr',
+      '--export-all',
+      '--enable=receive-pack',
+      '--informative-errors',
+      ...limit,
+      `--base-path=${root}`,
+      `--listen=${host}`,
+      `--port=${port}`,
+      root,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

@@ -21,7 +21,15 @@ const out = path.resolve('docs/images', `${id}-history.png`);
 const browser = await chromiumBrowser.launch({
   executablePath: chromium,
   // This machine's network is closed: keep Chromium from reaching out in the background.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1400 } });

@@ -75,11 +75,16 @@ async function main(): Promise<void> {
   const started = await startEnabledFollowers(client, target.taskQueue, registry);
   log(`worker polling ${target.taskQueue}; followers: ${started.map((s) => s.id).join(', ')}`);
   if (uiUrl) log(`Temporal UI: ${uiUrl}/namespaces/${target.namespace}/workflows`);
-  log(`state of one follower: temporal workflow query --address ${target.address} --workflow-id ${workflowIdFor(started[0]?.id ?? 'ID')} --name state`);
+  log(
+    `state of one follower: temporal workflow query --address ${target.address} --workflow-id ${workflowIdFor(started[0]?.id ?? 'ID')} --name state`,
+  );
   log('push a demo commit: npm run demo:push -- hwlab   (then watch it trigger here)');
   log('Ctrl-C stops the worker; followers resume where they were on the next start');
 
-  const watcher = watchPhases(client, started.map((s) => s.id));
+  const watcher = watchPhases(
+    client,
+    started.map((s) => s.id),
+  );
   try {
     await running;
   } finally {
@@ -116,6 +121,10 @@ function splitHostPort(value: string): [string, number] {
 }
 
 main().catch((err) => {
-  console.error(err instanceof ConfigError ? `invalid registry:\n${err.message}` : `[start] ${err instanceof Error ? err.message : err}`);
+  console.error(
+    err instanceof ConfigError
+      ? `invalid registry:\n${err.message}`
+      : `[start] ${err instanceof Error ? err.message : err}`,
+  );
   process.exit(1);
 });

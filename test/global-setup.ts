@@ -50,7 +50,12 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('temporalAddress', server.address);
   project.provide('temporalCli', cli);
   project.provide('workflowBundlePath', bundlePath);
-  project.provide('kube', { server: kube.server, ca: kube.ca, adminToken: kube.adminToken, adminKubeconfig: kube.adminKubeconfig });
+  project.provide('kube', {
+    server: kube.server,
+    ca: kube.ca,
+    adminToken: kube.adminToken,
+    adminKubeconfig: kube.adminKubeconfig,
+  });
 }
 
 export async function teardown(): Promise<void> {

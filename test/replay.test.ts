@@ -14,7 +14,8 @@ const files = ['v1', 'wall-clock', '.'].flatMap((sub) =>
     .filter((f) => f.endsWith('.json'))
     .map((f) => path.join(sub, f)),
 );
-const histories = () => files.map((f) => ({ workflowId: f, history: JSON.parse(readFileSync(path.join(DIR, f), 'utf8')) as unknown }));
+const histories = () =>
+  files.map((f) => ({ workflowId: f, history: JSON.parse(readFileSync(path.join(DIR, f), 'utf8')) as unknown }));
 
 async function replayErrors(options: Parameters<typeof Worker.runReplayHistories>[0]): Promise<Map<string, unknown>> {
   const errors = new Map<string, unknown>();
@@ -38,9 +39,27 @@ describe('replay of committed histories', () => {
   });
 
   it('covers the main scenarios in every generation', () => {
-    const followers = ['push-twice-succeed', 'supersede', 'retry-then-succeed', 'pause-resume-manual', 'continue-as-new-first-run', 'kube-tekton-supersede-retry', 'watched-follower-outage', 'kube-projection-retry'];
+    const followers = [
+      'push-twice-succeed',
+      'supersede',
+      'retry-then-succeed',
+      'pause-resume-manual',
+      'continue-as-new-first-run',
+      'kube-tekton-supersede-retry',
+      'watched-follower-outage',
+      'kube-projection-retry',
+    ];
     const v1 = [...followers, 'watcher-outage-recovery'];
-    const v2 = [...followers, 'flip-flop', 'rewind-redeploy', 'killed-after-accept', 'budget-during-outage', 'paused-watch-fallback', 'continued-from-v1-state', 'upgraded-from-v1'];
+    const v2 = [
+      ...followers,
+      'flip-flop',
+      'rewind-redeploy',
+      'killed-after-accept',
+      'budget-during-outage',
+      'paused-watch-fallback',
+      'continued-from-v1-state',
+      'upgraded-from-v1',
+    ];
     const watchers = ['watcher-outage-recovery', 'watcher-continue-as-new'];
     expect(files).toEqual(
       expect.arrayContaining([
@@ -52,16 +71,23 @@ describe('replay of committed histories', () => {
   });
 
   it('every history replays against the current workflow code', async () => {
-    const errors = await replayErrors({ workflowBundle: { codePath: inject('workflowBundlePath') }, replayName: 'current' });
+    const errors = await replayErrors({
+      workflowBundle: { codePath: inject('workflowBundlePath') },
+      replayName: 'current',
+    });
     expect(errors.size).toBe(files.length);
     for (const [file, error] of errors) expect(error, file).toBeUndefined();
   });
 
   it('a nondeterministic change is caught in every history (negative control)', async () => {
     const silent = { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-    const { code } = await bundleWorkflowCode({ workflowsPath: path.resolve(import.meta.dirname, 'support/altered-workflows/index.ts'), logger: silent });
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: path.resolve(import.meta.dirname, 'support/altered-workflows/index.ts'),
+      logger: silent,
+    });
     const errors = await replayErrors({ workflowBundle: { code }, replayName: 'altered' });
     expect(errors.size).toBe(files.length);
-    for (const [file, error] of errors) expect((error as Error | undefined)?.name, file).toBe('DeterminismViolationError');
+    for (const [file, error] of errors)
+      expect((error as Error | undefined)?.name, file).toBe('DeterminismViolationError');
   });
 });

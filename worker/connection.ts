@@ -6,7 +6,9 @@ import path from 'node:path';
 import type { Registry } from '../config/registry.ts';
 
 export interface TemporalSecurity {
-  tls?: boolean | { serverNameOverride?: string; serverRootCACertificate?: Buffer; clientCertPair: { crt: Buffer; key: Buffer } };
+  tls?:
+    | boolean
+    | { serverNameOverride?: string; serverRootCACertificate?: Buffer; clientCertPair: { crt: Buffer; key: Buffer } };
   apiKey?: string;
 }
 
@@ -27,7 +29,9 @@ export function temporalSecurity(registry: Registry, env: NodeJS.ProcessEnv = pr
         return readFileSync(path.join(dir, file));
       } catch (err) {
         if (optional && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw new ConnectionConfigError(`cannot read ${path.join(dir, file)} for controller.temporal.tls: ${(err as Error).message}`);
+        throw new ConnectionConfigError(
+          `cannot read ${path.join(dir, file)} for controller.temporal.tls: ${(err as Error).message}`,
+        );
       }
     };
     const ca = read('ca.crt', true);
@@ -39,7 +43,10 @@ export function temporalSecurity(registry: Registry, env: NodeJS.ProcessEnv = pr
   }
   if (t.apiKey) {
     const key = env.BRANCH_FOLLOWER_TEMPORAL_API_KEY;
-    if (!key) throw new ConnectionConfigError(`controller.temporal.apiKey is declared (Secret ${t.apiKey.secretRef.name}, key ${t.apiKey.secretRef.key}) but BRANCH_FOLLOWER_TEMPORAL_API_KEY is not set`);
+    if (!key)
+      throw new ConnectionConfigError(
+        `controller.temporal.apiKey is declared (Secret ${t.apiKey.secretRef.name}, key ${t.apiKey.secretRef.key}) but BRANCH_FOLLOWER_TEMPORAL_API_KEY is not set`,
+      );
     out.apiKey = key;
     // An API key travels only over TLS (server authentication, no client certificate needed).
     out.tls ??= true;

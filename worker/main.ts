@@ -17,10 +17,20 @@ async function main(): Promise<void> {
   const kube = workerKubeAccess(process.env);
   // A bundle prebuilt with bundleWorkflowCode (an image build step, the tests) skips bundling at start.
   const bundlePath = process.env.BRANCH_FOLLOWER_WORKFLOW_BUNDLE;
-  const worker = await createFollowerWorker({ registry, connection, target, kube, ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}) });
+  const worker = await createFollowerWorker({
+    registry,
+    connection,
+    target,
+    kube,
+    ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : {}),
+  });
   // Set by the rendered Deployment (controller.kubernetes.deployment.healthPort).
-  const health = process.env.BRANCH_FOLLOWER_HEALTH_LISTEN ? serveHealth(process.env.BRANCH_FOLLOWER_HEALTH_LISTEN, worker) : undefined;
-  console.log(`worker: polling ${target.taskQueue} on ${target.address} (namespace ${target.namespace}); registry ${registryFile}; kubernetes: ${kube?.source ?? 'none'}`);
+  const health = process.env.BRANCH_FOLLOWER_HEALTH_LISTEN
+    ? serveHealth(process.env.BRANCH_FOLLOWER_HEALTH_LISTEN, worker)
+    : undefined;
+  console.log(
+    `worker: polling ${target.taskQueue} on ${target.address} (namespace ${target.namespace}); registry ${registryFile}; kubernetes: ${kube?.source ?? 'none'}`,
+  );
   try {
     await worker.run();
   } finally {
@@ -30,6 +40,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err instanceof ConfigError ? `invalid registry:\n${err.message}` : `worker: ${err instanceof Error ? err.message : err}`);
+  console.error(
+    err instanceof ConfigError
+      ? `invalid registry:\n${err.message}`
+      : `worker: ${err instanceof Error ? err.message : err}`,
+  );
   process.exit(1);
 });

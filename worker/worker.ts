@@ -36,7 +36,9 @@ export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Wo
     namespace: o.target.namespace,
     taskQueue: o.target.taskQueue,
     ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: (o.instrument ?? ((a) => a))(createActivities({ registryDir: o.registry.dir, workDir, env: process.env, kube: o.kube })),
+    activities: (o.instrument ?? ((a) => a))(
+      createActivities({ registryDir: o.registry.dir, workDir, env: process.env, kube: o.kube }),
+    ),
     maxConcurrentActivityTaskExecutions: w.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: w.maxConcurrentWorkflowTaskExecutions,
     maxCachedWorkflows: w.maxCachedWorkflows,

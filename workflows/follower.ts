@@ -70,7 +70,9 @@ const RECORDED_CLOCK = 'recorded-clock';
 export async function followerWorkflow(input: FollowerWorkflowInput): Promise<void> {
   if (patched(DECISION_CORE_V2)) {
     const carried = input.state;
-    const state = isStateV1(carried) ? migrateV1(carried, Date.now(), input.spec) : ((carried as FollowerState | undefined) ?? initialState(input.spec.id, Date.now()));
+    const state = isStateV1(carried)
+      ? migrateV1(carried, Date.now(), input.spec)
+      : ((carried as FollowerState | undefined) ?? initialState(input.spec.id, Date.now()));
     return follow(input.spec, state, []);
   }
   const handover = await followerLoopV1(input, () => patched(DECISION_CORE_V2));
@@ -84,7 +86,10 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
   const inbox: FollowerEvent[] = [...unread];
   let nextSpec: FollowerSpec | undefined;
 
-  setHandler(triggerSignal, (req) => void inbox.push({ type: 'manualTrigger', ...(req.sha ? { sha: req.sha } : {}), reason: req.reason }));
+  setHandler(
+    triggerSignal,
+    (req) => void inbox.push({ type: 'manualTrigger', ...(req.sha ? { sha: req.sha } : {}), reason: req.reason }),
+  );
   setHandler(refreshSignal, () => void inbox.push({ type: 'refresh' }));
   setHandler(pauseSignal, ({ reason }) => void inbox.push({ type: 'pause', reason }));
   setHandler(resumeSignal, (arg) => void inbox.push({ type: 'resume', reason: arg?.reason }));
@@ -98,7 +103,8 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
   setHandler(specQuery, () => nextSpec ?? spec);
 
   /** The worker's clock, kept in the history as a local activity's marker. */
-  const readClock = async (): Promise<number> => (await local.readClock.executeWithOptions({ startToCloseTimeout: '10s', summary: 'read the clock' }, [])).at;
+  const readClock = async (): Promise<number> =>
+    (await local.readClock.executeWithOptions({ startToCloseTimeout: '10s', summary: 'read the clock' }, [])).at;
   let clock = patched(RECORDED_CLOCK) ? await readClock() : Date.now();
   /** Moves the decision clock to a recorded time (never back). */
   const reached = (at: number | undefined): void => {
@@ -151,7 +157,8 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
       const changed = JSON.stringify(nextSpec) !== JSON.stringify(spec);
       spec = nextSpec;
       nextSpec = undefined;
-      if (changed) apply({ type: 'reconfigured', summary: `${spec.adapter.id} ${spec.source.branch}@${spec.source.mirror}` });
+      if (changed)
+        apply({ type: 'reconfigured', summary: `${spec.adapter.id} ${spec.source.branch}@${spec.source.mirror}` });
     }
     for (const event of inbox.splice(0)) apply(event);
     apply({ type: 'tick' });
@@ -165,8 +172,20 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
         try {
           // A read takes milliseconds: as a local activity it needs no task round trip and leaves one marker.
           const { sha, at } = await local.observeBranch.executeWithOptions(
-            { startToCloseTimeout: spec.observeTimeoutMs + spec.activity.heartbeatTimeoutMs, retry: infraRetry(spec), summary: `observe ${spec.source.branch} on the mirror` },
-            [{ mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs, dueAt: state.nextObserveAt, ...(spec.source.auth ? { auth: spec.source.auth } : {}) }],
+            {
+              startToCloseTimeout: spec.observeTimeoutMs + spec.activity.heartbeatTimeoutMs,
+              retry: infraRetry(spec),
+              summary: `observe ${spec.source.branch} on the mirror`,
+            },
+            [
+              {
+                mirror: spec.source.mirror,
+                branch: spec.source.branch,
+                timeoutMs: spec.observeTimeoutMs,
+                dueAt: state.nextObserveAt,
+                ...(spec.source.auth ? { auth: spec.source.auth } : {}),
+              },
+            ],
           );
           reached(at);
           apply({ type: 'observed', sha });
@@ -183,15 +202,34 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
         if (w?.stage !== 'triggering') break;
         try {
           const res = await acts.triggerAdapter.executeWithOptions(
-            { ...triggerOptions(spec), summary: `trigger ${short(w.sha)} via ${spec.adapter.id} (attempt ${w.attempt}, run ${w.run})` },
+            {
+              ...triggerOptions(spec),
+              summary: `trigger ${short(w.sha)} via ${spec.adapter.id} (attempt ${w.attempt}, run ${w.run})`,
+            },
             [{ spec: adapterCall(spec), sha: w.sha, run: w.run, redeploy: w.manual, maybeFired: w.maybeFired }],
           );
           reached(res.at);
-          apply({ type: 'triggered', sha: w.sha, run: w.run, fired: res.fired, triggerId: res.triggerId, jobId: res.jobId, secrets: res.secrets });
+          apply({
+            type: 'triggered',
+            sha: w.sha,
+            run: w.run,
+            fired: res.fired,
+            triggerId: res.triggerId,
+            jobId: res.jobId,
+            secrets: res.secrets,
+          });
         } catch (err) {
           const f = failureOf(err);
           reached(f.at);
-          apply({ type: 'triggerFailed', sha: w.sha, run: w.run, code: f.code, message: f.message, retryable: f.retryable, mayHaveReached: f.mayHaveReached });
+          apply({
+            type: 'triggerFailed',
+            sha: w.sha,
+            run: w.run,
+            code: f.code,
+            message: f.message,
+            retryable: f.retryable,
+            mayHaveReached: f.mayHaveReached,
+          });
         }
         break;
       }
@@ -212,9 +250,10 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
       case 'cancel':
         try {
           // Nothing (undefined) in runs recorded before the stamp.
-          const done: Stamped | undefined = await acts.cancelAdapter.executeWithOptions({ ...adapterOptions(spec, 1), summary: `cancel superseded ${short(action.sha)}` }, [
-            { spec: adapterCall(spec), sha: action.sha, jobId: action.jobId },
-          ]);
+          const done: Stamped | undefined = await acts.cancelAdapter.executeWithOptions(
+            { ...adapterOptions(spec, 1), summary: `cancel superseded ${short(action.sha)}` },
+            [{ spec: adapterCall(spec), sha: action.sha, jobId: action.jobId }],
+          );
           reached(done?.at);
           apply({ type: 'cancelled', sha: action.sha, run: action.run, ok: true, message: '' });
         } catch (err) {
@@ -225,7 +264,9 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
         break;
       case 'wait': {
         const ms = Math.max(1, action.until - Date.now());
-        const woken = await condition(() => inbox.length > 0 || nextSpec !== undefined, ms, { summary: `wait: ${action.why}` });
+        const woken = await condition(() => inbox.length > 0 || nextSpec !== undefined, ms, {
+          summary: `wait: ${action.why}`,
+        });
         // A fired timer: its deadline has passed. A signal: it is applied at the time read next.
         if (!woken) reached(action.until);
         else if (patched(RECORDED_CLOCK)) reached(await readClock());
@@ -254,7 +295,10 @@ function adapterCall(spec: FollowerSpec): AdapterCall {
 }
 
 /** Temporal retries only lost activities (dead worker, timeout); domain failures come back to us. */
-const infraRetry = (spec: FollowerSpec) => ({ maximumAttempts: spec.activity.maxAttempts, maximumInterval: spec.activity.maxRetryIntervalMs });
+const infraRetry = (spec: FollowerSpec) => ({
+  maximumAttempts: spec.activity.maxAttempts,
+  maximumInterval: spec.activity.maxRetryIntervalMs,
+});
 
 /** Adapter activities run `commands` adapter commands, each within the adapter timeout. */
 function adapterOptions(spec: FollowerSpec, commands: number) {
@@ -287,12 +331,19 @@ function failureOf(err: unknown): FailureFacts {
   const message = cause instanceof Error ? cause.message : String(cause);
   if (cause instanceof ApplicationFailure && isCode(cause.type)) {
     const details = cause.details?.[0] as FailureDetails | undefined;
-    return { code: cause.type, message, retryable: details?.retryable ?? true, mayHaveReached: details?.mayHaveReached ?? false, ...(details?.at !== undefined ? { at: details.at } : {}) };
+    return {
+      code: cause.type,
+      message,
+      retryable: details?.retryable ?? true,
+      mayHaveReached: details?.mayHaveReached ?? false,
+      ...(details?.at !== undefined ? { at: details.at } : {}),
+    };
   }
   return { code: 'ActivityFailed', message, retryable: true, mayHaveReached: true };
 }
 
-const mirrorCode = (code: Code): MirrorFailureCode => (code === 'BranchNotFound' || code === 'InvalidObservation' ? code : 'MirrorUnreachable');
+const mirrorCode = (code: Code): MirrorFailureCode =>
+  code === 'BranchNotFound' || code === 'InvalidObservation' ? code : 'MirrorUnreachable';
 
 function view(spec: FollowerSpec, s: FollowerState, now: number): FollowerView {
   const { events: _events, cancels: _cancels, ...rest } = s;
@@ -303,6 +354,10 @@ function view(spec: FollowerSpec, s: FollowerState, now: number): FollowerView {
     branch: spec.source.branch,
     mirror: spec.source.mirror,
     targetSha: s.work?.sha ?? s.observedSha,
-    budget: { usedMs: inFlight ? now - inFlight.startedAt : undefined, totalMs: spec.closeout.budgetMs, source: spec.closeout.budgetSource },
+    budget: {
+      usedMs: inFlight ? now - inFlight.startedAt : undefined,
+      totalMs: spec.closeout.budgetMs,
+      source: spec.closeout.budgetSource,
+    },
   };
 }

@@ -14,7 +14,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { FollowerActivities } from '../activities/index.ts';
-import { refreshSignal, watcherReconfigureSignal, watcherStateQuery, workflowIdFor, type WatcherWorkflowInput } from '../contract/messages.ts';
+import {
+  refreshSignal,
+  watcherReconfigureSignal,
+  watcherStateQuery,
+  workflowIdFor,
+  type WatcherWorkflowInput,
+} from '../contract/messages.ts';
 import type { WatcherSpec } from '../contract/spec.ts';
 import type { WatcherState } from '../contract/state.ts';
 import { watcherDetails } from '../core/details.ts';
@@ -42,17 +48,32 @@ export async function mirrorWatcherWorkflow(input: WatcherWorkflowInput): Promis
     const startedAt = Date.now();
     try {
       const branches = [...new Set(spec.followers.map((f) => f.branch))];
-      const heads = await readBranchHeads({ mirror: spec.mirror, timeoutMs: spec.observeTimeoutMs, dueAt: due ?? startedAt, branches, ...(spec.auth ? { auth: spec.auth } : {}) });
+      const heads = await readBranchHeads({
+        mirror: spec.mirror,
+        timeoutMs: spec.observeTimeoutMs,
+        dueAt: due ?? startedAt,
+        branches,
+        ...(spec.auth ? { auth: spec.auth } : {}),
+      });
       // Nothing to compare on the first read: every follower reads its own branch when it starts.
       const recovered = Boolean(state.failing);
-      const moved = spec.followers.filter((f) => recovered || (state.heads !== undefined && state.heads[f.branch] !== heads[f.branch]));
+      const moved = spec.followers.filter(
+        (f) => recovered || (state.heads !== undefined && state.heads[f.branch] !== heads[f.branch]),
+      );
       state.heads = heads;
       state.readAt = Date.now();
       state.failing = undefined;
-      await Promise.all(moved.map((f) => getExternalWorkflowHandle(workflowIdFor(f.id)).signal(refreshSignal).catch(() => undefined)));
+      await Promise.all(
+        moved.map((f) =>
+          getExternalWorkflowHandle(workflowIdFor(f.id))
+            .signal(refreshSignal)
+            .catch(() => undefined),
+        ),
+      );
       state.wakeUps += moved.length;
     } catch (err) {
-      const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      const message =
+        err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
       state.failing = { message, since: state.failing?.since ?? Date.now() };
     }
 

@@ -2,7 +2,13 @@
 // ServiceAccount, or through the kubeconfig file named by BRANCH_FOLLOWER_KUBECONFIG. A developer's
 // ~/.kube/config is never picked up, so `npm start` cannot write into whatever cluster it names.
 import { existsSync } from 'node:fs';
-import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ApiException,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { FailureCode } from '../../contract/codes.ts';
 import { failure } from '../failure.ts';
 
@@ -34,7 +40,8 @@ export function accessFor(kc: KubeConfig, source: string): KubeAccess {
   return { objects: KubernetesObjectApi.makeApiClient(kc), core: kc.makeApiClient(CoreV1Api), source };
 }
 
-export const NO_ACCESS = 'the worker has no Kubernetes access: run it in the cluster (its ServiceAccount) or set BRANCH_FOLLOWER_KUBECONFIG';
+export const NO_ACCESS =
+  'the worker has no Kubernetes access: run it in the cluster (its ServiceAccount) or set BRANCH_FOLLOWER_KUBECONFIG';
 
 /** The access, or an AdapterMissing failure (the follower is Blocked and tries again). */
 export function requireAccess(kube: KubeAccess | undefined, what: string): KubeAccess {
@@ -51,7 +58,10 @@ export function apiStatus(err: unknown): number | undefined {
 export function apiMessage(err: unknown): string {
   if (err instanceof ApiException) {
     const body: unknown = typeof err.body === 'string' ? safeJson(err.body) : err.body;
-    const message = body && typeof body === 'object' && 'message' in body ? String((body as { message: unknown }).message) : err.message.split('\n')[0];
+    const message =
+      body && typeof body === 'object' && 'message' in body
+        ? String((body as { message: unknown }).message)
+        : err.message.split('\n')[0];
     return `${err.code}: ${message}`;
   }
   return err instanceof Error ? err.message : String(err);
@@ -78,9 +88,16 @@ export function kubeFailure(what: string, err: unknown, opts: { create?: boolean
 }
 
 /** Reads an object; undefined when it does not exist. */
-export async function readObject<T extends KubernetesObject>(kube: KubeAccess, header: { apiVersion: string; kind: string; namespace: string; name: string }): Promise<T | undefined> {
+export async function readObject<T extends KubernetesObject>(
+  kube: KubeAccess,
+  header: { apiVersion: string; kind: string; namespace: string; name: string },
+): Promise<T | undefined> {
   try {
-    return (await kube.objects.read({ apiVersion: header.apiVersion, kind: header.kind, metadata: { name: header.name, namespace: header.namespace } })) as T;
+    return (await kube.objects.read({
+      apiVersion: header.apiVersion,
+      kind: header.kind,
+      metadata: { name: header.name, namespace: header.namespace },
+    })) as T;
   } catch (err) {
     if (apiStatus(err) === 404) return undefined;
     throw err;

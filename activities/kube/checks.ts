@@ -12,7 +12,11 @@ const OBJECT = {
   'argocd-application': { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application' },
 } as const;
 
-export async function objectCheck(kubeAccess: KubeAccess | undefined, rule: ObjectRule, sha: string): Promise<RuntimeStatus> {
+export async function objectCheck(
+  kubeAccess: KubeAccess | undefined,
+  rule: ObjectRule,
+  sha: string,
+): Promise<RuntimeStatus> {
   const kube = requireAccess(kubeAccess, `close-out check ${rule.kind}`);
   const header = { ...OBJECT[rule.kind], namespace: rule.namespace, name: rule.name };
   let obj: unknown;

@@ -22,7 +22,11 @@ export interface ProjectionResult {
   conflicts: number;
 }
 
-export async function projectState(kube: KubeAccess | undefined, input: ProjectionInput, maxConflicts: number): Promise<ProjectionResult> {
+export async function projectState(
+  kube: KubeAccess | undefined,
+  input: ProjectionInput,
+  maxConflicts: number,
+): Promise<ProjectionResult> {
   if (!kube) return { written: false, reason: NO_ACCESS, conflicts: 0 };
   const where = `state ConfigMap ${input.namespace}/${input.configMap}`;
   for (let conflicts = 0; ; conflicts++) {
@@ -30,7 +34,12 @@ export async function projectState(kube: KubeAccess | undefined, input: Projecti
     try {
       cm = await kube.core.readNamespacedConfigMap({ name: input.configMap, namespace: input.namespace });
     } catch (err) {
-      if (apiStatus(err) === 404) throw failure(FailureCode.AdapterFailed, `${where} does not exist: \`branch-follower apply\` creates it`, false);
+      if (apiStatus(err) === 404)
+        throw failure(
+          FailureCode.AdapterFailed,
+          `${where} does not exist: \`branch-follower apply\` creates it`,
+          false,
+        );
       throw kubeFailure(`read ${where}`, err);
     }
     if (cm.data?.[input.follower] === input.entry) return { written: false, reason: 'unchanged', conflicts };

@@ -22,7 +22,10 @@ interface Meta {
 
 export interface DeploymentObject {
   metadata?: Meta;
-  spec?: { replicas?: number; template?: { metadata?: Meta; spec?: { containers?: { name: string; image?: string }[] } } };
+  spec?: {
+    replicas?: number;
+    template?: { metadata?: Meta; spec?: { containers?: { name: string; image?: string }[] } };
+  };
   status?: {
     observedGeneration?: number;
     replicas?: number;
@@ -37,7 +40,10 @@ type DeploymentRule = Extract<CheckRule, { kind: 'deployment-rollout' }>;
 
 /** The revision a Deployment is on: its (pod template's) annotation, or a container's image tag. */
 export function deploymentRevision(d: DeploymentObject, revision: DeploymentRule['revision']): string | undefined {
-  if ('annotation' in revision) return d.spec?.template?.metadata?.annotations?.[revision.annotation] ?? d.metadata?.annotations?.[revision.annotation];
+  if ('annotation' in revision)
+    return (
+      d.spec?.template?.metadata?.annotations?.[revision.annotation] ?? d.metadata?.annotations?.[revision.annotation]
+    );
   const image = d.spec?.template?.spec?.containers?.find((c) => c.name === revision.imageTag.container)?.image;
   if (!image) return undefined;
   const tag = /:([^:/@]+)(@|$)/.exec(image.slice(image.lastIndexOf('/') + 1));
@@ -51,13 +57,29 @@ function onSha(revision: string | undefined, sha: string, rule: DeploymentRule):
 }
 
 /** Where a Deployment's rollout stands, as its controller reports it (the test `kubectl rollout status` makes). */
-export function rolloutOf(d: Pick<DeploymentObject, 'metadata' | 'spec' | 'status'>): { want: number; observed: boolean; done: boolean; deadlineExceeded?: Condition } {
+export function rolloutOf(d: Pick<DeploymentObject, 'metadata' | 'spec' | 'status'>): {
+  want: number;
+  observed: boolean;
+  done: boolean;
+  deadlineExceeded?: Condition;
+} {
   const want = d.spec?.replicas ?? 1;
   const st = d.status ?? {};
   const observed = (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
-  const done = observed && (st.updatedReplicas ?? 0) === want && (st.replicas ?? 0) === want && (st.availableReplicas ?? 0) === want;
+  const done =
+    observed &&
+    (st.updatedReplicas ?? 0) === want &&
+    (st.replicas ?? 0) === want &&
+    (st.availableReplicas ?? 0) === want;
   const progressing = condition(st.conditions, 'Progressing');
-  return { want, observed, done, ...(progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded' ? { deadlineExceeded: progressing } : {}) };
+  return {
+    want,
+    observed,
+    done,
+    ...(progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded'
+      ? { deadlineExceeded: progressing }
+      : {}),
+  };
 }
 
 export function deploymentVerdict(d: DeploymentObject | undefined, sha: string, rule: DeploymentRule): RuntimeStatus {
@@ -66,21 +88,54 @@ export function deploymentVerdict(d: DeploymentObject | undefined, sha: string, 
   const revision = deploymentRevision(d, rule.revision);
   const sha40 = revision && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(revision) ? revision : undefined;
   if (!onSha(revision, sha, rule)) {
-    return { phase: 'Pending', ...(sha40 ? { sha: sha40 } : {}), message: `${where} is on ${revision ?? 'no revision'}; waiting for ${short(sha)}` };
+    return {
+      phase: 'Pending',
+      ...(sha40 ? { sha: sha40 } : {}),
+      message: `${where} is on ${revision ?? 'no revision'}; waiting for ${short(sha)}`,
+    };
   }
   const { want, observed, done, deadlineExceeded } = rolloutOf(d);
-  if (deadlineExceeded) return { phase: 'Failed', sha, retryable: rule.retryable, message: `${where} rollout failed: ${said(deadlineExceeded)}` };
+  if (deadlineExceeded)
+    return {
+      phase: 'Failed',
+      sha,
+      retryable: rule.retryable,
+      message: `${where} rollout failed: ${said(deadlineExceeded)}`,
+    };
   const st = d.status ?? {};
   const figures = `${st.updatedReplicas ?? 0}/${want} updated, ${st.availableReplicas ?? 0}/${want} available${(st.replicas ?? 0) > want ? `, ${(st.replicas ?? 0) - want} old still running` : ''}`;
   if (done) return { phase: 'Succeeded', sha, message: `${where} rolled out: ${figures}` };
-  return { phase: 'Running', sha, message: `${where} rolling out: ${observed ? figures : 'new generation not observed yet'}` };
+  return {
+    phase: 'Running',
+    sha,
+    message: `${where} rolling out: ${observed ? figures : 'new generation not observed yet'}`,
+  };
 }
 
 /** A run a built-in adapter created for `sha`: gone, or made for another sha, fails here; otherwise its kind judges it. */
-export function runVerdict(kind: KubeKind, obj: RunObject | undefined, name: string, sha: string, retryable: boolean): RuntimeStatus {
-  if (!obj) return { phase: 'Failed', sha, jobId: name, retryable: true, message: `${kind.kind} ${name} no longer exists (deleted before it finished)` };
+export function runVerdict(
+  kind: KubeKind,
+  obj: RunObject | undefined,
+  name: string,
+  sha: string,
+  retryable: boolean,
+): RuntimeStatus {
+  if (!obj)
+    return {
+      phase: 'Failed',
+      sha,
+      jobId: name,
+      retryable: true,
+      message: `${kind.kind} ${name} no longer exists (deleted before it finished)`,
+    };
   const runSha = obj.metadata?.annotations?.[ANNOTATION_SHA];
-  if (runSha && runSha !== sha) return { phase: 'Failed', jobId: name, retryable: false, message: `${kind.kind} ${name} is for ${short(runSha)}, not ${short(sha)}` };
+  if (runSha && runSha !== sha)
+    return {
+      phase: 'Failed',
+      jobId: name,
+      retryable: false,
+      message: `${kind.kind} ${name} is for ${short(runSha)}, not ${short(sha)}`,
+    };
   return kind.verdict(obj, name, sha, retryable);
 }
 
@@ -88,14 +143,23 @@ export interface ApplicationObject {
   status?: {
     sync?: { status?: string; revision?: string };
     health?: { status?: string; message?: string };
-    operationState?: { phase?: string; message?: string; syncResult?: { revision?: string }; operation?: { sync?: { revision?: string } } };
+    operationState?: {
+      phase?: string;
+      message?: string;
+      syncResult?: { revision?: string };
+      operation?: { sync?: { revision?: string } };
+    };
   };
 }
 
 type ApplicationRule = Extract<CheckRule, { kind: 'argocd-application' }>;
 
 /** Argo CD: synced to the sha and Healthy succeeds; a failed sync or a Degraded app on the sha fails. */
-export function applicationVerdict(app: ApplicationObject | undefined, sha: string, rule: ApplicationRule): RuntimeStatus {
+export function applicationVerdict(
+  app: ApplicationObject | undefined,
+  sha: string,
+  rule: ApplicationRule,
+): RuntimeStatus {
   const where = `application ${rule.namespace}/${rule.name}`;
   if (!app) return { phase: 'Pending', message: `${where} does not exist yet` };
   const st = app.status ?? {};
@@ -105,13 +169,29 @@ export function applicationVerdict(app: ApplicationObject | undefined, sha: stri
   const op = st.operationState;
   const opRevision = op?.syncResult?.revision ?? op?.operation?.sync?.revision;
   if (op && (op.phase === 'Failed' || op.phase === 'Error') && opRevision === sha) {
-    return { phase: 'Failed', sha, retryable: rule.retryable, message: `${where} sync ${op.phase}: ${op.message ?? ''}`.trim() };
+    return {
+      phase: 'Failed',
+      sha,
+      retryable: rule.retryable,
+      message: `${where} sync ${op.phase}: ${op.message ?? ''}`.trim(),
+    };
   }
   const sha40 = revision && /^[0-9a-f]{40}$/.test(revision) ? revision : undefined;
   if (revision !== sha) {
-    return { phase: 'Pending', ...(sha40 ? { sha: sha40 } : {}), message: `${where} is at ${revision ? short(revision) : 'no revision'} (${sync}, ${health}); waiting for ${short(sha)}` };
+    return {
+      phase: 'Pending',
+      ...(sha40 ? { sha: sha40 } : {}),
+      message: `${where} is at ${revision ? short(revision) : 'no revision'} (${sync}, ${health}); waiting for ${short(sha)}`,
+    };
   }
-  if (sync === 'Synced' && health === 'Healthy') return { phase: 'Succeeded', sha, message: `${where} Synced and Healthy` };
-  if (health === 'Degraded') return { phase: 'Failed', sha, retryable: rule.retryable, message: `${where} Degraded${st.health?.message ? `: ${st.health.message}` : ''}` };
+  if (sync === 'Synced' && health === 'Healthy')
+    return { phase: 'Succeeded', sha, message: `${where} Synced and Healthy` };
+  if (health === 'Degraded')
+    return {
+      phase: 'Failed',
+      sha,
+      retryable: rule.retryable,
+      message: `${where} Degraded${st.health?.message ? `: ${st.health.message}` : ''}`,
+    };
   return { phase: 'Running', sha, message: `${where} ${sync}, ${health}` };
 }

@@ -5,7 +5,15 @@ import { runningState, type Ctx } from '../context.ts';
 import { CliError, emit, Exit } from '../output.ts';
 import { applyPlan, applyWatcherPlan, type PlanItem } from '../plan.ts';
 import { defineCommand, durationOption, loadCluster } from './command.ts';
-import { clusterInScope, clusterJson, planText, scopeOption, temporalJson, temporalPlan, type Scope } from './plan-view.ts';
+import {
+  clusterInScope,
+  clusterJson,
+  planText,
+  scopeOption,
+  temporalJson,
+  temporalPlan,
+  type Scope,
+} from './plan-view.ts';
 
 interface ApplyOptions {
   scope: Scope;
@@ -19,7 +27,9 @@ export default defineCommand<ApplyOptions>({
   name: 'apply',
   configure: (cmd) =>
     cmd
-      .description('install or update the worker in the cluster (server-side apply), then make the running followers match the registry; idempotent')
+      .description(
+        'install or update the worker in the cluster (server-side apply), then make the running followers match the registry; idempotent',
+      )
       .addOption(scopeOption())
       .option('--confirm', 'actually apply; without it, print the plan and exit 5 when it has changes')
       .option(
@@ -36,11 +46,18 @@ export default defineCommand<ApplyOptions>({
     const cluster = kube ? { context: kube.source, items: await planCluster(kube, registry) } : undefined;
     const body = async (ctx?: Ctx): Promise<number> => {
       const temporal = ctx ? await temporalPlan(ctx) : undefined;
-      const changed = <T extends { action: string }>(items: T[] | undefined): T[] => items?.filter((i) => i.action !== 'unchanged' && i.action !== 'leave') ?? [];
+      const changed = <T extends { action: string }>(items: T[] | undefined): T[] =>
+        items?.filter((i) => i.action !== 'unchanged' && i.action !== 'leave') ?? [];
       const changes = [...changed(cluster?.items), ...changed(temporal?.followers), ...changed(temporal?.watchers)];
       const data = { ...(cluster ? { cluster: clusterJson(cluster) } : {}), ...temporalJson(temporal) };
       if (!opts.confirm) {
-        emit(io, env.format, { ...data, applied: false }, () => `${planText(cluster, temporal, false)}\n\n${changes.length ? 'not applied: run again with --confirm' : 'nothing to change'}`);
+        emit(
+          io,
+          env.format,
+          { ...data, applied: false },
+          () =>
+            `${planText(cluster, temporal, false)}\n\n${changes.length ? 'not applied: run again with --confirm' : 'nothing to change'}`,
+        );
         return changes.length ? Exit.PendingChanges : Exit.Ok;
       }
       if (kube) {
@@ -49,7 +66,13 @@ export default defineCommand<ApplyOptions>({
           const rollout = await waitRollout(kube, registry, progress);
           if (!rollout.ok) {
             io.err(rollout.message);
-            throw new CliError('the worker did not roll out', ctx ? 'followers were not applied; fix the Deployment and apply again' : 'see the conditions and events above', Exit.Failed);
+            throw new CliError(
+              'the worker did not roll out',
+              ctx
+                ? 'followers were not applied; fix the Deployment and apply again'
+                : 'see the conditions and events above',
+              Exit.Failed,
+            );
           }
           progress(rollout.message);
         }
@@ -60,7 +83,12 @@ export default defineCommand<ApplyOptions>({
         await applyWatcherPlan(ctx, temporal.watchers, progress);
         if (opts.wait) exit = await waitFirstDecisions(ctx, changed(temporal.followers), opts.timeout, progress);
       }
-      emit(io, env.format, { ...data, applied: true }, () => `${planText(cluster, temporal, false)}\n\napplied ${changes.length} change(s)`);
+      emit(
+        io,
+        env.format,
+        { ...data, applied: true },
+        () => `${planText(cluster, temporal, false)}\n\napplied ${changes.length} change(s)`,
+      );
       return exit;
     };
     return opts.scope === 'cluster' ? body() : env.withCtx(body);
@@ -68,7 +96,12 @@ export default defineCommand<ApplyOptions>({
 });
 
 /** Until each started/reconfigured follower has decided once, and each stopped one has closed. */
-async function waitFirstDecisions(ctx: Ctx, changes: PlanItem[], timeoutMs: number, progress: (l: string) => void): Promise<number> {
+async function waitFirstDecisions(
+  ctx: Ctx,
+  changes: PlanItem[],
+  timeoutMs: number,
+  progress: (l: string) => void,
+): Promise<number> {
   const stopping = new Set(changes.filter((c) => c.action === 'stop').map((c) => c.follower));
   const pending = new Set(changes.map((c) => c.follower));
   const deadline = Date.now() + timeoutMs;
@@ -91,7 +124,9 @@ async function waitFirstDecisions(ctx: Ctx, changes: PlanItem[], timeoutMs: numb
     if (pending.size) await new Promise((r) => setTimeout(r, 300));
   }
   if (pending.size) {
-    progress(`no first decision within ${Math.round(timeoutMs / 1000)}s from: ${[...pending].join(', ')} (is a worker running?)`);
+    progress(
+      `no first decision within ${Math.round(timeoutMs / 1000)}s from: ${[...pending].join(', ')} (is a worker running?)`,
+    );
     return Exit.Timeout;
   }
   return Exit.Ok;

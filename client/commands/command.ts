@@ -35,7 +35,8 @@ export interface CliCommand<Opts = Record<string, unknown>, Args extends unknown
 }
 
 /** Typed once where the command is written; the program treats every command alike. */
-export const defineCommand = <Opts, Args extends unknown[] = []>(c: CliCommand<Opts, Args>): CliCommand<Opts, Args> => c;
+export const defineCommand = <Opts, Args extends unknown[] = []>(c: CliCommand<Opts, Args>): CliCommand<Opts, Args> =>
+  c;
 
 /**
  * The cluster half of the CLI, loaded when a command first reaches for the cluster: the
@@ -58,7 +59,8 @@ export function durationOption(flags: string, description: string, fallback: str
 /** A positive whole number option (`--limit`, `--tail`). */
 export function countOption(flags: string, description: string, fallback?: number): Option {
   const option = new Option(flags, description).argParser((value) => {
-    if (!/^[1-9][0-9]{0,8}$/.test(value)) throw new InvalidArgumentError(`expected a positive whole number such as 20, got ${JSON.stringify(value)}`);
+    if (!/^[1-9][0-9]{0,8}$/.test(value))
+      throw new InvalidArgumentError(`expected a positive whole number such as 20, got ${JSON.stringify(value)}`);
     return Number(value);
   });
   return fallback === undefined ? option : option.default(fallback);

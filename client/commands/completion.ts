@@ -8,7 +8,9 @@ export default defineCommand<Record<string, never>, [Shell]>({
   name: 'completion',
   configure: (cmd) =>
     cmd
-      .description('print shell completion: source <(branch-follower completion bash), or zsh; fish: … completion fish | source')
+      .description(
+        'print shell completion: source <(branch-follower completion bash), or zsh; fish: … completion fish | source',
+      )
       .addArgument(new Argument('<shell>', 'the shell').choices(SHELLS)),
   async run(env, _opts, shell) {
     env.io.out(completionScript(env.program, shell).trimEnd());

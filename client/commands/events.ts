@@ -15,7 +15,9 @@ export default defineCommand<{ follower: string; limit?: number }>({
   run: (env, opts) =>
     env.withCtx(async (ctx) => {
       await requireState(ctx, opts.follower);
-      const events = await ctx.client.workflow.getHandle(workflowIdFor(opts.follower)).query(eventsQuery, opts.limit ? { limit: opts.limit } : {});
+      const events = await ctx.client.workflow
+        .getHandle(workflowIdFor(opts.follower))
+        .query(eventsQuery, opts.limit ? { limit: opts.limit } : {});
       emit(env.io, env.format, { follower: opts.follower, events }, () => eventsTable(events));
       return Exit.Ok;
     }, opts.follower),

@@ -6,7 +6,11 @@ import { defineCommand } from './command.ts';
 
 export default defineCommand<{ follower: string; sha: string }>({
   name: 'explain',
-  configure: (cmd) => cmd.description('why a sha did or did not deploy').requiredOption('--follower <id>', 'the follower').requiredOption('--sha <sha>', 'the sha (a prefix is enough)'),
+  configure: (cmd) =>
+    cmd
+      .description('why a sha did or did not deploy')
+      .requiredOption('--follower <id>', 'the follower')
+      .requiredOption('--sha <sha>', 'the sha (a prefix is enough)'),
   run: (env, opts) =>
     env.withCtx(async (ctx) => {
       const lines = explain(await requireState(ctx, opts.follower), opts.sha);

@@ -4,7 +4,11 @@ import { requireState } from '../context.ts';
 import { Exit } from '../output.ts';
 import { defineCommand } from './command.ts';
 
-export const followerSignalCommand = (name: 'pause' | 'resume', signal: typeof pauseSignal | typeof resumeSignal, description: string) =>
+export const followerSignalCommand = (
+  name: 'pause' | 'resume',
+  signal: typeof pauseSignal | typeof resumeSignal,
+  description: string,
+) =>
   defineCommand<{ follower: string; reason: string }>({
     name,
     configure: (cmd) =>
@@ -15,7 +19,9 @@ export const followerSignalCommand = (name: 'pause' | 'resume', signal: typeof p
     run: (env, opts) =>
       env.withCtx(async (ctx) => {
         await requireState(ctx, opts.follower);
-        await ctx.client.workflow.getHandle(workflowIdFor(opts.follower)).signal(signal as typeof pauseSignal, { reason: opts.reason });
+        await ctx.client.workflow
+          .getHandle(workflowIdFor(opts.follower))
+          .signal(signal as typeof pauseSignal, { reason: opts.reason });
         env.io.out(`${name} sent to ${opts.follower}: ${opts.reason}`);
         return Exit.Ok;
       }, opts.follower),

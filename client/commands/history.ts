@@ -6,7 +6,10 @@ import { defineCommand } from './command.ts';
 
 export default defineCommand<{ follower: string }>({
   name: 'history',
-  configure: (cmd) => cmd.description('one row per sha: first seen, triggered, outcome, attempts, time to succeed, superseded by').requiredOption('--follower <id>', 'the follower'),
+  configure: (cmd) =>
+    cmd
+      .description('one row per sha: first seen, triggered, outcome, attempts, time to succeed, superseded by')
+      .requiredOption('--follower <id>', 'the follower'),
   run: (env, opts) =>
     env.withCtx(async (ctx) => {
       const s = await requireState(ctx, opts.follower);

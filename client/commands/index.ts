@@ -15,4 +15,19 @@ import trigger from './trigger.ts';
 import wait from './wait.ts';
 import type { CliCommand } from './command.ts';
 
-export const COMMANDS = [plan, apply, render, status, runOnce, trigger, pause, resume, events, logs, history, explain, wait, completion] as unknown as CliCommand<unknown, unknown[]>[];
+export const COMMANDS = [
+  plan,
+  apply,
+  render,
+  status,
+  runOnce,
+  trigger,
+  pause,
+  resume,
+  events,
+  logs,
+  history,
+  explain,
+  wait,
+  completion,
+] as unknown as CliCommand<unknown, unknown[]>[];

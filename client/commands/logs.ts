@@ -14,20 +14,28 @@ export default defineCommand<{ follower: string; tail: number }>({
   name: 'logs',
   configure: (cmd) =>
     cmd
-      .description("the in-flight or last job's logs: the adapter's logs command, or the pods of a built-in adapter's run")
+      .description(
+        "the in-flight or last job's logs: the adapter's logs command, or the pods of a built-in adapter's run",
+      )
       .requiredOption('--follower <id>', 'the follower')
       .addOption(countOption('--tail <n>', 'lines per container (built-in adapters)', 200)),
   run: (env, opts) =>
     env.withCtx(async (ctx) => {
       const spec = findSpec(ctx.registry, opts.follower);
       const adapter = spec.adapter;
-      if (adapter.kind === 'command' && !adapter.logs) throw new CliError(`adapter ${adapter.id} declares no logs command`, `add logs: { argv: [...] } under adapters.${adapter.id}`, Exit.Usage);
+      if (adapter.kind === 'command' && !adapter.logs)
+        throw new CliError(
+          `adapter ${adapter.id} declares no logs command`,
+          `add logs: { argv: [...] } under adapters.${adapter.id}`,
+          Exit.Usage,
+        );
       const s = await requireState(ctx, opts.follower);
       const last = [...s.shas].reverse().find((r) => r.jobId);
       const inFlight = inFlightOf(s.work);
       const jobId = (inFlight?.stage === 'closingOut' ? inFlight.jobId : undefined) ?? last?.jobId;
       if (!jobId) throw new CliError(`${opts.follower} has no job yet`, 'nothing has been triggered', Exit.NotFound);
-      if (adapter.kind === 'command') return commandLogs(env.io, { ...spec, adapter }, ctx.registry.dir, inFlight?.sha ?? last?.sha, jobId);
+      if (adapter.kind === 'command')
+        return commandLogs(env.io, { ...spec, adapter }, ctx.registry.dir, inFlight?.sha ?? last?.sha, jobId);
       const { operatorKubeAccess, runLogs } = await loadCluster();
       const logs = await runLogs(await operatorKubeAccess(ctx.registry, env.kube), adapter, jobId, opts.tail);
       const { io } = env;
@@ -42,12 +50,24 @@ export default defineCommand<{ follower: string; tail: number }>({
 });
 
 /** The adapter's own logs command, run here in a scratch directory as the worker would run it. */
-async function commandLogs(io: Io, spec: FollowerSpec & { adapter: CommandAdapterSpec }, registryDir: string, sha: string | undefined, jobId: string): Promise<number> {
+async function commandLogs(
+  io: Io,
+  spec: FollowerSpec & { adapter: CommandAdapterSpec },
+  registryDir: string,
+  sha: string | undefined,
+  jobId: string,
+): Promise<number> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'branch-follower-logs-'));
   try {
     const { adapter } = spec;
     const res = await adapterLogs(
-      { follower: spec.id, branch: spec.source.branch, configRef: spec.target.configRef, params: spec.target.params, adapter },
+      {
+        follower: spec.id,
+        branch: spec.source.branch,
+        configRef: spec.target.configRef,
+        params: spec.target.params,
+        adapter,
+      },
       sha,
       jobId,
       { registryDir, workDir, env: process.env },
@@ -60,4 +80,3 @@ async function commandLogs(io: Io, spec: FollowerSpec & { adapter: CommandAdapte
     rmSync(workDir, { recursive: true, force: true });
   }
 }
-

@@ -2,4 +2,8 @@
 import { pauseSignal } from '../../contract/messages.ts';
 import { followerSignalCommand } from './follower-signal.ts';
 
-export default followerSignalCommand('pause', pauseSignal, 'stop new triggers (it keeps observing; an in-flight close-out finishes)');
+export default followerSignalCommand(
+  'pause',
+  pauseSignal,
+  'stop new triggers (it keeps observing; an in-flight close-out finishes)',
+);

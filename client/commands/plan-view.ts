@@ -12,7 +12,10 @@ import { computePlan, computeWatcherPlan, type PlanItem, type WatcherPlanItem } 
 export type Scope = 'all' | 'cluster' | 'followers';
 
 export const scopeOption = (): Option =>
-  new Option('--scope <scope>', "cluster: the worker's Kubernetes objects; followers: the follower workflows; all: both (cluster only if the registry declares controller.kubernetes)")
+  new Option(
+    '--scope <scope>',
+    "cluster: the worker's Kubernetes objects; followers: the follower workflows; all: both (cluster only if the registry declares controller.kubernetes)",
+  )
     .choices(['all', 'cluster', 'followers'])
     .default('all');
 
@@ -37,13 +40,17 @@ export async function clusterPlanOrSkip(registry: Registry, scope: Scope, target
   try {
     kube = await operatorKubeAccess(registry, target);
   } catch (err) {
-    if (scope === 'all' && err instanceof CliError && err.message.startsWith('no Kubernetes configuration')) return { skipped: `${err.message} (${err.hint})` };
+    if (scope === 'all' && err instanceof CliError && err.message.startsWith('no Kubernetes configuration'))
+      return { skipped: `${err.message} (${err.hint})` };
     throw err;
   }
   return { context: kube.source, items: await planCluster(kube, registry) };
 }
 
-export const clusterJson = (c: ClusterSection) => (c.skipped ? { skipped: c.skipped } : { context: c.context, objects: c.items!.map(({ diff: _diff, ...rest }) => rest) });
+export const clusterJson = (c: ClusterSection) =>
+  c.skipped
+    ? { skipped: c.skipped }
+    : { context: c.context, objects: c.items!.map(({ diff: _diff, ...rest }) => rest) };
 
 /** The Temporal half of a plan: the follower workflows and the mirror watchers. */
 export interface TemporalPlan {
@@ -51,27 +58,54 @@ export interface TemporalPlan {
   watchers: WatcherPlanItem[];
 }
 
-export const temporalPlan = async (ctx: Ctx): Promise<TemporalPlan> => ({ followers: await computePlan(ctx), watchers: await computeWatcherPlan(ctx) });
-export const temporalJson = (t: TemporalPlan | undefined) => (t ? { plan: t.followers, ...(t.watchers.length ? { watchers: t.watchers } : {}) } : {});
+export const temporalPlan = async (ctx: Ctx): Promise<TemporalPlan> => ({
+  followers: await computePlan(ctx),
+  watchers: await computeWatcherPlan(ctx),
+});
+export const temporalJson = (t: TemporalPlan | undefined) =>
+  t ? { plan: t.followers, ...(t.watchers.length ? { watchers: t.watchers } : {}) } : {};
 
-export function planText(cluster: ClusterSection | undefined, temporal: TemporalPlan | undefined, withDiff: boolean): string {
+export function planText(
+  cluster: ClusterSection | undefined,
+  temporal: TemporalPlan | undefined,
+  withDiff: boolean,
+): string {
   const followers = temporal?.followers;
   const parts: string[] = [];
   if (cluster?.skipped) parts.push(`cluster: skipped — ${cluster.skipped}`);
   else if (cluster?.items) {
     parts.push(`cluster (${cluster.context}):`);
-    parts.push(table(['OBJECT', 'ACTION', 'CHANGES'], cluster.items.map((i) => [i.object, i.action, summarize(i.changes)])));
+    parts.push(
+      table(
+        ['OBJECT', 'ACTION', 'CHANGES'],
+        cluster.items.map((i) => [i.object, i.action, summarize(i.changes)]),
+      ),
+    );
     if (withDiff) parts.push(...cluster.items.filter((i) => i.diff).map((i) => i.diff.trimEnd()));
-    else if (cluster.items.some((i) => i.action === 'configure')) parts.push('(see each change: branch-follower plan --diff)');
+    else if (cluster.items.some((i) => i.action === 'configure'))
+      parts.push('(see each change: branch-follower plan --diff)');
   }
   if (followers) {
     if (cluster) parts.push('', 'followers:');
-    parts.push(table(['FOLLOWER', 'ACTION', 'REASON'], followers.map((p) => [p.follower, p.action, p.reason])));
+    parts.push(
+      table(
+        ['FOLLOWER', 'ACTION', 'REASON'],
+        followers.map((p) => [p.follower, p.action, p.reason]),
+      ),
+    );
   }
   if (temporal?.watchers.length) {
-    parts.push('', 'mirror watchers:', table(['MIRROR', 'ACTION', 'REASON'], temporal.watchers.map((w) => [w.mirror, w.action, w.reason])));
+    parts.push(
+      '',
+      'mirror watchers:',
+      table(
+        ['MIRROR', 'ACTION', 'REASON'],
+        temporal.watchers.map((w) => [w.mirror, w.action, w.reason]),
+      ),
+    );
   }
   return parts.join('\n');
 }
 
-const summarize = (paths: string[]): string => (paths.length <= 3 ? paths.join(', ') : `${paths.slice(0, 3).join(', ')} (+${paths.length - 3} more)`);
+const summarize = (paths: string[]): string =>
+  paths.length <= 3 ? paths.join(', ') : `${paths.slice(0, 3).join(', ')} (+${paths.length - 3} more)`;

@@ -13,14 +13,34 @@ export default defineCommand<{ all?: boolean; follower?: string; dryRun?: boolea
       .option('--all', 'every enabled follower')
       .option('--follower <id>', 'one follower')
       .option('--dry-run', 'read the mirror and the follower state; write nothing anywhere')
-      .addOption(durationOption('--timeout <duration>', 'how long to wait for the followers to observe (without --dry-run)', '30s')),
+      .addOption(
+        durationOption(
+          '--timeout <duration>',
+          'how long to wait for the followers to observe (without --dry-run)',
+          '30s',
+        ),
+      ),
   async run(env, opts) {
-    if (!opts.all && !opts.follower) throw new CliError('run-once needs --all or --follower <id>', 'e.g. branch-follower run-once --all --dry-run', Exit.Usage);
+    if (!opts.all && !opts.follower)
+      throw new CliError(
+        'run-once needs --all or --follower <id>',
+        'e.g. branch-follower run-once --all --dry-run',
+        Exit.Usage,
+      );
     const registry = env.readRegistry();
-    const specs = opts.follower ? [findSpec(registry, opts.follower)] : registry.followers.filter((f) => f.enabled).map((f) => f.spec);
+    const specs = opts.follower
+      ? [findSpec(registry, opts.follower)]
+      : registry.followers.filter((f) => f.enabled).map((f) => f.spec);
     const report = (rows: RunOnceRow[], offline?: string): number => {
-      const footer = opts.dryRun ? `\n\n${dim(env.io, `dry run: nothing was written${offline ? `; ${offline}, so each follower was decided from the mirror alone` : ''}`)}` : '';
-      emit(env.io, env.format, { dryRun: Boolean(opts.dryRun), ...(offline ? { offline } : {}), decisions: rows }, () => runOnceTable(rows) + footer);
+      const footer = opts.dryRun
+        ? `\n\n${dim(env.io, `dry run: nothing was written${offline ? `; ${offline}, so each follower was decided from the mirror alone` : ''}`)}`
+        : '';
+      emit(
+        env.io,
+        env.format,
+        { dryRun: Boolean(opts.dryRun), ...(offline ? { offline } : {}), decisions: rows },
+        () => runOnceTable(rows) + footer,
+      );
       return rows.some((r) => r.decision === 'Blocked' || r.decision === 'Failed') ? Exit.Failed : Exit.Ok;
     };
     if (!opts.dryRun) return env.withCtx(async (ctx) => report(await runOnceLive(ctx, specs, opts.timeout)));
@@ -38,5 +58,8 @@ export default defineCommand<{ all?: boolean; follower?: string; dryRun?: boolea
 });
 
 function runOnceTable(rows: RunOnceRow[]): string {
-  return table(['FOLLOWER', 'BRANCH', 'HEAD', 'DECISION', 'CODE', 'MESSAGE'], rows.map((r) => [r.follower, r.branch, shortSha(r.head), r.decision, r.code, r.message]));
+  return table(
+    ['FOLLOWER', 'BRANCH', 'HEAD', 'DECISION', 'CODE', 'MESSAGE'],
+    rows.map((r) => [r.follower, r.branch, shortSha(r.head), r.decision, r.code, r.message]),
+  );
 }

@@ -21,9 +21,16 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
     env.withCtx(async (ctx) => {
       const { io, format } = env;
       const draw = async () => {
-        const followers = opts.follower ? [{ spec: findSpec(ctx.registry, opts.follower), enabled: true }] : ctx.registry.followers;
+        const followers = opts.follower
+          ? [{ spec: findSpec(ctx.registry, opts.follower), enabled: true }]
+          : ctx.registry.followers;
         const [rows, info, cluster, watchers] = await Promise.all([
-          Promise.all(followers.map(async (f): Promise<StatusRow> => ({ ...f, state: await runningState(ctx.client, f.spec.id) }))),
+          Promise.all(
+            followers.map(async (f): Promise<StatusRow> => ({
+              ...f,
+              state: await runningState(ctx.client, f.spec.id),
+            })),
+          ),
           controllerInfo(ctx),
           ctx.registry.controller.kubernetes ? clusterStatusOrWhy(ctx.registry, env.kube) : undefined,
           watcherStates(ctx),
@@ -36,7 +43,12 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
             controller: info,
             ...(cluster ? { cluster } : {}),
             ...(watchers.length ? { watchers } : {}),
-            followers: rows.map((r) => ({ id: r.spec.id, enabled: r.enabled, running: Boolean(r.state), state: r.state ?? null })),
+            followers: rows.map((r) => ({
+              id: r.spec.id,
+              enabled: r.enabled,
+              running: Boolean(r.state),
+              state: r.state ?? null,
+            })),
           },
           () =>
             [
@@ -79,7 +91,12 @@ async function watcherStates(ctx: Ctx): Promise<WatcherStatus[]> {
         () => false,
       );
       const s = running ? await handle.query(watcherStateQuery) : undefined;
-      return { mirror: w.mirror, running, followers: w.followers.length, ...(s ? { readAt: s.readAt, failing: s.failing, wakeUps: s.wakeUps } : {}) };
+      return {
+        mirror: w.mirror,
+        running,
+        followers: w.followers.length,
+        ...(s ? { readAt: s.readAt, failing: s.failing, wakeUps: s.wakeUps } : {}),
+      };
     }),
   );
 }
@@ -87,16 +104,23 @@ async function watcherStates(ctx: Ctx): Promise<WatcherStatus[]> {
 function watcherLines(watchers: WatcherStatus[], now: number): string[] {
   if (!watchers.length) return [];
   const reads = watchers.filter((w) => w.readAt).map((w) => now - w.readAt!);
-  const oldest = reads.length ? `, oldest read ${formatDuration(Math.round(Math.max(...reads) / 1000) * 1000)} ago` : '';
+  const oldest = reads.length
+    ? `, oldest read ${formatDuration(Math.round(Math.max(...reads) / 1000) * 1000)} ago`
+    : '';
   return [
     `mirror watchers: ${watchers.filter((w) => w.running).length}/${watchers.length} running${oldest}`,
     ...watchers.filter((w) => !w.running).map((w) => `  NOT RUNNING: ${w.mirror} (apply --confirm starts it)`),
-    ...watchers.filter((w) => w.failing).map((w) => `  FAILING since ${when(w.failing!.since)}: ${w.mirror}: ${w.failing!.message}`),
+    ...watchers
+      .filter((w) => w.failing)
+      .map((w) => `  FAILING since ${when(w.failing!.since)}: ${w.mirror}: ${w.failing!.message}`),
   ];
 }
 
 /** The cluster half of status; never fails the command: a missing kubeconfig or an unreachable cluster is said, not thrown. */
-async function clusterStatusOrWhy(registry: Registry, target: KubeTarget): Promise<ClusterStatus | { unavailable: string }> {
+async function clusterStatusOrWhy(
+  registry: Registry,
+  target: KubeTarget,
+): Promise<ClusterStatus | { unavailable: string }> {
   const { clusterStatus, operatorKubeAccess } = await loadCluster();
   const { apiMessage } = await import('../../activities/kube/access.ts');
   try {
@@ -127,7 +151,10 @@ function drillDown(ctx: Ctx, info: ControllerInfo, rows: StatusRow[]): string[] 
   const secrets = focus.state?.secrets?.entries ?? [];
   return [
     ...(secrets.length
-      ? [`secrets (worker env at the last trigger): ${secrets.map((s) => (s.present ? `${s.name} present${s.fingerprint ? ` (${s.fingerprint})` : ''}` : `${s.name} MISSING`)).join(', ')}`, '']
+      ? [
+          `secrets (worker env at the last trigger): ${secrets.map((s) => (s.present ? `${s.name} present${s.fingerprint ? ` (${s.fingerprint})` : ''}` : `${s.name} MISSING`)).join(', ')}`,
+          '',
+        ]
       : []),
     `next (${id}):`,
     `  branch-follower${reg} events --follower ${id}`,

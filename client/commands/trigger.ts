@@ -20,7 +20,11 @@ export default defineCommand<{ follower: string; reason: string; sha?: string; w
     env.withCtx(async (ctx) => {
       const before = await requireState(ctx, opts.follower);
       if (before.paused) {
-        throw new CliError(`${opts.follower} is paused (${before.paused.reason}): a manual trigger is refused while paused`, `branch-follower resume --follower ${opts.follower}, then trigger`, Exit.Failed);
+        throw new CliError(
+          `${opts.follower} is paused (${before.paused.reason}): a manual trigger is refused while paused`,
+          `branch-follower resume --follower ${opts.follower}, then trigger`,
+          Exit.Failed,
+        );
       }
       const handle = ctx.client.workflow.getHandle(workflowIdFor(opts.follower));
       const seen = (await handle.query(eventsQuery, {})).length;
@@ -35,7 +39,13 @@ export default defineCommand<{ follower: string; reason: string; sha?: string; w
 });
 
 /** After a manual trigger: the sha the follower took it for (a new run, or the one already in flight), or why it refused. */
-async function acceptedSha(ctx: Ctx, id: string, before: FollowerView, seenEvents: number, timeoutMs: number): Promise<string> {
+async function acceptedSha(
+  ctx: Ctx,
+  id: string,
+  before: FollowerView,
+  seenEvents: number,
+  timeoutMs: number,
+): Promise<string> {
   const handle = ctx.client.workflow.getHandle(workflowIdFor(id));
   const runs = new Map(before.shas.map((r) => [r.sha, r.runs]));
   const deadline = Date.now() + timeoutMs;
@@ -50,5 +60,9 @@ async function acceptedSha(ctx: Ctx, id: string, before: FollowerView, seenEvent
     if (fired) return fired.sha;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new CliError(`${id} did not act on the trigger within the timeout`, 'is a worker running? see `branch-follower status`', Exit.Timeout);
+  throw new CliError(
+    `${id} did not act on the trigger within the timeout`,
+    'is a worker running? see `branch-follower status`',
+    Exit.Timeout,
+  );
 }

@@ -14,7 +14,8 @@ export interface Condition {
 }
 
 /** The condition of `type`, if the controller has set it. */
-export const condition = (conds: Condition[] | undefined, type: string): Condition | undefined => conds?.find((c) => c.type === type);
+export const condition = (conds: Condition[] | undefined, type: string): Condition | undefined =>
+  conds?.find((c) => c.type === type);
 
 /** A condition's reason and message, as one phrase ("" when it has neither). */
 export const said = (c: Condition | undefined): string => [c?.reason, c?.message].filter(Boolean).join(': ');

@@ -17,13 +17,20 @@ export const kubernetesJob = defineKubeKind({
   podLabel: 'batch.kubernetes.io/job-name',
   rbac: { apiGroup: 'batch', resource: 'jobs', verbs: ['create', 'get', 'delete'] },
   cancel: { by: 'delete', propagation: 'Background' },
-  closesOutWhen: 'its `Complete` condition is `True` (`Failed`: failed, with the Job\'s reason, e.g. `BackoffLimitExceeded`)',
+  closesOutWhen:
+    "its `Complete` condition is `True` (`Failed`: failed, with the Job's reason, e.g. `BackoffLimitExceeded`)",
   verdict(run: { status?: JobStatus }, name, sha, retryable) {
     const complete = condition(run.status?.conditions, 'Complete');
     const failed = condition(run.status?.conditions, 'Failed');
     if (complete?.status === 'True') return { phase: 'Succeeded', sha, jobId: name, message: `Job ${name} complete` };
-    if (failed?.status === 'True') return { phase: 'Failed', sha, jobId: name, retryable, message: `Job ${name} failed: ${said(failed)}` };
+    if (failed?.status === 'True')
+      return { phase: 'Failed', sha, jobId: name, retryable, message: `Job ${name} failed: ${said(failed)}` };
     const s = run.status ?? {};
-    return { phase: 'Running', sha, jobId: name, message: `Job ${name}: ${s.active ?? 0} active, ${s.succeeded ?? 0} succeeded, ${s.failed ?? 0} failed` };
+    return {
+      phase: 'Running',
+      sha,
+      jobId: name,
+      message: `Job ${name}: ${s.active ?? 0} active, ${s.succeeded ?? 0} succeeded, ${s.failed ?? 0} failed`,
+    };
   },
 });

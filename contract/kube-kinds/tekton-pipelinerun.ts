@@ -14,7 +14,13 @@ export const tektonPipelineRun = defineKubeKind({
   verdict(run: { status?: { conditions?: Condition[] } }, name, sha, retryable) {
     const c = condition(run.status?.conditions, 'Succeeded');
     if (c?.status === 'True') return { phase: 'Succeeded', sha, jobId: name, message: said(c) || 'Succeeded' };
-    if (c?.status === 'False') return { phase: 'Failed', sha, jobId: name, retryable, message: `PipelineRun ${name}: ${said(c)}` };
-    return { phase: 'Running', sha, jobId: name, message: `PipelineRun ${name}: ${said(c) || 'waiting for the Tekton controller'}` };
+    if (c?.status === 'False')
+      return { phase: 'Failed', sha, jobId: name, retryable, message: `PipelineRun ${name}: ${said(c)}` };
+    return {
+      phase: 'Running',
+      sha,
+      jobId: name,
+      message: `PipelineRun ${name}: ${said(c) || 'waiting for the Tekton controller'}`,
+    };
   },
 });

@@ -58,8 +58,12 @@ export function run(command, argv) {
       };
       state.jobs.push(job);
       writeState(stateFile, state);
-      appendFileSync(path.join(stateDir, 'triggers.log'), `${new Date().toISOString()} ${laneKey} ${job.sha} ${job.jobId} ${process.env.BF_WORKER_NAME ?? '-'} ${job.triggerId ?? '-'}\n`);
-      if ((lane.killWorkerOnTriggers ?? []).includes(state.jobs.length)) killWorker(path.join(stateDir, 'kills.log'), job.jobId);
+      appendFileSync(
+        path.join(stateDir, 'triggers.log'),
+        `${new Date().toISOString()} ${laneKey} ${job.sha} ${job.jobId} ${process.env.BF_WORKER_NAME ?? '-'} ${job.triggerId ?? '-'}\n`,
+      );
+      if ((lane.killWorkerOnTriggers ?? []).includes(state.jobs.length))
+        killWorker(path.join(stateDir, 'kills.log'), job.jobId);
       return print({ jobId: job.jobId, message: `deploying ${job.sha.slice(0, 12)}` });
     }
     case 'cancel': {
@@ -112,7 +116,7 @@ function injectFault(fault) {
 
 /** SIGKILLs the worker this command runs under (the nearest ancestor running worker/main.ts). */
 function killWorker(log, jobId) {
-  for (let pid = process.ppid; pid > 1; ) {
+  for (let pid = process.ppid; pid > 1;) {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     if (cmdline.some((arg) => arg.endsWith('worker/main.ts'))) {
       appendFileSync(log, `${new Date().toISOString()} ${jobId} ${pid}\n`);

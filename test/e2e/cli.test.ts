@@ -21,11 +21,18 @@ afterEach(async () => {
 
 const json = <T = any>(r: { out: string }): T => JSON.parse(r.out) as T;
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const run = async (file: string, args: string[]): Promise<string> => (await promisify(execFile)(file, args, { encoding: 'utf8' })).stdout;
+const run = async (file: string, args: string[]): Promise<string> =>
+  (await promisify(execFile)(file, args, { encoding: 'utf8' })).stdout;
 
 describe('plan / apply', () => {
   it('plans, refuses without --confirm, applies idempotently, reconfigures and stops', async () => {
-    h = await Harness.create({ lanes: { a: { deployMs: 100 }, b: { deployMs: 100 } }, followers: [{ name: 'one', lane: 'a' }, { name: 'two', lane: 'b' }] });
+    h = await Harness.create({
+      lanes: { a: { deployMs: 100 }, b: { deployMs: 100 } },
+      followers: [
+        { name: 'one', lane: 'a' },
+        { name: 'two', lane: 'b' },
+      ],
+    });
     await h.startWorker();
 
     const plan = await h.cli('plan');
@@ -41,7 +48,10 @@ describe('plan / apply', () => {
     expect(applied.code).toBe(Exit.Ok);
     expect(applied.err).toContain(`started ${h.id('one')}`);
     expect(applied.err).toMatch(new RegExp(`${h.id('one')}: (PendingTrigger|Triggering|ClosingOut|Succeeded)`));
-    expect(json(await h.cli('plan', '-o', 'json')).plan.map((p: { action: string }) => p.action)).toEqual(['unchanged', 'unchanged']);
+    expect(json(await h.cli('plan', '-o', 'json')).plan.map((p: { action: string }) => p.action)).toEqual([
+      'unchanged',
+      'unchanged',
+    ]);
     const again = await h.cli('apply', '--confirm');
     expect(again.out).toContain('applied 0 change(s)');
 
@@ -58,11 +68,18 @@ describe('plan / apply', () => {
     const reapplied = await h.cli('apply', '--confirm', '--wait');
     expect(reapplied.code).toBe(Exit.Ok);
     expect(reapplied.err).toContain(`${h.id('two')}: stopped (CANCELLED)`);
-    await h.waitFor('one', 'new budget in force', (v) => v.budget.totalMs === 45_000 && v.budget.source.path === 'followers[0].closeout.budget');
+    await h.waitFor(
+      'one',
+      'new budget in force',
+      (v) => v.budget.totalMs === 45_000 && v.budget.source.path === 'followers[0].closeout.budget',
+    );
     expect((await h.events('one')).some((e) => e.message.startsWith('reconfigured'))).toBe(true);
     const two = await h.handle('two').describe();
     expect(two.status.name).toBe('CANCELLED');
-    expect(json(await h.cli('plan', '-o', 'json')).plan.map((p: { action: string }) => p.action)).toEqual(['unchanged', 'unchanged']);
+    expect(json(await h.cli('plan', '-o', 'json')).plan.map((p: { action: string }) => p.action)).toEqual([
+      'unchanged',
+      'unchanged',
+    ]);
   });
 });
 
@@ -79,10 +96,34 @@ describe('status, events, history, explain, logs', () => {
     const status = await h.cli('status');
     expect(status.code).toBe(Exit.Ok);
     const [header, row] = status.out.split('\n');
-    expect(header!.split(/\s{3,}/)).toEqual(['FOLLOWER', 'ADAPTER', 'BRANCH', 'OBSERVED', 'TARGET', 'LAST TRIGGERED', 'LAST SUCCEEDED', 'PHASE', 'IN-FLIGHT', 'BUDGET', 'AGE']);
-    expect(row!.split(/\s{3,}/).slice(0, 9)).toEqual([h.id('app'), 'demo', 'main', second.slice(0, 8), second.slice(0, 8), second.slice(0, 8), second.slice(0, 8), 'Succeeded', '-']);
+    expect(header!.split(/\s{3,}/)).toEqual([
+      'FOLLOWER',
+      'ADAPTER',
+      'BRANCH',
+      'OBSERVED',
+      'TARGET',
+      'LAST TRIGGERED',
+      'LAST SUCCEEDED',
+      'PHASE',
+      'IN-FLIGHT',
+      'BUDGET',
+      'AGE',
+    ]);
+    expect(row!.split(/\s{3,}/).slice(0, 9)).toEqual([
+      h.id('app'),
+      'demo',
+      'main',
+      second.slice(0, 8),
+      second.slice(0, 8),
+      second.slice(0, 8),
+      second.slice(0, 8),
+      'Succeeded',
+      '-',
+    ]);
     expect(status.out).toMatch(/controller: temporal .* task queue t\w+-queue: 1 worker\(s\) polling/);
-    expect(status.out).toContain(`temporal workflow query --address ${h.address} --namespace default --workflow-id ${workflowIdFor(h.id('app'))} --name state`);
+    expect(status.out).toContain(
+      `temporal workflow query --address ${h.address} --namespace default --workflow-id ${workflowIdFor(h.id('app'))} --name state`,
+    );
     expect(status.out).not.toContain('{');
     // -o wide: the same rows with the code, the next mirror read, the mirror and the message.
     const [wideHeader, wideRow] = (await h.cli('status', '-o', 'wide')).out.split('\n');
@@ -104,13 +145,23 @@ describe('status, events, history, explain, logs', () => {
     expect(events.out).toMatch(/ClosingOut\s+Succeeded\s+\w{8}\s+ClosedOut\s+closed out in/);
 
     const history = (await h.cli('history', '--follower', h.id('app'))).out.split('\n');
-    expect(history[0]!.split(/\s{3,}/)).toEqual(['SHA', 'FIRST SEEN', 'TRIGGERED', 'OUTCOME', 'RUNS', 'SEEN→SUCCEEDED', 'SUPERSEDED BY']);
+    expect(history[0]!.split(/\s{3,}/)).toEqual([
+      'SHA',
+      'FIRST SEEN',
+      'TRIGGERED',
+      'OUTCOME',
+      'RUNS',
+      'SEEN→SUCCEEDED',
+      'SUPERSEDED BY',
+    ]);
     expect(history[1]).toMatch(new RegExp(`^${second.slice(0, 8)}\\s.*Succeeded\\s+1\\s+\\d`));
     expect(history[2]).toMatch(new RegExp(`^${first.slice(0, 8)}\\s.*Succeeded`));
 
     const explained = (await h.cli('explain', '--follower', h.id('app'), '--sha', first.slice(0, 10))).out;
     expect(explained).toMatch(/Deployed: Succeeded at .*, run 1 \(closed out in .*\)\./);
-    expect(explained).toContain(`The runtime is not known to be on it any more: ${second.slice(0, 8)} was deployed since.`);
+    expect(explained).toContain(
+      `The runtime is not known to be on it any more: ${second.slice(0, 8)} was deployed since.`,
+    );
     const never = await h.cli('explain', '--follower', h.id('app'), '--sha', 'abcdef12');
     expect(never.out).toContain(`abcdef12 was never the head of main`);
 
@@ -126,7 +177,9 @@ describe('status, events, history, explain, logs', () => {
     await h.startFollowers();
     await h.waitFor('app', 'closing out', (v) => v.phase === 'ClosingOut');
     const second = h.push('main', 'second');
-    expect((await h.cli('run-once', '--follower', h.id('app'))).out).toMatch(/PendingTrigger|Triggering|ClosingOut|Superseded/);
+    expect((await h.cli('run-once', '--follower', h.id('app'))).out).toMatch(
+      /PendingTrigger|Triggering|ClosingOut|Superseded/,
+    );
     await h.waitFor('app', 'superseded', (v) => v.shas.some((r) => r.result?.outcome === 'Superseded'));
     const explained = await h.cli('explain', '--follower', h.id('app'), '--sha', first);
     expect(explained.out).toContain(`Not deployed: superseded by ${second.slice(0, 8)}`);
@@ -143,7 +196,11 @@ describe('run-once', () => {
       // A long poll: once settled, every workflow sleeps, so any write shows up as new history.
       defaults: { pollInterval: '10m' },
       lanes: { a: { deployMs: 100 }, b: { deployMs: 100 }, c: {} },
-      followers: [{ name: 'steady', lane: 'a' }, { name: 'moving', lane: 'b', branch: 'dev' }, { name: 'gone', lane: 'c', branch: 'old' }],
+      followers: [
+        { name: 'steady', lane: 'a' },
+        { name: 'moving', lane: 'b', branch: 'dev' },
+        { name: 'gone', lane: 'c', branch: 'old' },
+      ],
     });
     deleteBranch(h.mirrorRoot, REPO, 'old');
     const steady = h.push('main', 'x');
@@ -154,16 +211,28 @@ describe('run-once', () => {
     await h.waitFor('moving', 'deployed', (v) => v.lastSucceededSha === dev);
     await h.waitFor('gone', 'blocked', (v) => v.phase === 'Blocked');
     const next = h.push('dev', 'z');
-    const lengths = async () => Promise.all(['steady', 'moving', 'gone'].map(async (n) => (await h!.handle(n).describe()).historyLength));
+    const lengths = async () =>
+      Promise.all(['steady', 'moving', 'gone'].map(async (n) => (await h!.handle(n).describe()).historyLength));
     const before = await lengths();
     const triggersBefore = h.triggers().length;
 
     const dry = await h.cli('run-once', '--all', '--dry-run', '-o', 'json');
-    const decisions = json(dry).decisions as { follower: string; decision: string; code: string; message: string; head?: string }[];
+    const decisions = json(dry).decisions as {
+      follower: string;
+      decision: string;
+      code: string;
+      message: string;
+      head?: string;
+    }[];
     expect(decisions).toEqual([
       expect.objectContaining({ follower: h.id('steady'), decision: 'Noop', code: 'ClosedOut', head: steady }),
       expect.objectContaining({ follower: h.id('moving'), decision: 'PendingTrigger', code: 'NewHead', head: next }),
-      expect.objectContaining({ follower: h.id('gone'), decision: 'Blocked', code: 'BranchNotFound', message: expect.stringMatching(/^branch old does not exist/) }),
+      expect.objectContaining({
+        follower: h.id('gone'),
+        decision: 'Blocked',
+        code: 'BranchNotFound',
+        message: expect.stringMatching(/^branch old does not exist/),
+      }),
     ]);
     expect(dry.code).toBe(Exit.Failed); // something is Blocked
 
@@ -186,7 +255,9 @@ describe('trigger, pause, resume, wait', () => {
     await h.startFollowers();
     await h.waitFor('app', 'deployed', (v) => v.lastSucceededSha === sha);
 
-    expect((await h.cli('pause', '--follower', h.id('app'), '--reason', 'freeze')).out).toBe(`pause sent to ${h.id('app')}: freeze`);
+    expect((await h.cli('pause', '--follower', h.id('app'), '--reason', 'freeze')).out).toBe(
+      `pause sent to ${h.id('app')}: freeze`,
+    );
     await h.waitFor('app', 'paused', (v) => v.phase === 'Blocked' && v.code === 'Paused');
     const refused = await h.cli('trigger', '--follower', h.id('app'), '--reason', 'during the freeze');
     expect(refused.code).toBe(Exit.Failed);
@@ -194,20 +265,46 @@ describe('trigger, pause, resume, wait', () => {
     expect((await h.cli('resume', '--follower', h.id('app'))).code).toBe(Exit.Ok);
     await h.waitFor('app', 'resumed', (v) => v.phase === 'Succeeded');
 
-    const redeploy = await h.cli('trigger', '--follower', h.id('app'), '--reason', 'node repaired', '--wait', '--timeout', '60s');
+    const redeploy = await h.cli(
+      'trigger',
+      '--follower',
+      h.id('app'),
+      '--reason',
+      'node repaired',
+      '--wait',
+      '--timeout',
+      '60s',
+    );
     expect(redeploy.code).toBe(Exit.Ok);
     expect(redeploy.out).toContain(`${h.id('app')} ${sha.slice(0, 8)} Succeeded`);
     expect(h.triggers().map((t) => t.sha)).toEqual([sha, sha]);
 
-    const wrong = await h.cli('trigger', '--follower', h.id('app'), '--reason', 'r', '--sha', 'f'.repeat(40), '--wait', '--timeout', '60s');
+    const wrong = await h.cli(
+      'trigger',
+      '--follower',
+      h.id('app'),
+      '--reason',
+      'r',
+      '--sha',
+      'f'.repeat(40),
+      '--wait',
+      '--timeout',
+      '60s',
+    );
     expect(wrong.code).toBe(Exit.Failed);
-    expect(wrong.err).toContain(`manual trigger refused: ffffffffffff is not the head of main on the mirror (head is ${sha.slice(0, 12)})`);
+    expect(wrong.err).toContain(
+      `manual trigger refused: ffffffffffff is not the head of main on the mirror (head is ${sha.slice(0, 12)})`,
+    );
   });
 
   it('wait exits 0 on success and fails fast on Failed, Superseded, a sha that is not the head, and timeout', async () => {
     h = await Harness.create({
       lanes: { ok: { deployMs: 300 }, bad: { outcomes: ['fail-terminal'] }, slow: { deployMs: 60_000 } },
-      followers: [{ name: 'ok', lane: 'ok' }, { name: 'bad', lane: 'bad', branch: 'bad' }, { name: 'slow', lane: 'slow', branch: 'slow' }],
+      followers: [
+        { name: 'ok', lane: 'ok' },
+        { name: 'bad', lane: 'bad', branch: 'bad' },
+        { name: 'slow', lane: 'slow', branch: 'slow' },
+      ],
     });
     const ok = h.push('main', 'ok');
     const bad = h.push('bad', 'bad');
@@ -215,7 +312,9 @@ describe('trigger, pause, resume, wait', () => {
     await h.startWorker();
     await h.startFollowers();
 
-    expect(await h.cli('wait', '--follower', h.id('ok'), '--sha', ok, '--timeout', '60s')).toMatchObject({ code: Exit.Ok });
+    expect(await h.cli('wait', '--follower', h.id('ok'), '--sha', ok, '--timeout', '60s')).toMatchObject({
+      code: Exit.Ok,
+    });
 
     const failed = await h.cli('wait', '--follower', h.id('bad'), '--sha', bad.slice(0, 10), '--timeout', '60s');
     expect(failed.code).toBe(Exit.Failed);
@@ -231,11 +330,14 @@ describe('trigger, pause, resume, wait', () => {
     const err: string[] = [];
     let progressed!: () => void;
     const firstProgress = new Promise<void>((r) => (progressed = r));
-    const waiting = cliMain(['--registry', h.registryFile, 'wait', '--follower', h.id('slow'), '--sha', slow1, '--timeout', '60s'], {
-      out: (t) => out.push(t),
-      err: (t) => (err.push(t), progressed()),
-      color: false,
-    });
+    const waiting = cliMain(
+      ['--registry', h.registryFile, 'wait', '--follower', h.id('slow'), '--sha', slow1, '--timeout', '60s'],
+      {
+        out: (t) => out.push(t),
+        err: (t) => (err.push(t), progressed()),
+        color: false,
+      },
+    );
     await firstProgress;
     const slow2 = h.push('slow', 'slow-2');
     expect(await waiting).toBe(Exit.Superseded);
@@ -262,7 +364,9 @@ describe('errors and the real binary', () => {
     try {
       const down = await h.cli('status');
       expect(down.code).toBe(Exit.Unreachable);
-      expect(down.err).toContain('error: cannot reach Temporal at 127.0.0.1:1 (from BRANCH_FOLLOWER_TEMPORAL_ADDRESS): ');
+      expect(down.err).toContain(
+        'error: cannot reach Temporal at 127.0.0.1:1 (from BRANCH_FOLLOWER_TEMPORAL_ADDRESS): ',
+      );
       expect(down.err).toContain('hint: is the server up at that address?');
     } finally {
       delete process.env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS;
@@ -279,7 +383,15 @@ describe('errors and the real binary', () => {
   it('apply into a namespace without the search attributes says which and how to register them', async () => {
     h = await Harness.create({ lanes: { a: {} }, followers: [{ name: 'app', lane: 'a' }] });
     const namespace = `bare-${h.id('app')}`;
-    await run(inject('temporalCli'), ['operator', 'namespace', 'create', '--address', inject('temporalAddress'), '--namespace', namespace]);
+    await run(inject('temporalCli'), [
+      'operator',
+      'namespace',
+      'create',
+      '--address',
+      inject('temporalAddress'),
+      '--namespace',
+      namespace,
+    ]);
     process.env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE = namespace;
     try {
       let applied = await h.cli('apply', '--confirm');
@@ -291,7 +403,9 @@ describe('errors and the real binary', () => {
       expect(applied.code).toBe(Exit.Failed);
       expect(applied.err).toContain(`error: cannot start follower ${h.id('app')}: `);
       expect(applied.err).toMatch(/search attribute FollowerId/);
-      expect(applied.err).toContain(`hint: register the search attributes once: for sa in FollowerId FollowerPhase ObservedSha LastSucceededSha; do temporal operator search-attribute create --namespace ${namespace} --name $sa --type Keyword; done`);
+      expect(applied.err).toContain(
+        `hint: register the search attributes once: for sa in FollowerId FollowerPhase ObservedSha LastSucceededSha; do temporal operator search-attribute create --namespace ${namespace} --name $sa --type Keyword; done`,
+      );
     } finally {
       delete process.env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE;
     }
@@ -305,21 +419,44 @@ describe('errors and the real binary', () => {
     await h.waitFor('app', 'deployed', (v) => v.lastSucceededSha === sha);
 
     // Async: the worker answering these queries runs in this very process.
-    const bin = await run(process.execPath, [path.join(ROOT, 'client/branch-follower.mjs'), '--registry', h.registryFile, 'status', '--json']);
+    const bin = await run(process.execPath, [
+      path.join(ROOT, 'client/branch-follower.mjs'),
+      '--registry',
+      h.registryFile,
+      'status',
+      '--json',
+    ]);
     expect(JSON.parse(bin).followers[0].state.lastSucceededSha).toBe(sha);
 
-    const temporal = (...args: string[]) => run(inject('temporalCli'), [...args, '--address', h!.address, '--namespace', 'default']);
+    const temporal = (...args: string[]) =>
+      run(inject('temporalCli'), [...args, '--address', h!.address, '--namespace', 'default']);
     const wid = workflowIdFor(h.id('app'));
-    const query = JSON.parse(await temporal('workflow', 'query', '--workflow-id', wid, '--name', 'state', '--output', 'json'));
+    const query = JSON.parse(
+      await temporal('workflow', 'query', '--workflow-id', wid, '--name', 'state', '--output', 'json'),
+    );
     expect(JSON.stringify(query)).toContain(`"lastSucceededSha":"${sha}"`);
 
-    await temporal('workflow', 'signal', '--workflow-id', wid, '--name', 'trigger', '--input', '{"reason":"from the temporal CLI"}');
+    await temporal(
+      'workflow',
+      'signal',
+      '--workflow-id',
+      wid,
+      '--name',
+      'trigger',
+      '--input',
+      '{"reason":"from the temporal CLI"}',
+    );
     await h.waitFor('app', 'redeployed', (v) => v.phase === 'Succeeded' && v.shas[0]?.runs === 2);
     expect((await h.events('app')).some((e) => e.message === 'manual trigger: from the temporal CLI')).toBe(true);
 
     let listed = '';
     for (let i = 0; i < 100 && !listed.includes(wid); i++) {
-      listed = await temporal('workflow', 'list', '--query', `FollowerId='${h.id('app')}' AND FollowerPhase='Succeeded'`);
+      listed = await temporal(
+        'workflow',
+        'list',
+        '--query',
+        `FollowerId='${h.id('app')}' AND FollowerPhase='Succeeded'`,
+      );
       if (!listed.includes(wid)) await new Promise((r) => setTimeout(r, 200));
     }
     expect(listed).toContain(wid);

@@ -18,7 +18,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The shipped config, copied with its owning configs; ports, data and programs moved. */
 async function prepare(): Promise<{ registry: string; address: string; triggersLogs: string[] }> {
-  cpSync(path.join(ROOT, 'config'), path.join(dir, 'config'), { recursive: true, filter: (src) => !src.endsWith('.ts') });
+  cpSync(path.join(ROOT, 'config'), path.join(dir, 'config'), {
+    recursive: true,
+    filter: (src) => !src.endsWith('.ts'),
+  });
   const file = path.join(dir, 'config', 'cicd-branch-followers.yaml');
   const doc = YAML.parse(readFileSync(file, 'utf8'));
   const [tPort, uiPort, gitPort] = [await freePort(), await freePort(), await freePort()];
@@ -27,15 +30,22 @@ async function prepare(): Promise<{ registry: string; address: string; triggersL
   doc.controller.temporal.uiUrl = `http://127.0.0.1:${uiPort}`;
   doc.controller.embedded = {
     temporal: { ...doc.controller.embedded.temporal, uiPort, dbFile: path.join(dir, 'data/temporal.db') },
-    mirror: { root: path.join(dir, 'data/mirror'), listen: `127.0.0.1:${gitPort}`, seed: path.join(ROOT, 'examples/mirror-seed.yaml') },
+    mirror: {
+      root: path.join(dir, 'data/mirror'),
+      listen: `127.0.0.1:${gitPort}`,
+      seed: path.join(ROOT, 'examples/mirror-seed.yaml'),
+    },
   };
   for (const f of doc.followers) f.source.mirror = f.source.mirror.replace(':9418/', `:${gitPort}/`);
   for (const a of Object.values<any>(doc.adapters)) {
-    for (const op of ['status', 'trigger', 'cancel', 'logs']) if (a[op]) a[op].argv[0] = path.join(ROOT, 'examples/bin', path.basename(a[op].argv[0]));
+    for (const op of ['status', 'trigger', 'cancel', 'logs'])
+      if (a[op]) a[op].argv[0] = path.join(ROOT, 'examples/bin', path.basename(a[op].argv[0]));
   }
   writeFileSync(file, YAML.stringify(doc));
   // The owning configs keep their relative state dirs, which now land under dir/.data.
-  const triggersLogs = ['hwlab', 'agentrun', 'web-probe'].map((n) => path.join(dir, '.data/control-plane', n, 'triggers.log'));
+  const triggersLogs = ['hwlab', 'agentrun', 'web-probe'].map((n) =>
+    path.join(dir, '.data/control-plane', n, 'triggers.log'),
+  );
   return { registry: file, address, triggersLogs };
 }
 
@@ -70,7 +80,11 @@ describe('npm start (the embedded default)', () => {
     const { registry, address, triggersLogs } = await prepare();
     const first = start(registry);
     const succeeded = (out: string, id: string) => new RegExp(`${id}\\s+Succeeded`).test(out);
-    await until('three followers Succeeded', () => SEED_FOLLOWERS.every((id) => succeeded(first.output(), id)), first.output);
+    await until(
+      'three followers Succeeded',
+      () => SEED_FOLLOWERS.every((id) => succeeded(first.output(), id)),
+      first.output,
+    );
     expect(first.output()).toContain('created demo repos');
     expect(first.output()).toMatch(/Temporal UI: http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows/);
     expect(existsSync(path.join(dir, 'data/temporal.db'))).toBe(true);
@@ -78,7 +92,14 @@ describe('npm start (the embedded default)', () => {
     const connection = await Connection.connect({ address });
     const client = new Client({ connection });
     const runIds = async () =>
-      Object.fromEntries(await Promise.all(SEED_FOLLOWERS.map(async (id) => [id, (await client.workflow.getHandle(`branch-follower/${id}`).describe()).runId])));
+      Object.fromEntries(
+        await Promise.all(
+          SEED_FOLLOWERS.map(async (id) => [
+            id,
+            (await client.workflow.getHandle(`branch-follower/${id}`).describe()).runId,
+          ]),
+        ),
+      );
     const before = await runIds();
     await connection.close();
     expect(await stop(first)).toBe(0);
@@ -87,12 +108,23 @@ describe('npm start (the embedded default)', () => {
 
     // Second start: same data dir, the dev server comes back on the same DB, nothing doubles.
     const second = start(registry);
-    await until('followers reported again', () => SEED_FOLLOWERS.every((id) => succeeded(second.output(), id)), second.output);
+    await until(
+      'followers reported again',
+      () => SEED_FOLLOWERS.every((id) => succeeded(second.output(), id)),
+      second.output,
+    );
     expect(second.output()).not.toContain('created demo repos');
     const again = await Connection.connect({ address });
     const after = await (async () => {
       const c = new Client({ connection: again });
-      return Object.fromEntries(await Promise.all(SEED_FOLLOWERS.map(async (id) => [id, (await c.workflow.getHandle(`branch-follower/${id}`).describe()).runId])));
+      return Object.fromEntries(
+        await Promise.all(
+          SEED_FOLLOWERS.map(async (id) => [
+            id,
+            (await c.workflow.getHandle(`branch-follower/${id}`).describe()).runId,
+          ]),
+        ),
+      );
     })();
     await again.close();
     expect(after).toEqual(before);

@@ -53,7 +53,11 @@ describe('queries while a follower changes hands', () => {
     // All through the sticky window (10 s here).
     expect(await queryFor(harness, 14_000)).toBeGreaterThan(0);
     const B = harness.push('main', 'B');
-    await harness.waitFor('app', 'B deployed by the second worker', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === B && (v.lastLookAt ?? 0) > lookedAt);
+    await harness.waitFor(
+      'app',
+      'B deployed by the second worker',
+      (v) => v.phase === 'Succeeded' && v.lastSucceededSha === B && (v.lastLookAt ?? 0) > lookedAt,
+    );
     expect(harness.triggers().map((t) => t.sha)).toEqual([A, B]);
   });
 
@@ -70,7 +74,11 @@ describe('queries while a follower changes hands', () => {
     const B = harness.push('main', 'B');
     await harness.handle('app').signal(resumeSignal, { reason: 'thaw' });
     expect(await queryFor(harness, 6000)).toBeGreaterThan(0);
-    await harness.waitFor('app', 'B deployed after the resume', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === B);
+    await harness.waitFor(
+      'app',
+      'B deployed after the resume',
+      (v) => v.phase === 'Succeeded' && v.lastSucceededSha === B,
+    );
     const codes = (await harness.events('app')).map((e) => e.code);
     expect(codes.filter((c) => c === 'Resumed')).toHaveLength(1);
     expect(harness.triggers().map((t) => t.sha)).toEqual([A, B]);

@@ -38,9 +38,17 @@ describe('follower: observe → trigger → close out', () => {
     expect(h.triggers().map((t) => t.sha)).toEqual([first, second]);
 
     const view = await h.state('app');
-    expect(view).toMatchObject({ observedSha: second, targetSha: second, lastTriggeredSha: second, lastSucceededSha: second });
+    expect(view).toMatchObject({
+      observedSha: second,
+      targetSha: second,
+      lastTriggeredSha: second,
+      lastSucceededSha: second,
+    });
     expect(view.budget.source.path).toBe('defaults.closeout.budget');
-    expect(view.shas.find((r) => r.sha === second)).toMatchObject({ runs: 1, result: { outcome: 'Succeeded', code: 'ClosedOut' } });
+    expect(view.shas.find((r) => r.sha === second)).toMatchObject({
+      runs: 1,
+      result: { outcome: 'Succeeded', code: 'ClosedOut' },
+    });
 
     // Visibility is eventually consistent: poll the real list API until the attributes show.
     const query = `FollowerId='${h.id('app')}' AND FollowerPhase='Succeeded' AND LastSucceededSha='${second}'`;
@@ -66,7 +74,11 @@ describe('follower: observe → trigger → close out', () => {
     const first = h.push('main', 'first');
     await h.startWorker();
     await h.startFollowers();
-    await h.waitFor('app', 'closing out the first sha', (v) => v.phase === 'ClosingOut' && closingOut(v)?.sha === first);
+    await h.waitFor(
+      'app',
+      'closing out the first sha',
+      (v) => v.phase === 'ClosingOut' && closingOut(v)?.sha === first,
+    );
     const second = h.push('main', 'second');
     await h.handle('app').signal(refreshSignal);
     const done = await h.waitFor('app', 'second sha deployed', succeededOn(second));
@@ -76,7 +88,9 @@ describe('follower: observe → trigger → close out', () => {
     expect(events.some((e) => e.to === 'Superseded' && e.sha === first)).toBe(true);
     expect(events.some((e) => e.message.startsWith(`cancel of ${first.slice(0, 12)} sent`))).toBe(true);
     expect(h.triggers().map((t) => t.sha)).toEqual([first, second]);
-    const lane = JSON.parse(readFileSync(path.join(h.stateDir, 'N1_a.json'), 'utf8')) as { jobs: { sha: string; cancelled?: number }[] };
+    const lane = JSON.parse(readFileSync(path.join(h.stateDir, 'N1_a.json'), 'utf8')) as {
+      jobs: { sha: string; cancelled?: number }[];
+    };
     expect(lane.jobs[0]).toMatchObject({ sha: first, cancelled: expect.any(Number) });
     h.recordHistory('app', 'supersede');
   });
@@ -92,7 +106,9 @@ describe('follower: observe → trigger → close out', () => {
     const failed = await h.waitFor('app', 'budget exceeded', (v) => v.phase === 'Failed');
     expect(failed.lastError).toMatchObject({ code: 'BudgetExceeded', sha });
     expect(failed.code).toBe('BudgetExceeded');
-    expect(failed.message).toMatch(/^close-out took \d+(\.\d)?s, over the 1\.5s budget from followers\[0\]\.closeout\.budget \(.*registry\.yaml:\d+\); runtime reports [0-9a-f]{12} Running/);
+    expect(failed.message).toMatch(
+      /^close-out took \d+(\.\d)?s, over the 1\.5s budget from followers\[0\]\.closeout\.budget \(.*registry\.yaml:\d+\); runtime reports [0-9a-f]{12} Running/,
+    );
     expect(failed.budget).toMatchObject({ totalMs: 1500, source: { path: 'followers[0].closeout.budget' } });
     await observations(h, 'app', 4);
     expect((await h.state('app')).phase).toBe('Failed');
@@ -100,7 +116,10 @@ describe('follower: observe → trigger → close out', () => {
   });
 
   it('retries a retryable failure after backoff and then succeeds', async () => {
-    h = await Harness.create({ lanes: { a: { outcomes: ['fail-retryable', 'succeed'] } }, followers: [{ name: 'app', lane: 'a' }] });
+    h = await Harness.create({
+      lanes: { a: { outcomes: ['fail-retryable', 'succeed'] } },
+      followers: [{ name: 'app', lane: 'a' }],
+    });
     const sha = h.push('main', 'flaky');
     await h.startWorker();
     await h.startFollowers();
@@ -108,18 +127,26 @@ describe('follower: observe → trigger → close out', () => {
     expect(h.triggers().map((t) => t.sha)).toEqual([sha, sha]);
     expect(done.shas.find((r) => r.sha === sha)).toMatchObject({ runs: 2, result: { outcome: 'Succeeded' } });
     const events = await h.events('app');
-    expect(events.some((e) => e.to === 'Failed' && e.code === 'RuntimeFailed' && e.message.includes('retry 2/3 in 300ms'))).toBe(true);
+    expect(
+      events.some((e) => e.to === 'Failed' && e.code === 'RuntimeFailed' && e.message.includes('retry 2/3 in 300ms')),
+    ).toBe(true);
     expect(events.some((e) => e.to === 'PendingTrigger' && e.code === 'RetryDue')).toBe(true);
     h.recordHistory('app', 'retry-then-succeed');
   });
 
   it('a terminal failure stays Failed for that sha; the next sha deploys', async () => {
-    h = await Harness.create({ lanes: { a: { outcomes: ['fail-terminal', 'succeed'] } }, followers: [{ name: 'app', lane: 'a' }] });
+    h = await Harness.create({
+      lanes: { a: { outcomes: ['fail-terminal', 'succeed'] } },
+      followers: [{ name: 'app', lane: 'a' }],
+    });
     const bad = h.push('main', 'broken');
     await h.startWorker();
     await h.startFollowers();
     const failed = await h.waitFor('app', 'terminal failure', (v) => v.phase === 'Failed');
-    expect({ code: failed.code, message: failed.message }).toEqual({ code: 'RuntimeFailed', message: 'rollout failed: invalid manifest' });
+    expect({ code: failed.code, message: failed.message }).toEqual({
+      code: 'RuntimeFailed',
+      message: 'rollout failed: invalid manifest',
+    });
     await observations(h, 'app', 4);
     expect((await h.state('app')).phase).toBe('Failed');
     expect(h.triggers()).toHaveLength(1);
@@ -136,7 +163,11 @@ describe('follower: observe → trigger → close out', () => {
     await h.waitFor('app', 'first deployed', succeededOn(first));
 
     await h.handle('app').signal(pauseSignal, { reason: 'change freeze' });
-    await h.waitFor('app', 'paused', (v) => v.phase === 'Blocked' && v.code === 'Paused' && v.message === 'paused: change freeze');
+    await h.waitFor(
+      'app',
+      'paused',
+      (v) => v.phase === 'Blocked' && v.code === 'Paused' && v.message === 'paused: change freeze',
+    );
     const second = h.push('main', 'during freeze');
     await h.waitFor('app', 'second observed while paused', (v) => v.observedSha === second);
     await observations(h, 'app', 3);
@@ -154,9 +185,17 @@ describe('follower: observe → trigger → close out', () => {
     expect(h.triggers().map((t) => t.sha)).toEqual([first, second]);
 
     await h.handle('app').signal(triggerSignal, { sha: 'f'.repeat(40), reason: 'wrong sha' });
-    await h.waitForEvent('app', 'manual trigger of a sha that is not the head refused', (e) => e.code === 'ManualNotHead' && e.sha === 'f'.repeat(40));
+    await h.waitForEvent(
+      'app',
+      'manual trigger of a sha that is not the head refused',
+      (e) => e.code === 'ManualNotHead' && e.sha === 'f'.repeat(40),
+    );
     await h.handle('app').signal(triggerSignal, { reason: 'redeploy after node repair' });
-    await h.waitFor('app', 'manual redeploy done', (v) => v.phase === 'Succeeded' && v.shas.find((r) => r.sha === second)?.runs === 2);
+    await h.waitFor(
+      'app',
+      'manual redeploy done',
+      (v) => v.phase === 'Succeeded' && v.shas.find((r) => r.sha === second)?.runs === 2,
+    );
     expect(h.triggers().map((t) => t.sha)).toEqual([first, second, second]);
     h.recordHistory('app', 'pause-resume-manual');
   });
@@ -226,7 +265,13 @@ describe('follower: observe → trigger → close out', () => {
     const checkout = path.join(h.dir, 'checkout');
     execFileSync('git', ['clone', '--quiet', h.daemon.url(REPO), checkout]);
     writeFileSync(path.join(checkout, 'README'), 'local edits nobody pushed');
-    execFileSync('git', ['-C', checkout, 'config', 'url.git://127.0.0.1:1/.insteadOf', `git://127.0.0.1:${h.daemonPort}/`]);
+    execFileSync('git', [
+      '-C',
+      checkout,
+      'config',
+      'url.git://127.0.0.1:1/.insteadOf',
+      `git://127.0.0.1:${h.daemonPort}/`,
+    ]);
     const head = h.push('main', 'mirror moved on');
     const local = execFileSync('git', ['-C', checkout, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
     expect(local).not.toBe(head);
@@ -254,7 +299,21 @@ describe('follower: Blocked, with a reason, and recovery', () => {
   it('a missing adapter binary is Blocked with AdapterMissing and recovers when it appears', async () => {
     h = await Harness.create({ lanes: { a: { deployMs: 100 } }, followers: [{ name: 'app', lane: 'a' }] });
     const program = path.join(h.dir, 'bin', 'lanectl');
-    const argv = (verb: string, extra: string[] = []) => ({ argv: [program, 'nodes', 'control-plane', verb, '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}', ...extra] });
+    const argv = (verb: string, extra: string[] = []) => ({
+      argv: [
+        program,
+        'nodes',
+        'control-plane',
+        verb,
+        '--node',
+        '{node}',
+        '--lane',
+        '{lane}',
+        '--config',
+        '{configRef}',
+        ...extra,
+      ],
+    });
     h.writeConfig({ adapter: { status: argv('status'), trigger: argv('trigger-current', ['--sha', '{sha}']) } });
     h.registry = (await import('../../config/registry.ts')).loadRegistry(h.registryFile);
     const sha = h.push('main', 'x');
@@ -283,7 +342,21 @@ describe('follower: secrets', () => {
       `#!/bin/sh\nif [ "$3" = trigger-current ] && [ ! -e ${marker} ]; then touch ${marker}; echo "{\\"message\\":\\"auth with $DEMO_TOKEN refused\\",\\"retryable\\":true}"; exit 1; fi\nexec ${path.resolve('examples/bin/hwlab')} "$@"\n`,
       { mode: 0o755 },
     );
-    const argv = (verb: string, extra: string[] = []) => ({ argv: [wrapper, 'nodes', 'control-plane', verb, '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}', ...extra] });
+    const argv = (verb: string, extra: string[] = []) => ({
+      argv: [
+        wrapper,
+        'nodes',
+        'control-plane',
+        verb,
+        '--node',
+        '{node}',
+        '--lane',
+        '{lane}',
+        '--config',
+        '{configRef}',
+        ...extra,
+      ],
+    });
     h.writeConfig({ adapter: { status: argv('status'), trigger: argv('trigger-current', ['--sha', '{sha}']) } });
     h.registry = (await import('../../config/registry.ts')).loadRegistry(h.registryFile);
     process.env.DEMO_TOKEN = secret;

@@ -24,7 +24,8 @@ import { accessWithToken, installCrd, kubeRequest, serviceAccountToken } from '.
 
 const kube = inject('kube');
 const BIN = path.resolve(import.meta.dirname, '../../client/branch-follower.mjs');
-const admin = (method: string, p: string, body?: unknown, contentType?: string) => kubeRequest(kube, kube.adminToken, method, p, body, contentType);
+const admin = (method: string, p: string, body?: unknown, contentType?: string) =>
+  kubeRequest(kube, kube.adminToken, method, p, body, contentType);
 const json = <T = any>(r: { out: string }): T => JSON.parse(r.out) as T;
 
 let h: Harness | undefined;
@@ -63,35 +64,65 @@ describe('plan and apply --confirm --wait against a real cluster', () => {
     const applied = await h.kubeCli('apply', '--scope', 'cluster', '--confirm', '--wait');
     expect(applied.code, applied.err).toBe(Exit.Ok);
     expect(applied.err).toContain(`applied Deployment/${ns}/bf-worker`);
-    expect(applied.err).toMatch(new RegExp(`deployment ${ns}/bf-worker: generation 1 .*available \\d/2 \\(\\d+s of 60s\\)`)); // progress
-    expect(applied.err).toMatch(new RegExp(`deployment ${ns}/bf-worker rolled out: 2/2 available in \\d+s \\(budget 60s`));
+    expect(applied.err).toMatch(
+      new RegExp(`deployment ${ns}/bf-worker: generation 1 .*available \\d/2 \\(\\d+s of 60s\\)`),
+    ); // progress
+    expect(applied.err).toMatch(
+      new RegExp(`deployment ${ns}/bf-worker rolled out: 2/2 available in \\d+s \\(budget 60s`),
+    );
     const d = await deployment(ns, 'bf-worker');
     expect(d.status).toMatchObject({ availableReplicas: 2, updatedReplicas: 2 });
-    expect(d.metadata.managedFields.map((f: { manager: string; operation: string }) => `${f.manager}/${f.operation}`)).toContain('branch-follower/Apply');
+    expect(
+      d.metadata.managedFields.map((f: { manager: string; operation: string }) => `${f.manager}/${f.operation}`),
+    ).toContain('branch-follower/Apply');
     const pods = (await admin('GET', `/api/v1/namespaces/${ns}/pods`)).body.items;
-    expect(pods.map((p: any) => `${p.spec.nodeName} ${p.status.phase}`)).toEqual(['kwok-node-0 Running', 'kwok-node-0 Running']);
+    expect(pods.map((p: any) => `${p.spec.nodeName} ${p.status.phase}`)).toEqual([
+      'kwok-node-0 Running',
+      'kwok-node-0 Running',
+    ]);
 
     // The re-plan through the real bin: the compiled CLI, its Kubernetes client loaded on first use.
-    const bin = await promisify(execFile)(process.execPath, [BIN, '--registry', h.registryFile, '--kubeconfig', kube.adminKubeconfig, 'plan', '--scope', 'cluster', '-o', 'json']);
+    const bin = await promisify(execFile)(process.execPath, [
+      BIN,
+      '--registry',
+      h.registryFile,
+      '--kubeconfig',
+      kube.adminKubeconfig,
+      'plan',
+      '--scope',
+      'cluster',
+      '-o',
+      'json',
+    ]);
     const again = json({ out: bin.stdout }).cluster.objects;
     expect(again).toHaveLength(planned.length);
     expect(again.every((o: { action: string }) => o.action === 'unchanged')).toBe(true);
   });
 
-  it('shows a changed image as a field diff, rolls it out, and leaves the followers\' state keys alone', async () => {
+  it("shows a changed image as a field diff, rolls it out, and leaves the followers' state keys alone", async () => {
     h = await Harness.create({ lanes: { a: {} }, followers: [{ name: 'one', lane: 'a' }], kubernetes: true });
     const ns = h.systemNamespace;
     expect((await h.kubeCli('apply', '--scope', 'cluster', '--confirm', '--wait')).code).toBe(Exit.Ok);
     // A follower's key, written as the worker writes it.
     const sa = accessWithToken(kube, await serviceAccountToken(kube, ns, 'branch-follower'), 'worker');
-    expect(await projectState(sa, { namespace: ns, configMap: 'bf-state', follower: h.id('one'), entry: '{"phase":"Succeeded"}' }, 3)).toEqual({ written: true, conflicts: 0 });
+    expect(
+      await projectState(
+        sa,
+        { namespace: ns, configMap: 'bf-state', follower: h.id('one'), entry: '{"phase":"Succeeded"}' },
+        3,
+      ),
+    ).toEqual({ written: true, conflicts: 0 });
 
     const doc = YAML.parse(readFileSync(h.registryFile, 'utf8'));
     doc.controller.kubernetes.deployment.image = 'registry.example.com/platform/branch-follower:0.2.0';
     writeFileSync(h.registryFile, YAML.stringify(doc));
     const plan = await h.kubeCli('plan', '--scope', 'cluster', '--diff');
-    expect(plan.out).toMatch(new RegExp(`Deployment/${ns}/bf-worker\\s+configure\\s+.*spec\\.template\\.spec\\.containers\\[0\\]\\.image`));
-    expect(plan.out).toMatch(new RegExp(`ConfigMap/${ns}/bf-registry\\s+configure\\s+data\\.cicd-branch-followers\\.yaml`));
+    expect(plan.out).toMatch(
+      new RegExp(`Deployment/${ns}/bf-worker\\s+configure\\s+.*spec\\.template\\.spec\\.containers\\[0\\]\\.image`),
+    );
+    expect(plan.out).toMatch(
+      new RegExp(`ConfigMap/${ns}/bf-registry\\s+configure\\s+data\\.cicd-branch-followers\\.yaml`),
+    );
     expect(plan.out).toContain('-          image: registry.example.com/platform/branch-follower:0.1.0');
     expect(plan.out).toContain('+          image: registry.example.com/platform/branch-follower:0.2.0');
     expect(plan.out).toMatch(new RegExp(`ConfigMap/${ns}/bf-state\\s+unchanged`));
@@ -119,29 +150,66 @@ describe('plan and apply --confirm --wait against a real cluster', () => {
     expect(res.code).toBe(Exit.Failed);
     // The budget is also the Deployment's progressDeadlineSeconds: whichever of the two notices first.
     const where = `deployment ${h.systemNamespace}/bf-worker`;
-    expect([`${where} not rolled out within its budget 4s (controller.kubernetes.deployment.rollout.budget)`, `${where} failed to roll out: ProgressDeadlineExceeded`].some((head) => res.err.includes(head)), res.err).toBe(true);
+    expect(
+      [
+        `${where} not rolled out within its budget 4s (controller.kubernetes.deployment.rollout.budget)`,
+        `${where} failed to roll out: ProgressDeadlineExceeded`,
+      ].some((head) => res.err.includes(head)),
+      res.err,
+    ).toBe(true);
     expect(res.err).toMatch(/pod bf-worker-\S+: Pending \(Unschedulable: 0\/1 nodes are available: 1 Insufficient cpu/);
-    expect(res.err).toMatch(/event Warning FailedScheduling Pod\/bf-worker-\S+: 0\/1 nodes are available: 1 Insufficient cpu/);
+    expect(res.err).toMatch(
+      /event Warning FailedScheduling Pod\/bf-worker-\S+: 0\/1 nodes are available: 1 Insufficient cpu/,
+    );
     expect(res.err).toContain('followers were not applied');
     await expect(h.handle('one').describe()).rejects.toThrow(/not found/i);
     expect((await deployment(h.systemNamespace, 'bf-worker')).status.availableReplicas).toBe(2);
   });
 });
 
-describe('least privilege, proven with the worker\'s ServiceAccount token', () => {
+describe("least privilege, proven with the worker's ServiceAccount token", () => {
   it('lets the worker do exactly what its followers need, in the namespaces they name', async () => {
     // Lanes live in a namespace of their own, named through a param.
     const lane = `lane-${randomBytes(4).toString('hex')}`;
     h = await Harness.create({
       lanes: { a: {} },
       followers: [
-        { name: 'pipe', lane: 'a', yaml: { adapter: 'tekton', target: { configRef: 'lanes.yaml', params: { ns: lane } }, closeout: { check: 'run-done' } } },
+        {
+          name: 'pipe',
+          lane: 'a',
+          yaml: {
+            adapter: 'tekton',
+            target: { configRef: 'lanes.yaml', params: { ns: lane } },
+            closeout: { check: 'run-done' },
+          },
+        },
         { name: 'web', lane: 'a', yaml: { closeout: { check: 'web-rollout' } } },
       ],
       kubernetes: true,
-      adapter: { checks: { ready: { kind: 'adapter-status' }, 'web-rollout': { kind: 'deployment-rollout', namespace: lane, name: 'web', revision: { annotation: 'example.com/sha' }, retryable: false } } },
-      adapters: { tekton: { kind: 'tekton-pipelinerun', namespace: '{ns}', template: 'run.yaml', checks: { 'run-done': { kind: 'tekton-pipelinerun', retryable: false } } } },
-      files: { 'run.yaml': 'apiVersion: tekton.dev/v1\nkind: PipelineRun\nspec:\n  pipelineRef: { name: build }\n  params: [{ name: revision, value: "{sha}" }]\n' },
+      adapter: {
+        checks: {
+          ready: { kind: 'adapter-status' },
+          'web-rollout': {
+            kind: 'deployment-rollout',
+            namespace: lane,
+            name: 'web',
+            revision: { annotation: 'example.com/sha' },
+            retryable: false,
+          },
+        },
+      },
+      adapters: {
+        tekton: {
+          kind: 'tekton-pipelinerun',
+          namespace: '{ns}',
+          template: 'run.yaml',
+          checks: { 'run-done': { kind: 'tekton-pipelinerun', retryable: false } },
+        },
+      },
+      files: {
+        'run.yaml':
+          'apiVersion: tekton.dev/v1\nkind: PipelineRun\nspec:\n  pipelineRef: { name: build }\n  params: [{ name: revision, value: "{sha}" }]\n',
+      },
     });
     await installCrd(kube, 'tekton.dev', 'pipelineruns', 'PipelineRun', 'v1', true);
     expect((await admin('POST', '/api/v1/namespaces', { metadata: { name: lane } })).status).toBe(201);
@@ -164,18 +232,37 @@ describe('least privilege, proven with the worker\'s ServiceAccount token', () =
     const worker = accessWithToken(kube, token, 'worker');
     const asWorker = (method: string, p: string, body?: unknown) => kubeRequest(kube, token, method, p, body);
     // What the followers need: the state key, a PipelineRun in the lane, the named Deployment.
-    expect((await projectState(worker, { namespace: ns, configMap: 'bf-state', follower: 'x', entry: '{}' }, 3)).written).toBe(true);
+    expect(
+      (await projectState(worker, { namespace: ns, configMap: 'bf-state', follower: 'x', entry: '{}' }, 3)).written,
+    ).toBe(true);
     // Twenty followers writing at once: resourceVersion conflicts happen, are retried, and no key is lost.
-    const writes = await Promise.all(Array.from({ length: 20 }, (_, i) => projectState(worker, { namespace: ns, configMap: 'bf-state', follower: `f${i}`, entry: `{"n":${i}}` }, 50)));
+    const writes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        projectState(worker, { namespace: ns, configMap: 'bf-state', follower: `f${i}`, entry: `{"n":${i}}` }, 50),
+      ),
+    );
     expect(writes.every((w) => w.written)).toBe(true);
     expect(writes.reduce((sum, w) => sum + w.conflicts, 0)).toBeGreaterThan(0);
     const data = (await admin('GET', `/api/v1/namespaces/${ns}/configmaps/bf-state`)).body.data;
     expect(Object.keys(data).sort()).toEqual(['x', ...Array.from({ length: 20 }, (_, i) => `f${i}`)].sort());
     const spec = loadRegistry(h.registryFile).followers[0]!.spec;
-    const run = await triggerRun(worker, { follower: spec.id, branch: 'main', configRef: 'lanes.yaml', params: spec.target.params, adapter: spec.adapter as KubeAdapterSpec }, 'a'.repeat(40), 1);
+    const run = await triggerRun(
+      worker,
+      {
+        follower: spec.id,
+        branch: 'main',
+        configRef: 'lanes.yaml',
+        params: spec.target.params,
+        adapter: spec.adapter as KubeAdapterSpec,
+      },
+      'a'.repeat(40),
+      1,
+    );
     expect(run).toMatchObject({ alreadyRunning: false, jobId: `${spec.id}-aaaaaaaa-1` });
     const check = loadRegistry(h.registryFile).followers[1]!.spec.closeout;
-    expect(await objectCheck(worker, check as Extract<typeof check, { kind: 'deployment-rollout' }>, 'a'.repeat(40))).toMatchObject({ phase: 'Pending', message: `deployment ${lane}/web does not exist yet` });
+    expect(
+      await objectCheck(worker, check as Extract<typeof check, { kind: 'deployment-rollout' }>, 'a'.repeat(40)),
+    ).toMatchObject({ phase: 'Pending', message: `deployment ${lane}/web does not exist yet` });
 
     // Nothing more: no Secrets anywhere, no other ConfigMap, no other Deployment, nothing elsewhere.
     const forbidden = [
@@ -203,14 +290,33 @@ describe('deploy/base: the kustomize base', () => {
     const base = path.resolve(import.meta.dirname, '../../deploy/base');
     const expected = kustomizeFiles(registry, renderObjects(registry));
     expect(readdirSync(base).sort()).toEqual([...expected.keys()].sort());
-    for (const [file, text] of expected) expect(readFileSync(path.join(base, file), 'utf8'), `deploy/base/${file} is stale: run npm run deploy:render`).toBe(text);
+    for (const [file, text] of expected)
+      expect(
+        readFileSync(path.join(base, file), 'utf8'),
+        `deploy/base/${file} is stale: run npm run deploy:render`,
+      ).toBe(text);
 
     const { kubectl } = await ensureKubeTools(() => undefined);
-    const out = await promisify(execFile)(kubectl, ['--kubeconfig', kube.adminKubeconfig, 'apply', '--server-side', '--field-manager', 'branch-follower', '-k', base], { encoding: 'utf8' });
+    const out = await promisify(execFile)(
+      kubectl,
+      [
+        '--kubeconfig',
+        kube.adminKubeconfig,
+        'apply',
+        '--server-side',
+        '--field-manager',
+        'branch-follower',
+        '-k',
+        base,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(out.stdout).toContain('deployment.apps/branch-follower-worker serverside-applied');
     const plan = await cliWithShippedRegistry('plan', '--scope', 'cluster', '-o', 'json');
     expect(plan.code, plan.err).toBe(Exit.Ok);
-    expect(JSON.parse(plan.out).cluster.objects.map((o: { action: string }) => o.action)).toEqual(Array(7).fill('unchanged'));
+    expect(JSON.parse(plan.out).cluster.objects.map((o: { action: string }) => o.action)).toEqual(
+      Array(7).fill('unchanged'),
+    );
   });
 });
 
@@ -218,6 +324,10 @@ async function cliWithShippedRegistry(...args: string[]) {
   const { main } = await import('../../client/cli.ts');
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(['--registry', DEFAULT_REGISTRY, '--kubeconfig', kube.adminKubeconfig, ...args], { out: (t) => out.push(t), err: (t) => err.push(t), color: false });
+  const code = await main(['--registry', DEFAULT_REGISTRY, '--kubeconfig', kube.adminKubeconfig, ...args], {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    color: false,
+  });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }

@@ -20,9 +20,21 @@ afterEach(async () => {
 describe('mirror credentials', () => {
   it('reads an authenticated mirror with the token from the worker environment; the value is nowhere in history, state or output', async () => {
     const token = `mirror-${randomBytes(12).toString('hex')}`;
-    h = await Harness.create({ lanes: { a: { deployMs: 100 } }, followers: [{ name: 'app', lane: 'a' }], defaults: { pollInterval: '300ms', observe: { mode: 'watch', fallbackInterval: '1m' } } });
+    h = await Harness.create({
+      lanes: { a: { deployMs: 100 } },
+      followers: [{ name: 'app', lane: 'a' }],
+      defaults: { pollInterval: '300ms', observe: { mode: 'watch', fallbackInterval: '1m' } },
+    });
     server = await startHttpGit(h.mirrorRoot, token);
-    h.writeConfig({ followers: [{ name: 'app', lane: 'a', yaml: { source: { mirror: server.url(REPO), branch: 'main', auth: { bearerTokenEnv: 'MIRROR_TOKEN' } } } }] });
+    h.writeConfig({
+      followers: [
+        {
+          name: 'app',
+          lane: 'a',
+          yaml: { source: { mirror: server.url(REPO), branch: 'main', auth: { bearerTokenEnv: 'MIRROR_TOKEN' } } },
+        },
+      ],
+    });
     h.registry = (await import('../../config/registry.ts')).loadRegistry(h.registryFile);
     const first = h.push('main', 'first');
     await h.startWorker();
@@ -31,11 +43,17 @@ describe('mirror credentials', () => {
     // Without the variable: Blocked, saying which variable the worker lacks; nothing fired.
     const blocked = await h.waitFor('app', 'blocked without credentials', (v) => v.phase === 'Blocked');
     expect(blocked.code).toBe('MirrorUnreachable');
-    expect(blocked.message).toBe("the mirror's credentials are in MIRROR_TOKEN, which is not set in the worker's environment");
+    expect(blocked.message).toBe(
+      "the mirror's credentials are in MIRROR_TOKEN, which is not set in the worker's environment",
+    );
     // A wrong token: the server refuses it, and the follower says so without echoing it.
     process.env.MIRROR_TOKEN = 'not-the-token';
     await h.handle('app').signal(refreshSignal);
-    await h.waitFor('app', 'refused by the mirror', (v) => v.phase === 'Blocked' && !v.message.includes('MIRROR_TOKEN'));
+    await h.waitFor(
+      'app',
+      'refused by the mirror',
+      (v) => v.phase === 'Blocked' && !v.message.includes('MIRROR_TOKEN'),
+    );
     expect(server.refused).toBeGreaterThan(0);
     expect(h.triggers()).toHaveLength(0);
 

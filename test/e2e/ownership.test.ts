@@ -13,18 +13,38 @@ afterEach(async () => {
   for (const h of open.splice(0)) await h.close();
 });
 
-const json = (r: { out: string }) => JSON.parse(r.out) as { plan: { follower: string; action: string; reason: string }[]; watchers: { mirror: string; action: string; reason: string }[] };
-const status = async (h: Harness, workflowId: string) => (await h.client.workflow.getHandle(workflowId).describe()).status.name;
+const json = (r: { out: string }) =>
+  JSON.parse(r.out) as {
+    plan: { follower: string; action: string; reason: string }[];
+    watchers: { mirror: string; action: string; reason: string }[];
+  };
+const status = async (h: Harness, workflowId: string) =>
+  (await h.client.workflow.getHandle(workflowId).describe()).status.name;
 const running = async (h: Harness, followerId: string) => status(h, workflowIdFor(followerId));
 const WATCH = { pollInterval: '300ms', observe: { mode: 'watch', fallbackInterval: '1m' } };
 
 describe('registries sharing a task queue', () => {
   it('neither apply disturbs the other: plans leave the other team alone and say so; each stops only its own', async () => {
     const shared = `shared-${randomBytes(4).toString('hex')}`;
-    const a = await Harness.create({ registryId: 'team-a', temporal: { taskQueue: shared }, lanes: { a: {} }, followers: [{ name: 'a1', lane: 'a' }, { name: 'a2', lane: 'a' }], defaults: WATCH });
+    const a = await Harness.create({
+      registryId: 'team-a',
+      temporal: { taskQueue: shared },
+      lanes: { a: {} },
+      followers: [
+        { name: 'a1', lane: 'a' },
+        { name: 'a2', lane: 'a' },
+      ],
+      defaults: WATCH,
+    });
     open.push(a);
     // Team B follows the same mirror repository in watch mode: it gets a watcher of its own.
-    const b = await Harness.create({ registryId: 'team-b', temporal: { taskQueue: shared }, lanes: { b: {} }, followers: [{ name: 'b1', lane: 'b', yaml: { source: { mirror: a.daemon.url(REPO), branch: 'main' } } }], defaults: WATCH });
+    const b = await Harness.create({
+      registryId: 'team-b',
+      temporal: { taskQueue: shared },
+      lanes: { b: {} },
+      followers: [{ name: 'b1', lane: 'b', yaml: { source: { mirror: a.daemon.url(REPO), branch: 'main' } } }],
+      defaults: WATCH,
+    });
     open.push(b);
     await a.startWorker();
     expect((await a.cli('apply', '--confirm')).code).toBe(0);
@@ -37,8 +57,14 @@ describe('registries sharing a task queue', () => {
         { follower: a.id('a2'), action: 'leave', reason: 'owned by registry team-a' },
       ]),
     );
-    expect(planB.watchers).toContainEqual({ mirror: a.daemon.url(REPO), action: 'start', reason: '1 follower(s) watch it' });
-    expect(planB.watchers).toContainEqual(expect.objectContaining({ action: 'leave', reason: 'owned by registry team-a' }));
+    expect(planB.watchers).toContainEqual({
+      mirror: a.daemon.url(REPO),
+      action: 'start',
+      reason: '1 follower(s) watch it',
+    });
+    expect(planB.watchers).toContainEqual(
+      expect.objectContaining({ action: 'leave', reason: 'owned by registry team-a' }),
+    );
     const textPlan = await b.cli('plan');
     expect(textPlan.out).toMatch(new RegExp(`${a.id('a1')}\\s+leave\\s+owned by registry team-a`));
     expect((await b.cli('apply', '--confirm')).code).toBe(0);
@@ -63,10 +89,19 @@ describe('registries sharing a task queue', () => {
 
     // Team B declares a follower id team A already runs: left alone, never reconfigured.
     const before = await a.handle('a1').query(specQuery);
-    b.writeConfig({ followers: [{ name: 'b1', lane: 'b' }, { name: 'clash', lane: 'b', yaml: { id: a.id('a1') } }] });
+    b.writeConfig({
+      followers: [
+        { name: 'b1', lane: 'b' },
+        { name: 'clash', lane: 'b', yaml: { id: a.id('a1') } },
+      ],
+    });
     b.registry = loadRegistry(b.registryFile);
     const clash = json(await b.cli('plan', '-o', 'json')).plan.find((f) => f.follower === a.id('a1'));
-    expect(clash).toEqual({ follower: a.id('a1'), action: 'leave', reason: 'owned by registry team-a: rename this follower, or remove it from one registry' });
+    expect(clash).toEqual({
+      follower: a.id('a1'),
+      action: 'leave',
+      reason: 'owned by registry team-a: rename this follower, or remove it from one registry',
+    });
     expect((await b.cli('apply', '--confirm')).code).toBe(0);
     expect(await a.handle('a1').query(specQuery)).toEqual(before);
   });
@@ -78,7 +113,11 @@ describe('registries sharing a task queue', () => {
     const hostile = `x' OR FollowerId != 'y`;
     const workflowId = `probe-${randomBytes(4).toString('hex')}`;
     // No worker serves this queue: the probe stays Running, searchable by its hostile value.
-    await h.client.workflow.start('probeWorkflow', { workflowId, taskQueue: `${h.taskQueue}-idle`, typedSearchAttributes: [{ key: FollowerIdKey, value: hostile }] });
+    await h.client.workflow.start('probeWorkflow', {
+      workflowId,
+      taskQueue: `${h.taskQueue}-idle`,
+      typedSearchAttributes: [{ key: FollowerIdKey, value: hostile }],
+    });
     try {
       const ids = async (query: string) => {
         const found: string[] = [];
@@ -86,7 +125,9 @@ describe('registries sharing a task queue', () => {
         return found;
       };
       await expect.poll(() => ids(allEqual({ FollowerId: hostile })), { timeout: 20_000 }).toEqual([workflowId]);
-      expect(await ids(allEqual({ FollowerId: 'x', ExecutionStatus: 'Running', TaskQueue: `${h.taskQueue}-idle` }))).toEqual([]);
+      expect(
+        await ids(allEqual({ FollowerId: 'x', ExecutionStatus: 'Running', TaskQueue: `${h.taskQueue}-idle` })),
+      ).toEqual([]);
     } finally {
       await h.client.workflow.getHandle(workflowId).terminate('probe done');
     }

@@ -4,7 +4,15 @@
 // follower's account of itself.
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { FollowerIdKey, ownerOf, pauseSignal, refreshSignal, resumeSignal, workflowIdFor, type FollowerWorkflowInput } from '../../contract/messages.ts';
+import {
+  FollowerIdKey,
+  ownerOf,
+  pauseSignal,
+  refreshSignal,
+  resumeSignal,
+  workflowIdFor,
+  type FollowerWorkflowInput,
+} from '../../contract/messages.ts';
 import type { FollowerView } from '../../contract/state.ts';
 import { setBranch, startGitDaemon } from '../../scripts/git-mirror.ts';
 import { closingOut, demoAdapter, Harness, patchesIn, processOutput, REPO } from '../support/harness.ts';
@@ -29,7 +37,10 @@ const keysUnique = (harness: Harness) => {
 
 /** Fast failover: a lost task comes back after these timeouts, so a test can afford several. */
 const FAST_FAILOVER = { temporal: { workflowTaskTimeout: '2s' }, worker: { stickyQueueScheduleToStartTimeout: '1s' } };
-const FAST_ACTIVITIES = { adapter: { timeout: '2s' }, activity: { heartbeatTimeout: '1s', maxAttempts: 10, maxRetryInterval: '1s' } };
+const FAST_ACTIVITIES = {
+  adapter: { timeout: '2s' },
+  activity: { heartbeatTimeout: '1s', maxAttempts: 10, maxRetryInterval: '1s' },
+};
 
 describe('the head is the goal', () => {
   it('flip-flop: A deployed, B (slow) in flight, force-push back to A, push B again — B ends deployed', async () => {
@@ -42,7 +53,11 @@ describe('the head is the goal', () => {
     await h.waitFor('app', 'B in flight', (v) => closingOut(v)?.sha === B);
     setBranch(h.mirrorRoot, REPO, 'main', A);
     await h.handle('app').signal(refreshSignal);
-    await h.waitFor('app', 'B superseded by the rewind', (v) => v.shas.find((r) => r.sha === B)?.result?.outcome === 'Superseded');
+    await h.waitFor(
+      'app',
+      'B superseded by the rewind',
+      (v) => v.shas.find((r) => r.sha === B)?.result?.outcome === 'Superseded',
+    );
     setBranch(h.mirrorRoot, REPO, 'main', B);
     await h.handle('app').signal(refreshSignal);
     const done = await h.waitFor('app', 'B deployed in a new run', succeededOn(B));
@@ -58,7 +73,10 @@ describe('the head is the goal', () => {
       injected: 'A deployed; B (3s job) in flight; force-push back to A; B again',
       duplicates: duplicates(h.triggers()),
       lost: 0,
-      recovery: `runtime ends on B (its own status), B fired once per run; triggers ${h.triggers().map((t) => (t.sha === A ? 'A' : 'B')).join(' ')}`,
+      recovery: `runtime ends on B (its own status), B fired once per run; triggers ${h
+        .triggers()
+        .map((t) => (t.sha === A ? 'A' : 'B'))
+        .join(' ')}`,
       reproduce: reproduce('flip-flop'),
     });
   });
@@ -87,9 +105,18 @@ describe('the head is the goal', () => {
     await h.handle('cancels').signal(refreshSignal);
     await h.handle('nocancel').signal(refreshSignal);
     // B was cancelled (or, with no cancel command, ran on): either way the runtime left A, so A goes out again.
-    for (const [name, lane, branch] of [['cancels', 'a', 'one'], ['nocancel', 'b', 'two']] as const) {
-      const done = await h.waitFor(name, 'A redeployed', (v) => succeededOn(A[branch])(v) && v.shas.find((r) => r.sha === A[branch])?.runs === 2);
-      expect(done.shas.find((r) => r.sha === B[branch])).toMatchObject({ result: { outcome: 'Superseded', by: A[branch] } });
+    for (const [name, lane, branch] of [
+      ['cancels', 'a', 'one'],
+      ['nocancel', 'b', 'two'],
+    ] as const) {
+      const done = await h.waitFor(
+        name,
+        'A redeployed',
+        (v) => succeededOn(A[branch])(v) && v.shas.find((r) => r.sha === A[branch])?.runs === 2,
+      );
+      expect(done.shas.find((r) => r.sha === B[branch])).toMatchObject({
+        result: { outcome: 'Superseded', by: A[branch] },
+      });
       expect(h.runtimeStatus(lane)).toMatchObject({ sha: A[branch], phase: 'Succeeded' });
       expect(h.triggers(lane).map((t) => t.sha)).toEqual([A[branch], B[branch], A[branch]]);
     }
@@ -100,7 +127,8 @@ describe('the head is the goal', () => {
       injected: 'A deployed; B (2.5s job) in flight; force-push back to A — with a cancel command, and without one',
       duplicates: duplicates(h.triggers()),
       lost: 0,
-      recovery: 'B superseded (cancelled, or left to finish); the runtime asked, A redeployed as run 2; the runtime ends on A in both lanes',
+      recovery:
+        'B superseded (cancelled, or left to finish); the runtime asked, A redeployed as run 2; the runtime ends on A in both lanes',
       reproduce: reproduce('rewind while'),
     });
   });
@@ -117,14 +145,19 @@ describe('at most once per key', () => {
     const sha = h.push('main', 'x');
     const workers = h.superviseWorker();
     await h.startFollowers();
-    const failed = await h.waitFor('app', 'Failed for the sha', (v) => v.phase === 'Failed' && v.observedSha === sha, 90_000).catch((err) => {
-      throw new Error(`${err}\nworker output:\n${processOutput(workers.current())}`);
-    });
+    const failed = await h
+      .waitFor('app', 'Failed for the sha', (v) => v.phase === 'Failed' && v.observedSha === sha, 90_000)
+      .catch((err) => {
+        throw new Error(`${err}\nworker output:\n${processOutput(workers.current())}`);
+      });
     // The worker really died mid-trigger, and the runtime's log holds the sha once.
     expect(workers.deaths()).toContain('SIGKILL');
     expect(h.triggers().map((t) => t.sha)).toEqual([sha]);
     expect(h.runtimeStatus('a')).toMatchObject({ sha, phase: 'Failed' });
-    expect({ code: failed.code, message: failed.message }).toEqual({ code: 'RuntimeFailed', message: 'rollout failed: invalid manifest' });
+    expect({ code: failed.code, message: failed.message }).toEqual({
+      code: 'RuntimeFailed',
+      message: 'rollout failed: invalid manifest',
+    });
     // The retried activity found the job (the key) and did not fire: the run was adopted.
     expect((await h.events('app')).some((e) => e.code === 'AlreadyOnRuntime' && e.sha === sha)).toBe(true);
     h.recordHistory('app', 'killed-after-accept');
@@ -133,7 +166,8 @@ describe('at most once per key', () => {
       injected: 'the runtime SIGKILLs the worker running its trigger, after accepting it; the job fails at once',
       duplicates: duplicates(h.triggers()),
       lost: 0,
-      recovery: 'the retried activity waits out the orphaned command, sees the sha (Failed) and fires nothing; Failed: RuntimeFailed for it',
+      recovery:
+        'the retried activity waits out the orphaned command, sees the sha (Failed) and fires nothing; Failed: RuntimeFailed for it',
       reproduce: reproduce('killed by the adapter'),
     });
   });
@@ -144,7 +178,11 @@ describe('status is true', () => {
     h = await Harness.create({
       lanes: { a: { deployMs: 100 } },
       followers: [{ name: 'app', lane: 'a' }],
-      defaults: { pollInterval: '300ms', observe: { mode: 'watch', fallbackInterval: '1s' }, loop: { continueAsNewAfter: 12 } },
+      defaults: {
+        pollInterval: '300ms',
+        observe: { mode: 'watch', fallbackInterval: '1s' },
+        loop: { continueAsNewAfter: 12 },
+      },
     });
     const A = h.push('main', 'A');
     await h.startWorker();
@@ -222,9 +260,15 @@ describe('status is true', () => {
     h.spawnWorker();
     const done = await h.waitFor('app', 'closed out after the outage', (v) => v.phase === 'Succeeded', 90_000);
     expect(done.code).toBe('ClosedOutOverBudget');
-    expect(done.shas.find((r) => r.sha === sha)!.result).toMatchObject({ outcome: 'Succeeded', code: 'ClosedOutOverBudget', overrunMs: expect.any(Number) });
+    expect(done.shas.find((r) => r.sha === sha)!.result).toMatchObject({
+      outcome: 'Succeeded',
+      code: 'ClosedOutOverBudget',
+      overrunMs: expect.any(Number),
+    });
     expect((done.shas.find((r) => r.sha === sha)!.result as { overrunMs: number }).overrunMs).toBeGreaterThan(1000);
-    expect(done.message).toMatch(/^closed out in \d+(\.\d)?s: \d+(\.\d)?s over the 3s budget from followers\[0\]\.closeout\.budget \(.*\) \(budget missed\)$/);
+    expect(done.message).toMatch(
+      /^closed out in \d+(\.\d)?s: \d+(\.\d)?s over the 3s budget from followers\[0\]\.closeout\.budget \(.*\) \(budget missed\)$/,
+    );
     expect(h.triggers().map((t) => t.sha)).toEqual([sha]);
     h.recordHistory('app', 'budget-during-outage');
     report({
@@ -249,7 +293,11 @@ describe('running followers keep running across the upgrade', () => {
     const A = h.push('main', 'A');
     await h.startWorker({ bundlePath: await v1WorkflowBundle() });
     await h.startFollowers();
-    const v1Deployed = await h.waitFor('app', 'A deployed by v1', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === A);
+    const v1Deployed = await h.waitFor(
+      'app',
+      'A deployed by v1',
+      (v) => v.phase === 'Succeeded' && v.lastSucceededSha === A,
+    );
     expect((v1Deployed as unknown as { version?: number }).version).toBeUndefined();
     const firstRun = (await h.handle('app').describe()).runId;
     let running = firstRun;
@@ -273,10 +321,17 @@ describe('running followers keep running across the upgrade', () => {
     await h.waitFor('app', 'B deployed by v2', succeededOn(B));
     const events = await h.events('app');
     expect(events.some((e) => e.code === 'Migrated')).toBe(true);
-    expect(events.some((e) => e.code === 'Recorded' && e.message.startsWith('state projection not written'))).toBe(true);
+    expect(events.some((e) => e.code === 'Recorded' && e.message.startsWith('state projection not written'))).toBe(
+      true,
+    );
     expect(h.triggers().map((t) => t.sha)).toEqual([A, B]);
     // The bytes in history: the run was recorded by v1 (its own patches), then marked by v2 where it took over.
-    expect(patchesIn(h.historyJson('app', upgradedRun))).toEqual(['retry-failed-projection', 'observe-as-local-activity', 'decision-core-v2', 'recorded-clock']);
+    expect(patchesIn(h.historyJson('app', upgradedRun))).toEqual([
+      'retry-failed-projection',
+      'observe-as-local-activity',
+      'decision-core-v2',
+      'recorded-clock',
+    ]);
     h.recordHistory('app', 'upgraded-from-v1', upgradedRun);
 
     // A continued run started from the state v1 carried: converted at start; the runtime is
@@ -290,23 +345,32 @@ describe('running followers keep running across the upgrade', () => {
         typedSearchAttributes: [{ key: FollowerIdKey, value: h.id('app') }],
       })
     ).firstExecutionRunId;
-    const resumed = await h.waitFor('app', 'B closed out from the carried state', (v) => v.version === 2 && v.phase === 'Succeeded' && v.lastSucceededSha === B);
+    const resumed = await h.waitFor(
+      'app',
+      'B closed out from the carried state',
+      (v) => v.version === 2 && v.phase === 'Succeeded' && v.lastSucceededSha === B,
+    );
     expect(resumed.shas.find((r) => r.sha === A)).toMatchObject({ result: { outcome: 'Succeeded' }, runs: 1 });
     expect(h.triggers().map((t) => t.sha)).toEqual([A, B]);
     h.recordHistory('app', 'continued-from-v1-state', restarted);
     report({
       fault: 'upgrade from the released v1 workflows',
-      injected: 'a follower running on the v1 workflows (from git), its projection failing; its worker replaced by this release; a run started from v1 carried state',
+      injected:
+        'a follower running on the v1 workflows (from git), its projection failing; its worker replaced by this release; a run started from v1 carried state',
       duplicates: duplicates(h.triggers()),
       lost: 0,
-      recovery: 'v1 history replayed, handed over at the first live step (marker decision-core-v2), next push deployed; the carried run fired nothing (runtime already on the head)',
+      recovery:
+        'v1 history replayed, handed over at the first live step (marker decision-core-v2), next push deployed; the carried run fired nothing (runtime already on the head)',
       reproduce: reproduce('started by the v1 core'),
     });
   });
 });
 
 /** The input a run continued as new with: what it carried into its next run. */
-async function continuedAsNewInput(harness: Harness, runId: string): Promise<FollowerWorkflowInput & { state: Record<string, unknown> }> {
+async function continuedAsNewInput(
+  harness: Harness,
+  runId: string,
+): Promise<FollowerWorkflowInput & { state: Record<string, unknown> }> {
   const history = await harness.client.workflow.getHandle(workflowIdFor(harness.id('app')), runId).fetchHistory();
   const event = history.events?.find((e) => e.workflowExecutionContinuedAsNewEventAttributes);
   const payload = event?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads?.[0];

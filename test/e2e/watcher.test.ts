@@ -29,7 +29,14 @@ describe('mirror watcher', () => {
     // A second repository: its own watcher.
     seedMirror(h.mirrorRoot, [{ repo: 'org/other', branches: [{ name: 'main', commits: 1 }] }]);
     const other = { name: 'd', lane: 'd', yaml: { source: { mirror: h.daemon.url('org/other'), branch: 'main' } } };
-    h.writeConfig({ followers: [{ name: 'a', lane: 'a', branch: 'a' }, { name: 'b', lane: 'b', branch: 'b' }, { name: 'c', lane: 'c', branch: 'c' }, other] });
+    h.writeConfig({
+      followers: [
+        { name: 'a', lane: 'a', branch: 'a' },
+        { name: 'b', lane: 'b', branch: 'b' },
+        { name: 'c', lane: 'c', branch: 'c' },
+        other,
+      ],
+    });
     h.registry = loadRegistry(h.registryFile);
     await h.startWorker();
     await h.startFollowers();
@@ -37,23 +44,35 @@ describe('mirror watcher', () => {
     const watcher = h.client.workflow.getHandle(h.watcherId(h.daemon.url(REPO)));
     await waitForRead(watcher, 2);
 
-    const looked = Object.fromEntries(await Promise.all(['a', 'b', 'c'].map(async (n) => [n, (await h!.state(n)).lastLookAt] as const)));
+    const looked = Object.fromEntries(
+      await Promise.all(['a', 'b', 'c'].map(async (n) => [n, (await h!.state(n)).lastLookAt] as const)),
+    );
     const moved = h.push('b', 'only b moves');
     await h.waitFor('b', 'deployed by the wake-up', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === moved);
     // Several watcher reads later, a and c have not read the mirror again: nobody woke them.
     await waitForRead(watcher, 3);
-    for (const n of ['a', 'c']) expect((await h.state(n)).lastLookAt, `${n} read the mirror while idle`).toBe(looked[n]);
+    for (const n of ['a', 'c'])
+      expect((await h.state(n)).lastLookAt, `${n} read the mirror while idle`).toBe(looked[n]);
     expect((await watcher.query(watcherStateQuery)).wakeUps).toBe(1);
     expect(h.triggers('b').map((t) => t.sha)).toContain(moved);
 
     const plan = JSON.parse((await h.cli('plan', '-o', 'json')).out);
-    expect(plan.watchers.map((w: { mirror: string; action: string }) => `${w.mirror} ${w.action}`).sort()).toEqual([`${h.daemon.url(REPO)} unchanged`, `${h.daemon.url('org/other')} unchanged`].sort());
+    expect(plan.watchers.map((w: { mirror: string; action: string }) => `${w.mirror} ${w.action}`).sort()).toEqual(
+      [`${h.daemon.url(REPO)} unchanged`, `${h.daemon.url('org/other')} unchanged`].sort(),
+    );
     const status = await h.cli('status');
     expect(status.out).toMatch(/mirror watchers: 2\/2 running, oldest read \d+(ms|s) ago/);
   });
 
   it('a mirror outage shows on the watcher, and every follower is woken once the mirror is back', async () => {
-    h = await Harness.create({ lanes: { a: { deployMs: 100 }, b: { deployMs: 100 } }, followers: [{ name: 'a', lane: 'a', branch: 'a' }, { name: 'b', lane: 'b', branch: 'b' }], defaults: WATCH });
+    h = await Harness.create({
+      lanes: { a: { deployMs: 100 }, b: { deployMs: 100 } },
+      followers: [
+        { name: 'a', lane: 'a', branch: 'a' },
+        { name: 'b', lane: 'b', branch: 'b' },
+      ],
+      defaults: WATCH,
+    });
     await h.startWorker();
     await h.startFollowers();
     for (const n of ['a', 'b']) await h.waitFor(n, 'first deploy', (v) => v.phase === 'Succeeded');
@@ -61,11 +80,16 @@ describe('mirror watcher', () => {
     await waitForRead(watcher, 1);
 
     await h.daemon.stop();
-    const failing = await until(async () => (await watcher.query(watcherStateQuery)).failing, 'watcher sees the outage');
+    const failing = await until(
+      async () => (await watcher.query(watcherStateQuery)).failing,
+      'watcher sees the outage',
+    );
     expect(failing.message).toMatch(/reading git:\/\/127\.0\.0\.1:\d+\/org\/app\.git: .*ECONNREFUSED/);
     // The Temporal UI's current details say so too, with the cause.
     const { currentDetails } = await watcher.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-    expect(currentDetails).toMatch(/^\*\*Failing\*\* `git:\/\/127\.0\.0\.1:\d+\/org\/app\.git`: 2 branch\(es\) for 2 follower\(s\)/);
+    expect(currentDetails).toMatch(
+      /^\*\*Failing\*\* `git:\/\/127\.0\.0\.1:\d+\/org\/app\.git`: 2 branch\(es\) for 2 follower\(s\)/,
+    );
     expect(currentDetails).toContain('ECONNREFUSED');
     const before = (await h.state('a')).lastLookAt!;
     // The branch moves while the mirror is unreadable, then the mirror comes back.
@@ -79,9 +103,12 @@ describe('mirror watcher', () => {
   });
 });
 
-async function waitForRead(watcher: { query: (q: typeof watcherStateQuery) => Promise<{ readAt?: number }> }, reads: number): Promise<void> {
+async function waitForRead(
+  watcher: { query: (q: typeof watcherStateQuery) => Promise<{ readAt?: number }> },
+  reads: number,
+): Promise<void> {
   let last = 0;
-  for (let seen = 0; seen < reads; ) {
+  for (let seen = 0; seen < reads;) {
     const readAt = await until(async () => {
       const r = (await watcher.query(watcherStateQuery)).readAt;
       return r !== undefined && r > last ? r : undefined;

@@ -20,7 +20,10 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const exited = (p: ChildProcess) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => p.once('exit', () => r())));
+const exited = (p: ChildProcess) =>
+  p.exitCode !== null || p.signalCode !== null
+    ? Promise.resolve()
+    : new Promise<void>((r) => p.once('exit', () => r()));
 
 /** Until the current worker (the supervisor may replace a dead one meanwhile) polls its task queue. */
 async function polling(current: () => ChildProcess): Promise<void> {
@@ -33,14 +36,21 @@ async function polling(current: () => ChildProcess): Promise<void> {
 }
 
 const head = (harness: Harness, branch: string): string =>
-  execFileSync('git', ['--git-dir', path.join(harness.mirrorRoot, `${REPO}.git`), 'rev-parse', `refs/heads/${branch}`], { encoding: 'utf8' }).trim();
+  execFileSync(
+    'git',
+    ['--git-dir', path.join(harness.mirrorRoot, `${REPO}.git`), 'rev-parse', `refs/heads/${branch}`],
+    { encoding: 'utf8' },
+  ).trim();
 
 /** Every triggered sha of this follower's lane has an outcome: nothing was left behind. */
 function lost(harness: Harness, lane: string, view: FollowerView): string[] {
   return harness
     .triggers(lane)
     .map((t) => t.sha)
-    .filter((sha) => !['Succeeded', 'Failed', 'Superseded'].includes(view.shas.find((r) => r.sha === sha)?.result?.outcome ?? ''));
+    .filter(
+      (sha) =>
+        !['Succeeded', 'Failed', 'Superseded'].includes(view.shas.find((r) => r.sha === sha)?.result?.outcome ?? ''),
+    );
 }
 
 // Fast failover, so many kills fit in one run. A task handed to a worker as it dies comes back
@@ -58,7 +68,11 @@ describe.each(['poll', 'watch'] as const)('worker kills (%s mode)', (mode) => {
     const lanes = ['l1', 'l2', 'l3'];
     h = await Harness.create({
       // Each lane's control plane kills the worker that runs some of its triggers, after accepting them.
-      lanes: { l1: { deployMs: 1500, killWorkerOnTriggers: [2, 6, 11] }, l2: { deployMs: 2500, killWorkerOnTriggers: [3, 8] }, l3: { deployMs: 4000, killWorkerOnTriggers: [1, 5] } },
+      lanes: {
+        l1: { deployMs: 1500, killWorkerOnTriggers: [2, 6, 11] },
+        l2: { deployMs: 2500, killWorkerOnTriggers: [3, 8] },
+        l3: { deployMs: 4000, killWorkerOnTriggers: [1, 5] },
+      },
       followers: lanes.map((lane, i) => ({ name: `f${i + 1}`, lane, branch: `b${i + 1}` })),
       defaults: {
         pollInterval: '300ms',
@@ -91,7 +105,12 @@ describe.each(['poll', 'watch'] as const)('worker kills (%s mode)', (mode) => {
     const views = await Promise.all(
       lanes.map((_, i) => {
         const sha = head(h!, `b${i + 1}`);
-        return h!.waitFor(`f${i + 1}`, `final head ${sha.slice(0, 8)} Succeeded`, (v) => v.phase === 'Succeeded' && v.lastSucceededSha === sha, 300_000);
+        return h!.waitFor(
+          `f${i + 1}`,
+          `final head ${sha.slice(0, 8)} Succeeded`,
+          (v) => v.phase === 'Succeeded' && v.lastSucceededSha === sha,
+          300_000,
+        );
       }),
     );
     const recoveryS = (Date.now() - stormOver) / 1000;
@@ -104,7 +123,9 @@ describe.each(['poll', 'watch'] as const)('worker kills (%s mode)', (mode) => {
     expect(dups).toBe(0);
     expect(shaRefires(triggers)).toBe(0); // pushes only move forward: no sha is ever needed twice
     expect(missing).toEqual([]);
-    lanes.forEach((lane, i) => expect(h!.runtimeStatus(lane)).toMatchObject({ sha: head(h!, `b${i + 1}`), phase: 'Succeeded' }));
+    lanes.forEach((lane, i) =>
+      expect(h!.runtimeStatus(lane)).toMatchObject({ sha: head(h!, `b${i + 1}`), phase: 'Succeeded' }),
+    );
     // The runtime's own kills, from its log. Each one the runtime attempts follows an accepted job
     // (l3's first is always one); one that comes after ours finds no worker and fails the command
     // instead — the follower learns nothing either way. How many land is chance: counted, reported.
@@ -141,7 +162,12 @@ describe('server restart', () => {
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
     });
-    h = await Harness.create({ address: server.address, lanes: { a: { deployMs: 4000 } }, followers: [{ name: 'app', lane: 'a' }], ...FAST_FAILOVER });
+    h = await Harness.create({
+      address: server.address,
+      lanes: { a: { deployMs: 4000 } },
+      followers: [{ name: 'app', lane: 'a' }],
+      ...FAST_FAILOVER,
+    });
     const sha = h.push('main', 'x');
     let worker = h.spawnWorker();
     await h.startFollowers();
@@ -152,7 +178,12 @@ describe('server restart', () => {
     const killedAt = Date.now();
     server = await startDevServer(serverOptions);
     if (worker.exitCode !== null) worker = h.spawnWorker(); // a worker that gave up is restarted, as a supervisor would
-    await h.waitFor('app', 'deployed after the restart', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === sha, 120_000);
+    await h.waitFor(
+      'app',
+      'deployed after the restart',
+      (v) => v.phase === 'Succeeded' && v.lastSucceededSha === sha,
+      120_000,
+    );
     const recoveryS = (Date.now() - killedAt) / 1000;
     expect(h.triggers().map((t) => t.sha)).toEqual([sha]);
     report({
@@ -176,7 +207,9 @@ describe('mirror outage', () => {
     await h.daemon.stop();
     const blocked = await h.waitFor('app', 'blocked on the mirror', (v) => v.phase === 'Blocked');
     expect(blocked.code).toBe('MirrorUnreachable');
-    expect(blocked.message).toMatch(/^reading git:\/\/127\.0\.0\.1:\d+\/org\/app\.git: 127\.0\.0\.1:\d+: connect ECONNREFUSED/);
+    expect(blocked.message).toMatch(
+      /^reading git:\/\/127\.0\.0\.1:\d+\/org\/app\.git: 127\.0\.0\.1:\d+: connect ECONNREFUSED/,
+    );
     expect(blocked.mirrorBlocked?.since).toEqual(expect.any(Number));
     const second = h.push('main', 'during outage');
     await sleep(3 * 500 + 200); // three poll intervals of outage
@@ -184,7 +217,11 @@ describe('mirror outage', () => {
     expect(h.triggers()).toHaveLength(1);
     h.daemon = await startGitDaemon(h.mirrorRoot, '127.0.0.1', h.daemonPort);
     const back = Date.now();
-    await h.waitFor('app', 'second deployed after recovery', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === second);
+    await h.waitFor(
+      'app',
+      'second deployed after recovery',
+      (v) => v.phase === 'Succeeded' && v.lastSucceededSha === second,
+    );
     const recoveryS = (Date.now() - back) / 1000;
     const outage = (await h.events('app')).find((e) => e.code === 'MirrorRecovered');
     expect(outage).toBeDefined();
@@ -198,7 +235,6 @@ describe('mirror outage', () => {
       reproduce: 'npx vitest run test/faults/crashes.test.ts -t "mirror outage"',
     });
   });
-
 });
 
 describe('two workers', () => {
@@ -220,7 +256,12 @@ describe('two workers', () => {
     await Promise.all(
       Array.from({ length: n }, (_, i) => {
         const sha = head(h!, `b${i}`);
-        return h!.waitFor(`f${i}`, 'final head Succeeded', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === sha, 120_000);
+        return h!.waitFor(
+          `f${i}`,
+          'final head Succeeded',
+          (v) => v.phase === 'Succeeded' && v.lastSucceededSha === sha,
+          120_000,
+        );
       }),
     );
     const triggers = h.triggers();

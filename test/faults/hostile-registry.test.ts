@@ -20,7 +20,11 @@ afterEach(async () => {
 
 describe('hostile registries, round 2', () => {
   it(`${HOSTILE_CASES.length} cases across ${new Set(HOSTILE_CASES.map((k) => k.cls)).size} classes: exit 2, file:line:col and path, nothing run or applied, the running follower untouched`, async () => {
-    h = await Harness.create({ lanes: { a: { deployMs: 0 } }, followers: [{ name: 'app', lane: 'a' }], defaults: { pollInterval: '10m' } });
+    h = await Harness.create({
+      lanes: { a: { deployMs: 0 } },
+      followers: [{ name: 'app', lane: 'a' }],
+      defaults: { pollInterval: '10m' },
+    });
     const sha = h.push('main', 'x');
     await h.startWorker();
     await h.startFollowers();
@@ -61,7 +65,8 @@ describe('hostile registries, round 2', () => {
       injected: `${HOSTILE_CASES.length} registries in ${classes.length} classes: ${classes.map((cl) => `${cl} (${HOSTILE_CASES.filter((k) => k.cls === cl).length})`).join(', ')}`,
       duplicates: 0,
       lost: 0,
-      recovery: 'each refused by apply (exit 2) with one file:line:col issue at its YAML path, saying what to write; nothing run, no history event, spec unchanged',
+      recovery:
+        'each refused by apply (exit 2) with one file:line:col issue at its YAML path, saying what to write; nothing run, no history event, spec unchanged',
       reproduce: 'npx vitest run test/faults/hostile-registry.test.ts',
     });
   });

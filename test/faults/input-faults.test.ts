@@ -21,8 +21,8 @@ afterEach(async () => {
 });
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const run = async (file: string, args: string[]): Promise<string> => (await promisify(execFile)(file, args, { encoding: 'utf8', maxBuffer: 64 << 20 })).stdout;
-
+const run = async (file: string, args: string[]): Promise<string> =>
+  (await promisify(execFile)(file, args, { encoding: 'utf8', maxBuffer: 64 << 20 })).stdout;
 
 const settled = (v: FollowerView) => v.phase === 'Failed' || v.phase === 'Succeeded';
 
@@ -73,30 +73,52 @@ describe('adapter faults: each ends in a clear Failed or Blocked reason', () => 
         closeout: { budget: '3s' },
       },
       // 100 MB takes a while to drain on a busy machine: that lane's adapter gets more time.
-      adapters: { missing: program(path.join(ROOT, 'no/such/lanectl')), noexec: program(noexec), patient: { ...demoAdapter(), timeout: '60s' } },
+      adapters: {
+        missing: program(path.join(ROOT, 'no/such/lanectl')),
+        noexec: program(noexec),
+        patient: { ...demoAdapter(), timeout: '60s' },
+      },
     });
     const sha = h.push('main', 'x');
     await h.startWorker();
     await h.startFollowers();
     const final = async (name: string) => h!.waitFor(name, 'a final reason', (v) => settled(v) && !v.work, 90_000);
     // An adapter that cannot run stays Blocked with its next attempt pending each poll.
-    const blocked = async (name: string) => h!.waitFor(name, 'Blocked', (v) => v.phase === 'Blocked' && v.code === 'AdapterMissing', 90_000);
+    const blocked = async (name: string) =>
+      h!.waitFor(name, 'Blocked', (v) => v.phase === 'Blocked' && v.code === 'AdapterMissing', 90_000);
     const outcome = (v: FollowerView) => ({ phase: v.phase, code: v.code, message: v.message });
 
     // A hung trigger may have been accepted before it hung: its retry goes out under the same key.
     expect(outcome(await final('hang'))).toEqual({
       phase: 'Failed',
       code: 'AdapterTimeout',
-      message: 'adapter demo trigger did not finish within 1000ms; killed with its process group; 2 attempts used; the last trigger may have reached the runtime',
+      message:
+        'adapter demo trigger did not finish within 1000ms; killed with its process group; 2 attempts used; the last trigger may have reached the runtime',
     });
-    expect(outcome(await final('exit'))).toEqual({ phase: 'Failed', code: 'AdapterFailed', message: 'adapter demo trigger exited 2: control-plane: injected failure; 2 attempts used' });
-    expect(outcome(await final('badjson'))).toEqual({ phase: 'Failed', code: 'InvalidStatus', message: 'adapter demo status did not print JSON: "this is not json"' });
-    expect(outcome(await final('flood'))).toEqual({ phase: 'Failed', code: 'InvalidStatus', message: 'adapter patient status printed more than its maxOutputBytes; expected one compact JSON object' });
+    expect(outcome(await final('exit'))).toEqual({
+      phase: 'Failed',
+      code: 'AdapterFailed',
+      message: 'adapter demo trigger exited 2: control-plane: injected failure; 2 attempts used',
+    });
+    expect(outcome(await final('badjson'))).toEqual({
+      phase: 'Failed',
+      code: 'InvalidStatus',
+      message: 'adapter demo status did not print JSON: "this is not json"',
+    });
+    expect(outcome(await final('flood'))).toEqual({
+      phase: 'Failed',
+      code: 'InvalidStatus',
+      message: 'adapter patient status printed more than its maxOutputBytes; expected one compact JSON object',
+    });
     const other = await final('othersha');
     expect(other.code).toBe('BudgetExceeded');
-    expect(other.message).toMatch(/^close-out took \d+(\.\d)?s, over the 3s budget .*; runtime reports ffffffffffff Succeeded; last status: still on the previous release$/);
+    expect(other.message).toMatch(
+      /^close-out took \d+(\.\d)?s, over the 3s budget .*; runtime reports ffffffffffff Succeeded; last status: still on the previous release$/,
+    );
     const missing = await blocked('missing');
-    expect(missing.message).toContain(`adapter missing status: cannot run ${path.join(ROOT, 'no/such/lanectl')}: not found`);
+    expect(missing.message).toContain(
+      `adapter missing status: cannot run ${path.join(ROOT, 'no/such/lanectl')}: not found`,
+    );
     expect((await blocked('noexec')).message).toContain(`cannot run ${noexec}: not executable`);
 
     // The hung adapter's own child was killed with it.
@@ -105,30 +127,58 @@ describe('adapter faults: each ends in a clear Failed or Blocked reason', () => 
     const rssBefore = process.memoryUsage().rss;
     const failedBefore = (await h.state('flood')).lastError!.at;
     await h.handle('flood').signal('trigger', { reason: 'flood again' });
-    await h.waitFor('flood', 'flooded and refused again', (v) => v.phase === 'Failed' && v.lastError!.at > failedBefore, 90_000);
+    await h.waitFor(
+      'flood',
+      'flooded and refused again',
+      (v) => v.phase === 'Failed' && v.lastError!.at > failedBefore,
+      90_000,
+    );
     const growthMb = (process.memoryUsage().rss - rssBefore) / (1 << 20);
     expect(growthMb).toBeLessThan(50);
     // Only the lying-status lane reached its trigger; nothing fired twice.
     expect(h.triggers().map((t) => [t.lane, t.sha])).toEqual([['othersha', sha]]);
 
     const rows: [string, string, string][] = [
-      ['adapter hangs (trigger)', 'hang with a child process; 1s timeout, 2 attempts', 'Failed: AdapterTimeout, 2 attempts used (the second re-sent the same key: the first may have been accepted); process group killed'],
+      [
+        'adapter hangs (trigger)',
+        'hang with a child process; 1s timeout, 2 attempts',
+        'Failed: AdapterTimeout, 2 attempts used (the second re-sent the same key: the first may have been accepted); process group killed',
+      ],
       ['adapter exits non-zero', 'exit 2, 2 attempts', 'Failed: AdapterFailed with its stderr, 2 attempts used'],
       ['adapter prints invalid JSON', 'status prints text', 'Failed: InvalidStatus (terminal)'],
       ['adapter floods output', '100 MB on stdout', `Failed: InvalidStatus; worker RSS grew ${growthMb.toFixed(0)} MB`],
-      ['status reports another sha', 'runtime claims ffffffff…', 'Failed: BudgetExceeded, naming the sha the runtime reports'],
-      ['adapter binary missing', 'argv[0] does not exist', 'Blocked: AdapterMissing (not found); retried each poll, no attempt spent'],
+      [
+        'status reports another sha',
+        'runtime claims ffffffff…',
+        'Failed: BudgetExceeded, naming the sha the runtime reports',
+      ],
+      [
+        'adapter binary missing',
+        'argv[0] does not exist',
+        'Blocked: AdapterMissing (not found); retried each poll, no attempt spent',
+      ],
       ['adapter binary not executable', 'argv[0] is a plain file', 'Blocked: AdapterMissing (not executable)'],
     ];
     for (const [fault, injected, recovery] of rows) {
-      report({ fault, injected, duplicates: duplicates(h.triggers()), lost: 0, recovery, reproduce: 'npx vitest run test/faults/input-faults.test.ts -t "adapter faults"' });
+      report({
+        fault,
+        injected,
+        duplicates: duplicates(h.triggers()),
+        lost: 0,
+        recovery,
+        reproduce: 'npx vitest run test/faults/input-faults.test.ts -t "adapter faults"',
+      });
     }
   });
 });
 
 describe('history rewrites', () => {
   it('force-push backwards, delete and recreate: the head is the goal, each return to a sha the runtime left is a new run', async () => {
-    h = await Harness.create({ lanes: { a: { deployMs: 0 } }, followers: [{ name: 'app', lane: 'a' }], defaults: { pollInterval: '300ms' } });
+    h = await Harness.create({
+      lanes: { a: { deployMs: 0 } },
+      followers: [{ name: 'app', lane: 'a' }],
+      defaults: { pollInterval: '300ms' },
+    });
     const a = h.push('main', 'a');
     await h.startWorker();
     await h.startFollowers();
@@ -137,7 +187,11 @@ describe('history rewrites', () => {
     await h.waitFor('app', 'b deployed', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === b);
 
     setBranch(h.mirrorRoot, REPO, 'main', a); // force-push backwards: the runtime is on b, the head is a again
-    await h.waitFor('app', 'a deployed again', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === a && v.shas.find((r) => r.sha === a)?.runs === 2);
+    await h.waitFor(
+      'app',
+      'a deployed again',
+      (v) => v.phase === 'Succeeded' && v.lastSucceededSha === a && v.shas.find((r) => r.sha === a)?.runs === 2,
+    );
     expect((await h.events('app')).some((e) => e.code === 'HeadReturned' && e.sha === a)).toBe(true);
 
     deleteBranch(h.mirrorRoot, REPO, 'main');
@@ -157,7 +211,8 @@ describe('history rewrites', () => {
       injected: 'force-push back to a sha deployed before; delete; recreate at the deployed sha; push',
       duplicates: duplicates(h.triggers()),
       lost: 0,
-      recovery: 'rewind: redeployed as a new run (the runtime was on its successor); delete: Blocked BranchNotFound; recreate at the deployed sha: Succeeded, nothing fired; new sha deploys',
+      recovery:
+        'rewind: redeployed as a new run (the runtime was on its successor); delete: Blocked BranchNotFound; recreate at the deployed sha: Succeeded, nothing fired; new sha deploys',
       reproduce: 'npx vitest run test/faults/input-faults.test.ts -t "history rewrites"',
     });
   });
@@ -166,7 +221,11 @@ describe('history rewrites', () => {
 describe('hostile config', () => {
   it('is refused with file:line:col and path; nothing applied, running followers untouched, nothing executed', async () => {
     // A long poll: once deployed the follower sleeps, so only a write could add history events.
-    h = await Harness.create({ lanes: { a: { deployMs: 0 } }, followers: [{ name: 'app', lane: 'a' }], defaults: { pollInterval: '10m' } });
+    h = await Harness.create({
+      lanes: { a: { deployMs: 0 } },
+      followers: [{ name: 'app', lane: 'a' }],
+      defaults: { pollInterval: '10m' },
+    });
     const sha = h.push('main', 'x');
     await h.startWorker();
     await h.startFollowers();
@@ -176,14 +235,42 @@ describe('hostile config', () => {
     const mark = path.join(h.dir, 'PWNED');
     const edits: [string, (doc: any) => void, RegExp][] = [
       // Payloads without spaces, so each is refused for what it is; run by a shell, they would create the marker.
-      ['branch with ;', (d) => (d.followers[0].source.branch = `main;touch\${IFS}${mark}`), /source\.branch: .*metacharacter ";"/],
-      ['branch with $(…)', (d) => (d.followers[0].source.branch = `$(touch\${IFS}${mark})`), /source\.branch: .*metacharacter "\$"/],
-      ['branch as an option', (d) => (d.followers[0].source.branch = `--upload-pack=touch\${IFS}${mark}`), /source\.branch: .*starts with "-"/],
-      ['branch with a newline', (d) => (d.followers[0].source.branch = 'main\nx'), /source\.branch: .*control character/],
-      ['param with $(…)', (d) => (d.followers[0].target.params.lane = `$(touch\${IFS}${mark})`), /target\.params\.lane: /],
+      [
+        'branch with ;',
+        (d) => (d.followers[0].source.branch = `main;touch\${IFS}${mark}`),
+        /source\.branch: .*metacharacter ";"/,
+      ],
+      [
+        'branch with $(…)',
+        (d) => (d.followers[0].source.branch = `$(touch\${IFS}${mark})`),
+        /source\.branch: .*metacharacter "\$"/,
+      ],
+      [
+        'branch as an option',
+        (d) => (d.followers[0].source.branch = `--upload-pack=touch\${IFS}${mark}`),
+        /source\.branch: .*starts with "-"/,
+      ],
+      [
+        'branch with a newline',
+        (d) => (d.followers[0].source.branch = 'main\nx'),
+        /source\.branch: .*control character/,
+      ],
+      [
+        'param with $(…)',
+        (d) => (d.followers[0].target.params.lane = `$(touch\${IFS}${mark})`),
+        /target\.params\.lane: /,
+      ],
       ['param as an option', (d) => (d.followers[0].target.params.lane = '--exec=sh'), /target\.params\.lane: /],
-      ['mirror as an option', (d) => (d.followers[0].source.mirror = `--upload-pack=touch\${IFS}${mark}`), /source\.mirror: .*not a URL/],
-      ['placeholder as the program', (d) => (d.adapters.demo.status.argv[0] = '{lane}'), /adapters\.demo\.status\.argv\[0\]: /],
+      [
+        'mirror as an option',
+        (d) => (d.followers[0].source.mirror = `--upload-pack=touch\${IFS}${mark}`),
+        /source\.mirror: .*not a URL/,
+      ],
+      [
+        'placeholder as the program',
+        (d) => (d.adapters.demo.status.argv[0] = '{lane}'),
+        /adapters\.demo\.status\.argv\[0\]: /,
+      ],
       ['unknown key', (d) => (d.followers[0].enabeld = true), /followers\[0\]\.enabeld: unknown key/],
       ['wrong type', (d) => (d.followers[0].enabled = 'yes'), /followers\[0\]\.enabled: /],
       ['duplicate id', (d) => d.followers.push({ ...d.followers[0] }), /followers\[1\]\.id: duplicate follower id/],
@@ -233,8 +320,28 @@ describe('secrets', () => {
       `#!/bin/sh\necho "debug: token=$DEMO_TOKEN" >&2\nif [ "$3" = trigger-current ] && [ ! -e ${marker} ]; then touch ${marker}; echo "{\\"message\\":\\"auth with $DEMO_TOKEN refused\\"}"; exit 1; fi\nexec ${path.join(ROOT, 'examples/bin/hwlab')} "$@"\n`,
     );
     chmodSync(leaky, 0o755);
-    const argv = (verb: string, extra: string[] = []) => ({ argv: [leaky, 'nodes', 'control-plane', verb, '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}', ...extra] });
-    h.writeConfig({ adapter: { status: argv('status'), trigger: argv('trigger-current', ['--sha', '{sha}']), logs: argv('logs', ['--job', '{jobId}']) } });
+    const argv = (verb: string, extra: string[] = []) => ({
+      argv: [
+        leaky,
+        'nodes',
+        'control-plane',
+        verb,
+        '--node',
+        '{node}',
+        '--lane',
+        '{lane}',
+        '--config',
+        '{configRef}',
+        ...extra,
+      ],
+    });
+    h.writeConfig({
+      adapter: {
+        status: argv('status'),
+        trigger: argv('trigger-current', ['--sha', '{sha}']),
+        logs: argv('logs', ['--job', '{jobId}']),
+      },
+    });
     h.registry = (await import('../../config/registry.ts')).loadRegistry(h.registryFile);
     const sha = h.push('main', 'x');
     const fingerprintKey = `fp-${Date.now()}`;
@@ -244,11 +351,29 @@ describe('secrets', () => {
     expect(existsSync(marker)).toBe(true);
 
     const outputs: string[] = [processOutput(worker)];
-    for (const args of [['status'], ['status', '-o', 'json'], ['status', '-o', 'yaml'], ['events', '--follower', h.id('app')], ['history', '--follower', h.id('app')], ['explain', '--follower', h.id('app'), '--sha', sha], ['run-once', '--all', '--dry-run'], ['logs', '--follower', h.id('app')]]) {
+    for (const args of [
+      ['status'],
+      ['status', '-o', 'json'],
+      ['status', '-o', 'yaml'],
+      ['events', '--follower', h.id('app')],
+      ['history', '--follower', h.id('app')],
+      ['explain', '--follower', h.id('app'), '--sha', sha],
+      ['run-once', '--all', '--dry-run'],
+      ['logs', '--follower', h.id('app')],
+    ]) {
       const r = await h.cli(...args);
       outputs.push(r.out, r.err);
     }
-    const history = await run(inject('temporalCli'), ['workflow', 'show', '--address', h.address, '--workflow-id', `branch-follower/${h.id('app')}`, '--output', 'json']);
+    const history = await run(inject('temporalCli'), [
+      'workflow',
+      'show',
+      '--address',
+      h.address,
+      '--workflow-id',
+      `branch-follower/${h.id('app')}`,
+      '--output',
+      'json',
+    ]);
     const everything = [...outputs, history].join('\n');
     expect(history).toContain('[redacted:DEMO_TOKEN]'); // the leak happened, and was scrubbed
     const occurrences = everything.split(secret).length - 1;

@@ -115,7 +115,11 @@ export class Harness {
   }
 
   private async init(): Promise<void> {
-    const branches = new Set(['main', ...(this.opts.branches ?? []), ...this.opts.followers.map((f) => f.branch ?? 'main')]);
+    const branches = new Set([
+      'main',
+      ...(this.opts.branches ?? []),
+      ...this.opts.followers.map((f) => f.branch ?? 'main'),
+    ]);
     seedMirror(this.mirrorRoot, [{ repo: REPO, branches: [...branches].map((name) => ({ name, commits: 1 })) }]);
     this.daemonPort = await freePort();
     this.daemon = await startGitDaemon(this.mirrorRoot, '127.0.0.1', this.daemonPort);
@@ -129,7 +133,10 @@ export class Harness {
     const o = { ...this.opts, ...overrides };
     mkdirSync(path.dirname(this.registryFile), { recursive: true });
     const lanes = Object.fromEntries(Object.entries(o.lanes).map(([lane, b]) => [`N1/${lane}`, b]));
-    writeFileSync(path.join(this.dir, 'config', 'lanes.yaml'), YAML.stringify({ controlPlane: { stateDir: this.stateDir }, lanes }));
+    writeFileSync(
+      path.join(this.dir, 'config', 'lanes.yaml'),
+      YAML.stringify({ controlPlane: { stateDir: this.stateDir }, lanes }),
+    );
     for (const [rel, text] of Object.entries(o.files ?? {})) {
       mkdirSync(path.dirname(path.join(this.dir, 'config', rel)), { recursive: true });
       writeFileSync(path.join(this.dir, 'config', rel), text);
@@ -137,7 +144,13 @@ export class Harness {
     const doc = {
       controller: {
         registryId: o.registryId ?? this.prefix,
-        temporal: { address: this.address, namespace: 'default', taskQueue: this.taskQueue, workflowTaskTimeout: '10s', ...o.temporal },
+        temporal: {
+          address: this.address,
+          namespace: 'default',
+          taskQueue: this.taskQueue,
+          workflowTaskTimeout: '10s',
+          ...o.temporal,
+        },
         worker: {
           maxConcurrentActivityTaskExecutions: 20,
           maxConcurrentWorkflowTaskExecutions: 20,
@@ -146,7 +159,9 @@ export class Harness {
           stickyQueueScheduleToStartTimeout: '10s',
           ...o.worker,
         },
-        ...(o.kubernetes ? { kubernetes: deepMerge(this.kubernetesDefaults(), o.kubernetes === true ? {} : o.kubernetes) } : {}),
+        ...(o.kubernetes
+          ? { kubernetes: deepMerge(this.kubernetesDefaults(), o.kubernetes === true ? {} : o.kubernetes) }
+          : {}),
       },
       defaults: deepMerge(
         {
@@ -206,7 +221,10 @@ export class Harness {
         healthPort: 8080,
         rollout: { budget: '60s', pollInterval: '200ms' },
       },
-      env: { DEMO_TOKEN: { secretKeyRef: { name: 'demo', key: 'token' } }, BF_WORKER_NAME: { secretKeyRef: { name: 'demo', key: 'worker' } } },
+      env: {
+        DEMO_TOKEN: { secretKeyRef: { name: 'demo', key: 'token' } },
+        BF_WORKER_NAME: { secretKeyRef: { name: 'demo', key: 'worker' } },
+      },
     };
   }
 
@@ -221,7 +239,12 @@ export class Harness {
     const worker = await createFollowerWorker({
       registry: this.registry,
       connection: this.native,
-      target: { address: this.address, addressFrom: 'the test harness', namespace: 'default', taskQueue: this.taskQueue },
+      target: {
+        address: this.address,
+        addressFrom: 'the test harness',
+        namespace: 'default',
+        taskQueue: this.taskQueue,
+      },
       workflowBundle: { codePath: opts.bundlePath ?? inject('workflowBundlePath') },
       ...(this.workerKube ? { kube: this.workerKube } : {}),
     });
@@ -240,7 +263,12 @@ export class Harness {
   spawnWorker(opts: { cwd?: string; env?: Record<string, string> } = {}): ChildProcess {
     const child = spawn(process.execPath, [WORKER_ENTRY, this.registryFile], {
       cwd: opts.cwd ?? this.dir,
-      env: { PATH: process.env.PATH!, HOME: process.env.HOME!, BRANCH_FOLLOWER_WORKFLOW_BUNDLE: inject('workflowBundlePath'), ...opts.env },
+      env: {
+        PATH: process.env.PATH!,
+        HOME: process.env.HOME!,
+        BRANCH_FOLLOWER_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+        ...opts.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -291,7 +319,13 @@ export class Harness {
       .filter(Boolean)
       .map((l) => {
         const [, laneKey, sha, jobId, worker, triggerId] = l.split(' ');
-        return { lane: laneKey!.split('/')[1]!, sha: sha!, jobId: jobId!, worker: worker ?? '-', triggerId: triggerId ?? '-' };
+        return {
+          lane: laneKey!.split('/')[1]!,
+          sha: sha!,
+          jobId: jobId!,
+          worker: worker ?? '-',
+          triggerId: triggerId ?? '-',
+        };
       })
       .filter((t) => !lane || t.lane === lane);
   }
@@ -299,13 +333,36 @@ export class Harness {
   /** The workers the control plane killed after accepting a trigger (pids), and the kills that found no worker left. */
   runtimeKills(): { killed: number[]; missed: number } {
     const file = path.join(this.stateDir, 'kills.log');
-    const targets = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => l.split(' ')[2]!) : [];
-    return { killed: targets.filter((t) => t !== 'none').map(Number), missed: targets.filter((t) => t === 'none').length };
+    const targets = existsSync(file)
+      ? readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(' ')[2]!)
+      : [];
+    return {
+      killed: targets.filter((t) => t !== 'none').map(Number),
+      missed: targets.filter((t) => t === 'none').length,
+    };
   }
 
   /** What the runtime itself says about a lane: the demo control plane's own `status`, run as the adapter would. */
   runtimeStatus(lane: string): { phase: string; sha?: string; jobId?: string; triggerId?: string; message?: string } {
-    const out = execFileSync(HWLAB, ['nodes', 'control-plane', 'status', '--node', 'N1', '--lane', lane, '--config', path.join(this.dir, 'config', 'lanes.yaml')], { encoding: 'utf8' });
+    const out = execFileSync(
+      HWLAB,
+      [
+        'nodes',
+        'control-plane',
+        'status',
+        '--node',
+        'N1',
+        '--lane',
+        lane,
+        '--config',
+        path.join(this.dir, 'config', 'lanes.yaml'),
+      ],
+      { encoding: 'utf8' },
+    );
     return JSON.parse(out) as ReturnType<Harness['runtimeStatus']>;
   }
 
@@ -332,7 +389,19 @@ export class Harness {
   workflowHistoryJson(workflowId: string, runId?: string): string {
     return execFileSync(
       inject('temporalCli'),
-      ['workflow', 'show', '--address', this.address, '--namespace', 'default', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json'],
+      [
+        'workflow',
+        'show',
+        '--address',
+        this.address,
+        '--namespace',
+        'default',
+        '--workflow-id',
+        workflowId,
+        ...(runId ? ['--run-id', runId] : []),
+        '--output',
+        'json',
+      ],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
   }
@@ -356,7 +425,12 @@ export class Harness {
   }
 
   /** Polls the follower's state until `pred` holds; on timeout, fails with the state and events. */
-  async waitFor(name: string, what: string, pred: (v: FollowerView) => boolean, timeoutMs = 60_000): Promise<FollowerView> {
+  async waitFor(
+    name: string,
+    what: string,
+    pred: (v: FollowerView) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<FollowerView> {
     const deadline = Date.now() + timeoutMs;
     let last: FollowerView | undefined;
     let lastError: unknown;
@@ -398,7 +472,12 @@ export class Harness {
   }
 
   /** Polls the follower's event log until an event matches; on timeout, fails with the log. */
-  async waitForEvent(name: string, what: string, pred: (e: Transition) => boolean, timeoutMs = 60_000): Promise<Transition> {
+  async waitForEvent(
+    name: string,
+    what: string,
+    pred: (e: Transition) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<Transition> {
     const deadline = Date.now() + timeoutMs;
     let events: Transition[] = [];
     while (Date.now() < deadline) {
@@ -414,10 +493,19 @@ export class Harness {
     this.closing = true;
     for (const p of this.processes) p.kill('SIGKILL');
     await this.stopWorker();
-    const workflowIds = [...this.registry.followers.map((f) => workflowIdFor(f.spec.id)), ...watcherSpecs(this.registry).map((w) => this.watcherId(w.mirror))];
-    for (const id of workflowIds) await this.client.workflow.getHandle(id).terminate('test finished').catch(() => undefined);
+    const workflowIds = [
+      ...this.registry.followers.map((f) => workflowIdFor(f.spec.id)),
+      ...watcherSpecs(this.registry).map((w) => this.watcherId(w.mirror)),
+    ];
+    for (const id of workflowIds)
+      await this.client.workflow
+        .getHandle(id)
+        .terminate('test finished')
+        .catch(() => undefined);
     installRuntime();
-    const nondeterministic = (await runsThatDoNotReplay(this.client, workflowIds, inject('workflowBundlePath'), this.olderBuilds)).map((r) => {
+    const nondeterministic = (
+      await runsThatDoNotReplay(this.client, workflowIds, inject('workflowBundlePath'), this.olderBuilds)
+    ).map((r) => {
       const file = path.join(os.tmpdir(), `bf-nondeterministic-${r.runId}.history.json`);
       writeFileSync(file, this.workflowHistoryJson(r.workflowId, r.runId));
       return `${r.workflowId} run ${r.runId}: ${r.error.message}; its history: ${file}`;
@@ -433,7 +521,19 @@ export class Harness {
 /** The demo control plane as a registry adapter entry (argv through examples/bin/hwlab). */
 export function demoAdapter(): Record<string, unknown> {
   const cmd = (verb: string, extra: string[] = []) => ({
-    argv: [HWLAB, 'nodes', 'control-plane', verb, '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}', ...extra],
+    argv: [
+      HWLAB,
+      'nodes',
+      'control-plane',
+      verb,
+      '--node',
+      '{node}',
+      '--lane',
+      '{lane}',
+      '--config',
+      '{configRef}',
+      ...extra,
+    ],
   });
   return {
     kind: 'command',
@@ -450,14 +550,24 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>) : v;
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object'
+        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
   }
   return out;
 }
 
 /** The patch ids a history's markers record (`temporal workflow show -o json` bytes, decoded). */
 export function patchesIn(historyJson: string): string[] {
-  const history = JSON.parse(historyJson) as { events: { markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, { payloads?: { data?: string }[] }> } }[] };
+  const history = JSON.parse(historyJson) as {
+    events: {
+      markerRecordedEventAttributes?: {
+        markerName?: string;
+        details?: Record<string, { payloads?: { data?: string }[] }>;
+      };
+    }[];
+  };
   return history.events.flatMap((e) => {
     const m = e.markerRecordedEventAttributes;
     const data = m?.markerName === 'core_patch' ? m.details?.['patch-data']?.payloads?.[0]?.data : undefined;
@@ -468,6 +578,8 @@ export function patchesIn(historyJson: string): string[] {
 export const processOutput = (child: ChildProcess): string => (child as ChildProcess & { output: string }).output;
 
 /** The follower's close-out in progress, if that is its work. */
-export function closingOut(v: FollowerView): Extract<NonNullable<FollowerView['work']>, { stage: 'closingOut' }> | undefined {
+export function closingOut(
+  v: FollowerView,
+): Extract<NonNullable<FollowerView['work']>, { stage: 'closingOut' }> | undefined {
   return v.work?.stage === 'closingOut' ? v.work : undefined;
 }

@@ -25,7 +25,9 @@ async function runsOf(client: Client, workflowId: string): Promise<{ runId: stri
 
 /** Whether every workflow task of the run was completed by one of these builds (the SDK's default build id hashes the bundle). */
 function decidedOnlyBy(history: History, buildIds: ReadonlySet<string>): boolean {
-  const builds = (history.events ?? []).flatMap((e) => (e.workflowTaskCompletedEventAttributes ? [e.workflowTaskCompletedEventAttributes.workerVersion?.buildId ?? ''] : []));
+  const builds = (history.events ?? []).flatMap((e) =>
+    e.workflowTaskCompletedEventAttributes ? [e.workflowTaskCompletedEventAttributes.workerVersion?.buildId ?? ''] : [],
+  );
   return builds.length > 0 && builds.every((b) => buildIds.has(b));
 }
 
@@ -40,13 +42,20 @@ export async function runsThatDoNotReplay(
   bundlePath: string,
   olderBuilds: ReadonlySet<string>,
 ): Promise<{ workflowId: string; runId: string; error: Error }[]> {
-  const runs = (await Promise.all(workflowIds.map(async (workflowId) => (await runsOf(client, workflowId)).map((r) => ({ workflowId, ...r })))))
+  const runs = (
+    await Promise.all(
+      workflowIds.map(async (workflowId) => (await runsOf(client, workflowId)).map((r) => ({ workflowId, ...r }))),
+    )
+  )
     .flat()
     .filter((r) => !decidedOnlyBy(r.history, olderBuilds));
   const failures: { workflowId: string; runId: string; error: Error }[] = [];
   if (runs.length === 0) return failures;
   const histories = runs.map((r) => ({ workflowId: `${r.workflowId}@${r.runId}`, history: r.history }));
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: bundlePath }, replayName: 'harness-replay-check' }, histories)) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: { codePath: bundlePath }, replayName: 'harness-replay-check' },
+    histories,
+  )) {
     const run = runs.find((r) => `${r.workflowId}@${r.runId}` === result.workflowId)!;
     if (result.error) failures.push({ workflowId: run.workflowId, runId: run.runId, error: result.error });
   }

@@ -19,7 +19,9 @@ export async function v1WorkflowBundle(): Promise<string> {
   try {
     archive = execFileSync('git', ['-C', ROOT, 'archive', PRE_V2_COMMIT, 'workflows'], { maxBuffer: 64 << 20 });
   } catch (err) {
-    throw new Error(`the upgrade tests build the pre-v2 workflows from git commit ${PRE_V2_COMMIT}, which this clone lacks (a shallow clone?): ${(err as Error).message}`);
+    throw new Error(
+      `the upgrade tests build the pre-v2 workflows from git commit ${PRE_V2_COMMIT}, which this clone lacks (a shallow clone?): ${(err as Error).message}`,
+    );
   }
   execFileSync('tar', ['-x', '-C', dir], { input: archive });
   const noop = (): void => undefined;

@@ -78,7 +78,8 @@ export class World {
   // --- the runtime
   readonly jobs: Job[] = [];
   readonly accepted: Accepted[] = [];
-  private readonly orphans: { at: number; sha: string; key: string; decided: Omit<Accepted, 'key' | 'sha' | 'at'> }[] = [];
+  private readonly orphans: { at: number; sha: string; key: string; decided: Omit<Accepted, 'key' | 'sha' | 'at'> }[] =
+    [];
   nextJob: { durationMs: number; outcome: JobOutcome } = { durationMs: 3000, outcome: 'succeed' };
   readonly echoKeys: boolean;
   // --- the adapter and the worker
@@ -181,7 +182,11 @@ export class World {
    */
   private doorbell(): void {
     this.epoch++;
-    if (this.spec.watched) this.inTransit.push({ at: this.now + ((this.epoch * 7919) % this.spec.pollIntervalMs), event: { type: 'refresh' } });
+    if (this.spec.watched)
+      this.inTransit.push({
+        at: this.now + ((this.epoch * 7919) % this.spec.pollIntervalMs),
+        event: { type: 'refresh' },
+      });
   }
 
   /** Heal everything an operator would: the mirror, the adapter, the worker, the runtime. */
@@ -218,7 +223,8 @@ export class World {
           this.advance(5);
           if (this.mirrorUp) this.lastRead = { at: this.now, head: this.head };
           if (!this.mirrorUp) this.apply({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' });
-          else if (this.head === undefined) this.apply({ type: 'observeFailed', code: 'BranchNotFound', message: 'gone' });
+          else if (this.head === undefined)
+            this.apply({ type: 'observeFailed', code: 'BranchNotFound', message: 'gone' });
           else this.apply({ type: 'observed', sha: this.head });
           break;
         case 'trigger':
@@ -228,7 +234,13 @@ export class World {
           this.advance(50);
           if (this.statusFails) {
             this.trouble.add(a.sha);
-            this.apply({ type: 'statusFailed', sha: a.sha, run: a.run, code: 'AdapterFailed', message: 'status exited 1' });
+            this.apply({
+              type: 'statusFailed',
+              sha: a.sha,
+              run: a.run,
+              code: 'AdapterFailed',
+              message: 'status exited 1',
+            });
           } else {
             const status = this.runtimeStatus();
             if (status.sha === a.sha && status.phase === 'Failed') this.failureReportedAt.set(a.sha, this.now);
@@ -239,7 +251,8 @@ export class World {
         case 'cancel': {
           this.advance(50);
           const job = this.jobs.find((j) => j.key === a.jobId);
-          if (job && job.cancelledAt === undefined && this.now < job.startedAt + job.durationMs) job.cancelledAt = this.now;
+          if (job && job.cancelledAt === undefined && this.now < job.startedAt + job.durationMs)
+            job.cancelledAt = this.now;
           this.apply({ type: 'cancelled', sha: a.sha, run: a.run, ok: true, message: '' });
           break;
         }
@@ -255,7 +268,9 @@ export class World {
         }
       }
     }
-    throw new Error(`the follower never waits: ${JSON.stringify(this.state.work)} ${this.state.phase} ${this.state.code}`);
+    throw new Error(
+      `the follower never waits: ${JSON.stringify(this.state.work)} ${this.state.phase} ${this.state.code}`,
+    );
   }
 
   /** The trigger activity (activities/index.ts triggerAdapter + adapter.ts adapterTrigger) under Temporal's retries. */
@@ -286,18 +301,32 @@ export class World {
         lost();
         continue;
       }
-      if (this.adapterMode === 'missing') return failed({ code: 'AdapterMissing', message: 'not found', retryable: true, mayHaveReached: false });
+      if (this.adapterMode === 'missing')
+        return failed({ code: 'AdapterMissing', message: 'not found', retryable: true, mayHaveReached: false });
       this.advance(50);
       if (this.statusFails) {
         this.trouble.add(w.sha);
         return failed({ code: 'AdapterFailed', message: 'status exited 1', retryable: true, mayHaveReached: false });
       }
       const before = this.runtimeStatus();
-      const plan = planTrigger(before, { sha: w.sha, triggerId: key, manual: w.manual, maybeFired: w.maybeFired || attempt > 1 });
+      const plan = planTrigger(before, {
+        sha: w.sha,
+        triggerId: key,
+        manual: w.manual,
+        maybeFired: w.maybeFired || attempt > 1,
+      });
       if (!plan.fire) {
         const job = this.jobs.at(-1);
-        if (job && job.startedAt + job.durationMs >= this.budgetFrom + this.spec.closeout.budgetMs) this.trouble.add(w.sha);
-        this.apply({ type: 'triggered', sha: w.sha, run: w.run, fired: false, ...(before.triggerId ? { triggerId: before.triggerId } : {}), ...(before.jobId ? { jobId: before.jobId } : {}) });
+        if (job && job.startedAt + job.durationMs >= this.budgetFrom + this.spec.closeout.budgetMs)
+          this.trouble.add(w.sha);
+        this.apply({
+          type: 'triggered',
+          sha: w.sha,
+          run: w.run,
+          fired: false,
+          ...(before.triggerId ? { triggerId: before.triggerId } : {}),
+          ...(before.jobId ? { jobId: before.jobId } : {}),
+        });
         return;
       }
       if (crash === 'afterStatus') {
@@ -306,7 +335,12 @@ export class World {
       }
       const decided = this.decision(w.sha, before);
       if (crash === 'orphanAccepts') {
-        this.orphans.push({ at: this.now + 1 + Math.floor(((this.n * 7919 + attempt * 104_729) % 97) / 97 * (timeout - 2)), sha: w.sha, key, decided });
+        this.orphans.push({
+          at: this.now + 1 + Math.floor((((this.n * 7919 + attempt * 104_729) % 97) / 97) * (timeout - 2)),
+          sha: w.sha,
+          key,
+          decided,
+        });
         lost();
         continue;
       }
@@ -330,14 +364,22 @@ export class World {
       return;
     }
     this.trouble.add(w.sha);
-    failed({ code: 'ActivityFailed', message: 'activity lost past its retries', retryable: true, mayHaveReached: true });
+    failed({
+      code: 'ActivityFailed',
+      message: 'activity lost past its retries',
+      retryable: true,
+      mayHaveReached: true,
+    });
   }
 
   private decision(s: string, runtimeThen: RuntimeStatus): Omit<Accepted, 'key' | 'sha' | 'at'> {
     return {
       decidedAt: this.now,
       seq: this.seq++,
-      readThen: { head: this.lastRead.head, fresh: this.lastRead.at > this.lastWakeAt && this.lastRead.at > (this.failureReportedAt.get(s) ?? -1) },
+      readThen: {
+        head: this.lastRead.head,
+        fresh: this.lastRead.at > this.lastWakeAt && this.lastRead.at > (this.failureReportedAt.get(s) ?? -1),
+      },
       runtimeThen,
       pausedThen: this.paused,
       manualSinceLastFireOfSha: this.manualRequests.some((r) => r.target === s || r.target === '*'),
@@ -352,9 +394,16 @@ export class World {
       const r = this.manualRequests[i]!;
       if ((r.target === s || r.target === '*') && r.seq < decided.seq) this.manualRequests.splice(i, 1);
     }
-    const job: Job = { key, sha: s, startedAt: this.now, durationMs: this.nextJob.durationMs, outcome: this.nextJob.outcome };
+    const job: Job = {
+      key,
+      sha: s,
+      startedAt: this.now,
+      durationMs: this.nextJob.durationMs,
+      outcome: this.nextJob.outcome,
+    };
     this.jobs.push(job);
-    if (job.outcome !== 'succeed' || job.startedAt + job.durationMs >= this.budgetFrom + this.spec.closeout.budgetMs) this.trouble.add(s);
+    if (job.outcome !== 'succeed' || job.startedAt + job.durationMs >= this.budgetFrom + this.spec.closeout.budgetMs)
+      this.trouble.add(s);
   }
 
   /** Time passes; orphaned trigger commands deliver on their own schedule. */
@@ -391,7 +440,8 @@ export class World {
   private checkAction(a: ReturnType<typeof nextAction>): void {
     const w = this.state.work;
     if (a.kind === 'wait' && a.until < this.now) this.violations.push(`waits for a time in the past (${a.why})`);
-    if (a.kind === 'wait' && w?.stage === 'closingOut' && a.until > w.deadline) this.violations.push('sleeps past the close-out deadline');
+    if (a.kind === 'wait' && w?.stage === 'closingOut' && a.until > w.deadline)
+      this.violations.push('sleeps past the close-out deadline');
   }
 
   /** Checked after every step. */
@@ -401,15 +451,27 @@ export class World {
     }
     if (this.state.phase === 'Noop') this.violations.push(`rests in Noop: ${this.state.message}`);
     // A code means one phase (docs/codes.md): the core logs a change by its code.
-    if (CODES[this.state.code].phase !== this.state.phase) this.violations.push(`${this.state.phase} shown with code ${this.state.code}, which is ${CODES[this.state.code].phase}`);
+    if (CODES[this.state.code].phase !== this.state.phase)
+      this.violations.push(
+        `${this.state.phase} shown with code ${this.state.code}, which is ${CODES[this.state.code].phase}`,
+      );
   }
 
   /** Quiesce, then every property against the world's truth. */
   verdict(opts: { resume: boolean }): string[] {
     this.heal(opts.resume);
     // Long enough for every retry, stray command, budget and backoff to play out, then once more at rest.
-    const window = this.spec.pollIntervalMs + this.spec.retry.maxBackoffMs + this.spec.adapter.timeoutMs * 3 + this.spec.closeout.budgetMs;
-    for (let i = 0; i < 2 * this.spec.retry.maxAttempts + 2 && (this.state.work || this.state.cancels.length || i < 2); i++) this.run(this.now + window);
+    const window =
+      this.spec.pollIntervalMs +
+      this.spec.retry.maxBackoffMs +
+      this.spec.adapter.timeoutMs * 3 +
+      this.spec.closeout.budgetMs;
+    for (
+      let i = 0;
+      i < 2 * this.spec.retry.maxAttempts + 2 && (this.state.work || this.state.cancels.length || i < 2);
+      i++
+    )
+      this.run(this.now + window);
     this.run(this.now + window);
     const v = [...this.violations];
     const s = this.state;
@@ -422,12 +484,15 @@ export class World {
     for (const a of this.accepted) {
       // Nothing fires without a fresh read: what fires is the head the follower last read, and that
       // read is newer than any wake-up it was given and any failure of the sha it was told of.
-      if (a.readThen.head !== a.sha) v.push(`fired ${a.sha.slice(0, 8)} but its last read showed ${a.readThen.head?.slice(0, 8)}`);
+      if (a.readThen.head !== a.sha)
+        v.push(`fired ${a.sha.slice(0, 8)} but its last read showed ${a.readThen.head?.slice(0, 8)}`);
       if (!a.readThen.fresh) v.push(`fired ${a.sha.slice(0, 8)} without a read newer than its last wake-up or failure`);
       if (a.pausedThen) v.push(`fired ${a.sha.slice(0, 8)} while paused`);
       // Never fire a sha the runtime is already on (working or done), unless an operator asked to redeploy.
-      const on = a.runtimeThen.sha === a.sha && (a.runtimeThen.phase === 'Running' || a.runtimeThen.phase === 'Succeeded');
-      if (on && !a.manualSinceLastFireOfSha) v.push(`fired ${a.sha.slice(0, 8)} again while the runtime was ${a.runtimeThen.phase} on it`);
+      const on =
+        a.runtimeThen.sha === a.sha && (a.runtimeThen.phase === 'Running' || a.runtimeThen.phase === 'Succeeded');
+      if (on && !a.manualSinceLastFireOfSha)
+        v.push(`fired ${a.sha.slice(0, 8)} again while the runtime was ${a.runtimeThen.phase} on it`);
     }
     // Within one stretch of the head on a sha, without an operator's redeploy, at most maxAttempts fires.
     this.checkAttempts(v);
@@ -443,19 +508,26 @@ export class World {
     const last = this.jobs.at(-1);
     const runtime = this.runtimeStatus();
     if (this.head === undefined) {
-      if (!(s.phase === 'Blocked' && s.code === 'BranchNotFound')) v.push(`branch deleted but shows ${s.phase} ${s.code}`);
+      if (!(s.phase === 'Blocked' && s.code === 'BranchNotFound'))
+        v.push(`branch deleted but shows ${s.phase} ${s.code}`);
       return v;
     }
     if (s.work) v.push(`work left at rest: ${JSON.stringify(s.work)}`);
     if (s.phase === 'Succeeded') {
       // What the follower shows is what is true.
-      if (s.observedSha !== this.head) v.push(`Succeeded on ${s.observedSha?.slice(0, 8)}, head is ${this.head.slice(0, 8)}`);
-      if (!(runtime.sha === this.head && runtime.phase === 'Succeeded')) v.push(`shows Succeeded on ${this.head.slice(0, 8)}, runtime is ${runtime.phase} on ${runtime.sha?.slice(0, 8)}`);
+      if (s.observedSha !== this.head)
+        v.push(`Succeeded on ${s.observedSha?.slice(0, 8)}, head is ${this.head.slice(0, 8)}`);
+      if (!(runtime.sha === this.head && runtime.phase === 'Succeeded'))
+        v.push(
+          `shows Succeeded on ${this.head.slice(0, 8)}, runtime is ${runtime.phase} on ${runtime.sha?.slice(0, 8)}`,
+        );
     } else if (s.phase === 'Failed') {
       const failedSha = s.shas.find((r) => r.sha === this.head);
-      if (s.observedSha !== this.head || failedSha?.result?.outcome !== 'Failed') v.push(`Failed, but not for the head ${this.head.slice(0, 8)}`);
+      if (s.observedSha !== this.head || failedSha?.result?.outcome !== 'Failed')
+        v.push(`Failed, but not for the head ${this.head.slice(0, 8)}`);
       // A Failed head needs a reason the world gave.
-      if (!this.trouble.has(this.head)) v.push(`Failed for ${this.head.slice(0, 8)} (${s.code}) with no trouble in the world`);
+      if (!this.trouble.has(this.head))
+        v.push(`Failed for ${this.head.slice(0, 8)} (${s.code}) with no trouble in the world`);
     } else {
       v.push(`at rest in ${s.phase} ${s.code}: ${s.message} (runtime ${runtime.phase} on ${last?.sha.slice(0, 8)})`);
     }
@@ -472,7 +544,8 @@ export class World {
         count = 0;
       }
       count++;
-      if (count > this.spec.retry.maxAttempts) v.push(`${a.sha.slice(0, 8)} fired ${count} times in one stretch (max ${this.spec.retry.maxAttempts})`);
+      if (count > this.spec.retry.maxAttempts)
+        v.push(`${a.sha.slice(0, 8)} fired ${count} times in one stretch (max ${this.spec.retry.maxAttempts})`);
     }
   }
 }

@@ -9,7 +9,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adapterStatus, adapterTrigger, parseStatus, renderArgv, secretPresence, type AdapterCall, type AdapterContext } from '../../activities/adapter.ts';
+import {
+  adapterStatus,
+  adapterTrigger,
+  parseStatus,
+  renderArgv,
+  secretPresence,
+  type AdapterCall,
+  type AdapterContext,
+} from '../../activities/adapter.ts';
 import { readBranchHead, readBranchHeads } from '../../activities/observe.ts';
 import { runCommand } from '../../activities/run-command.ts';
 import { triggerIdFor } from '../../activities/trigger-key.ts';
@@ -63,7 +71,11 @@ describe('runCommand', () => {
   it('kills the whole process group on timeout, grandchildren included', async () => {
     const dir = tmp();
     const pidFile = path.join(dir, 'grandchild.pid');
-    const res = await runCommand({ ...base, timeoutMs: 500, argv: ['sh', '-c', `sleep 300 & echo $! > ${pidFile}; wait`] });
+    const res = await runCommand({
+      ...base,
+      timeoutMs: 500,
+      argv: ['sh', '-c', `sleep 300 & echo $! > ${pidFile}; wait`],
+    });
     expect(res.timedOut).toBe(true);
     const pid = Number(readFileSync(pidFile, 'utf8'));
     // Killed with the group; gone once init has reaped it.
@@ -72,20 +84,31 @@ describe('runCommand', () => {
   });
 
   it('caps captured output and keeps draining so the child is not blocked', async () => {
-    const res = await runCommand({ ...base, argv: ['sh', '-c', 'head -c 5000000 /dev/zero | tr "\\0" x; echo done >&2'] });
+    const res = await runCommand({
+      ...base,
+      argv: ['sh', '-c', 'head -c 5000000 /dev/zero | tr "\\0" x; echo done >&2'],
+    });
     expect(res.truncated).toBe(true);
     expect(res.stdout.length).toBe(1024);
     expect(res.exitCode).toBe(0);
   });
 
   it('scrubs secret values from captured output', async () => {
-    const res = await runCommand({ ...base, argv: ['echo', 'token=s3cr3t-value'], redact: [{ name: 'TOKEN', value: 's3cr3t-value' }] });
+    const res = await runCommand({
+      ...base,
+      argv: ['echo', 'token=s3cr3t-value'],
+      redact: [{ name: 'TOKEN', value: 's3cr3t-value' }],
+    });
     expect(res.stdout.trim()).toBe('token=[redacted:TOKEN]');
   });
 
   it('scrubs a secret value the output cap cuts in two', async () => {
     // 1020 bytes of padding, then the secret: the 1024-byte cap keeps its first four characters.
-    const res = await runCommand({ ...base, argv: ['sh', '-c', 'head -c 1020 /dev/zero | tr "\\0" x; printf s3cr3t-value'], redact: [{ name: 'TOKEN', value: 's3cr3t-value' }] });
+    const res = await runCommand({
+      ...base,
+      argv: ['sh', '-c', 'head -c 1020 /dev/zero | tr "\\0" x; printf s3cr3t-value'],
+      redact: [{ name: 'TOKEN', value: 's3cr3t-value' }],
+    });
     expect(res.truncated).toBe(true);
     expect(res.stdout).toBe(`${'x'.repeat(1020)}[redacted:TOKEN, cut]`);
     expect(res.stdout).not.toContain('s3cr');
@@ -111,7 +134,11 @@ describe('runCommand', () => {
         `void runCommand({ argv: ['sh', '-c', 'sleep 3600 & echo $! > ${pidFile}; wait'], cwd: ${JSON.stringify(dir)}, env: { PATH: process.env.PATH ?? '' }, timeoutMs: 5000, maxOutputBytes: 1024 });\n` +
         'setInterval(() => undefined, 1000);\n',
     );
-    const worker = spawn(process.execPath, ['--import', pathToFileURL(path.resolve('node_modules/tsx/dist/loader.mjs')).href, script], { stdio: 'ignore' });
+    const worker = spawn(
+      process.execPath,
+      ['--import', pathToFileURL(path.resolve('node_modules/tsx/dist/loader.mjs')).href, script],
+      { stdio: 'ignore' },
+    );
     // The shell creates the file before it writes the pid: wait for the number itself.
     const written = () => (existsSync(pidFile) ? /^\d+\n$/.test(readFileSync(pidFile, 'utf8')) : false);
     for (let i = 0; i < 400 && !written(); i++) await new Promise((r) => setTimeout(r, 25));
@@ -134,7 +161,10 @@ describe('runCommand', () => {
 describe('adapter contract (demo control plane)', () => {
   const dir = tmp();
   const lanes = path.join(dir, 'lanes.yaml');
-  writeFileSync(lanes, `controlPlane: { stateDir: ${path.join(dir, 'state')} }\nlanes:\n  JD01/v03: { deployMs: 0 }\n  JD01/bad: { triggerFails: quota exceeded }\n`);
+  writeFileSync(
+    lanes,
+    `controlPlane: { stateDir: ${path.join(dir, 'state')} }\nlanes:\n  JD01/v03: { deployMs: 0 }\n  JD01/bad: { triggerFails: quota exceeded }\n`,
+  );
   const spec = makeSpec();
   const call = (lane: string, over: Partial<CommandAdapterSpec> = {}): AdapterCall<CommandAdapterSpec> => ({
     follower: 'demo',
@@ -144,13 +174,47 @@ describe('adapter contract (demo control plane)', () => {
     adapter: {
       ...spec.adapter,
       env: ['DEMO_TOKEN'],
-      status: { argv: [HWLAB, 'nodes', 'control-plane', 'status', '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}'] },
-      trigger: { argv: [HWLAB, 'nodes', 'control-plane', 'trigger-current', '--node', '{node}', '--lane', '{lane}', '--config', '{configRef}', '--sha', '{sha}', '--trigger-id', '{triggerId}'] },
+      status: {
+        argv: [
+          HWLAB,
+          'nodes',
+          'control-plane',
+          'status',
+          '--node',
+          '{node}',
+          '--lane',
+          '{lane}',
+          '--config',
+          '{configRef}',
+        ],
+      },
+      trigger: {
+        argv: [
+          HWLAB,
+          'nodes',
+          'control-plane',
+          'trigger-current',
+          '--node',
+          '{node}',
+          '--lane',
+          '{lane}',
+          '--config',
+          '{configRef}',
+          '--sha',
+          '{sha}',
+          '--trigger-id',
+          '{triggerId}',
+        ],
+      },
       timeoutMs: 10_000,
       ...over,
     },
   });
-  const ctx: AdapterContext = { registryDir: dir, workDir: tmp(), env: { PATH: process.env.PATH, DEMO_TOKEN: 'tok-123', BRANCH_FOLLOWER_FINGERPRINT_KEY: 'k' } };
+  const ctx: AdapterContext = {
+    registryDir: dir,
+    workDir: tmp(),
+    env: { PATH: process.env.PATH, DEMO_TOKEN: 'tok-123', BRANCH_FOLLOWER_FINGERPRINT_KEY: 'k' },
+  };
   const sha = 'a'.repeat(40);
 
   it('renders placeholders as whole values and resolves configRef and relative programs', () => {
@@ -163,23 +227,51 @@ describe('adapter contract (demo control plane)', () => {
     const ask = { sha, run: 1, manual: false, maybeFired: false };
     const key = triggerIdFor('demo', sha, 1);
     const first = await adapterTrigger(call('v03'), ask, ctx);
-    const secrets = [{ name: 'DEMO_TOKEN', present: true, fingerprint: `hmac-sha256:${createHmac('sha256', 'k').update('tok-123').digest('hex').slice(0, 12)}` }];
+    const secrets = [
+      {
+        name: 'DEMO_TOKEN',
+        present: true,
+        fingerprint: `hmac-sha256:${createHmac('sha256', 'k').update('tok-123').digest('hex').slice(0, 12)}`,
+      },
+    ];
     expect(first).toEqual({ fired: true, alreadyRunning: false, triggerId: key, jobId: 'JD01-v03-1', secrets });
-    const witness = () => readFileSync(path.join(dir, 'state', 'triggers.log'), 'utf8').trim().split('\n');
+    const witness = () =>
+      readFileSync(path.join(dir, 'state', 'triggers.log'), 'utf8')
+        .trim()
+        .split('\n');
     expect(witness()[0]!.split(' ').at(-1)).toBe(key);
     // The runtime echoes the key: the same key (a retried activity) and the same sha (a new run) both find it.
-    expect(await adapterTrigger(call('v03'), { ...ask, maybeFired: true }, ctx)).toEqual({ fired: false, alreadyRunning: true, triggerId: key, jobId: 'JD01-v03-1', secrets });
+    expect(await adapterTrigger(call('v03'), { ...ask, maybeFired: true }, ctx)).toEqual({
+      fired: false,
+      alreadyRunning: true,
+      triggerId: key,
+      jobId: 'JD01-v03-1',
+      secrets,
+    });
     expect(await adapterTrigger(call('v03'), { ...ask, run: 2 }, ctx)).toMatchObject({ fired: false, triggerId: key });
     expect(witness()).toHaveLength(1);
-    expect(await adapterStatus(call('v03'), sha, ctx)).toMatchObject({ phase: 'Succeeded', sha, jobId: 'JD01-v03-1', triggerId: key });
+    expect(await adapterStatus(call('v03'), sha, ctx)).toMatchObject({
+      phase: 'Succeeded',
+      sha,
+      jobId: 'JD01-v03-1',
+      triggerId: key,
+    });
     // A manual redeploy fires again once the sha is done (but not while it is in progress).
-    expect(await adapterTrigger(call('v03'), { ...ask, run: 2, manual: true }, ctx)).toMatchObject({ fired: true, triggerId: triggerIdFor('demo', sha, 2), jobId: 'JD01-v03-2' });
+    expect(await adapterTrigger(call('v03'), { ...ask, run: 2, manual: true }, ctx)).toMatchObject({
+      fired: true,
+      triggerId: triggerIdFor('demo', sha, 2),
+      jobId: 'JD01-v03-2',
+    });
     expect(witness()).toHaveLength(2);
   });
 
-  it('reports secrets by name, presence and a fingerprint keyed with the workers\' key only', () => {
+  it("reports secrets by name, presence and a fingerprint keyed with the workers' key only", () => {
     expect(secretPresence(['A', 'B', 'C'], { A: 'value', C: '', BRANCH_FOLLOWER_FINGERPRINT_KEY: 'k' })).toEqual([
-      { name: 'A', present: true, fingerprint: `hmac-sha256:${createHmac('sha256', 'k').update('value').digest('hex').slice(0, 12)}` },
+      {
+        name: 'A',
+        present: true,
+        fingerprint: `hmac-sha256:${createHmac('sha256', 'k').update('value').digest('hex').slice(0, 12)}`,
+      },
       { name: 'B', present: false },
       { name: 'C', present: false },
     ]);
@@ -199,7 +291,9 @@ describe('adapter contract (demo control plane)', () => {
   });
 
   it('a hanging adapter is killed at its timeout: AdapterTimeout', async () => {
-    const f = await failureOf(adapterStatus(call('v03', { timeoutMs: 300, status: { argv: ['sleep', '30'] } }), sha, ctx));
+    const f = await failureOf(
+      adapterStatus(call('v03', { timeoutMs: 300, status: { argv: ['sleep', '30'] } }), sha, ctx),
+    );
     expect(f).toMatchObject({ type: 'AdapterTimeout', retryable: true });
   });
 
@@ -217,7 +311,16 @@ describe('adapter contract (demo control plane)', () => {
     ['{"phase":"Running","sha":"zzz"}', /sha/],
     ['[1,2]', /value|expected object/],
   ])('refuses a status %j that breaks the contract', (stdout, why) => {
-    const res = { exitCode: 0, signal: null, stdout, stderr: '', timedOut: false, aborted: false, truncated: false, durationMs: 1 };
+    const res = {
+      exitCode: 0,
+      signal: null,
+      stdout,
+      stderr: '',
+      timedOut: false,
+      aborted: false,
+      truncated: false,
+      durationMs: 1,
+    };
     let thrown: unknown;
     try {
       parseStatus('x', res);
@@ -235,7 +338,15 @@ describe('observe: branch heads from a real git daemon (git:// in process, other
   let port: number;
   beforeAll(async () => {
     root = tmp();
-    seedMirror(root, [{ repo: 'org/app', branches: [{ name: 'main', commits: 2 }, { name: 'release/v1', commits: 1 }] }]);
+    seedMirror(root, [
+      {
+        repo: 'org/app',
+        branches: [
+          { name: 'main', commits: 2 },
+          { name: 'release/v1', commits: 1 },
+        ],
+      },
+    ]);
     port = await freePort();
     daemon = await startGitDaemon(root, '127.0.0.1', port);
   });
@@ -244,24 +355,36 @@ describe('observe: branch heads from a real git daemon (git:// in process, other
   it('reads the head sha of the exact branch', async () => {
     const sha = pushCommit(root, 'org/app', 'main', 'next');
     const work = tmp();
-    expect(await readBranchHead({ mirror: daemon.url('org/app'), branch: 'main', timeoutMs: 5000 }, work, process.env)).toEqual({ sha });
+    expect(
+      await readBranchHead({ mirror: daemon.url('org/app'), branch: 'main', timeoutMs: 5000 }, work, process.env),
+    ).toEqual({ sha });
   });
 
   it('a missing branch is BranchNotFound (not retryable); a suffix match does not count', async () => {
     // ls-remote's pattern refs/heads/v1 matches this ref by its tail; only the exact ref may count.
     pushCommit(root, 'org/app', 'x/refs/heads/v1', 'x');
-    const f = await failureOf(readBranchHead({ mirror: daemon.url('org/app'), branch: 'v1', timeoutMs: 5000 }, tmp(), process.env));
+    const f = await failureOf(
+      readBranchHead({ mirror: daemon.url('org/app'), branch: 'v1', timeoutMs: 5000 }, tmp(), process.env),
+    );
     expect(f).toMatchObject({ type: 'BranchNotFound', retryable: false });
   });
 
   it('an unreachable mirror is MirrorUnreachable (retryable)', async () => {
     const closed = await freePort();
-    const f = await failureOf(readBranchHead({ mirror: `git://127.0.0.1:${closed}/org/app.git`, branch: 'main', timeoutMs: 5000 }, tmp(), process.env));
+    const f = await failureOf(
+      readBranchHead(
+        { mirror: `git://127.0.0.1:${closed}/org/app.git`, branch: 'main', timeoutMs: 5000 },
+        tmp(),
+        process.env,
+      ),
+    );
     expect(f).toMatchObject({ type: 'MirrorUnreachable', retryable: true });
   });
 
-  it('a repository the daemon does not serve is MirrorUnreachable with the daemon\'s own words', async () => {
-    const f = await failureOf(readBranchHead({ mirror: daemon.url('org/nope'), branch: 'main', timeoutMs: 5000 }, tmp(), process.env));
+  it("a repository the daemon does not serve is MirrorUnreachable with the daemon's own words", async () => {
+    const f = await failureOf(
+      readBranchHead({ mirror: daemon.url('org/nope'), branch: 'main', timeoutMs: 5000 }, tmp(), process.env),
+    );
     expect(f).toMatchObject({ type: 'MirrorUnreachable', retryable: true });
     expect(f.message).toContain('remote error: no such repository: /org/nope.git');
   });
@@ -271,7 +394,13 @@ describe('observe: branch heads from a real git daemon (git:// in process, other
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const { port: p } = silent.address() as net.AddressInfo;
     try {
-      const f = await failureOf(readBranchHead({ mirror: `git://127.0.0.1:${p}/org/app.git`, branch: 'main', timeoutMs: 300 }, tmp(), process.env));
+      const f = await failureOf(
+        readBranchHead(
+          { mirror: `git://127.0.0.1:${p}/org/app.git`, branch: 'main', timeoutMs: 300 },
+          tmp(),
+          process.env,
+        ),
+      );
       expect(f.message).toContain('no ref advertisement from 127.0.0.1');
     } finally {
       silent.close();
@@ -284,10 +413,20 @@ describe('observe: branch heads from a real git daemon (git:// in process, other
     expect(heads).toMatchObject({ main, 'release/v1': expect.stringMatching(/^[0-9a-f]{40}$/) });
     const file = `file://${path.join(root, 'org/app.git')}`;
     expect(await readBranchHeads({ mirror: file, timeoutMs: 5000 }, tmp(), process.env)).toEqual(heads);
-    expect(await readBranchHead({ mirror: file, branch: 'release/v1', timeoutMs: 5000 }, tmp(), process.env)).toEqual({ sha: heads['release/v1'] });
-    expect(await failureOf(readBranchHead({ mirror: file, branch: 'v1', timeoutMs: 5000 }, tmp(), process.env))).toMatchObject({ type: 'BranchNotFound' });
+    expect(await readBranchHead({ mirror: file, branch: 'release/v1', timeoutMs: 5000 }, tmp(), process.env)).toEqual({
+      sha: heads['release/v1'],
+    });
+    expect(
+      await failureOf(readBranchHead({ mirror: file, branch: 'v1', timeoutMs: 5000 }, tmp(), process.env)),
+    ).toMatchObject({ type: 'BranchNotFound' });
     // A watcher asks only for its followers' branches.
-    expect(await readBranchHeads({ mirror: daemon.url('org/app'), timeoutMs: 5000, branches: ['main', 'gone'] }, tmp(), process.env)).toEqual({ main });
+    expect(
+      await readBranchHeads(
+        { mirror: daemon.url('org/app'), timeoutMs: 5000, branches: ['main', 'gone'] },
+        tmp(),
+        process.env,
+      ),
+    ).toEqual({ main });
   });
 
   it('ignores the checkout it runs next to and any git config that would rewrite the URL', async () => {
@@ -301,6 +440,8 @@ describe('observe: branch heads from a real git daemon (git:// in process, other
     expect(local).not.toBe(head);
     // The observation's work dir is inside the checkout: still, only the mirror answers.
     const inside = mkdtempSync(path.join(checkout, 'work-'));
-    expect(await readBranchHead({ mirror: daemon.url('org/app'), branch: 'main', timeoutMs: 5000 }, inside, process.env)).toEqual({ sha: head });
+    expect(
+      await readBranchHead({ mirror: daemon.url('org/app'), branch: 'main', timeoutMs: 5000 }, inside, process.env),
+    ).toEqual({ sha: head });
   });
 });

@@ -23,15 +23,20 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; out: string; err: string }> {
+async function cli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number; out: string; err: string }> {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
-  else process.env[k] = v;
+  for (const [k, v] of Object.entries(env))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   try {
     return await runCli(args);
   } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   }
 }
 
@@ -45,9 +50,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the CLI fails fast and clearly', () => {
   it('an unreachable server: the cause, and that the address came from the environment', async () => {
-    const res = await cli(['--registry', REGISTRY, 'status'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    const res = await cli(['--registry', REGISTRY, 'status'], {
+      BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+    });
     expect(res.code).toBe(Exit.Unreachable);
-    expect(res.err).toContain(`cannot reach Temporal at 127.0.0.1:${port} (from BRANCH_FOLLOWER_TEMPORAL_ADDRESS): connection refused`);
+    expect(res.err).toContain(
+      `cannot reach Temporal at 127.0.0.1:${port} (from BRANCH_FOLLOWER_TEMPORAL_ADDRESS): connection refused`,
+    );
     expect(res.err).toMatch(/hint: .*unset BRANCH_FOLLOWER_TEMPORAL_ADDRESS/);
   });
 
@@ -55,15 +64,25 @@ describe('the CLI fails fast and clearly', () => {
     cpSync(path.join(ROOT, 'config'), path.join(dir, 'config'), { recursive: true });
     const file = path.join(dir, 'config', 'cicd-branch-followers.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('address: 127.0.0.1:7233', `address: 127.0.0.1:${port}`));
-    const res = await cli(['--registry', file, 'status'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: undefined, TEMPORAL_ADDRESS: undefined, TEMPORAL_PROFILE: undefined });
+    const res = await cli(['--registry', file, 'status'], {
+      BRANCH_FOLLOWER_TEMPORAL_ADDRESS: undefined,
+      TEMPORAL_ADDRESS: undefined,
+      TEMPORAL_PROFILE: undefined,
+    });
     expect(res.code).toBe(Exit.Unreachable);
     expect(res.err).toContain(`(from controller.temporal.address in ${file}): connection refused`);
     expect(res.err).toMatch(/hint: .*BRANCH_FOLLOWER_TEMPORAL_ADDRESS/);
   });
 
   it('a follower the registry does not have is reported before any connection is tried', async () => {
-    for (const args of [['status', '--follower', 'nope'], ['events', '--follower', 'nope'], ['wait', '--follower', 'nope', '--sha', 'abc']]) {
-      const res = await cli(['--registry', REGISTRY, ...args], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    for (const args of [
+      ['status', '--follower', 'nope'],
+      ['events', '--follower', 'nope'],
+      ['wait', '--follower', 'nope', '--sha', 'abc'],
+    ]) {
+      const res = await cli(['--registry', REGISTRY, ...args], {
+        BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+      });
       expect(res.code, args.join(' ')).toBe(Exit.NotFound);
       expect(res.err, args.join(' ')).toContain('no follower "nope"');
       expect(res.err, args.join(' ')).not.toContain('cannot reach');
@@ -71,7 +90,10 @@ describe('the CLI fails fast and clearly', () => {
   });
 
   it('a bad duration is a usage error that says what to write, before any connection', async () => {
-    const res = await cli(['--registry', REGISTRY, 'wait', '--follower', 'hwlab-jd01-v03', '--sha', 'abc', '--timeout', '5min'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    const res = await cli(
+      ['--registry', REGISTRY, 'wait', '--follower', 'hwlab-jd01-v03', '--sha', 'abc', '--timeout', '5min'],
+      { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` },
+    );
     expect(res.code).toBe(Exit.Usage);
     expect(res.err).toContain(`option '--timeout <duration>' argument '5min' is invalid`);
     expect(res.err).toMatch(/write a number and a unit .* such as 500ms, 15s, 2m or 1m30s/);
@@ -79,8 +101,13 @@ describe('the CLI fails fast and clearly', () => {
   });
 
   it('a count that is not a positive whole number is a usage error too', async () => {
-    for (const args of [['events', '--limit', 'ten'], ['logs', '--tail', '0']]) {
-      const res = await cli(['--registry', REGISTRY, args[0]!, '--follower', 'hwlab-jd01-v03', ...args.slice(1)], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    for (const args of [
+      ['events', '--limit', 'ten'],
+      ['logs', '--tail', '0'],
+    ]) {
+      const res = await cli(['--registry', REGISTRY, args[0]!, '--follower', 'hwlab-jd01-v03', ...args.slice(1)], {
+        BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+      });
       expect(res.code).toBe(Exit.Usage);
       expect(res.err).toContain(`argument '${args[2]}' is invalid. expected a positive whole number such as 20`);
       expect(res.err).not.toContain('cannot reach');
@@ -93,13 +120,24 @@ describe('the CLI fails fast and clearly', () => {
     cpSync(path.join(ROOT, 'config'), path.join(root, 'config'), { recursive: true });
     const file = path.join(root, 'config', 'cicd-branch-followers.yaml');
     const text = readFileSync(file, 'utf8');
-    const mirrors = [...text.matchAll(/mirror: git:\/\/127\.0\.0\.1:9418\/([\w./-]+?)\.git, branch: ([\w./-]+) \}/g)].map((m) => ({ repo: m[1]!, branch: m[2]! }));
+    const mirrors = [
+      ...text.matchAll(/mirror: git:\/\/127\.0\.0\.1:9418\/([\w./-]+?)\.git, branch: ([\w./-]+) \}/g),
+    ].map((m) => ({ repo: m[1]!, branch: m[2]! }));
     expect(mirrors.length).toBeGreaterThan(0);
-    seedMirror(path.join(root, 'mirror'), mirrors.map((m) => ({ repo: m.repo, branches: [{ name: m.branch, commits: 1 }] })));
+    seedMirror(
+      path.join(root, 'mirror'),
+      mirrors.map((m) => ({ repo: m.repo, branches: [{ name: m.branch, commits: 1 }] })),
+    );
     writeFileSync(file, text.replaceAll('git://127.0.0.1:9418/', `file://${path.join(root, 'mirror')}/`));
-    const res = await cli(['--registry', file, 'run-once', '--all', '--dry-run', '-o', 'json'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    const res = await cli(['--registry', file, 'run-once', '--all', '--dry-run', '-o', 'json'], {
+      BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+    });
     expect(res.code, res.err).toBe(Exit.Ok);
-    const json = JSON.parse(res.out) as { dryRun: boolean; offline?: string; decisions: { decision: string; message: string }[] };
+    const json = JSON.parse(res.out) as {
+      dryRun: boolean;
+      offline?: string;
+      decisions: { decision: string; message: string }[];
+    };
     expect(json.offline).toContain('connection refused');
     expect(json.decisions.length).toBe(mirrors.length);
     for (const d of json.decisions) {
@@ -110,46 +148,92 @@ describe('the CLI fails fast and clearly', () => {
 
   it('plan without Temporal still shows its cluster half, and says why the followers are missing', async () => {
     // No kubeconfig anywhere (a HOME without ~/.kube): the cluster half is skipped, with the reason.
-    const res = await cli(['--registry', REGISTRY, 'plan'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}`, KUBECONFIG: undefined, HOME: dir });
+    const res = await cli(['--registry', REGISTRY, 'plan'], {
+      BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+      KUBECONFIG: undefined,
+      HOME: dir,
+    });
     expect(res.code).toBe(Exit.Unreachable);
     expect(res.out).toMatch(/^cluster: skipped — no Kubernetes configuration/);
-    expect(res.out).toContain(`followers: not planned — cannot reach Temporal at 127.0.0.1:${port} (from BRANCH_FOLLOWER_TEMPORAL_ADDRESS): connection refused`);
+    expect(res.out).toContain(
+      `followers: not planned — cannot reach Temporal at 127.0.0.1:${port} (from BRANCH_FOLLOWER_TEMPORAL_ADDRESS): connection refused`,
+    );
     expect(res.err).toMatch(/^hint: /);
   });
 
   it("the Temporal CLI's settings are honoured, ours first: TEMPORAL_ADDRESS, then a selected profile, then the registry", async () => {
-    const none = { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: undefined, TEMPORAL_ADDRESS: undefined, TEMPORAL_PROFILE: undefined, TEMPORAL_CONFIG_FILE: undefined };
-    const fromTheirEnv = await cli(['--registry', REGISTRY, 'status'], { ...none, TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    const none = {
+      BRANCH_FOLLOWER_TEMPORAL_ADDRESS: undefined,
+      TEMPORAL_ADDRESS: undefined,
+      TEMPORAL_PROFILE: undefined,
+      TEMPORAL_CONFIG_FILE: undefined,
+    };
+    const fromTheirEnv = await cli(['--registry', REGISTRY, 'status'], {
+      ...none,
+      TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+    });
     expect(fromTheirEnv.code).toBe(Exit.Unreachable);
-    expect(fromTheirEnv.err).toContain(`cannot reach Temporal at 127.0.0.1:${port} (from TEMPORAL_ADDRESS): connection refused`);
+    expect(fromTheirEnv.err).toContain(
+      `cannot reach Temporal at 127.0.0.1:${port} (from TEMPORAL_ADDRESS): connection refused`,
+    );
     expect(fromTheirEnv.err).toContain('BRANCH_FOLLOWER_TEMPORAL_ADDRESS overrides TEMPORAL_ADDRESS');
 
     // A profile of the Temporal CLI's file, selected by name, read by Temporal's own loader.
     const toml = path.join(dir, 'temporal.toml');
     writeFileSync(toml, `[profile.staging]\naddress = "127.0.0.2:${port}"\nnamespace = "staging"\n`);
-    const fromProfile = await cli(['--registry', REGISTRY, 'status'], { ...none, TEMPORAL_PROFILE: 'staging', TEMPORAL_CONFIG_FILE: toml });
+    const fromProfile = await cli(['--registry', REGISTRY, 'status'], {
+      ...none,
+      TEMPORAL_PROFILE: 'staging',
+      TEMPORAL_CONFIG_FILE: toml,
+    });
     expect(fromProfile.err).toContain(`cannot reach Temporal at 127.0.0.2:${port} (from profile staging in ${toml})`);
     // Their variable beats their file; ours beats both.
-    const envOverFile = await cli(['--registry', REGISTRY, 'status'], { ...none, TEMPORAL_PROFILE: 'staging', TEMPORAL_CONFIG_FILE: toml, TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    const envOverFile = await cli(['--registry', REGISTRY, 'status'], {
+      ...none,
+      TEMPORAL_PROFILE: 'staging',
+      TEMPORAL_CONFIG_FILE: toml,
+      TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+    });
     expect(envOverFile.err).toContain('(from TEMPORAL_ADDRESS)');
-    const oursFirst = await cli(['--registry', REGISTRY, 'status'], { ...none, TEMPORAL_ADDRESS: '127.0.0.2:1', BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    const oursFirst = await cli(['--registry', REGISTRY, 'status'], {
+      ...none,
+      TEMPORAL_ADDRESS: '127.0.0.2:1',
+      BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+    });
     expect(oursFirst.err).toContain(`at 127.0.0.1:${port} (from BRANCH_FOLLOWER_TEMPORAL_ADDRESS)`);
 
-    const missing = await cli(['--registry', REGISTRY, 'status'], { ...none, TEMPORAL_PROFILE: 'nope', TEMPORAL_CONFIG_FILE: toml });
+    const missing = await cli(['--registry', REGISTRY, 'status'], {
+      ...none,
+      TEMPORAL_PROFILE: 'nope',
+      TEMPORAL_CONFIG_FILE: toml,
+    });
     expect(missing.code).toBe(Exit.Usage);
     expect(missing.err).toMatch(/the Temporal CLI's configuration: .*nope/);
   });
 
   it('-n names the Temporal namespace and --context the kubeconfig context; a bad value of either is a usage error', async () => {
-    const badNamespace = await cli(['--registry', REGISTRY, '-n', 'team a', 'status'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    const badNamespace = await cli(['--registry', REGISTRY, '-n', 'team a', 'status'], {
+      BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+    });
     expect(badNamespace.code).toBe(Exit.Usage);
     expect(badNamespace.err).toContain('-n "team a" is not a Temporal namespace name');
     const kubeconfig = path.join(dir, 'kubeconfig');
     writeFileSync(
       kubeconfig,
-      ['apiVersion: v1', 'kind: Config', 'current-context: a', 'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:1" } }]', 'users: [{ name: u, user: { token: t } }]', 'contexts: [{ name: a, context: { cluster: c, user: u } }, { name: b, context: { cluster: c, user: u } }]', ''].join('\n'),
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: a',
+        'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:1" } }]',
+        'users: [{ name: u, user: { token: t } }]',
+        'contexts: [{ name: a, context: { cluster: c, user: u } }, { name: b, context: { cluster: c, user: u } }]',
+        '',
+      ].join('\n'),
     );
-    const noSuchContext = await cli(['--registry', REGISTRY, '--kubeconfig', kubeconfig, '--context', 'nope', 'plan', '--scope', 'cluster'], { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` });
+    const noSuchContext = await cli(
+      ['--registry', REGISTRY, '--kubeconfig', kubeconfig, '--context', 'nope', 'plan', '--scope', 'cluster'],
+      { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` },
+    );
     expect(noSuchContext.code).toBe(Exit.Usage);
     expect(noSuchContext.err).toContain('kubeconfig has no context "nope" (--context)');
     expect(noSuchContext.err).toContain('contexts: a, b');

@@ -22,7 +22,19 @@ describe('completion', () => {
     expect(bashCompletes(out, ['branch-follower', '--registry', 'st.yaml', 'run-once', '--dr'])).toEqual(['--dry-run']);
     expect(bashCompletes(out, ['branch-follower', 'status', '-o', 'w'])).toEqual(['wide']);
     expect(bashCompletes(out, ['branch-follower', 'completion', 'f'])).toEqual(['fish']);
-    expect(bashCompletes(out, ['branch-follower', ''])).toEqual(expect.arrayContaining(['plan', 'apply', 'status', 'run-once', 'trigger', 'pause', 'resume', 'wait', 'completion']));
+    expect(bashCompletes(out, ['branch-follower', ''])).toEqual(
+      expect.arrayContaining([
+        'plan',
+        'apply',
+        'status',
+        'run-once',
+        'trigger',
+        'pause',
+        'resume',
+        'wait',
+        'completion',
+      ]),
+    );
   });
 
   it('zsh loads the same function through bashcompinit; fish gets one line per command and option', async () => {
@@ -30,7 +42,9 @@ describe('completion', () => {
     expect(zsh).toContain('autoload -U +X bashcompinit && bashcompinit');
     expect(zsh).toContain('complete -F _branch_follower branch-follower');
     const fish = (await cli('completion', 'fish')).out;
-    expect(fish).toContain("complete -c branch-follower -n __fish_use_subcommand -a status -d 'one row per follower, then the controller and the next drill-down commands'");
+    expect(fish).toContain(
+      "complete -c branch-follower -n __fish_use_subcommand -a status -d 'one row per follower, then the controller and the next drill-down commands'",
+    );
     expect(fish).toMatch(/complete -c branch-follower -n '__fish_seen_subcommand_from status' -l follower -r -d /);
     expect(fish).toContain("complete -c branch-follower -s o -l output -r -a 'table wide json yaml'");
   });

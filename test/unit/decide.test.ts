@@ -5,7 +5,16 @@ import { describe, expect, it } from 'vitest';
 import type { RuntimeStatus } from '../../contract/adapter.ts';
 import type { FollowerSpec } from '../../contract/spec.ts';
 import type { FollowerState } from '../../contract/state.ts';
-import { backoffMs, condition, decide, initialState, nextAction, reduce, type Action, type FollowerEvent } from '../../core/decide.ts';
+import {
+  backoffMs,
+  condition,
+  decide,
+  initialState,
+  nextAction,
+  reduce,
+  type Action,
+  type FollowerEvent,
+} from '../../core/decide.ts';
 import { makeSpec, sha } from '../support/spec.ts';
 
 /** Drives the core as workflows/follower.ts does: tick, ask for the next action, report back. */
@@ -51,7 +60,14 @@ class Sim {
   fire(opts: { fired?: boolean; jobId?: string; triggerId?: string } = {}): this {
     this.ev({ type: 'triggering' });
     const w = this.state.work!;
-    return this.ev({ type: 'triggered', sha: w.sha, run: this.run, fired: opts.fired ?? true, jobId: opts.jobId ?? `job-${w.sha.slice(-3)}`, ...(opts.triggerId ? { triggerId: opts.triggerId } : {}) });
+    return this.ev({
+      type: 'triggered',
+      sha: w.sha,
+      run: this.run,
+      fired: opts.fired ?? true,
+      jobId: opts.jobId ?? `job-${w.sha.slice(-3)}`,
+      ...(opts.triggerId ? { triggerId: opts.triggerId } : {}),
+    });
   }
   status(st: Partial<RuntimeStatus> & Pick<RuntimeStatus, 'phase'>): this {
     const w = this.state.work!;
@@ -77,15 +93,38 @@ describe('one head: observe, trigger once, close out', () => {
     s.ev({ type: 'observed', sha: A }).expectPhase('PendingTrigger', 'NewHead');
     expect(s.next()).toEqual({ kind: 'trigger', sha: A });
     s.ev({ type: 'triggering' }).expectPhase('Triggering', 'Triggering');
-    expect(s.work).toMatchObject({ stage: 'triggering', sha: A, run: 1, attempt: 1, manual: false, maybeFired: false, deadline: s.now + 120_000 });
+    expect(s.work).toMatchObject({
+      stage: 'triggering',
+      sha: A,
+      run: 1,
+      attempt: 1,
+      manual: false,
+      maybeFired: false,
+      deadline: s.now + 120_000,
+    });
     expect(s.state.lastTriggeredSha).toBe(A);
-    s.ev({ type: 'triggered', sha: A, run: 1, fired: true, jobId: 'j1', triggerId: 'demo-a-1' }).expectPhase('ClosingOut', 'TriggerAccepted');
+    s.ev({ type: 'triggered', sha: A, run: 1, fired: true, jobId: 'j1', triggerId: 'demo-a-1' }).expectPhase(
+      'ClosingOut',
+      'TriggerAccepted',
+    );
     expect(s.next()).toEqual({ kind: 'status', sha: A, run: 1, jobId: 'j1' });
     s.status({ phase: 'Running' });
     expect(s.next()).toEqual({ kind: 'wait', until: s.now + 2000, why: 'next close-out check' });
     s.advance(2000).succeed().expectPhase('Succeeded', 'ClosedOut');
-    expect(s.state).toMatchObject({ deployed: { sha: A, at: s.now }, lastSucceededSha: A, work: undefined, lastError: undefined });
-    expect(s.record(A)).toStrictEqual({ sha: A, firstSeen: s.now - 2000, runs: 1, jobId: 'j1', triggeredAt: s.now - 2000, result: { outcome: 'Succeeded', code: 'ClosedOut', message: 'closed out in 2s (budget 2m)', at: s.now } });
+    expect(s.state).toMatchObject({
+      deployed: { sha: A, at: s.now },
+      lastSucceededSha: A,
+      work: undefined,
+      lastError: undefined,
+    });
+    expect(s.record(A)).toStrictEqual({
+      sha: A,
+      firstSeen: s.now - 2000,
+      runs: 1,
+      jobId: 'j1',
+      triggeredAt: s.now - 2000,
+      result: { outcome: 'Succeeded', code: 'ClosedOut', message: 'closed out in 2s (budget 2m)', at: s.now },
+    });
   });
 
   it('a repeated observation of the deployed head triggers nothing and logs nothing', () => {
@@ -120,8 +159,18 @@ describe('one head: observe, trigger once, close out', () => {
 
   it('a status naming another sha keeps the close-out going, and records what the runtime says', () => {
     const s = new Sim().deliver(A);
-    s.ev({ type: 'status', sha: A, run: 1, status: { phase: 'Succeeded', sha: B, jobId: 'other', message: 'old release' } });
-    expect(s.work).toMatchObject({ stage: 'closingOut', jobId: 'job-00a', runtime: { phase: 'Succeeded', sha: B, message: 'old release' }, nextCheckAt: s.now + 2000 });
+    s.ev({
+      type: 'status',
+      sha: A,
+      run: 1,
+      status: { phase: 'Succeeded', sha: B, jobId: 'other', message: 'old release' },
+    });
+    expect(s.work).toMatchObject({
+      stage: 'closingOut',
+      jobId: 'job-00a',
+      runtime: { phase: 'Succeeded', sha: B, message: 'old release' },
+      nextCheckAt: s.now + 2000,
+    });
   });
 
   it('ignores results that are not for the current run', () => {
@@ -131,20 +180,52 @@ describe('one head: observe, trigger once, close out', () => {
     s.ev({ type: 'status', sha: B, run: 1, status: { phase: 'Succeeded', sha: B } });
     s.ev({ type: 'statusFailed', sha: A, run: 7, code: 'AdapterFailed', message: 'x' });
     s.ev({ type: 'triggered', sha: A, run: 1, fired: true });
-    s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterFailed', message: 'x', retryable: true, mayHaveReached: false });
+    s.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 1,
+      code: 'AdapterFailed',
+      message: 'x',
+      retryable: true,
+      mayHaveReached: false,
+    });
     expect(JSON.stringify(s.state)).toBe(before);
     const t = new Sim();
     t.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
     const triggering = JSON.stringify(t.state);
     t.ev({ type: 'triggered', sha: A, run: 2, fired: true }).ev({ type: 'triggered', sha: B, run: 1, fired: true });
-    t.ev({ type: 'triggerFailed', sha: A, run: 2, code: 'AdapterFailed', message: 'x', retryable: true, mayHaveReached: false });
-    t.ev({ type: 'triggerFailed', sha: B, run: 1, code: 'AdapterFailed', message: 'x', retryable: true, mayHaveReached: false });
+    t.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 2,
+      code: 'AdapterFailed',
+      message: 'x',
+      retryable: true,
+      mayHaveReached: false,
+    });
+    t.ev({
+      type: 'triggerFailed',
+      sha: B,
+      run: 1,
+      code: 'AdapterFailed',
+      message: 'x',
+      retryable: true,
+      mayHaveReached: false,
+    });
     t.ev({ type: 'triggering' });
     expect(JSON.stringify(t.state)).toBe(triggering);
     const idle = new Sim();
     const fresh = JSON.stringify(idle.state);
     idle.ev({ type: 'triggering' }).ev({ type: 'triggered', sha: A, run: 1, fired: true });
-    idle.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterFailed', message: 'x', retryable: true, mayHaveReached: false });
+    idle.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 1,
+      code: 'AdapterFailed',
+      message: 'x',
+      retryable: true,
+      mayHaveReached: false,
+    });
     idle.ev({ type: 'status', sha: A, run: 1, status: { phase: 'Succeeded', sha: A } });
     expect(JSON.stringify(idle.state)).toBe(fresh);
     const waiting = new Sim().deliver(A).status({ phase: 'Failed', retryable: true });
@@ -157,11 +238,20 @@ describe('one head: observe, trigger once, close out', () => {
     const s = new Sim().deliver(A).succeed();
     s.ev({ type: 'manualTrigger', reason: 'again' }).ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
     expect(s.record(A)?.result?.outcome).toBe('Succeeded'); // until the runtime has the run
-    s.ev({ type: 'triggered', sha: A, run: 2, fired: true, secrets: [{ name: 'T', present: true, fingerprint: 'sha256:0' }] });
+    s.ev({
+      type: 'triggered',
+      sha: A,
+      run: 2,
+      fired: true,
+      secrets: [{ name: 'T', present: true, fingerprint: 'sha256:0' }],
+    });
     expect(s.record(A)).toEqual({ sha: A, firstSeen: s.now, runs: 2, triggeredAt: s.now });
     expect(s.state.secrets).toEqual({ at: s.now, entries: [{ name: 'T', present: true, fingerprint: 'sha256:0' }] });
     // A later trigger that reports no secrets and no job keeps the last secrets, and no stale job id.
-    s.succeed().ev({ type: 'manualTrigger', reason: 'again' }).ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
+    s.succeed()
+      .ev({ type: 'manualTrigger', reason: 'again' })
+      .ev({ type: 'observed', sha: A })
+      .ev({ type: 'triggering' });
     s.advance(1000).ev({ type: 'triggered', sha: A, run: 3, fired: true });
     expect(s.state.secrets?.at).toBe(s.now - 1000);
     expect(s.record(A)).not.toHaveProperty('jobId');
@@ -173,8 +263,18 @@ describe('supersede: the branch moves while a sha is in flight', () => {
   it('marks the old sha Superseded (with its successor), queues its cancel, and the new head follows', () => {
     const s = new Sim().deliver(A, { jobId: 'jA' });
     s.advance(1000).ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
-    expect(s.record(A)?.result).toStrictEqual({ outcome: 'Superseded', code: 'Superseded', by: B, at: s.now, message: `${A.slice(0, 12)} superseded by ${B.slice(0, 12)}` });
-    expect(s.state.events.find((e) => e.to === 'Superseded')).toMatchObject({ from: 'ClosingOut', sha: A, code: 'Superseded' });
+    expect(s.record(A)?.result).toStrictEqual({
+      outcome: 'Superseded',
+      code: 'Superseded',
+      by: B,
+      at: s.now,
+      message: `${A.slice(0, 12)} superseded by ${B.slice(0, 12)}`,
+    });
+    expect(s.state.events.find((e) => e.to === 'Superseded')).toMatchObject({
+      from: 'ClosingOut',
+      sha: A,
+      code: 'Superseded',
+    });
     expect(s.next()).toEqual({ kind: 'cancel', sha: A, run: 1, jobId: 'jA' });
     s.ev({ type: 'cancelled', sha: A, run: 1, ok: true, message: '' });
     expect(s.state.cancels).toEqual([]);
@@ -221,7 +321,9 @@ describe('supersede: the branch moves while a sha is in flight', () => {
 
   it('a cancel is queued without a job id when the trigger had not reported one', () => {
     const s = new Sim();
-    s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' }).ev({ type: 'triggered', sha: A, run: 1, fired: true });
+    s.ev({ type: 'observed', sha: A })
+      .ev({ type: 'triggering' })
+      .ev({ type: 'triggered', sha: A, run: 1, fired: true });
     s.ev({ type: 'observed', sha: B });
     expect(s.state.cancels).toStrictEqual([{ sha: A, run: 1 }]);
   });
@@ -253,8 +355,17 @@ describe('supersede: the branch moves while a sha is in flight', () => {
     const s = new Sim().deliver(A).status({ phase: 'Failed', retryable: true });
     expect(s.work?.stage).toBe('backoff');
     s.ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
-    expect(s.record(A)?.result).toMatchObject({ outcome: 'Superseded', code: 'Superseded', by: B, message: `${A.slice(0, 12)} superseded by ${B.slice(0, 12)} before its retry` });
-    expect(s.state.events.find((e) => e.to === 'Superseded')).toMatchObject({ from: 'Failed', sha: A, code: 'Superseded' });
+    expect(s.record(A)?.result).toMatchObject({
+      outcome: 'Superseded',
+      code: 'Superseded',
+      by: B,
+      message: `${A.slice(0, 12)} superseded by ${B.slice(0, 12)} before its retry`,
+    });
+    expect(s.state.events.find((e) => e.to === 'Superseded')).toMatchObject({
+      from: 'Failed',
+      sha: A,
+      code: 'Superseded',
+    });
     expect(s.state.cancels).toEqual([]);
   });
 
@@ -272,7 +383,15 @@ describe('failures, retries and the budget', () => {
   it('retries a retryable failure after backoff, after a fresh read, as a new run, up to maxAttempts; then Failed stays', () => {
     const s = new Sim().deliver(A);
     s.status({ phase: 'Failed', message: 'pull backoff', retryable: true }).expectPhase('Failed', 'RuntimeFailed');
-    expect(s.work).toMatchObject({ stage: 'backoff', sha: A, attempt: 2, run: 1, backoffMs: 5000, notBefore: s.now + 5000, outcomeUnknown: false });
+    expect(s.work).toMatchObject({
+      stage: 'backoff',
+      sha: A,
+      attempt: 2,
+      run: 1,
+      backoffMs: 5000,
+      notBefore: s.now + 5000,
+      outcomeUnknown: false,
+    });
     expect(s.record(A)?.result).toMatchObject({ outcome: 'Failed', code: 'RuntimeFailed', message: 'pull backoff' });
     expect(s.state.message).toBe('pull backoff; retry 2/3 in 5s');
     expect(s.next()).toEqual({ kind: 'wait', until: s.now + 5000, why: `retry backoff for ${A.slice(0, 12)}` });
@@ -287,7 +406,9 @@ describe('failures, retries and the budget', () => {
     expect(s.work).toMatchObject({ stage: 'backoff', attempt: 3, notBefore: s.now + 10_000 });
     s.advance(10_000).next();
     s.ev({ type: 'observed', sha: A });
-    s.fire().status({ phase: 'Failed', message: 'pull backoff', retryable: true }).expectPhase('Failed', 'RuntimeFailed');
+    s.fire()
+      .status({ phase: 'Failed', message: 'pull backoff', retryable: true })
+      .expectPhase('Failed', 'RuntimeFailed');
     expect(s.work).toBeUndefined();
     expect(s.state.message).toContain('3 attempts used');
     s.advance(60_000).ev({ type: 'observed', sha: A }).expectPhase('Failed', 'RuntimeFailed');
@@ -296,12 +417,18 @@ describe('failures, retries and the budget', () => {
   });
 
   it('a terminal failure stays Failed through repeated reads, pauses and mirror blips; a new sha deploys', () => {
-    const s = new Sim().deliver(A).status({ phase: 'Failed', message: 'invalid manifest', retryable: false }).expectPhase('Failed', 'RuntimeFailed');
+    const s = new Sim()
+      .deliver(A)
+      .status({ phase: 'Failed', message: 'invalid manifest', retryable: false })
+      .expectPhase('Failed', 'RuntimeFailed');
     expect(s.state.message).toBe('invalid manifest');
     s.advance(10_000).ev({ type: 'observed', sha: A }).expectPhase('Failed', 'RuntimeFailed');
     s.ev({ type: 'pause', reason: 'freeze' }).expectPhase('Blocked', 'Paused');
     s.ev({ type: 'resume' }).ev({ type: 'observed', sha: A }).expectPhase('Failed', 'RuntimeFailed');
-    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' }).expectPhase('Blocked', 'MirrorUnreachable');
+    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' }).expectPhase(
+      'Blocked',
+      'MirrorUnreachable',
+    );
     s.ev({ type: 'observed', sha: A }).expectPhase('Failed', 'RuntimeFailed');
     expect(s.next().kind).toBe('wait');
     s.ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
@@ -319,8 +446,15 @@ describe('failures, retries and the budget', () => {
     expect(s.next()).toEqual({ kind: 'observe' });
     s.ev({ type: 'observed', sha: A }).expectPhase('ClosingOut', 'TriggerAccepted');
     expect(s.next()).toEqual({ kind: 'status', sha: A, run: 1, jobId: 'job-00a' });
-    s.ev({ type: 'status', sha: A, run: 1, status: { phase: 'Running', sha: B, message: 'still on the old image' } }).expectPhase('Failed', 'BudgetExceeded');
-    expect(s.state.message).toBe(`close-out took 2m, over the 2m budget from defaults.closeout.budget (registry.yaml:7); runtime reports ${B.slice(0, 12)} Running; last status: still on the old image`);
+    s.ev({
+      type: 'status',
+      sha: A,
+      run: 1,
+      status: { phase: 'Running', sha: B, message: 'still on the old image' },
+    }).expectPhase('Failed', 'BudgetExceeded');
+    expect(s.state.message).toBe(
+      `close-out took 2m, over the 2m budget from defaults.closeout.budget (registry.yaml:7); runtime reports ${B.slice(0, 12)} Running; last status: still on the old image`,
+    );
     expect(s.work).toBeUndefined();
     expect(s.state.lastError).toMatchObject({ code: 'BudgetExceeded', sha: A });
   });
@@ -329,7 +463,9 @@ describe('failures, retries and the budget', () => {
     const s = new Sim().deliver(A);
     s.advance(150_000).succeed().expectPhase('Succeeded', 'ClosedOutOverBudget');
     expect(s.record(A)?.result).toMatchObject({ outcome: 'Succeeded', code: 'ClosedOutOverBudget', overrunMs: 30_000 });
-    expect(s.state.message).toBe('closed out in 2m30s: 30s over the 2m budget from defaults.closeout.budget (registry.yaml:7) (budget missed)');
+    expect(s.state.message).toBe(
+      'closed out in 2m30s: 30s over the 2m budget from defaults.closeout.budget (registry.yaml:7) (budget missed)',
+    );
     expect(condition(s.state, s.spec).phase).toBe('Succeeded');
   });
 
@@ -341,35 +477,68 @@ describe('failures, retries and the budget', () => {
 
   it('a status read that fails keeps checking before the deadline; after it, the budget is exceeded', () => {
     const s = new Sim().deliver(A);
-    s.ev({ type: 'statusFailed', sha: A, run: 1, code: 'AdapterFailed', message: 'exit 1' }).expectPhase('ClosingOut', 'TriggerAccepted');
+    s.ev({ type: 'statusFailed', sha: A, run: 1, code: 'AdapterFailed', message: 'exit 1' }).expectPhase(
+      'ClosingOut',
+      'TriggerAccepted',
+    );
     expect(s.work).toMatchObject({ nextCheckAt: s.now + 2000 });
     expect(s.state.lastError).toMatchObject({ code: 'AdapterFailed', sha: A });
-    s.advance(120_000).ev({ type: 'statusFailed', sha: A, run: 1, code: 'AdapterFailed', message: 'exit 1' }).expectPhase('Failed', 'BudgetExceeded');
-    expect(s.state.message).toBe('close-out took 2m, over the 2m budget from defaults.closeout.budget (registry.yaml:7); the status read after the deadline failed: exit 1');
+    s.advance(120_000)
+      .ev({ type: 'statusFailed', sha: A, run: 1, code: 'AdapterFailed', message: 'exit 1' })
+      .expectPhase('Failed', 'BudgetExceeded');
+    expect(s.state.message).toBe(
+      'close-out took 2m, over the 2m budget from defaults.closeout.budget (registry.yaml:7); the status read after the deadline failed: exit 1',
+    );
     expect(s.work).toBeUndefined(); // not retried
     expect(s.record(A)?.result).toMatchObject({ outcome: 'Failed', code: 'BudgetExceeded' });
   });
 
   it('never sleeps past the close-out deadline', () => {
-    const s = new Sim(makeSpec({ pollIntervalMs: 600_000, closeout: { ...makeSpec().closeout, pollIntervalMs: 500_000 } })).deliver(A).status({ phase: 'Running' });
-    expect(s.next()).toEqual({ kind: 'wait', until: s.work!.stage === 'closingOut' ? s.work!.deadline : 0, why: 'close-out budget' });
+    const s = new Sim(
+      makeSpec({ pollIntervalMs: 600_000, closeout: { ...makeSpec().closeout, pollIntervalMs: 500_000 } }),
+    )
+      .deliver(A)
+      .status({ phase: 'Running' });
+    expect(s.next()).toEqual({
+      kind: 'wait',
+      until: s.work!.stage === 'closingOut' ? s.work!.deadline : 0,
+      why: 'close-out budget',
+    });
   });
 
   it('computes exponential backoff capped at maxBackoff', () => {
-    const spec = makeSpec({ retry: { maxAttempts: 10, initialBackoffMs: 1000, backoffCoefficient: 3, maxBackoffMs: 20_000 } });
+    const spec = makeSpec({
+      retry: { maxAttempts: 10, initialBackoffMs: 1000, backoffCoefficient: 3, maxBackoffMs: 20_000 },
+    });
     expect([1, 2, 3, 4].map((n) => backoffMs(spec, n))).toEqual([1000, 3000, 9000, 20_000]);
   });
 
   it('an adapter failure that did not reach the runtime is retried as a new run; a terminal one is Failed', () => {
     const s = new Sim();
     s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
-    s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterFailed', message: 'exit 3', retryable: true, mayHaveReached: false }).expectPhase('Failed', 'AdapterFailed');
+    s.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 1,
+      code: 'AdapterFailed',
+      message: 'exit 3',
+      retryable: true,
+      mayHaveReached: false,
+    }).expectPhase('Failed', 'AdapterFailed');
     expect(s.work).toMatchObject({ stage: 'backoff', attempt: 2, outcomeUnknown: false });
     expect(s.state.strayTriggerUntil).toBeUndefined();
     s.advance(5000).next();
     s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
     expect(s.run).toBe(2);
-    s.ev({ type: 'triggerFailed', sha: A, run: 2, code: 'InvalidStatus', message: 'not JSON', retryable: false, mayHaveReached: false }).expectPhase('Failed', 'InvalidStatus');
+    s.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 2,
+      code: 'InvalidStatus',
+      message: 'not JSON',
+      retryable: false,
+      mayHaveReached: false,
+    }).expectPhase('Failed', 'InvalidStatus');
     expect(s.work).toBeUndefined();
     expect(s.state.message).toBe('not JSON');
   });
@@ -379,7 +548,15 @@ describe('a trigger whose outcome is lost', () => {
   const lost = (): Sim => {
     const s = new Sim();
     s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
-    return s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'ActivityFailed', message: 'worker lost', retryable: true, mayHaveReached: true });
+    return s.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 1,
+      code: 'ActivityFailed',
+      message: 'worker lost',
+      retryable: true,
+      mayHaveReached: true,
+    });
   };
 
   it('is sent again under the same key, after any command it started has timed out, conservatively', () => {
@@ -403,7 +580,15 @@ describe('a trigger whose outcome is lost', () => {
   it('holds every trigger, of any sha, until a stray command has timed out', () => {
     const s = new Sim(makeSpec({ adapter: { ...makeSpec().adapter, timeoutMs: 30_000 } }));
     s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
-    s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterTimeout', message: 'killed', retryable: true, mayHaveReached: true });
+    s.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 1,
+      code: 'AdapterTimeout',
+      message: 'killed',
+      retryable: true,
+      mayHaveReached: true,
+    });
     const strayUntil = s.now + 30_000;
     s.advance(1000).ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
     expect(s.record(A)?.result).toMatchObject({ outcome: 'Superseded' });
@@ -415,7 +600,15 @@ describe('a trigger whose outcome is lost', () => {
     expect(s.now).toBe(strayUntil);
     const t = new Sim(makeSpec({ pollIntervalMs: 60_000, adapter: { ...makeSpec().adapter, timeoutMs: 30_000 } }));
     t.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
-    t.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterTimeout', message: 'killed', retryable: true, mayHaveReached: true });
+    t.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 1,
+      code: 'AdapterTimeout',
+      message: 'killed',
+      retryable: true,
+      mayHaveReached: true,
+    });
     t.advance(1000).ev({ type: 'observed', sha: B });
     expect(t.next()).toEqual({ kind: 'wait', until: t.now + 29_000, why: 'a lost trigger command to time out' });
     t.advance(29_000);
@@ -433,14 +626,34 @@ describe('a trigger whose outcome is lost', () => {
     const s = lost().advance(5000);
     s.next();
     s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
-    s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterMissing', message: 'gone', retryable: true, mayHaveReached: false });
-    expect(s.work).toMatchObject({ stage: 'pending', cause: 'TriggerOutcomeUnknown', reuse: { run: 1, maybeFired: true } });
+    s.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 1,
+      code: 'AdapterMissing',
+      message: 'gone',
+      retryable: true,
+      mayHaveReached: false,
+    });
+    expect(s.work).toMatchObject({
+      stage: 'pending',
+      cause: 'TriggerOutcomeUnknown',
+      reuse: { run: 1, maybeFired: true },
+    });
   });
 
   it('uses attempts: after maxAttempts it is Failed, saying the last may have reached the runtime', () => {
     const s = new Sim(makeSpec({ retry: { ...makeSpec().retry, maxAttempts: 1 } }));
     s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
-    s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterTimeout', message: 'killed', retryable: false, mayHaveReached: true }).expectPhase('Failed', 'AdapterTimeout');
+    s.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 1,
+      code: 'AdapterTimeout',
+      message: 'killed',
+      retryable: false,
+      mayHaveReached: true,
+    }).expectPhase('Failed', 'AdapterTimeout');
     expect(s.work).toBeUndefined();
     expect(s.state.message).toBe('killed; 1 attempts used; the last trigger may have reached the runtime');
   });
@@ -460,7 +673,12 @@ describe('pause: Blocked(Paused) until resumed, whatever else happens', () => {
     expect(s.next().kind).toBe('wait');
     s.ev({ type: 'pause', reason: 'still frozen' });
     expect(s.state.paused).toEqual({ reason: 'still frozen', since: s.now - 10_000 });
-    expect(s.state.events.at(-1)).toMatchObject({ from: 'Blocked', to: 'Blocked', code: 'Paused', message: 'paused: still frozen' });
+    expect(s.state.events.at(-1)).toMatchObject({
+      from: 'Blocked',
+      to: 'Blocked',
+      code: 'Paused',
+      message: 'paused: still frozen',
+    });
     expect(s.state.phaseSince).toBe(s.now - 10_000); // the same phase: its clock runs on
     s.ev({ type: 'resume', reason: 'thaw' }).expectPhase('Observed', 'AwaitingRead');
     expect(s.codes()).toContain('Resumed');
@@ -558,7 +776,9 @@ describe('manual triggers', () => {
 
   it('a pause after the request but before the read refuses it at the read', () => {
     const s = new Sim().deliver(A).succeed();
-    s.ev({ type: 'manualTrigger', reason: 'r' }).ev({ type: 'pause', reason: 'freeze' }).ev({ type: 'observed', sha: A });
+    s.ev({ type: 'manualTrigger', reason: 'r' })
+      .ev({ type: 'pause', reason: 'freeze' })
+      .ev({ type: 'observed', sha: A });
     expect(s.state.events.at(-1)).toMatchObject({ code: 'ManualWhilePaused' });
     expect(s.work).toBeUndefined();
   });
@@ -575,7 +795,11 @@ describe('manual triggers', () => {
 
   it('a manual trigger waits for a readable mirror', () => {
     const s = new Sim().deliver(A).succeed();
-    s.ev({ type: 'manualTrigger', reason: 'r' }).ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' });
+    s.ev({ type: 'manualTrigger', reason: 'r' }).ev({
+      type: 'observeFailed',
+      code: 'MirrorUnreachable',
+      message: 'down',
+    });
     expect(s.state.manualRequest).toMatchObject({ reason: 'r' });
     s.ev({ type: 'observed', sha: A });
     expect(s.work).toMatchObject({ stage: 'pending', cause: 'ManualTrigger' });
@@ -587,7 +811,10 @@ describe('blocked: the mirror, the branch, the adapter', () => {
     const s = new Sim();
     s.ev({ type: 'observed', sha: A });
     const since = s.now;
-    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'connection refused' }).expectPhase('Blocked', 'MirrorUnreachable');
+    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'connection refused' }).expectPhase(
+      'Blocked',
+      'MirrorUnreachable',
+    );
     expect(s.next()).toEqual({ kind: 'wait', until: s.now + 10_000, why: 'next observation' });
     s.advance(30_000).ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'connection refused' });
     expect(s.state.mirrorBlocked).toEqual({ code: 'MirrorUnreachable', message: 'connection refused', since });
@@ -595,13 +822,18 @@ describe('blocked: the mirror, the branch, the adapter', () => {
     expect(s.state.lastLookAt).toBe(s.now);
     s.ev({ type: 'observed', sha: A });
     expect(s.state.mirrorBlocked).toBeUndefined();
-    expect(s.state.events.some((e) => e.code === 'MirrorRecovered' && e.message === 'mirror readable again after 30s')).toBe(true);
+    expect(
+      s.state.events.some((e) => e.code === 'MirrorRecovered' && e.message === 'mirror readable again after 30s'),
+    ).toBe(true);
     expect(s.next()).toEqual({ kind: 'trigger', sha: A });
   });
 
   it('a retry waits for the mirror too', () => {
     const s = new Sim().deliver(A).status({ phase: 'Failed', retryable: true });
-    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' }).expectPhase('Blocked', 'MirrorUnreachable');
+    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' }).expectPhase(
+      'Blocked',
+      'MirrorUnreachable',
+    );
     s.advance(10_000).next();
     s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' });
     expect(s.next().kind).toBe('wait');
@@ -610,7 +842,10 @@ describe('blocked: the mirror, the branch, the adapter', () => {
 
   it('an in-flight close-out keeps going while the mirror is unreachable', () => {
     const s = new Sim().deliver(A);
-    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' }).expectPhase('ClosingOut', 'TriggerAccepted');
+    s.ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'down' }).expectPhase(
+      'ClosingOut',
+      'TriggerAccepted',
+    );
     s.succeed().expectPhase('Blocked', 'MirrorUnreachable');
     s.ev({ type: 'observed', sha: A }).expectPhase('Succeeded', 'ClosedOut');
   });
@@ -619,14 +854,29 @@ describe('blocked: the mirror, the branch, the adapter', () => {
     const s = new Sim().deliver(A).succeed();
     s.ev({ type: 'observeFailed', code: 'BranchNotFound', message: 'gone' }).expectPhase('Blocked', 'BranchNotFound');
     s.ev({ type: 'observed', sha: A }).expectPhase('Succeeded', 'ClosedOut');
-    s.ev({ type: 'observeFailed', code: 'BranchNotFound', message: 'gone' }).ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
+    s.ev({ type: 'observeFailed', code: 'BranchNotFound', message: 'gone' })
+      .ev({ type: 'observed', sha: B })
+      .expectPhase('PendingTrigger', 'NewHead');
   });
 
   it('an adapter that cannot run is Blocked, spends no attempt, and sends the same key when it can', () => {
     const s = new Sim();
     s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
-    s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterMissing', message: 'not found', retryable: true, mayHaveReached: false }).expectPhase('Blocked', 'AdapterMissing');
-    expect(s.work).toMatchObject({ stage: 'pending', attempt: 1, reuse: { run: 1, maybeFired: false }, blocked: { retryAt: s.now + 10_000 } });
+    s.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 1,
+      code: 'AdapterMissing',
+      message: 'not found',
+      retryable: true,
+      mayHaveReached: false,
+    }).expectPhase('Blocked', 'AdapterMissing');
+    expect(s.work).toMatchObject({
+      stage: 'pending',
+      attempt: 1,
+      reuse: { run: 1, maybeFired: false },
+      blocked: { retryAt: s.now + 10_000 },
+    });
     expect(s.record(A)?.result).toBeUndefined();
     expect(s.state.lastError).toEqual({ code: 'AdapterMissing', message: 'not found', at: s.now, sha: A });
     expect(s.next()).toEqual({ kind: 'wait', until: s.now + 10_000, why: 'next observation' });
@@ -640,7 +890,15 @@ describe('blocked: the mirror, the branch, the adapter', () => {
   it('a watched follower tries a missing adapter again at the poll interval, not at its (long) fallback read', () => {
     const s = new Sim(makeSpec({ watched: { fallbackIntervalMs: 300_000 } }));
     s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
-    s.ev({ type: 'triggerFailed', sha: A, run: 1, code: 'AdapterMissing', message: 'not found', retryable: true, mayHaveReached: false });
+    s.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 1,
+      code: 'AdapterMissing',
+      message: 'not found',
+      retryable: true,
+      mayHaveReached: false,
+    });
     expect(s.next()).toEqual({ kind: 'wait', until: s.now + 10_000, why: `the adapter of ${A.slice(0, 12)}, again` });
   });
 
@@ -648,22 +906,50 @@ describe('blocked: the mirror, the branch, the adapter', () => {
     const s = new Sim().deliver(A).status({ phase: 'Failed', retryable: true });
     s.advance(5000).next();
     s.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
-    s.ev({ type: 'triggerFailed', sha: A, run: 2, code: 'AdapterMissing', message: 'gone', retryable: true, mayHaveReached: false });
+    s.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 2,
+      code: 'AdapterMissing',
+      message: 'gone',
+      retryable: true,
+      mayHaveReached: false,
+    });
     expect(s.work).toMatchObject({ cause: 'RetryDue', attempt: 2, manual: false });
     const m = new Sim().deliver(A).succeed();
     m.ev({ type: 'manualTrigger', reason: 'r' }).ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
-    m.ev({ type: 'triggerFailed', sha: A, run: 2, code: 'AdapterMissing', message: 'gone', retryable: true, mayHaveReached: false });
+    m.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 2,
+      code: 'AdapterMissing',
+      message: 'gone',
+      retryable: true,
+      mayHaveReached: false,
+    });
     expect(m.work).toMatchObject({ cause: 'ManualTrigger', manual: true });
     const r = new Sim().deliver(A).succeed().deliver(B).succeed();
     r.ev({ type: 'observed', sha: A }).ev({ type: 'triggering' });
-    r.ev({ type: 'triggerFailed', sha: A, run: 2, code: 'AdapterMissing', message: 'gone', retryable: true, mayHaveReached: false });
+    r.ev({
+      type: 'triggerFailed',
+      sha: A,
+      run: 2,
+      code: 'AdapterMissing',
+      message: 'gone',
+      retryable: true,
+      mayHaveReached: false,
+    });
     expect(r.work).toMatchObject({ cause: 'HeadReturned' });
   });
 });
 
 describe('wake-ups, bookkeeping and the dry run', () => {
   it('refresh, a supersede notice and a reconfiguration make the follower read now; the mirror decides', () => {
-    for (const e of [{ type: 'refresh' }, { type: 'supersedeNotice', sha: B }, { type: 'reconfigured', summary: 'x' }] as FollowerEvent[]) {
+    for (const e of [
+      { type: 'refresh' },
+      { type: 'supersedeNotice', sha: B },
+      { type: 'reconfigured', summary: 'x' },
+    ] as FollowerEvent[]) {
       const s = new Sim().deliver(A).status({ phase: 'Running' });
       s.ev(e).expectPhase('ClosingOut', 'TriggerAccepted');
       expect(s.next()).toEqual({ kind: 'observe' });
@@ -690,20 +976,36 @@ describe('wake-ups, bookkeeping and the dry run', () => {
 
   it('logs each change of phase or code once, with the time the phase began', () => {
     const s = new Sim();
-    expect(condition(s.state, s.spec)).toEqual({ phase: 'Observed', code: 'Starting', message: 'follower started; first observation pending' });
+    expect(condition(s.state, s.spec)).toEqual({
+      phase: 'Observed',
+      code: 'Starting',
+      message: 'follower started; first observation pending',
+    });
     s.advance(5).ev({ type: 'observed', sha: A });
     const since = s.now;
     s.advance(5).ev({ type: 'tick' }).ev({ type: 'tick' });
-    expect(s.state.events).toEqual([{ at: since, from: 'Observed', to: 'PendingTrigger', sha: A, code: 'NewHead', message: `new head ${A.slice(0, 12)}` }]);
+    expect(s.state.events).toEqual([
+      {
+        at: since,
+        from: 'Observed',
+        to: 'PendingTrigger',
+        sha: A,
+        code: 'NewHead',
+        message: `new head ${A.slice(0, 12)}`,
+      },
+    ]);
     expect(s.state.phaseSince).toBe(since);
   });
 
   it('bounds the event log, and forgets old shas but never one still in play', () => {
-    const s = new Sim(makeSpec({ loop: { continueAsNewAfter: 10, eventsKept: 5, shasKept: 3 } })).deliver(sha(100)).succeed();
+    const s = new Sim(makeSpec({ loop: { continueAsNewAfter: 10, eventsKept: 5, shasKept: 3 } }))
+      .deliver(sha(100))
+      .succeed();
     s.deliver(sha(101));
     for (let i = 1; i <= 10; i++) s.ev({ type: 'pause', reason: `p${i}` }).ev({ type: 'resume' });
     expect(s.state.events.length).toBe(5);
-    for (let i = 102; i < 110; i++) s.ev({ type: 'observed', sha: sha(i) }).ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'x' });
+    for (let i = 102; i < 110; i++)
+      s.ev({ type: 'observed', sha: sha(i) }).ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'x' });
     // Exactly shasKept: the oldest go first; 101, superseded with its cancel not yet sent, stays.
     expect(s.state.shas.map((r) => r.sha)).toEqual([sha(101), sha(108), sha(109)]);
     const t = new Sim(makeSpec({ loop: { continueAsNewAfter: 10, eventsKept: 50, shasKept: 2 } })).deliver(A).succeed();
@@ -713,8 +1015,12 @@ describe('wake-ups, bookkeeping and the dry run', () => {
     const u = new Sim(makeSpec({ loop: { continueAsNewAfter: 10, eventsKept: 50, shasKept: 1 } })).deliver(A);
     u.ev({ type: 'pause', reason: 'p' }).ev({ type: 'observed', sha: B });
     expect(u.state.shas.map((r) => r.sha).sort()).toEqual([A, B].sort()); // in flight, and the head: over the bound rather than lose them
-    const v = new Sim(makeSpec({ loop: { continueAsNewAfter: 10, eventsKept: 50, shasKept: 2 } })).deliver(A, { jobId: 'jA' });
-    v.ev({ type: 'observed', sha: B }).ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'x' }).ev({ type: 'observed', sha: C });
+    const v = new Sim(makeSpec({ loop: { continueAsNewAfter: 10, eventsKept: 50, shasKept: 2 } })).deliver(A, {
+      jobId: 'jA',
+    });
+    v.ev({ type: 'observed', sha: B })
+      .ev({ type: 'observeFailed', code: 'MirrorUnreachable', message: 'x' })
+      .ev({ type: 'observed', sha: C });
     expect(v.state.cancels.map((c) => c.sha)).toEqual([A]);
     expect(v.state.shas.map((r) => r.sha)).toContain(A); // a cancel still to send keeps its sha
   });
@@ -732,14 +1038,20 @@ describe('wake-ups, bookkeeping and the dry run', () => {
     s.deliver(A).succeed();
     expect(decide(s.state, A, s.now, s.spec)).toMatchObject({ kind: 'Noop', code: 'ClosedOut' });
     s.ev({ type: 'pause', reason: 'maintenance' });
-    expect(decide(s.state, B, s.now, s.spec)).toEqual({ kind: 'Blocked', code: 'Paused', message: 'paused: maintenance' });
+    expect(decide(s.state, B, s.now, s.spec)).toEqual({
+      kind: 'Blocked',
+      code: 'Paused',
+      message: 'paused: maintenance',
+    });
     expect(s.state.observedSha).toBe(A);
   });
 
   it('waits for the earliest of what is due, and never for a time in the past', () => {
     const s = new Sim().deliver(A).status({ phase: 'Running' });
     expect(s.next()).toEqual({ kind: 'wait', until: s.now + 2000, why: 'next close-out check' });
-    const t = new Sim(makeSpec({ closeout: { ...makeSpec().closeout, pollIntervalMs: 20_000 } })).deliver(A).status({ phase: 'Running' });
+    const t = new Sim(makeSpec({ closeout: { ...makeSpec().closeout, pollIntervalMs: 20_000 } }))
+      .deliver(A)
+      .status({ phase: 'Running' });
     expect(t.next()).toEqual({ kind: 'wait', until: t.now + 10_000, why: 'next observation' });
   });
 

@@ -15,14 +15,16 @@ import { initialState, reduce } from '../../core/decide.ts';
 import { makeSpec, sha } from '../support/spec.ts';
 
 const shipped = () => loadRegistry(DEFAULT_REGISTRY);
-const find = (objects: KubeObject[], kind: string, namespace?: string) => objects.filter((o) => o.kind === kind && (!namespace || o.metadata.namespace === namespace));
+const find = (objects: KubeObject[], kind: string, namespace?: string) =>
+  objects.filter((o) => o.kind === kind && (!namespace || o.metadata.namespace === namespace));
 
 /** The shipped registry, edited, with extra files, in a temp dir. */
 function registryWith(edit: (doc: any) => void, files: Record<string, string> = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bf-deploy-'));
   const doc = YAML.parse(readShipped());
   edit(doc);
-  for (const [rel, text] of Object.entries({ 'lanes.yaml': 'lanes: {}\n', ...files })) writeFileSync(path.join(dir, rel), text);
+  for (const [rel, text] of Object.entries({ 'lanes.yaml': 'lanes: {}\n', ...files }))
+    writeFileSync(path.join(dir, rel), text);
   for (const f of doc.followers) f.target.configRef = 'lanes.yaml';
   delete doc.controller.embedded;
   writeFileSync(path.join(dir, 'registry.yaml'), YAML.stringify(doc));
@@ -38,13 +40,24 @@ describe('render: the worker Deployment', () => {
 
   it('runs as non-root with a read-only root filesystem, no privilege escalation, no capabilities', () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(container.resources).toEqual({ requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } });
-    expect(Object.keys(container).filter((k) => k.endsWith('Probe')).sort()).toEqual(['livenessProbe', 'readinessProbe', 'startupProbe']);
+    expect(
+      Object.keys(container)
+        .filter((k) => k.endsWith('Probe'))
+        .sort(),
+    ).toEqual(['livenessProbe', 'readinessProbe', 'startupProbe']);
   });
 
   it('mounts only an EmptyDir workdir and the registry files, read-only; never a host path', () => {
-    expect(pod.volumes.map((v: any) => Object.keys(v).filter((k) => k !== 'name')[0])).toEqual(['emptyDir', 'configMap']);
+    expect(pod.volumes.map((v: any) => Object.keys(v).filter((k) => k !== 'name')[0])).toEqual([
+      'emptyDir',
+      'configMap',
+    ]);
     expect(JSON.stringify(pod)).not.toContain('hostPath');
     const registryMounts = container.volumeMounts.filter((m: any) => m.name === 'registry');
     expect(registryMounts.map((m: any) => [m.mountPath, m.subPath, m.readOnly])).toEqual([
@@ -53,18 +66,26 @@ describe('render: the worker Deployment', () => {
       ['/app/config/agentrun.yaml', 'agentrun.yaml', true],
       ['/app/config/hwlab-web-probe-sentinel/jd01.yaml', 'hwlab-web-probe-sentinel/jd01.yaml', true],
     ]);
-    expect(pod.volumes[1].configMap.items).toContainEqual({ key: 'hwlab-web-probe-sentinel__jd01.yaml', path: 'hwlab-web-probe-sentinel/jd01.yaml' });
+    expect(pod.volumes[1].configMap.items).toContainEqual({
+      key: 'hwlab-web-probe-sentinel__jd01.yaml',
+      path: 'hwlab-web-probe-sentinel/jd01.yaml',
+    });
   });
 
   it('takes adapter secrets from Secret references, never values, and rolls when the registry changes', () => {
     expect(container.env.filter((e: any) => e.valueFrom)).toEqual([
       { name: 'HWLAB_TOKEN', valueFrom: { secretKeyRef: { name: 'hwlab-cli', key: 'token' } } },
       { name: 'AGENTRUN_API_KEY', valueFrom: { secretKeyRef: { name: 'agentrun-cli', key: 'apiKey' } } },
-      { name: 'BRANCH_FOLLOWER_FINGERPRINT_KEY', valueFrom: { secretKeyRef: { name: 'branch-follower-fingerprint', key: 'key' } } },
+      {
+        name: 'BRANCH_FOLLOWER_FINGERPRINT_KEY',
+        valueFrom: { secretKeyRef: { name: 'branch-follower-fingerprint', key: 'key' } },
+      },
     ]);
     const changed = registryWith((d) => (d.defaults.pollInterval = '20s'));
     const before = deployment.spec.template.metadata.annotations['branch-follower.dev/registry-sha256'];
-    const after = (find(renderObjects(changed), 'Deployment')[0] as any).spec.template.metadata.annotations['branch-follower.dev/registry-sha256'];
+    const after = (find(renderObjects(changed), 'Deployment')[0] as any).spec.template.metadata.annotations[
+      'branch-follower.dev/registry-sha256'
+    ];
     expect(after).toMatch(/^[0-9a-f]{64}$/);
     expect(after).not.toBe(before);
     expect(deployment.spec.progressDeadlineSeconds).toBe(180);
@@ -80,7 +101,10 @@ describe('render: the worker Deployment', () => {
     expect(pod2.containers[0].env).toEqual(
       expect.arrayContaining([
         { name: 'BRANCH_FOLLOWER_TEMPORAL_TLS_DIR', value: '/etc/branch-follower/temporal-tls' },
-        { name: 'BRANCH_FOLLOWER_TEMPORAL_API_KEY', valueFrom: { secretKeyRef: { name: 'temporal-cloud', key: 'apiKey' } } },
+        {
+          name: 'BRANCH_FOLLOWER_TEMPORAL_API_KEY',
+          valueFrom: { secretKeyRef: { name: 'temporal-cloud', key: 'apiKey' } },
+        },
       ]),
     );
   });
@@ -94,7 +118,19 @@ describe('render: the worker Deployment', () => {
 describe('render: least privilege from what the followers use', () => {
   it('grants the shipped (command-adapter) followers only their state ConfigMap', () => {
     const roles = find(renderObjects(shipped()), 'Role');
-    expect(roles.map((r) => [r.metadata.namespace, r.rules])).toEqual([['branch-follower', [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: ['branch-follower-state'] }]]]);
+    expect(roles.map((r) => [r.metadata.namespace, r.rules])).toEqual([
+      [
+        'branch-follower',
+        [
+          {
+            apiGroups: [''],
+            resources: ['configmaps'],
+            verbs: ['get', 'update'],
+            resourceNames: ['branch-follower-state'],
+          },
+        ],
+      ],
+    ]);
   });
 
   it('adds per-namespace rules for built-in adapters and object checks, merging names and skipping disabled followers', () => {
@@ -106,21 +142,53 @@ describe('render: least privilege from what the followers use', () => {
           namespace: 'lanes',
           template: 'job.yaml',
           checks: {
-            web: { kind: 'deployment-rollout', namespace: 'lanes', name: '{app}', revision: { annotation: 'x/sha' }, retryable: false },
+            web: {
+              kind: 'deployment-rollout',
+              namespace: 'lanes',
+              name: '{app}',
+              revision: { annotation: 'x/sha' },
+              retryable: false,
+            },
             argo: { kind: 'argocd-application', namespace: 'argocd', name: '{app}', retryable: false },
           },
         };
-        const base = { enabled: true, adapter: 'jobs', source: d.followers[0].source, target: { configRef: 'lanes.yaml', params: { app: 'web' } } };
+        const base = {
+          enabled: true,
+          adapter: 'jobs',
+          source: d.followers[0].source,
+          target: { configRef: 'lanes.yaml', params: { app: 'web' } },
+        };
         d.followers.push({ ...base, id: 'web-a', closeout: { check: 'web' } });
-        d.followers.push({ ...base, id: 'web-b', target: { configRef: 'lanes.yaml', params: { app: 'api' } }, closeout: { check: 'web' } });
+        d.followers.push({
+          ...base,
+          id: 'web-b',
+          target: { configRef: 'lanes.yaml', params: { app: 'api' } },
+          closeout: { check: 'web' },
+        });
         d.followers.push({ ...base, id: 'argo', closeout: { check: 'argo' } });
-        d.followers.push({ ...base, id: 'off', enabled: false, target: { configRef: 'lanes.yaml', params: { app: 'secret-app' } }, closeout: { check: 'argo' } });
+        d.followers.push({
+          ...base,
+          id: 'off',
+          enabled: false,
+          target: { configRef: 'lanes.yaml', params: { app: 'secret-app' } },
+          closeout: { check: 'argo' },
+        });
       },
       { 'job.yaml': job },
     );
     const objects = renderObjects(reg);
     expect(find(objects, 'Role').map((r) => [r.metadata.namespace, r.rules])).toEqual([
-      ['branch-follower', [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: ['branch-follower-state'] }]],
+      [
+        'branch-follower',
+        [
+          {
+            apiGroups: [''],
+            resources: ['configmaps'],
+            verbs: ['get', 'update'],
+            resourceNames: ['branch-follower-state'],
+          },
+        ],
+      ],
       ['argocd', [{ apiGroups: ['argoproj.io'], resources: ['applications'], verbs: ['get'], resourceNames: ['web'] }]],
       [
         'lanes',
@@ -131,14 +199,18 @@ describe('render: least privilege from what the followers use', () => {
       ],
     ]);
     const binding = find(objects, 'RoleBinding', 'lanes')[0] as any;
-    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'branch-follower', namespace: 'branch-follower' }]);
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'branch-follower', namespace: 'branch-follower' },
+    ]);
     expect(JSON.stringify(objects)).not.toMatch(/"secrets"|"\*"|ClusterRole/);
   });
 });
 
 describe('plan: what changed between live and applied', () => {
   it('names leaf paths, array elements included', () => {
-    expect(changedPaths({ a: { b: 1, c: [{ d: 1 }, { d: 2 }] } }, { a: { b: 1, c: [{ d: 1 }, { d: 3 }] } })).toEqual(['a.c[1].d']);
+    expect(changedPaths({ a: { b: 1, c: [{ d: 1 }, { d: 2 }] } }, { a: { b: 1, c: [{ d: 1 }, { d: 3 }] } })).toEqual([
+      'a.c[1].d',
+    ]);
     expect(changedPaths({ a: [1] }, { a: [1, 2] })).toEqual(['a']);
     expect(changedPaths({ a: 1 }, { a: 1, b: { c: 2 } })).toEqual(['b']);
     expect(changedPaths({ a: 1 }, { a: 1 })).toEqual([]);
@@ -155,12 +227,17 @@ describe('Temporal connection security from the environment', () => {
     writeFileSync(path.join(dir, 'tls.crt'), 'CERT');
     writeFileSync(path.join(dir, 'tls.key'), 'KEY');
     expect(temporalSecurity(reg, { BRANCH_FOLLOWER_TEMPORAL_TLS_DIR: dir })).toEqual({
-      tls: { clientCertPair: { crt: Buffer.from('CERT'), key: Buffer.from('KEY') }, serverNameOverride: 'temporal.example.com' },
+      tls: {
+        clientCertPair: { crt: Buffer.from('CERT'), key: Buffer.from('KEY') },
+        serverNameOverride: 'temporal.example.com',
+      },
     });
   });
 
   it('says which variable is missing, naming the Secret but no value', () => {
-    expect(() => temporalSecurity(reg, {})).toThrow(/controller.temporal.tls is declared \(Secret temporal-client\) but BRANCH_FOLLOWER_TEMPORAL_TLS_DIR is not set/);
+    expect(() => temporalSecurity(reg, {})).toThrow(
+      /controller.temporal.tls is declared \(Secret temporal-client\) but BRANCH_FOLLOWER_TEMPORAL_TLS_DIR is not set/,
+    );
     const keyed = registryWith((d) => (d.controller.temporal.apiKey = { secretRef: { name: 'cloud', key: 'apiKey' } }));
     expect(() => temporalSecurity(keyed, {})).toThrow(/BRANCH_FOLLOWER_TEMPORAL_API_KEY is not set/);
     expect(temporalSecurity(keyed, { BRANCH_FOLLOWER_TEMPORAL_API_KEY: 'k-1' })).toEqual({ apiKey: 'k-1', tls: true });
@@ -173,7 +250,19 @@ describe('state projection entry', () => {
     const spec = makeSpec({ adapter: { ...makeSpec().adapter, env: ['TOKEN'] } });
     let s = reduce(initialState('demo', 1000), { type: 'observed', sha: sha(1) }, 2000, spec);
     s = reduce(s, { type: 'triggering' }, 3000, spec);
-    s = reduce(s, { type: 'triggered', sha: sha(1), run: 1, fired: true, jobId: 'j1', secrets: [{ name: 'TOKEN', present: true, fingerprint: 'sha256:abcdef012345' }] }, 4000, spec);
+    s = reduce(
+      s,
+      {
+        type: 'triggered',
+        sha: sha(1),
+        run: 1,
+        fired: true,
+        jobId: 'j1',
+        secrets: [{ name: 'TOKEN', present: true, fingerprint: 'sha256:abcdef012345' }],
+      },
+      4000,
+      spec,
+    );
     const entry = projectionEntry(s);
     expect(JSON.parse(entry)).toEqual({
       phase: 'ClosingOut',
@@ -200,7 +289,9 @@ describe('the worker image', () => {
       const file = queue.pop()!;
       if (seen.has(file)) continue;
       seen.add(file);
-      for (const m of readFileSync(file, 'utf8').matchAll(/^\s*(?:import|export)\s+(?!type\b)[^'"]*?from\s+'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/gm)) {
+      for (const m of readFileSync(file, 'utf8').matchAll(
+        /^\s*(?:import|export)\s+(?!type\b)[^'"]*?from\s+'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/gm,
+      )) {
         queue.push(path.resolve(path.dirname(file), (m[1] ?? m[2])!));
       }
     }
@@ -210,24 +301,43 @@ describe('the worker image', () => {
   it('copies every file the worker, the CLI and the build run from', () => {
     const containerfile = readFileSync(path.resolve(import.meta.dirname, '../../deploy/Containerfile'), 'utf8');
     const copied = [...containerfile.matchAll(/^COPY (\S+) \.\/\1$/gm)].map((m) => m[1]!);
-    const needed = runtimeFiles(['worker/main.ts', 'client/branch-follower.mjs', 'workflows/index.ts', 'scripts/build.mjs']);
+    const needed = runtimeFiles([
+      'worker/main.ts',
+      'client/branch-follower.mjs',
+      'workflows/index.ts',
+      'scripts/build.mjs',
+    ]);
     expect(needed).toContain('contract/messages.ts');
     expect(needed).toContain('scripts/build.mjs');
-    for (const file of needed) expect(copied.some((c) => file === c || file.startsWith(`${c}/`)), `deploy/Containerfile does not COPY ${file}`).toBe(true);
+    for (const file of needed)
+      expect(
+        copied.some((c) => file === c || file.startsWith(`${c}/`)),
+        `deploy/Containerfile does not COPY ${file}`,
+      ).toBe(true);
   });
 
   it('runs the Node LTS line that engines names and CI tests on', () => {
     const root = path.resolve(import.meta.dirname, '../..');
     const major = NODE_LTS_VERSION.split('.')[0];
-    expect(readFileSync(path.join(root, 'deploy/Containerfile'), 'utf8')).toMatch(new RegExp(`^FROM node:${major}-bookworm-slim$`, 'm'));
-    expect((JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node).toBe(`>=${major}`);
+    expect(readFileSync(path.join(root, 'deploy/Containerfile'), 'utf8')).toMatch(
+      new RegExp(`^FROM node:${major}-bookworm-slim$`, 'm'),
+    );
+    expect(
+      (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node,
+    ).toBe(`>=${major}`);
   });
 
   it('builds the compiled worker and the workflow bundle the rendered Deployment runs', () => {
     const containerfile = readFileSync(path.resolve(import.meta.dirname, '../../deploy/Containerfile'), 'utf8');
     expect(containerfile).toMatch(/^RUN node scripts\/build\.mjs --workflow-bundle$/m);
-    const deployment = renderObjects(loadRegistry(path.resolve(import.meta.dirname, '../../config/cicd-branch-followers.yaml'))).find((o) => o.kind === 'Deployment')!;
-    const container = (deployment.spec as { template: { spec: { containers: { command: string[]; env: { name: string; value?: string }[] }[] } } }).template.spec.containers[0]!;
+    const deployment = renderObjects(
+      loadRegistry(path.resolve(import.meta.dirname, '../../config/cicd-branch-followers.yaml')),
+    ).find((o) => o.kind === 'Deployment')!;
+    const container = (
+      deployment.spec as {
+        template: { spec: { containers: { command: string[]; env: { name: string; value?: string }[] }[] } };
+      }
+    ).template.spec.containers[0]!;
     expect(container.command).toEqual(['node', 'dist/worker.mjs']);
     expect(container.env).toContainEqual({ name: 'BRANCH_FOLLOWER_WORKFLOW_BUNDLE', value: '/app/dist/workflows.js' });
     expect(containerfile).toMatch(/^CMD \["node", "dist\/worker\.mjs"\]$/m);

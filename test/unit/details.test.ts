@@ -61,9 +61,24 @@ describe('current details', () => {
   });
 
   it('a watcher: what it watches, its last read, a failing read and since when, the wake-ups', () => {
-    const watcher = { mirror: 'git://m/x.git', pollIntervalMs: 15_000, observeTimeoutMs: 5000, followers: [{ id: 'a', branch: 'main' }, { id: 'b', branch: 'main' }, { id: 'c', branch: 'dev' }], activity: spec.activity, loop: spec.loop };
+    const watcher = {
+      mirror: 'git://m/x.git',
+      pollIntervalMs: 15_000,
+      observeTimeoutMs: 5000,
+      followers: [
+        { id: 'a', branch: 'main' },
+        { id: 'b', branch: 'main' },
+        { id: 'c', branch: 'dev' },
+      ],
+      activity: spec.activity,
+      loop: spec.loop,
+    };
     expect(watcherDetails(watcher, { wakeUps: 0 })).toContain('- not read yet');
-    const text = watcherDetails(watcher, { wakeUps: 4, readAt: T0, failing: { message: 'timeout', since: T0 + 15_000 } });
+    const text = watcherDetails(watcher, {
+      wakeUps: 4,
+      readAt: T0,
+      failing: { message: 'timeout', since: T0 + 15_000 },
+    });
     expect(text.split('\n')[0]).toBe('**Failing** `git://m/x.git`: 2 branch(es) for 3 follower(s), every 15s');
     expect(text).toContain('- last read: 2026-11-27T12:00:00Z');
     expect(text).toContain('- reads failing since 2026-11-27T12:00:15Z: timeout');

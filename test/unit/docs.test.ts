@@ -10,7 +10,18 @@ import { DEFAULT_REGISTRY } from '../../config/registry.ts';
 import { CODES, FailureCode, isCode } from '../../contract/codes.ts';
 import { PHASES } from '../../contract/state.ts';
 import { KUBE_KINDS } from '../../contract/kube-kinds/index.ts';
-import { ADAPTERS_DOC, CODES_DOC, REGISTRY_DOC, REGISTRY_SCHEMA, renderCodesDoc, renderKubeKinds, renderLimits, renderRegistrySchema, withKubeKinds, withLimits } from '../../scripts/docs.ts';
+import {
+  ADAPTERS_DOC,
+  CODES_DOC,
+  REGISTRY_DOC,
+  REGISTRY_SCHEMA,
+  renderCodesDoc,
+  renderKubeKinds,
+  renderLimits,
+  renderRegistrySchema,
+  withKubeKinds,
+  withLimits,
+} from '../../scripts/docs.ts';
 
 describe('rendered docs', () => {
   it('docs/codes.md is what contract/codes.ts renders (run `npm run docs` after a change)', () => {
@@ -39,11 +50,16 @@ describe('rendered docs', () => {
     const text = readFileSync(file, 'utf8');
     const modeline = /^# yaml-language-server: \$schema=(\S+)$/m.exec(text);
     expect(path.resolve(path.dirname(file), modeline![1]!)).toBe(REGISTRY_SCHEMA);
-    const validate = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(REGISTRY_SCHEMA, 'utf8')) as object);
+    const validate = new Ajv2020({ allErrors: true, strict: false }).compile(
+      JSON.parse(readFileSync(REGISTRY_SCHEMA, 'utf8')) as object,
+    );
     const doc = YAML.parse(text) as { defaults: Record<string, unknown> };
     expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
     expect(validate({ ...doc, defaults: { ...doc.defaults, pollIntervall: '15s' } })).toBe(false);
-    expect(validate.errors?.[0]).toMatchObject({ keyword: 'additionalProperties', params: { additionalProperty: 'pollIntervall' } });
+    expect(validate.errors?.[0]).toMatchObject({
+      keyword: 'additionalProperties',
+      params: { additionalProperty: 'pollIntervall' },
+    });
     expect(validate({ ...doc, defaults: { ...doc.defaults, pollInterval: '15' } })).toBe(false);
     expect(validate.errors?.[0]).toMatchObject({ keyword: 'pattern', instancePath: '/defaults/pollInterval' });
   });

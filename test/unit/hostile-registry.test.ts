@@ -10,7 +10,6 @@ import { ConfigError, loadRegistry, type ConfigIssue } from '../../config/regist
 import { HOSTILE_CASES, hostileText } from '../support/hostile-corpus.ts';
 import { BASE_REGISTRY as GOOD } from '../support/registry-text.ts';
 
-
 const made: string[] = [];
 afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -62,7 +61,11 @@ describe('the hostile corpus, against the loader', () => {
     doc.defaults.pollInterval = '0s';
     doc.controller.temporal.taskQueue = "q'";
     const issues = issuesOf(YAML.stringify(doc), path.join(c.dir, 'registry.yaml'));
-    expect(issues.map((i) => i.path)).toEqual(['controller.temporal.taskQueue', 'defaults.pollInterval', 'followers[0].enabled']);
+    expect(issues.map((i) => i.path)).toEqual([
+      'controller.temporal.taskQueue',
+      'defaults.pollInterval',
+      'followers[0].enabled',
+    ]);
     expect(issues.map((i) => i.line)).toEqual([...issues.map((i) => i.line)].sort((a, b) => a - b));
   });
 });

@@ -25,7 +25,18 @@ function v1(over: Partial<FollowerStateV1> = {}): FollowerStateV1 {
     lastSucceededSha: A,
     pendingCancels: [],
     nextObserveAt: 14_000,
-    shas: [{ sha: A, firstSeen: 900, attempts: 1, triggeredAt: 1000, jobId: 'j1', finishedAt: 3000, outcome: 'Succeeded', reason: 'closed out in 2s' }],
+    shas: [
+      {
+        sha: A,
+        firstSeen: 900,
+        attempts: 1,
+        triggeredAt: 1000,
+        jobId: 'j1',
+        finishedAt: 3000,
+        outcome: 'Succeeded',
+        reason: 'closed out in 2s',
+      },
+    ],
     events: [{ at: 3000, from: 'ClosingOut', to: 'Succeeded', sha: A, reason: 'closed out in 2s (budget 2m)' }],
     ...over,
   };
@@ -40,9 +51,33 @@ describe('migrating v1 state', () => {
 
   it('keeps a deployed head deployed: runs, records, events (coded Recorded) and a Migrated note', () => {
     const s = migrateV1(v1(), NOW, spec);
-    expect(s).toMatchObject({ version: 2, phase: 'Succeeded', code: 'ClosedOut', deployed: { sha: A, at: 3000 }, lastSucceededSha: A, observedSha: A, cancels: [] });
-    expect(s.shas).toEqual([{ sha: A, firstSeen: 900, runs: 1, triggeredAt: 1000, jobId: 'j1', result: { outcome: 'Succeeded', code: 'ClosedOut', message: 'closed out in 2s', at: 3000 } }]);
-    expect(s.events[0]).toEqual({ at: 3000, from: 'ClosingOut', to: 'Succeeded', sha: A, code: 'Recorded', message: 'closed out in 2s (budget 2m)' });
+    expect(s).toMatchObject({
+      version: 2,
+      phase: 'Succeeded',
+      code: 'ClosedOut',
+      deployed: { sha: A, at: 3000 },
+      lastSucceededSha: A,
+      observedSha: A,
+      cancels: [],
+    });
+    expect(s.shas).toEqual([
+      {
+        sha: A,
+        firstSeen: 900,
+        runs: 1,
+        triggeredAt: 1000,
+        jobId: 'j1',
+        result: { outcome: 'Succeeded', code: 'ClosedOut', message: 'closed out in 2s', at: 3000 },
+      },
+    ]);
+    expect(s.events[0]).toEqual({
+      at: 3000,
+      from: 'ClosingOut',
+      to: 'Succeeded',
+      sha: A,
+      code: 'Recorded',
+      message: 'closed out in 2s (budget 2m)',
+    });
     expect(s.events.some((e) => e.code === 'Migrated')).toBe(true);
     expect(nextAction(s, NOW)).toEqual({ kind: 'observe' }); // it reads before anything else
   });
@@ -59,7 +94,18 @@ describe('migrating v1 state', () => {
       NOW,
       spec,
     );
-    expect(s.work).toEqual({ stage: 'closingOut', sha: A, attempt: 2, manual: false, run: 2, fired: true, jobId: 'j2', startedAt: 1000, deadline: 121_000, nextCheckAt: 4500 });
+    expect(s.work).toEqual({
+      stage: 'closingOut',
+      sha: A,
+      attempt: 2,
+      manual: false,
+      run: 2,
+      fired: true,
+      jobId: 'j2',
+      startedAt: 1000,
+      deadline: 121_000,
+      nextCheckAt: 4500,
+    });
     expect(s.phase).toBe('ClosingOut');
     expect(s.deployed).toBeUndefined();
   });
@@ -77,7 +123,15 @@ describe('migrating v1 state', () => {
       NOW,
       spec,
     );
-    expect(s.work).toMatchObject({ stage: 'backoff', sha: A, attempt: 2, run: 1, notBefore: 9000, failure: { code: 'RuntimeFailed', message: 'pull backoff' }, outcomeUnknown: false });
+    expect(s.work).toMatchObject({
+      stage: 'backoff',
+      sha: A,
+      attempt: 2,
+      run: 1,
+      notBefore: 9000,
+      failure: { code: 'RuntimeFailed', message: 'pull backoff' },
+      outcomeUnknown: false,
+    });
     expect(s.lastError).toEqual({ code: 'RuntimeFailed', message: 'pull backoff', at: 4000, sha: A });
   });
 
@@ -92,7 +146,14 @@ describe('migrating v1 state', () => {
         lastSucceededSha: A,
         shas: [
           { sha: A, firstSeen: 900, attempts: 1, outcome: 'Succeeded', reason: 'closed out in 2s', finishedAt: 3000 },
-          { sha: B, firstSeen: 3500, attempts: 1, outcome: 'Failed', reason: 'RuntimeFailed: invalid manifest', finishedAt: 4000 },
+          {
+            sha: B,
+            firstSeen: 3500,
+            attempts: 1,
+            outcome: 'Failed',
+            reason: 'RuntimeFailed: invalid manifest',
+            finishedAt: 4000,
+          },
         ],
       }),
       NOW,
@@ -100,7 +161,12 @@ describe('migrating v1 state', () => {
     );
     expect(s.deployed).toBeUndefined();
     expect(s).toMatchObject({ phase: 'Failed', code: 'RuntimeFailed' });
-    expect(s.shas[1]?.result).toMatchObject({ outcome: 'Failed', code: 'RuntimeFailed', message: 'RuntimeFailed: invalid manifest', at: 4000 });
+    expect(s.shas[1]?.result).toMatchObject({
+      outcome: 'Failed',
+      code: 'RuntimeFailed',
+      message: 'RuntimeFailed: invalid manifest',
+      at: 4000,
+    });
   });
 
   it('keeps a pause, a blocked mirror (with its since), queued cancels and a waiting manual request', () => {
@@ -118,7 +184,12 @@ describe('migrating v1 state', () => {
       NOW,
       spec,
     );
-    expect(s).toMatchObject({ phase: 'Blocked', code: 'Paused', paused: { reason: 'freeze', since: 2000 }, mirrorBlocked: { code: 'BranchNotFound', message: 'gone', since: 3500 } });
+    expect(s).toMatchObject({
+      phase: 'Blocked',
+      code: 'Paused',
+      paused: { reason: 'freeze', since: 2000 },
+      mirrorBlocked: { code: 'BranchNotFound', message: 'gone', since: 3500 },
+    });
     expect(s.cancels).toEqual([{ sha: B, run: 1, jobId: 'jb' }]);
     expect(s.manualRequest).toEqual({ reason: 'redeploy', at: 4000 });
     expect(s.shas[1]?.result).toMatchObject({ outcome: 'Superseded', code: 'Superseded', by: A });
@@ -126,7 +197,17 @@ describe('migrating v1 state', () => {
   });
 
   it('a pending trigger (manual or not) stays pending; unknown codes fall back', () => {
-    const s = migrateV1(v1({ phase: 'PendingTrigger', targetSha: B, observedSha: B, pendingManual: true, lastError: { reason: 'SomethingOld', message: 'x', at: 1 } }), NOW, spec);
+    const s = migrateV1(
+      v1({
+        phase: 'PendingTrigger',
+        targetSha: B,
+        observedSha: B,
+        pendingManual: true,
+        lastError: { reason: 'SomethingOld', message: 'x', at: 1 },
+      }),
+      NOW,
+      spec,
+    );
     expect(s.work).toMatchObject({ stage: 'pending', sha: B, cause: 'ManualTrigger', manual: true });
     expect(s.lastError?.code).toBe('ActivityFailed');
     const m = migrateV1(v1({ mirrorBlocked: { reason: 'Weird', message: 'x', since: 1 } }), NOW, spec);

@@ -34,31 +34,66 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('mirror' as const), up: fc.boolean() }) },
   { weight: 2, arbitrary: fc.constant({ k: 'pause' as const }) },
   { weight: 2, arbitrary: fc.constant({ k: 'resume' as const }) },
-  { weight: 2, arbitrary: fc.record({ k: fc.constant('manual' as const), which: fc.constantFrom('head' as const, 'stale' as const, 'any' as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant('manual' as const),
+      which: fc.constantFrom('head' as const, 'stale' as const, 'any' as const),
+    }),
+  },
   { weight: 2, arbitrary: fc.constant({ k: 'refresh' as const }) },
   {
     weight: 4,
     arbitrary: fc.record({
       k: fc.constant('job' as const),
       durationMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4000 }), fc.integer({ min: 9000, max: 14_000 })),
-      outcome: fc.constantFrom('succeed' as const, 'succeed' as const, 'failRetryable' as const, 'failTerminal' as const),
+      outcome: fc.constantFrom(
+        'succeed' as const,
+        'succeed' as const,
+        'failRetryable' as const,
+        'failTerminal' as const,
+      ),
     }),
   },
   {
     weight: 4,
     arbitrary: fc.record({
       k: fc.constant('crash' as const),
-      point: fc.constantFrom('beforeStatus' as const, 'afterStatus' as const, 'afterAccept' as const, 'orphanAccepts' as const),
+      point: fc.constantFrom(
+        'beforeStatus' as const,
+        'afterStatus' as const,
+        'afterAccept' as const,
+        'orphanAccepts' as const,
+      ),
       times: fc.integer({ min: 1, max: 3 }),
     }),
   },
   {
     weight: 2,
-    arbitrary: fc.record({ k: fc.constant('adapter' as const), mode: fc.constantFrom('ok' as const, 'ok' as const, 'missing' as const, 'exitNonZero' as const, 'hangBeforeAccept' as const, 'hangAfterAccept' as const) }),
+    arbitrary: fc.record({
+      k: fc.constant('adapter' as const),
+      mode: fc.constantFrom(
+        'ok' as const,
+        'ok' as const,
+        'missing' as const,
+        'exitNonZero' as const,
+        'hangBeforeAccept' as const,
+        'hangAfterAccept' as const,
+      ),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('statusFails' as const), on: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('outage' as const), ms: fc.integer({ min: 1000, max: 40_000 }) }) },
-  { weight: 6, arbitrary: fc.record({ k: fc.constant('time' as const), ms: fc.oneof(fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 3000, max: 30_000 })) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ k: fc.constant('outage' as const), ms: fc.integer({ min: 1000, max: 40_000 }) }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      k: fc.constant('time' as const),
+      ms: fc.oneof(fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 3000, max: 30_000 })),
+    }),
+  },
 );
 
 const world = fc.record({
@@ -68,7 +103,10 @@ const world = fc.record({
   steps: fc.array(step, { maxLength: 40 }),
 });
 
-function play(w: { watched: boolean; echoKeys: boolean; resumeAtEnd: boolean; steps: Step[] }): { world: World; violations: string[] } {
+function play(w: { watched: boolean; echoKeys: boolean; resumeAtEnd: boolean; steps: Step[] }): {
+  world: World;
+  violations: string[];
+} {
   const sim = new World(modelSpec(w.watched), { echoKeys: w.echoKeys });
   for (const st of w.steps) sim.step(st);
   return { world: sim, violations: sim.verdict({ resume: w.resumeAtEnd }) };
@@ -92,7 +130,8 @@ describe('the promise, against a model of the world', () => {
       injected: `${RUNS} sequences, ${seen.steps} steps: pushes, rewinds, deletes, outages, pauses, manual triggers, job outcomes, adapter faults, worker losses at every activity boundary; ${seen.fired} triggers`,
       duplicates: seen.keysTwice,
       lost: 0,
-      recovery: 'every property held against the world: no stale or needless fire, bounded retries, paused fires nothing and shows Blocked(Paused), at rest the runtime is on the head or the follower shows why',
+      recovery:
+        'every property held against the world: no stale or needless fire, bounded retries, paused fires nothing and shows Blocked(Paused), at rest the runtime is on the head or the follower shows why',
       reproduce: 'npx vitest run test/unit/promise.test.ts',
     });
   });
@@ -109,7 +148,12 @@ describe('the promise, against a model of the world', () => {
 
 describe('the reported bugs, replayed in the model', () => {
   const run = (steps: Step[], opts: { watched?: boolean; echoKeys?: boolean; resumeAtEnd?: boolean } = {}) =>
-    play({ watched: opts.watched ?? false, echoKeys: opts.echoKeys ?? false, resumeAtEnd: opts.resumeAtEnd ?? true, steps });
+    play({
+      watched: opts.watched ?? false,
+      echoKeys: opts.echoKeys ?? false,
+      resumeAtEnd: opts.resumeAtEnd ?? true,
+      steps,
+    });
 
   it('flip-flop: A deployed, B in flight, back to A, B again — B ends deployed', () => {
     const { world, violations } = run([
@@ -127,20 +171,35 @@ describe('the reported bugs, replayed in the model', () => {
   });
 
   it('rewind while the successor is in flight: the runtime is asked, and the old head redeployed when it is not on it', () => {
-    const { world, violations } = run([{ k: 'time', ms: 5000 }, { k: 'job', durationMs: 8000, outcome: 'succeed' }, { k: 'push' }, { k: 'time', ms: 1500 }, { k: 'rewind', back: 1 }]);
+    const { world, violations } = run([
+      { k: 'time', ms: 5000 },
+      { k: 'job', durationMs: 8000, outcome: 'succeed' },
+      { k: 'push' },
+      { k: 'time', ms: 1500 },
+      { k: 'rewind', back: 1 },
+    ]);
     expect(violations).toEqual([]);
     expect(world.runtimeStatus()).toMatchObject({ sha: world.head, phase: 'Succeeded' });
   });
 
   it('worker lost after the runtime accepted, the job failing at once: the retried activity does not fire again', () => {
-    const { world, violations } = run([{ k: 'job', durationMs: 0, outcome: 'failTerminal' }, { k: 'crash', point: 'afterAccept', times: 1 }, { k: 'push' }, { k: 'time', ms: 20_000 }]);
+    const { world, violations } = run([
+      { k: 'job', durationMs: 0, outcome: 'failTerminal' },
+      { k: 'crash', point: 'afterAccept', times: 1 },
+      { k: 'push' },
+      { k: 'time', ms: 20_000 },
+    ]);
     expect(violations).toEqual([]);
     expect(world.accepted.filter((a) => a.sha === world.head)).toHaveLength(1);
     expect(world.state).toMatchObject({ phase: 'Failed', code: 'RuntimeFailed' });
   });
 
   it('a trigger command orphaned by a lost worker is found by the retried activity, not fired again', () => {
-    const { world, violations } = run([{ k: 'crash', point: 'orphanAccepts', times: 3 }, { k: 'push' }, { k: 'time', ms: 30_000 }]);
+    const { world, violations } = run([
+      { k: 'crash', point: 'orphanAccepts', times: 3 },
+      { k: 'push' },
+      { k: 'time', ms: 30_000 },
+    ]);
     expect(violations).toEqual([]);
     expect(world.runtimeStatus()).toMatchObject({ sha: world.head, phase: 'Succeeded' });
   });
@@ -159,7 +218,17 @@ describe('the reported bugs, replayed in the model', () => {
 
   it('paused: Blocked(Paused) through an unchanged head, a rewind and a mirror blip; nothing fires', () => {
     const { world, violations } = run(
-      [{ k: 'time', ms: 5000 }, { k: 'pause' }, { k: 'time', ms: 5000 }, { k: 'push' }, { k: 'rewind', back: 1 }, { k: 'mirror', up: false }, { k: 'time', ms: 3000 }, { k: 'mirror', up: true }, { k: 'time', ms: 3000 }],
+      [
+        { k: 'time', ms: 5000 },
+        { k: 'pause' },
+        { k: 'time', ms: 5000 },
+        { k: 'push' },
+        { k: 'rewind', back: 1 },
+        { k: 'mirror', up: false },
+        { k: 'time', ms: 3000 },
+        { k: 'mirror', up: true },
+        { k: 'time', ms: 3000 },
+      ],
       { resumeAtEnd: false },
     );
     expect(violations).toEqual([]);
@@ -167,9 +236,18 @@ describe('the reported bugs, replayed in the model', () => {
   });
 
   it('the close-out deadline passes while no worker runs: decided by a status read after it, Succeeded with the overrun', () => {
-    const { world, violations } = run([{ k: 'job', durationMs: 11_000, outcome: 'succeed' }, { k: 'push' }, { k: 'time', ms: 1000 }, { k: 'outage', ms: 15_000 }]);
+    const { world, violations } = run([
+      { k: 'job', durationMs: 11_000, outcome: 'succeed' },
+      { k: 'push' },
+      { k: 'time', ms: 1000 },
+      { k: 'outage', ms: 15_000 },
+    ]);
     expect(violations).toEqual([]);
     expect(world.state).toMatchObject({ phase: 'Succeeded', code: 'ClosedOutOverBudget' });
-    expect(world.state.shas.find((r) => r.sha === world.head)?.result).toMatchObject({ outcome: 'Succeeded', code: 'ClosedOutOverBudget', overrunMs: expect.any(Number) });
+    expect(world.state.shas.find((r) => r.sha === world.head)?.result).toMatchObject({
+      outcome: 'Succeeded',
+      code: 'ClosedOutOverBudget',
+      overrunMs: expect.any(Number),
+    });
   });
 });

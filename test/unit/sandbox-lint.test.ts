@@ -5,7 +5,8 @@ import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
 
 const eslint = new ESLint();
-const lint = async (code: string, filePath = 'workflows/probe.ts') => (await eslint.lintText(code, { filePath }))[0]!.messages;
+const lint = async (code: string, filePath = 'workflows/probe.ts') =>
+  (await eslint.lintText(code, { filePath }))[0]!.messages;
 
 describe('workflow sandbox lint', () => {
   it.each([
@@ -47,8 +48,15 @@ describe('workflow sandbox lint', () => {
   });
 
   it('lets the decision core import the contract, and the contract define messages', async () => {
-    expect(await lint("import { canCancel } from '../contract/spec.ts';\nexport const c = canCancel;\n", 'core/probe.ts')).toEqual([]);
-    expect(await lint("import { defineSignal } from '@temporalio/workflow';\nexport const s = defineSignal('x');\n", 'contract/probe.ts')).toEqual([]);
+    expect(
+      await lint("import { canCancel } from '../contract/spec.ts';\nexport const c = canCancel;\n", 'core/probe.ts'),
+    ).toEqual([]);
+    expect(
+      await lint(
+        "import { defineSignal } from '@temporalio/workflow';\nexport const s = defineSignal('x');\n",
+        'contract/probe.ts',
+      ),
+    ).toEqual([]);
   });
 
   it('the real workflows/, contract/ and core/ pass', async () => {

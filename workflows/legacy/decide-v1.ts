@@ -88,7 +88,8 @@ export function nextAction(state: FollowerState, now: number): Action {
     if (state.nextStatusAt !== undefined) wakeups.push([state.nextStatusAt, 'next close-out check']);
     wakeups.push([state.inFlight.deadline, 'close-out budget']);
   }
-  if (state.retry && !state.paused && !state.mirrorBlocked) wakeups.push([state.retry.notBefore, `retry backoff for ${short(state.retry.sha)}`]);
+  if (state.retry && !state.paused && !state.mirrorBlocked)
+    wakeups.push([state.retry.notBefore, `retry backoff for ${short(state.retry.sha)}`]);
   wakeups.sort((a, b) => a[0] - b[0]);
   const [until, why] = wakeups[0]!;
   return { kind: 'wait', until, why };
@@ -164,9 +165,18 @@ class Reducer {
           const f = s.inFlight;
           this.record(e.sha).attempts -= 1;
           s.inFlight = undefined;
-          s.retry = { sha: f.sha, attempt: f.attempt, notBefore: now + spec.pollIntervalMs, ...(f.manual ? { manual: true } : {}) };
+          s.retry = {
+            sha: f.sha,
+            attempt: f.attempt,
+            notBefore: now + spec.pollIntervalMs,
+            ...(f.manual ? { manual: true } : {}),
+          };
           s.lastError = { reason: e.reason, message: e.message, at: now, sha: e.sha };
-          this.to('Blocked', `${e.reason}: ${e.message}; trying again in ${formatDuration(spec.pollIntervalMs)}`, e.sha);
+          this.to(
+            'Blocked',
+            `${e.reason}: ${e.message}; trying again in ${formatDuration(spec.pollIntervalMs)}`,
+            e.sha,
+          );
           return;
         }
         this.fail(e.reason, e.message, e.retryable);
@@ -188,7 +198,12 @@ class Reducer {
       case 'manualTrigger': {
         s.manualRequest = { sha: e.sha, reason: e.reason, at: now };
         s.nextObserveAt = now;
-        this.log(s.phase, s.phase, `manual trigger requested${e.sha ? ` for ${short(e.sha)}` : ''}: ${e.reason}`, e.sha);
+        this.log(
+          s.phase,
+          s.phase,
+          `manual trigger requested${e.sha ? ` for ${short(e.sha)}` : ''}: ${e.reason}`,
+          e.sha,
+        );
         return;
       }
       case 'refresh':
@@ -225,7 +240,8 @@ class Reducer {
         // Logged when it starts or stops working, not on every write.
         const was = s.projection;
         s.projection = { ok: e.ok, at: now, ...(e.ok ? {} : { message: e.message }) };
-        if (!e.ok && (was?.ok !== false || was.message !== e.message)) this.log(s.phase, s.phase, `state projection not written: ${e.message}`);
+        if (!e.ok && (was?.ok !== false || was.message !== e.message))
+          this.log(s.phase, s.phase, `state projection not written: ${e.message}`);
         if (e.ok && was?.ok === false) this.log(s.phase, s.phase, 'state projection written again');
         return;
       }
@@ -244,13 +260,19 @@ class Reducer {
     // Watched followers read again when woken (or at the fallback); a failed read retries at pollInterval.
     s.nextObserveAt = now + (spec.watched?.fallbackIntervalMs ?? spec.pollIntervalMs);
     if (!s.shas.some((r) => r.sha === sha)) this.record(sha);
-    if (recovered) this.log(s.phase, s.phase, `mirror readable again after ${formatDuration(now - recovered.since)}`, sha);
+    if (recovered)
+      this.log(s.phase, s.phase, `mirror readable again after ${formatDuration(now - recovered.since)}`, sha);
 
     const manual = s.manualRequest;
     if (manual) {
       s.manualRequest = undefined;
       if (manual.sha && manual.sha !== sha) {
-        this.log(s.phase, s.phase, `manual trigger refused: ${short(manual.sha)} is not the head of ${spec.source.branch} on the mirror (head is ${short(sha)})`, manual.sha);
+        this.log(
+          s.phase,
+          s.phase,
+          `manual trigger refused: ${short(manual.sha)} is not the head of ${spec.source.branch} on the mirror (head is ${short(sha)})`,
+          manual.sha,
+        );
       } else if (s.inFlight?.sha === sha) {
         this.log(s.phase, s.phase, `manual trigger ignored: ${short(sha)} is already in flight`, sha);
       } else {
@@ -285,7 +307,11 @@ class Reducer {
         if (s.retry) {
           // Waiting for a retry: a Paused reason left from before a resume no longer holds.
           if (s.phase === 'Blocked' && s.reason.startsWith('Paused:')) {
-            this.to('Failed', `${s.lastError?.reason ?? 'Failed'}; retry ${s.retry.attempt}/${spec.retry.maxAttempts} due in ${formatDuration(Math.max(0, s.retry.notBefore - now))}`, s.retry.sha);
+            this.to(
+              'Failed',
+              `${s.lastError?.reason ?? 'Failed'}; retry ${s.retry.attempt}/${spec.retry.maxAttempts} due in ${formatDuration(Math.max(0, s.retry.notBefore - now))}`,
+              s.retry.sha,
+            );
           }
           return;
         }
@@ -323,7 +349,11 @@ class Reducer {
       s.lastSucceededSha = sha;
       s.lastError = undefined;
       this.finish(sha, 'Succeeded', `closed out in ${formatDuration(now - f.startedAt)}`);
-      this.to('Succeeded', `closed out in ${formatDuration(now - f.startedAt)} (budget ${formatDuration(spec.closeout.budgetMs)})`, sha);
+      this.to(
+        'Succeeded',
+        `closed out in ${formatDuration(now - f.startedAt)} (budget ${formatDuration(spec.closeout.budgetMs)})`,
+        sha,
+      );
       return;
     }
     if (st.sha === sha && st.phase === 'Failed') {
@@ -346,7 +376,11 @@ class Reducer {
       const wait = backoffMs(spec, f.attempt);
       s.retry = { sha: f.sha, attempt: f.attempt + 1, notBefore: now + wait };
       this.record(f.sha).reason = `${reason}: ${message}`;
-      this.to('Failed', `${reason}: ${message}; retry ${f.attempt + 1}/${spec.retry.maxAttempts} in ${formatDuration(wait)}`, f.sha);
+      this.to(
+        'Failed',
+        `${reason}: ${message}; retry ${f.attempt + 1}/${spec.retry.maxAttempts} in ${formatDuration(wait)}`,
+        f.sha,
+      );
       return;
     }
     const why = retryable ? `${reason}: ${message}; ${spec.retry.maxAttempts} attempts used` : `${reason}: ${message}`;
@@ -368,7 +402,14 @@ class Reducer {
       return;
     }
     // No retry while paused or while the mirror cannot confirm the branch still points there.
-    if (s.retry && now >= s.retry.notBefore && !s.inFlight && s.phase !== 'PendingTrigger' && !s.paused && !s.mirrorBlocked) {
+    if (
+      s.retry &&
+      now >= s.retry.notBefore &&
+      !s.inFlight &&
+      s.phase !== 'PendingTrigger' &&
+      !s.paused &&
+      !s.mirrorBlocked
+    ) {
       s.targetSha = s.retry.sha;
       s.pendingManual = s.retry.manual;
       this.to('PendingTrigger', `retry ${s.retry.attempt}/${spec.retry.maxAttempts} after backoff`, s.retry.sha);

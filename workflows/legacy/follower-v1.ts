@@ -2,7 +2,19 @@
 // command for command. At the top of each iteration it asks `takeOver()`; once that is true (the
 // run reached a step that is not replayed) it returns its state and unread signals to the v2 loop.
 // Do not change what it schedules; remove it once no run recorded before v2 can be replayed.
-import { ActivityFailure, ApplicationFailure, patched, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes, allHandlersFinished, condition, continueAsNew, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { AdapterCall, FollowerActivities } from '../../activities/index.ts';
 import { FailureCode } from '../../contract/codes.ts';
 import {
@@ -54,7 +66,10 @@ export async function followerLoopV1(input: FollowerWorkflowInput, takeOver: () 
     nextSpec = next;
   });
   setHandler(stateQuery, () => view(spec, state, Date.now()));
-  setHandler(eventsQuery, (opts) => (opts?.limit ? state.events.slice(-opts.limit) : state.events) as unknown as Transition[]);
+  setHandler(
+    eventsQuery,
+    (opts) => (opts?.limit ? state.events.slice(-opts.limit) : state.events) as unknown as Transition[],
+  );
   setHandler(specQuery, () => nextSpec ?? spec);
 
   const apply = (event: FollowerEvent): void => {
@@ -98,7 +113,8 @@ export async function followerLoopV1(input: FollowerWorkflowInput, takeOver: () 
       const changed = JSON.stringify(nextSpec) !== JSON.stringify(spec);
       spec = nextSpec;
       nextSpec = undefined;
-      if (changed) apply({ type: 'reconfigured', summary: `${spec.adapter.id} ${spec.source.branch}@${spec.source.mirror}` });
+      if (changed)
+        apply({ type: 'reconfigured', summary: `${spec.adapter.id} ${spec.source.branch}@${spec.source.mirror}` });
     }
     for (const event of inbox.splice(0)) apply(event);
     apply({ type: 'tick' });
@@ -110,9 +126,21 @@ export async function followerLoopV1(input: FollowerWorkflowInput, takeOver: () 
       case 'observe':
         try {
           const summary = `observe ${spec.source.branch} on the mirror`;
-          const input = { mirror: spec.source.mirror, branch: spec.source.branch, timeoutMs: spec.observeTimeoutMs, dueAt: state.nextObserveAt };
+          const input = {
+            mirror: spec.source.mirror,
+            branch: spec.source.branch,
+            timeoutMs: spec.observeTimeoutMs,
+            dueAt: state.nextObserveAt,
+          };
           const { sha } = patched(OBSERVE_LOCALLY)
-            ? await local.observeBranch.executeWithOptions({ startToCloseTimeout: spec.observeTimeoutMs + spec.activity.heartbeatTimeoutMs, retry: infraRetry(spec), summary }, [input])
+            ? await local.observeBranch.executeWithOptions(
+                {
+                  startToCloseTimeout: spec.observeTimeoutMs + spec.activity.heartbeatTimeoutMs,
+                  retry: infraRetry(spec),
+                  summary,
+                },
+                [input],
+              )
             : await acts.observeBranch.executeWithOptions({ ...observeOptions(spec), summary }, [input]);
           apply({ type: 'observed', sha });
         } catch (err) {
@@ -126,13 +154,29 @@ export async function followerLoopV1(input: FollowerWorkflowInput, takeOver: () 
         const run = state.shas.find((r) => r.sha === action.sha)?.attempts ?? 1;
         try {
           const res = await acts.triggerAdapter.executeWithOptions(
-            { ...adapterOptions(spec, 2), summary: `trigger ${short(action.sha)} via ${spec.adapter.id} (attempt ${action.attempt})` },
+            {
+              ...adapterOptions(spec, 2),
+              summary: `trigger ${short(action.sha)} via ${spec.adapter.id} (attempt ${action.attempt})`,
+            },
             [{ spec: adapterCall(spec), sha: action.sha, redeploy: action.manual, run }],
           );
-          apply({ type: 'triggered', sha: action.sha, jobId: res.jobId, alreadyRunning: res.alreadyRunning, secrets: res.secrets });
+          apply({
+            type: 'triggered',
+            sha: action.sha,
+            jobId: res.jobId,
+            alreadyRunning: res.alreadyRunning,
+            secrets: res.secrets,
+          });
         } catch (err) {
           const f = failureOf(err);
-          apply({ type: 'triggerFailed', sha: action.sha, reason: f.type, message: f.message, retryable: f.retryable, blocking: f.type === FailureCode.AdapterMissing });
+          apply({
+            type: 'triggerFailed',
+            sha: action.sha,
+            reason: f.type,
+            message: f.message,
+            retryable: f.retryable,
+            blocking: f.type === FailureCode.AdapterMissing,
+          });
         }
         break;
       }
@@ -150,9 +194,10 @@ export async function followerLoopV1(input: FollowerWorkflowInput, takeOver: () 
         break;
       case 'cancel':
         try {
-          await acts.cancelAdapter.executeWithOptions({ ...adapterOptions(spec, 1), summary: `cancel superseded ${short(action.sha)}` }, [
-            { spec: adapterCall(spec), sha: action.sha, jobId: action.jobId },
-          ]);
+          await acts.cancelAdapter.executeWithOptions(
+            { ...adapterOptions(spec, 1), summary: `cancel superseded ${short(action.sha)}` },
+            [{ spec: adapterCall(spec), sha: action.sha, jobId: action.jobId }],
+          );
           apply({ type: 'cancelled', sha: action.sha, ok: true, message: '' });
         } catch (err) {
           apply({ type: 'cancelled', sha: action.sha, ok: false, message: failureOf(err).message });
@@ -169,7 +214,10 @@ export async function followerLoopV1(input: FollowerWorkflowInput, takeOver: () 
     if (due && action.kind === 'wait') {
       await condition(allHandlersFinished);
       for (const event of inbox.splice(0)) apply(event);
-      await continueAsNew<(input: FollowerWorkflowInput) => Promise<void>>({ spec: nextSpec ?? spec, state: state as unknown as Record<string, unknown> });
+      await continueAsNew<(input: FollowerWorkflowInput) => Promise<void>>({
+        spec: nextSpec ?? spec,
+        state: state as unknown as Record<string, unknown>,
+      });
     }
   }
 }
@@ -177,17 +225,34 @@ export async function followerLoopV1(input: FollowerWorkflowInput, takeOver: () 
 const short = (sha: string): string => sha.slice(0, 12);
 
 function adapterCall(spec: FollowerSpec): AdapterCall {
-  return { follower: spec.id, branch: spec.source.branch, configRef: spec.target.configRef, params: spec.target.params, adapter: spec.adapter };
+  return {
+    follower: spec.id,
+    branch: spec.source.branch,
+    configRef: spec.target.configRef,
+    params: spec.target.params,
+    adapter: spec.adapter,
+  };
 }
 
-const infraRetry = (spec: FollowerSpec) => ({ maximumAttempts: spec.activity.maxAttempts, maximumInterval: spec.activity.maxRetryIntervalMs });
+const infraRetry = (spec: FollowerSpec) => ({
+  maximumAttempts: spec.activity.maxAttempts,
+  maximumInterval: spec.activity.maxRetryIntervalMs,
+});
 
 function observeOptions(spec: FollowerSpec) {
-  return { startToCloseTimeout: spec.observeTimeoutMs + spec.activity.heartbeatTimeoutMs, heartbeatTimeout: spec.activity.heartbeatTimeoutMs, retry: infraRetry(spec) };
+  return {
+    startToCloseTimeout: spec.observeTimeoutMs + spec.activity.heartbeatTimeoutMs,
+    heartbeatTimeout: spec.activity.heartbeatTimeoutMs,
+    retry: infraRetry(spec),
+  };
 }
 
 function adapterOptions(spec: FollowerSpec, commands: number) {
-  return { startToCloseTimeout: commands * spec.adapter.timeoutMs + spec.activity.heartbeatTimeoutMs, heartbeatTimeout: spec.activity.heartbeatTimeoutMs, retry: infraRetry(spec) };
+  return {
+    startToCloseTimeout: commands * spec.adapter.timeoutMs + spec.activity.heartbeatTimeoutMs,
+    heartbeatTimeout: spec.activity.heartbeatTimeoutMs,
+    retry: infraRetry(spec),
+  };
 }
 
 function failureOf(err: unknown): { type: string; message: string; retryable: boolean } {
@@ -207,6 +272,10 @@ function view(spec: FollowerSpec, s: FollowerState, now: number): FollowerView {
     adapter: spec.adapter.id,
     branch: spec.source.branch,
     mirror: spec.source.mirror,
-    budget: { usedMs: s.inFlight ? now - s.inFlight.startedAt : undefined, totalMs: spec.closeout.budgetMs, source: spec.closeout.budgetSource },
+    budget: {
+      usedMs: s.inFlight ? now - s.inFlight.startedAt : undefined,
+      totalMs: spec.closeout.budgetMs,
+      source: spec.closeout.budgetSource,
+    },
   } as unknown as FollowerView;
 }

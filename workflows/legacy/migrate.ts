@@ -6,7 +6,11 @@ import type { FollowerState, RunResult, ShaRecord, Work } from '../../contract/s
 import { reduce } from '../../core/decide.ts';
 import type { FollowerStateV1, ShaRecordV1 } from './state-v1.ts';
 
-const MIRROR_CODES: readonly string[] = ['MirrorUnreachable', 'BranchNotFound', 'InvalidObservation'] satisfies MirrorFailureCode[];
+const MIRROR_CODES: readonly string[] = [
+  'MirrorUnreachable',
+  'BranchNotFound',
+  'InvalidObservation',
+] satisfies MirrorFailureCode[];
 
 /** v1 wrote reasons as `Code: message`; the code is kept when it is one we know. */
 function codeOf(reason: string | undefined, fallback: Code): Code {
@@ -58,14 +62,37 @@ export function migrateV1(v1: FollowerStateV1, now: number, spec: FollowerSpec):
     };
   } else if (v1.retry) {
     const r = v1.retry;
-    const failure = { code: codeOf(v1.lastError?.reason, 'RuntimeFailed'), message: v1.lastError?.message ?? v1.reason };
-    work = { stage: 'backoff', sha: r.sha, attempt: r.attempt, manual: Boolean(r.manual), run: runsOf(r.sha), failure, backoffMs: 0, notBefore: r.notBefore, outcomeUnknown: false };
+    const failure = {
+      code: codeOf(v1.lastError?.reason, 'RuntimeFailed'),
+      message: v1.lastError?.message ?? v1.reason,
+    };
+    work = {
+      stage: 'backoff',
+      sha: r.sha,
+      attempt: r.attempt,
+      manual: Boolean(r.manual),
+      run: runsOf(r.sha),
+      failure,
+      backoffMs: 0,
+      notBefore: r.notBefore,
+      outcomeUnknown: false,
+    };
   } else if (v1.phase === 'PendingTrigger' && v1.targetSha) {
-    work = { stage: 'pending', sha: v1.targetSha, attempt: 1, manual: Boolean(v1.pendingManual), cause: v1.pendingManual ? 'ManualTrigger' : 'NewHead', since: now };
+    work = {
+      stage: 'pending',
+      sha: v1.targetSha,
+      attempt: 1,
+      manual: Boolean(v1.pendingManual),
+      cause: v1.pendingManual ? 'ManualTrigger' : 'NewHead',
+      since: now,
+    };
   }
 
   // v1 knew the runtime on its last success only when nothing was triggered after it.
-  const deployed = !work && v1.lastSucceededSha && v1.lastTriggeredSha === v1.lastSucceededSha ? { sha: v1.lastSucceededSha, at: v1.shas.find((r) => r.sha === v1.lastSucceededSha)?.finishedAt ?? now } : undefined;
+  const deployed =
+    !work && v1.lastSucceededSha && v1.lastTriggeredSha === v1.lastSucceededSha
+      ? { sha: v1.lastSucceededSha, at: v1.shas.find((r) => r.sha === v1.lastSucceededSha)?.finishedAt ?? now }
+      : undefined;
   const mirror = v1.mirrorBlocked;
 
   const state: FollowerState = {
@@ -79,21 +106,51 @@ export function migrateV1(v1: FollowerStateV1, now: number, spec: FollowerSpec):
     ...(v1.observedAt !== undefined ? { observedAt: v1.observedAt } : {}),
     ...(v1.lastLookAt !== undefined ? { lastLookAt: v1.lastLookAt } : {}),
     nextObserveAt: v1.nextObserveAt,
-    ...(mirror ? { mirrorBlocked: { code: (MIRROR_CODES.includes(mirror.reason) ? mirror.reason : 'MirrorUnreachable') as MirrorFailureCode, message: mirror.message, since: mirror.since } } : {}),
+    ...(mirror
+      ? {
+          mirrorBlocked: {
+            code: (MIRROR_CODES.includes(mirror.reason) ? mirror.reason : 'MirrorUnreachable') as MirrorFailureCode,
+            message: mirror.message,
+            since: mirror.since,
+          },
+        }
+      : {}),
     ...(work ? { work } : {}),
     ...(v1.manualRequest ? { manualRequest: v1.manualRequest } : {}),
     ...(v1.paused ? { paused: v1.paused } : {}),
     ...(deployed ? { deployed } : {}),
     ...(v1.lastTriggeredSha ? { lastTriggeredSha: v1.lastTriggeredSha } : {}),
     ...(v1.lastSucceededSha ? { lastSucceededSha: v1.lastSucceededSha } : {}),
-    ...(v1.lastError ? { lastError: { code: codeOf(v1.lastError.reason, 'ActivityFailed'), message: v1.lastError.message, at: v1.lastError.at, ...(v1.lastError.sha ? { sha: v1.lastError.sha } : {}) } } : {}),
+    ...(v1.lastError
+      ? {
+          lastError: {
+            code: codeOf(v1.lastError.reason, 'ActivityFailed'),
+            message: v1.lastError.message,
+            at: v1.lastError.at,
+            ...(v1.lastError.sha ? { sha: v1.lastError.sha } : {}),
+          },
+        }
+      : {}),
     cancels: v1.pendingCancels.map((c) => ({ sha: c.sha, run: runsOf(c.sha), ...(c.jobId ? { jobId: c.jobId } : {}) })),
     ...(v1.secrets ? { secrets: v1.secrets } : {}),
     ...(v1.projection ? { projection: v1.projection } : {}),
     shas,
     events: [
-      ...v1.events.map((e) => ({ at: e.at, from: e.from, to: e.to, ...(e.sha ? { sha: e.sha } : {}), code: 'Recorded' as const, message: e.reason })),
-      { at: now, from: v1.phase, to: v1.phase, code: 'Migrated' as const, message: 'state carried over from the decision core v1' },
+      ...v1.events.map((e) => ({
+        at: e.at,
+        from: e.from,
+        to: e.to,
+        ...(e.sha ? { sha: e.sha } : {}),
+        code: 'Recorded' as const,
+        message: e.reason,
+      })),
+      {
+        at: now,
+        from: v1.phase,
+        to: v1.phase,
+        code: 'Migrated' as const,
+        message: 'state carried over from the decision core v1',
+      },
     ],
   };
   // A wake-up re-derives the condition (and logs it) and makes the follower read the mirror now.

@@ -63,4 +63,7 @@ export interface FollowerStateV1 {
 
 /** v1 states carry no `version`. */
 export const isStateV1 = (state: unknown): state is FollowerStateV1 =>
-  typeof state === 'object' && state !== null && !('version' in state) && Array.isArray((state as FollowerStateV1).pendingCancels);
+  typeof state === 'object' &&
+  state !== null &&
+  !('version' in state) &&
+  Array.isArray((state as FollowerStateV1).pendingCancels);

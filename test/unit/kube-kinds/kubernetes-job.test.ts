@@ -9,22 +9,55 @@ const job = (status: object) => ({ metadata: { annotations: { 'branch-follower.d
 
 describe('kubernetes-job', () => {
   it('is a batch/v1 Job, deleted with its pods (Background), its pods labelled batch.kubernetes.io/job-name', () => {
-    expect(kind).toMatchObject({ name: 'kubernetes-job', apiVersion: 'batch/v1', kind: 'Job', podLabel: 'batch.kubernetes.io/job-name' });
+    expect(kind).toMatchObject({
+      name: 'kubernetes-job',
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      podLabel: 'batch.kubernetes.io/job-name',
+    });
     expect(kind.rbac).toEqual({ apiGroup: 'batch', resource: 'jobs', verbs: ['create', 'get', 'delete'] });
     expect(kind.cancel).toEqual({ by: 'delete', propagation: 'Background' });
   });
 
   it('Complete succeeds, Failed fails with its reason as the check says, otherwise counts pods', () => {
-    expect(kind.verdict(job({ conditions: [{ type: 'Complete', status: 'True' }] }), 'j1', S, false)).toEqual({ phase: 'Succeeded', sha: S, jobId: 'j1', message: 'Job j1 complete' });
-    expect(kind.verdict(job({ conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' }] }), 'j1', S, true)).toEqual({
+    expect(kind.verdict(job({ conditions: [{ type: 'Complete', status: 'True' }] }), 'j1', S, false)).toEqual({
+      phase: 'Succeeded',
+      sha: S,
+      jobId: 'j1',
+      message: 'Job j1 complete',
+    });
+    expect(
+      kind.verdict(
+        job({
+          conditions: [
+            {
+              type: 'Failed',
+              status: 'True',
+              reason: 'BackoffLimitExceeded',
+              message: 'Job has reached the specified backoff limit',
+            },
+          ],
+        }),
+        'j1',
+        S,
+        true,
+      ),
+    ).toEqual({
       phase: 'Failed',
       sha: S,
       jobId: 'j1',
       retryable: true,
       message: 'Job j1 failed: BackoffLimitExceeded: Job has reached the specified backoff limit',
     });
-    expect(kind.verdict(job({ active: 1, failed: 1 }), 'j1', S, false)).toEqual({ phase: 'Running', sha: S, jobId: 'j1', message: 'Job j1: 1 active, 0 succeeded, 1 failed' });
-    expect(kind.verdict(job({ conditions: [{ type: 'Failed', status: 'False' }], active: 1 }), 'j1', S, false).phase).toBe('Running');
+    expect(kind.verdict(job({ active: 1, failed: 1 }), 'j1', S, false)).toEqual({
+      phase: 'Running',
+      sha: S,
+      jobId: 'j1',
+      message: 'Job j1: 1 active, 0 succeeded, 1 failed',
+    });
+    expect(
+      kind.verdict(job({ conditions: [{ type: 'Failed', status: 'False' }], active: 1 }), 'j1', S, false).phase,
+    ).toBe('Running');
     expect(kind.verdict({}, 'j1', S, false).message).toBe('Job j1: 0 active, 0 succeeded, 0 failed');
   });
 });

@@ -26,8 +26,18 @@ const S = sha(7);
 function registryDoc(name: string, edit: (doc: any) => void = () => undefined): any {
   const doc = YAML.parse(BASE_REGISTRY);
   doc.controller.kubernetes = structuredClone(KUBE_CONTROLLER);
-  doc.adapters.built = { kind: name, namespace: 'lanes', template: 'run.yaml', checks: { done: { kind: name, retryable: true } } };
-  doc.followers.push({ ...structuredClone(doc.followers[0]), id: 'two', adapter: 'built', closeout: { check: 'done' } });
+  doc.adapters.built = {
+    kind: name,
+    namespace: 'lanes',
+    template: 'run.yaml',
+    checks: { done: { kind: name, retryable: true } },
+  };
+  doc.followers.push({
+    ...structuredClone(doc.followers[0]),
+    id: 'two',
+    adapter: 'built',
+    closeout: { check: 'done' },
+  });
   edit(doc);
   return doc;
 }
@@ -82,11 +92,25 @@ it('lists each kind once, and looks each up by its name', () => {
 
 describe.each(KUBE_KINDS.map((k) => [k.name, k] as const))('%s', (name, kind) => {
   const template = `apiVersion: ${kind.apiVersion}\nkind: ${kind.kind}\nspec: {}\n`;
-  const adapter: KubeAdapterSpec = { id: 'built', kind: name, timeoutMs: 1000, env: [], namespace: 'lanes', template: YAML.parse(template), templateFile: 'run.yaml' };
-  const call: AdapterCall<KubeAdapterSpec> = { follower: 'two', branch: 'main', configRef: 'lanes.yaml', params: {}, adapter };
+  const adapter: KubeAdapterSpec = {
+    id: 'built',
+    kind: name,
+    timeoutMs: 1000,
+    env: [],
+    namespace: 'lanes',
+    template: YAML.parse(template),
+    templateFile: 'run.yaml',
+  };
+  const call: AdapterCall<KubeAdapterSpec> = {
+    follower: 'two',
+    branch: 'main',
+    configRef: 'lanes.yaml',
+    params: {},
+    adapter,
+  };
   const type = { apiVersion: kind.apiVersion, kind: kind.kind };
 
-  it('the registry accepts it as an adapter and as that adapter\'s check', () => {
+  it("the registry accepts it as an adapter and as that adapter's check", () => {
     const spec = load(registryDoc(name), template).followers[1]!.spec;
     expect(spec.adapter).toMatchObject({ kind: name, namespace: 'lanes', template: type });
     expect(spec.closeout).toMatchObject({ check: 'done', kind: name, retryable: true });
@@ -94,28 +118,55 @@ describe.each(KUBE_KINDS.map((k) => [k.name, k] as const))('%s', (name, kind) =>
 
   it('the registry wants a template of its apiVersion and kind, and its check under its own adapter only', () => {
     expect(issuesOf(registryDoc(name), 'apiVersion: example.com/v9\nkind: Other\n')).toEqual([
-      expect.objectContaining({ path: 'kind', message: `expected apiVersion ${kind.apiVersion} and kind ${kind.kind}, found example.com/v9 Other`, hint: `adapters.built is ${name}` }),
+      expect.objectContaining({
+        path: 'kind',
+        message: `expected apiVersion ${kind.apiVersion} and kind ${kind.kind}, found example.com/v9 Other`,
+        hint: `adapters.built is ${name}`,
+      }),
     ]);
     const misplaced = registryDoc(name, (d) => (d.adapters.lane.checks.done = { kind: name, retryable: false }));
-    expect(issuesOf(misplaced, template).map((i) => `${i.path}: ${i.message}`)).toEqual([`adapters.lane.checks.done.kind: a ${name} check needs a ${name} adapter; lane is command`]);
+    expect(issuesOf(misplaced, template).map((i) => `${i.path}: ${i.message}`)).toEqual([
+      `adapters.lane.checks.done.kind: a ${name} check needs a ${name} adapter; lane is command`,
+    ]);
   });
 
-  it('the Role grants its rule in the adapter\'s namespace', () => {
+  it("the Role grants its rule in the adapter's namespace", () => {
     const rules = roleRules(load(registryDoc(name), template)).get('lanes');
-    expect(rules).toEqual([{ apiGroups: [kind.rbac.apiGroup], resources: [kind.rbac.resource], verbs: [...kind.rbac.verbs].sort() }]);
+    expect(rules).toEqual([
+      { apiGroups: [kind.rbac.apiGroup], resources: [kind.rbac.resource], verbs: [...kind.rbac.verbs].sort() },
+    ]);
   });
 
   it('the activities read, judge and cancel its runs as it says', async () => {
-    const run = { ...type, metadata: { name: 'two-run', labels: { 'branch-follower.dev/follower': 'two' }, annotations: { 'branch-follower.dev/sha': S } }, status: {} };
+    const run = {
+      ...type,
+      metadata: {
+        name: 'two-run',
+        labels: { 'branch-follower.dev/follower': 'two' },
+        annotations: { 'branch-follower.dev/sha': S },
+      },
+      status: {},
+    };
     const { kube, calls } = recordingKube(run);
     const header = { ...type, metadata: { name: 'two-run', namespace: 'lanes' } };
 
-    await expect(runStatus(kube, call, S, undefined, true)).resolves.toEqual({ phase: 'Pending', message: `no ${kind.kind} created yet` });
+    await expect(runStatus(kube, call, S, undefined, true)).resolves.toEqual({
+      phase: 'Pending',
+      message: `no ${kind.kind} created yet`,
+    });
     await expect(runStatus(kube, call, S, 'two-run', true)).resolves.toEqual(kind.verdict(run, 'two-run', S, true));
     expect(calls.splice(0)).toEqual([{ op: 'read', args: [header] }]);
 
     await expect(triggerRun(kube, call, S, 1)).resolves.toMatchObject({ fired: false, alreadyRunning: true });
-    expect(calls.splice(0).map((c) => [c.op, (c.args[0] as { apiVersion: string; kind: string }).apiVersion, (c.args[0] as { kind: string }).kind])).toEqual([
+    expect(
+      calls
+        .splice(0)
+        .map((c) => [
+          c.op,
+          (c.args[0] as { apiVersion: string; kind: string }).apiVersion,
+          (c.args[0] as { kind: string }).kind,
+        ]),
+    ).toEqual([
       ['create', kind.apiVersion, kind.kind],
       ['read', kind.apiVersion, kind.kind],
     ]);
@@ -124,7 +175,17 @@ describe.each(KUBE_KINDS.map((k) => [k.name, k] as const))('%s', (name, kind) =>
     const how = kind.cancel;
     expect(calls.splice(0)).toEqual([
       how.by === 'merge-patch'
-        ? { op: 'patch', args: [{ ...header, ...how.patch }, undefined, undefined, undefined, undefined, 'application/merge-patch+json'] }
+        ? {
+            op: 'patch',
+            args: [
+              { ...header, ...how.patch },
+              undefined,
+              undefined,
+              undefined,
+              undefined,
+              'application/merge-patch+json',
+            ],
+          }
         : { op: 'delete', args: [header, undefined, undefined, undefined, undefined, how.propagation] },
     ]);
   });
@@ -132,6 +193,8 @@ describe.each(KUBE_KINDS.map((k) => [k.name, k] as const))('%s', (name, kind) =>
   it('logs finds its pods by its label', async () => {
     const { kube, calls } = recordingKube();
     await runLogs(kube, adapter, 'two-run', 10);
-    expect(calls).toEqual([{ op: 'listNamespacedPod', args: [{ namespace: 'lanes', labelSelector: `${kind.podLabel}=two-run` }] }]);
+    expect(calls).toEqual([
+      { op: 'listNamespacedPod', args: [{ namespace: 'lanes', labelSelector: `${kind.podLabel}=two-run` }] },
+    ]);
   });
 });
