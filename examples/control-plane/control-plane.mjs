@@ -114,11 +114,14 @@ function injectFault(fault) {
   }
 }
 
-/** SIGKILLs the worker this command runs under (the nearest ancestor running worker/main.ts). */
+/** The worker's entry: compiled (dist/worker.mjs, as the image and the tests run it) or its source. */
+const WORKER_ENTRIES = ['dist/worker.mjs', 'worker/main.ts'];
+
+/** SIGKILLs the worker this command runs under (the nearest ancestor running a worker entry). */
 function killWorker(log, jobId) {
   for (let pid = process.ppid; pid > 1;) {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    if (cmdline.some((arg) => arg.endsWith('worker/main.ts'))) {
+    if (cmdline.some((arg) => WORKER_ENTRIES.some((entry) => arg.endsWith(entry)))) {
       appendFileSync(log, `${new Date().toISOString()} ${jobId} ${pid}\n`);
       process.kill(pid, 'SIGKILL');
       return;

@@ -3,7 +3,7 @@
 // play the Tekton and Argo CD controllers by writing the status those controllers would). The
 // worker talks to the API server as its ServiceAccount, with the RBAC `apply` rendered for it.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -596,7 +596,13 @@ describe('the rendered worker container', () => {
     mkdirSync(path.join(app, 'config'), { recursive: true });
     mkdirSync(path.join(root, 'work'));
     for (const entry of readdirSync(ROOT))
-      if (!['config', '.git', '.data'].includes(entry)) symlinkSync(path.join(ROOT, entry), path.join(app, entry));
+      if (!['config', 'dist', '.git', '.data'].includes(entry))
+        symlinkSync(path.join(ROOT, entry), path.join(app, entry));
+    // The image's build step: the compiled worker, and the workflow bundle prebuilt beside it (the suite's own).
+    mkdirSync(path.join(app, 'dist'));
+    for (const entry of readdirSync(path.join(ROOT, 'dist')))
+      if (entry !== 'workflows.js') symlinkSync(path.join(ROOT, 'dist', entry), path.join(app, 'dist', entry));
+    copyFileSync(inject('workflowBundlePath'), path.join(app, 'dist', 'workflows.js'));
     for (const entry of readdirSync(path.join(ROOT, 'config')))
       if (entry.endsWith('.ts')) symlinkSync(path.join(ROOT, 'config', entry), path.join(app, 'config', entry));
     const items = pod.volumes.find((v: any) => v.name === 'registry').configMap.items as {
