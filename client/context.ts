@@ -11,6 +11,7 @@ import { cliTarget, ProfileError } from './temporal-profile.ts';
 import { stateQuery, workflowIdFor } from '../contract/messages.ts';
 import type { FollowerSpec } from '../contract/spec.ts';
 import type { FollowerView } from '../contract/state.ts';
+import { commonJs } from './common-js.ts';
 import { CliError, Exit } from './output.ts';
 
 export interface Ctx {
@@ -91,8 +92,7 @@ export async function connect(registry: Registry, namespace?: string): Promise<C
     );
   const why = await unreachableBecause(target.address);
   if (why) throw unreachable(why);
-  // A CommonJS package: its exports are the default export, under Node and in the compiled CLI alike.
-  const { Client, Connection } = (await import('@temporalio/client')).default;
+  const { Client, Connection } = commonJs(await import('@temporalio/client'));
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: target.address, connectTimeout: 5000, ...security });
@@ -132,7 +132,7 @@ export async function ifRunning<T>(
   try {
     described = await handle.describe();
   } catch (err) {
-    if (err instanceof (await import('@temporalio/client')).default.WorkflowNotFoundError) return undefined;
+    if (err instanceof commonJs(await import('@temporalio/client')).WorkflowNotFoundError) return undefined;
     throw err;
   }
   return described.status.name === 'RUNNING' ? read(handle, described) : undefined;
@@ -164,7 +164,7 @@ export interface ControllerInfo {
 }
 
 export async function controllerInfo(ctx: Ctx): Promise<ControllerInfo> {
-  const { TaskQueueKind, TaskQueueType } = (await import('@temporalio/proto')).default.temporal.api.enums.v1;
+  const { TaskQueueKind, TaskQueueType } = commonJs(await import('@temporalio/proto')).temporal.api.enums.v1;
   const res = await ctx.client.workflowService.describeTaskQueue({
     namespace: ctx.target.namespace,
     taskQueue: { name: ctx.target.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },

@@ -15,6 +15,7 @@ import {
 import type { FollowerSpec, WatcherSpec } from '../contract/spec.ts';
 import type { followerWorkflow } from '../workflows/follower.ts';
 import type { mirrorWatcherWorkflow } from '../workflows/watcher.ts';
+import { commonJs } from './common-js.ts';
 import { CliError, Exit } from './output.ts';
 
 export interface StartedFollower {
@@ -63,7 +64,7 @@ export async function startFollower(
 
 /** The server's reason for refusing a start, and for the one every new namespace hits, the fix. */
 async function startError(err: unknown, what: string, namespace: string): Promise<unknown> {
-  if (!(err instanceof (await import('@temporalio/client')).default.ServiceError)) return err;
+  if (!(err instanceof commonJs(await import('@temporalio/client')).ServiceError)) return err;
   const reason = err.cause instanceof Error ? err.cause.message : err.message;
   if (/search attribute/i.test(reason)) {
     return new CliError(

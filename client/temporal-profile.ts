@@ -7,6 +7,7 @@
 // never moves a Deployment.
 import type { ClientConfigProfile } from '@temporalio/envconfig';
 import type { Registry } from '../config/registry.ts';
+import { commonJs } from './common-js.ts';
 import { temporalTarget, type TemporalTarget } from '../config/target.ts';
 import { temporalSecurity, type TemporalSecurity } from '../worker/connection.ts';
 
@@ -19,8 +20,7 @@ interface Layer {
 
 /** The Temporal CLI's settings, most specific first: its environment, then the selected profile. */
 async function theirs(env: NodeJS.ProcessEnv): Promise<Layer[]> {
-  // A CommonJS package: its exports are the default export, under Node and in the compiled CLI alike.
-  const { loadClientConfigProfile } = (await import('@temporalio/envconfig')).default;
+  const { loadClientConfigProfile } = commonJs(await import('@temporalio/envconfig'));
   const vars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
   const layers: Layer[] = [];
   try {
@@ -59,7 +59,7 @@ export async function cliTarget(
   if (t.tls || t.apiKey) return { target, security: temporalSecurity(registry, env) };
   const credentials = layers.find((l) => l.profile.apiKey || l.profile.tls);
   if (!credentials) return { target, security: {} };
-  const { toClientOptions } = (await import('@temporalio/envconfig')).default;
+  const { toClientOptions } = commonJs(await import('@temporalio/envconfig'));
   const { tls, apiKey } = toClientOptions(credentials.profile).connectionOptions;
   return {
     target,

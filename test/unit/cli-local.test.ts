@@ -2,6 +2,7 @@
 // unreachable server is reported with its cause and where the address came from, and a bad
 // option value is a usage error (exit 2) that says what to write. Nothing listens on the port
 // these tests point at: a real refused connection, not a stub.
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -98,6 +99,15 @@ describe('the CLI fails fast and clearly', () => {
     expect(res.err).toContain(`option '--timeout <duration>' argument '5min' is invalid`);
     expect(res.err).toMatch(/write a number and a unit .* such as 500ms, 15s, 2m or 1m30s/);
     expect(res.err).not.toContain('cannot reach');
+  });
+
+  it('finds the lazily loaded CommonJS clients under tsx (the scripts) as under vitest and the compiled CLI', () => {
+    const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+    const out = execFileSync(tsx, [path.join(ROOT, 'test/support/common-js-probe.ts')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    expect(out.trim()).toBe('function function object');
   });
 
   it('a count that is not a positive whole number is a usage error too', async () => {
