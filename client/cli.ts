@@ -8,7 +8,7 @@ import { DEFAULT_REGISTRY } from '../config/registry.ts';
 import { TEMPORAL_NAME } from '../config/schema.ts';
 import { RenderError } from '../deploy/render.ts';
 import { COMMANDS } from './commands/index.ts';
-import type { CliEnv } from './commands/command.ts';
+import type { CliCommand, CliEnv } from './commands/command.ts';
 import { connect, findSpec, readRegistry } from './context.ts';
 import { CliError, dim, Exit, processIo, type Format, type Io } from './output.ts';
 
@@ -21,8 +21,16 @@ interface Globals {
   namespace?: string;
 }
 
-export async function main(argv: string[], io: Io = processIo()): Promise<number> {
-  let exit: number = Exit.Ok;
+/** What a command is run with once commander has parsed it: its options and declared arguments. */
+export type Dispatch = (
+  command: CliCommand<unknown, unknown[]>,
+  program: Command,
+  opts: unknown,
+  args: unknown[],
+) => Promise<void>;
+
+/** The program: the global options and every command, each action handed to `dispatch`. */
+export function defineProgram(io: Io, dispatch: Dispatch): Command {
   const program = new Command('branch-follower')
     .description('Follow git branches on a mirror and deploy each new commit once, through Temporal.')
     .option('--registry <file>', 'the registry YAML', process.env.BRANCH_FOLLOWER_REGISTRY ?? DEFAULT_REGISTRY)
@@ -46,10 +54,17 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   for (const command of COMMANDS) {
     command.configure(program.command(command.name)).action(async (...args: unknown[]) => {
       // commander passes the declared arguments, then the options, then the command itself.
-      const opts = args.at(-2);
-      exit = await command.run(envOf(program, io), opts, ...args.slice(0, -2));
+      await dispatch(command, program, args.at(-2), args.slice(0, -2));
     });
   }
+  return program;
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let exit: number = Exit.Ok;
+  const program = defineProgram(io, async (command, program, opts, args) => {
+    exit = await command.run(envOf(program, io), opts, ...args);
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

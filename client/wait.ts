@@ -26,8 +26,8 @@ export async function waitForSha(
     const verdict = judge(s, sha, firstLook);
     if (verdict) return verdict;
     const line = `${id} ${s.phase} ${s.code}: ${s.message}`;
-    if (line !== last)
-      progress(`${formatDuration(Math.round((Date.now() - started) / 1000) * 1000).padStart(5)}  ${line}`);
+    // Tenths of a second: a trigger's first steps take less than one.
+    if (line !== last) progress(`${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s  ${line}`);
     last = line;
     if (Date.now() > deadline)
       return {
@@ -43,7 +43,7 @@ function judge(s: FollowerView, sha: string, firstLook: number): WaitResult | un
   // While the sha is still the follower's work (a retry waits, say), its last outcome is not the end.
   const done = r && s.work?.sha !== r.sha ? r.result : undefined;
   if (r && done?.outcome === 'Succeeded')
-    return { exit: Exit.Ok, message: `${s.id} ${shortSha(r.sha)} Succeeded (${done.message})` };
+    return { exit: Exit.Ok, message: `${s.id} ${shortSha(r.sha)} Succeeded: ${done.message}` };
   if (r && done?.outcome === 'Superseded')
     return { exit: Exit.Superseded, message: `${s.id} ${shortSha(r.sha)} Superseded by ${shortSha(done.by)}` };
   if (r && done?.outcome === 'Failed')

@@ -9,7 +9,9 @@ import YAML from 'yaml';
 import { DEFAULT_REGISTRY } from '../../config/registry.ts';
 import { CODES, FailureCode, isCode } from '../../contract/codes.ts';
 import { PHASES } from '../../contract/state.ts';
+import { defineProgram } from '../../client/cli.ts';
 import { KUBE_KINDS } from '../../contract/kube-kinds/index.ts';
+import { CLI_DOC, EXAMPLE } from '../../scripts/cli-examples.ts';
 import {
   ADAPTERS_DOC,
   CODES_DOC,
@@ -75,5 +77,43 @@ describe('rendered docs', () => {
     for (const code of Object.values(FailureCode)) expect(isCode(code), code).toBe(true);
     expect(isCode('toString')).toBe(false);
     expect(isCode(undefined)).toBe(false);
+  });
+});
+
+describe('docs/cli.md examples', () => {
+  /** The argv of each `$ branch-follower …` line (the quoting cli-examples writes: plain words or '…'). */
+  const commandLines = (): string[][] =>
+    [...readFileSync(CLI_DOC, 'utf8').matchAll(EXAMPLE)].flatMap(([, , body]) =>
+      body!
+        .split('\n')
+        .filter((l) => l.startsWith('$ branch-follower '))
+        .map((l) => [...l.replace(/; echo \$\?$/, '').matchAll(/'([^']*)'|(\S+)/g)].slice(2).map((m) => m[1] ?? m[2]!)),
+    );
+
+  it('every example command parses with the options the CLI defines today', async () => {
+    const lines = commandLines();
+    expect(lines.length).toBeGreaterThanOrEqual(10);
+    for (const argv of lines) {
+      const ran: string[] = [];
+      const errors: string[] = [];
+      const program = defineProgram(
+        { out: () => undefined, err: (t) => errors.push(t), color: false },
+        async (command) => {
+          ran.push(command.name);
+        },
+      );
+      await expect(
+        program.parseAsync(argv, { from: 'user' }),
+        `${argv.join(' ')}: ${errors.join(' ')}`,
+      ).resolves.toBeDefined();
+      expect(ran, argv.join(' ')).toEqual([argv.find((a) => !a.startsWith('-'))]);
+    }
+  });
+
+  it('an option the CLI does not define is caught', async () => {
+    const program = defineProgram({ out: () => undefined, err: () => undefined, color: false }, async () => undefined);
+    await expect(program.parseAsync(['events', '--follower', 'x', '--since', '1h'], { from: 'user' })).rejects.toThrow(
+      /unknown option '--since'/,
+    );
   });
 });
