@@ -56,7 +56,10 @@ export function followerDetails(spec: FollowerSpec, s: FollowerState, action: Ac
     );
   }
   if (s.paused) lines.push(`- paused since ${time(s.paused.since)}: ${s.paused.reason}`);
-  lines.push(`- now: ${step(action)}`, '', ...drillDown(spec.id).map((c) => `\`${c}\``));
+  // A list: consecutive lines of markdown would run together into one paragraph.
+  lines.push(`- now: ${step(action)}`, '', 'look further:', '', ...drillDown(spec.id).map((c) => `- \`${c}\``));
+  // Last, as the least of it: the Temporal UI (2.42) sizes its details frame one line short.
+  lines.push('', `_as of ${time(now)}, the follower's clock_`);
   return lines.join('\n');
 }
 

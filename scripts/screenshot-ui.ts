@@ -1,6 +1,7 @@
-// `npm run screenshot -- [follower-id]`: renders a follower's history page in the Temporal UI
-// with headless Chromium (Debian's `chromium`, driven by playwright-core) into docs/images/, for the README. Needs the
-// embedded default running (`npm start`).
+// `npm run screenshot -- [follower-id]`: renders a follower in the Temporal UI with headless
+// Chromium (Debian's `chromium`, driven by playwright-core) into docs/images/, for the README: its
+// current details (what the follower sets at every step, under "User Metadata") and its history.
+// Needs the embedded default running (`npm start`).
 import path from 'node:path';
 import { chromium as chromiumBrowser } from 'playwright-core';
 import { DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
@@ -17,7 +18,7 @@ if (!chromium) {
 }
 const id = process.argv[2] ?? registry.followers[0]!.spec.id;
 const url = `${uiUrl}/namespaces/${registry.controller.temporal.namespace}/workflows/${encodeURIComponent(workflowIdFor(id))}`;
-const out = path.resolve('docs/images', `${id}-history.png`);
+const out = (what: string) => path.resolve('docs/images', `${id}-${what}.png`);
 const browser = await chromiumBrowser.launch({
   executablePath: chromium,
   // This machine's network is closed: keep Chromium from reaching out in the background.
@@ -37,8 +38,13 @@ try {
   // The history table renders after the workflow loads; wait for an activity summary in it.
   await page.getByText('followerWorkflow').first().waitFor({ timeout: 60_000 });
   await page.waitForTimeout(2000);
-  await page.screenshot({ path: out });
+  await page.screenshot({ path: out('history') });
+  // The current details: the follower's phase and code, head, deployed sha, next step, drill-downs.
+  await page.getByText('User Metadata', { exact: true }).first().click();
+  await page.getByText('Current Details', { exact: true }).first().waitFor({ timeout: 30_000 });
+  await page.waitForTimeout(2000);
+  await page.screenshot({ path: out('details') });
 } finally {
   await browser.close();
 }
-console.log(`${url}\n→ ${out}`);
+console.log(`${url}\n→ ${out('details')}\n→ ${out('history')}`);

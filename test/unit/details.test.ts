@@ -29,9 +29,10 @@ describe('current details', () => {
     expect(text).toContain(`- head of \`main\`: \`${sha(1).slice(0, 12)}\` (read 2026-11-27T12:00:10Z)`);
     expect(text).toContain(`- deployed: \`${sha(1).slice(0, 12)}\` (2026-11-27T12:00:03Z)`);
     expect(text).toContain('- now: wait until 2026-11-27T12:00:20Z: next observation');
-    expect(text).toContain('`temporal workflow query --workflow-id branch-follower/lane-a --name events`');
-    expect(text).toContain('`branch-follower status --follower lane-a`');
+    expect(text).toContain('- `temporal workflow query --workflow-id branch-follower/lane-a --name events`');
+    expect(text).toContain('- `branch-follower status --follower lane-a`');
     expect(text).not.toContain('in flight');
+    expect(lines.at(-1)).toBe("_as of 2026-11-27T12:00:10Z, the follower's clock_");
   });
 
   it('a close-out under way: the job, its run and attempt, and the budget used on the decision clock', () => {
