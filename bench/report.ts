@@ -328,7 +328,7 @@ export function renderReport(r: BenchResult): string {
     lines.push('## 6. The operator CLI');
     lines.push('');
     lines.push(
-      `Wall-clock time of the \`branch-follower\` bin as an operator runs it: a new Node process each time, running the compiled CLI (\`dist/cli\`, built at \`npm ci\` and rebuilt by the bin when a source changed). \`status\` reads three running followers, the task queue and the mirror watcher from a real server. Measured ${r.cli.measuredAt} on ${r.cli.cpu} with Node ${r.cli.node}.`,
+      `Wall-clock time of the \`branch-follower\` bin as an operator runs it: a new Node process each time, running the compiled CLI (\`dist/\`, built at \`npm ci\` and rebuilt by the bin when a source changed). \`status\` reads three running followers, the task queue and the mirror watcher from a real server. Measured ${r.cli.measuredAt} on ${r.cli.cpu} with Node ${r.cli.node}.`,
     );
     lines.push('');
     lines.push(

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `branch-follower` command: runs the compiled CLI (dist/cli), compiling it first when it is
-// missing or older than a source it was built from, and exits with its code.
+// The `branch-follower` command: runs the compiled CLI (dist/cli-<hash>, named by dist/cli.json),
+// compiling it first when there is none or a file it was built from has changed, and exits with its code.
 import module from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { freshCli } from '../scripts/build.mjs';

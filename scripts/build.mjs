@@ -1,10 +1,11 @@
 // The compiled CLI and worker: plain JavaScript in dist/, so nothing transpiles TypeScript when an
 // operator runs a command. `npm ci` builds them (prepare); the `branch-follower` bin rebuilds the
-// CLI first when a source it was built from changed since (a pull, an edit), so it is never stale.
+// CLI first when a file it was built from has different contents now (a pull, an edit).
 // Plain JavaScript itself: it runs before anything is compiled.
 //   node scripts/build.mjs                    the CLI and the worker
 //   node scripts/build.mjs --workflow-bundle  also dist/workflows.js, the prebuilt workflow bundle
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,18 +13,61 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = path.join(ROOT, 'dist');
 /** The compiled worker (its dependencies stay in node_modules). */
 export const WORKER_ENTRY = path.join(DIST, 'worker.mjs');
-/** The CLI's entry module and its chunks; what it was built from is listed beside it. */
-const CLI_DIR = path.join(DIST, 'cli');
-const CLI_INPUTS = path.join(CLI_DIR, 'inputs.json');
-export const CLI_ENTRY = path.join(CLI_DIR, 'cli.mjs');
+/**
+ * Which CLI build is current: its directory, and the files it was built from with the hash of
+ * their contents. Each build has a directory of its own (dist/cli-<hash>/) and this pointer is
+ * replaced in one rename, so a CLI that is running keeps the chunks it will still load, and two
+ * builds at once both leave a whole build behind.
+ */
+const CLI_POINTER = path.join(DIST, 'cli.json');
+/** Builds other than the current one are removed once they are this old: no CLI runs that long. */
+const OLD_BUILD_MS = 24 * 3600_000;
+/** What a build depends on beyond the modules esbuild reads: its options and its dependencies. */
+export const BUILD_INPUTS = ['scripts/build.mjs', 'tsconfig.json', 'package.json', 'package-lock.json'];
+
+/** One hash over the files' names and contents; a missing file hashes as missing. */
+function hashOf(files) {
+  const hash = createHash('sha256');
+  for (const file of files) {
+    hash.update(`${file}\0`);
+    try {
+      hash.update(readFileSync(path.join(ROOT, file)));
+    } catch {
+      hash.update('\0missing\0');
+    }
+  }
+  return hash.digest('hex');
+}
 
 /**
  * The CLI bundles its dependencies and splits at dynamic imports: `--version` or a local check
- * loads only commander, yaml, zod and our code; the Temporal and Kubernetes clients load when a
- * command first reaches for them.
+ * loads commander, yaml, zod, the contract's Temporal definitions and our code; the Temporal
+ * client and the cluster half (the Kubernetes client) load when a command first reaches for them.
  */
 async function buildCli(esbuild) {
-  const tmp = `${CLI_DIR}.tmp-${process.pid}`;
+  // A file saved while esbuild reads the sources may or may not be in the build: build again.
+  for (let attempt = 1; ; attempt++) {
+    const startedAt = Date.now();
+    const { dir, hash, inputs } = await compileCli(esbuild);
+    const changed = inputs.some((file) => {
+      try {
+        return statSync(path.join(ROOT, file)).mtimeMs >= startedAt;
+      } catch {
+        return true;
+      }
+    });
+    if (changed && attempt < 3) continue;
+    const pointer = `${CLI_POINTER}.tmp-${process.pid}`;
+    writeFileSync(pointer, `${JSON.stringify({ dir, hash, inputs }, null, 1)}\n`);
+    renameSync(pointer, CLI_POINTER);
+    removeOldBuilds(dir);
+    return;
+  }
+}
+
+/** One build into a directory named after the hash of its inputs. */
+async function compileCli(esbuild) {
+  const tmp = path.join(DIST, `cli.tmp-${process.pid}-${Date.now()}`);
   const result = await esbuild.build({
     absWorkingDir: ROOT,
     entryPoints: { cli: 'client/cli.ts' },
@@ -43,18 +87,26 @@ async function buildCli(esbuild) {
       js: "import { createRequire as __bfRequire } from 'node:module'; const require = __bfRequire(import.meta.url);",
     },
   });
-  // Our own sources and the lockfile: a changed dependency changes the lockfile.
-  const inputs = [
-    ...Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules/')),
-    'package-lock.json',
-    'package.json',
-  ];
-  writeFileSync(path.join(tmp, 'inputs.json'), `${JSON.stringify(inputs, null, 1)}\n`);
-  // Swapped in whole, so a CLI starting meanwhile finds the old build or the new one, never half.
-  const old = `${CLI_DIR}.old-${process.pid}`;
-  if (existsSync(CLI_DIR)) renameSync(CLI_DIR, old);
-  renameSync(tmp, CLI_DIR);
-  rmSync(old, { recursive: true, force: true });
+  // Our own sources (dependencies are covered by the lockfile) and the build's own inputs.
+  const inputs = [...Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules/')), ...BUILD_INPUTS];
+  const hash = hashOf(inputs);
+  const dir = `cli-${hash.slice(0, 16)}`;
+  try {
+    renameSync(tmp, path.join(DIST, dir));
+  } catch (err) {
+    // The same sources were built meanwhile (by another CLI, or npm ci): that build is as good.
+    if (err.code !== 'EEXIST' && err.code !== 'ENOTEMPTY') throw err;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return { dir, hash, inputs };
+}
+
+function removeOldBuilds(current) {
+  for (const entry of readdirSync(DIST)) {
+    if (!/^cli([-.]|$)/.test(entry) || entry === current || entry === 'cli.json') continue;
+    const dir = path.join(DIST, entry);
+    if (Date.now() - statSync(dir).mtimeMs > OLD_BUILD_MS) rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The worker keeps its dependencies external: the SDK loads its native core and bundles workflows itself. */
@@ -77,37 +129,32 @@ async function buildWorker(esbuild) {
 /** The image's workflow bundle, built as the worker would build it at start (same SDK bundler). */
 async function buildWorkflowBundle() {
   const { bundleWorkflowCode } = await import('@temporalio/worker');
-  // WORKFLOWS_PATH in worker/worker.ts names the same module.
+  // The module WORKFLOWS_PATH in worker/worker.ts names (this script cannot import TypeScript).
   const { code } = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'workflows', 'index.ts') });
   writeFileSync(path.join(DIST, 'workflows.js'), code);
 }
 
-/** Whether the CLI build is missing, or older than any file it was built from. */
-function cliStale() {
-  let builtAt;
-  let inputs;
+/** The current CLI build's entry, or undefined when there is none or a file it was built from changed. */
+function currentCli() {
   try {
-    builtAt = statSync(CLI_INPUTS).mtimeMs;
-    inputs = JSON.parse(readFileSync(CLI_INPUTS, 'utf8'));
+    const { dir, hash, inputs } = JSON.parse(readFileSync(CLI_POINTER, 'utf8'));
+    return hashOf(inputs) === hash ? path.join(DIST, dir, 'cli.mjs') : undefined;
   } catch {
-    return true;
+    return undefined;
   }
-  return inputs.some((file) => {
-    try {
-      return statSync(path.join(ROOT, file)).mtimeMs > builtAt;
-    } catch {
-      return true; // deleted or renamed since
-    }
-  });
 }
 
-/** The CLI's entry, rebuilt first when stale. */
+/** The CLI's entry, compiled first when there is no current build. */
 export async function freshCli() {
-  if (cliStale()) {
-    process.stderr.write('branch-follower: sources changed since the last build; compiling the CLI (once)…\n');
-    await buildCli(await import('esbuild'));
-  }
-  return CLI_ENTRY;
+  const current = currentCli();
+  if (current) return current;
+  process.stderr.write('branch-follower: sources changed since the last build; compiling the CLI (once)…\n');
+  await buildCli(await import('esbuild'));
+  return currentCli() ?? fail('the CLI was compiled, but its sources changed again meanwhile; run the command again');
+}
+
+function fail(message) {
+  throw new Error(message);
 }
 
 /** The CLI and the worker; with `workflowBundle`, the prebuilt workflow bundle too. */

@@ -11,6 +11,8 @@ import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
 import type { TemporalTarget } from '../config/target.ts';
 
+// Relative to this module, which runs from worker/ (tsx) or bundled into dist/worker.mjs: both one
+// level below the repository root, so the same path holds.
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
 export interface FollowerWorkerOptions {
