@@ -8,6 +8,7 @@ import YAML from 'yaml';
 import { changedPaths } from '../../client/cluster.ts';
 import { DEFAULT_REGISTRY, loadRegistry } from '../../config/registry.ts';
 import { renderObjects, RenderError, type KubeObject } from '../../deploy/render.ts';
+import { BUILD_INPUTS } from '../../scripts/build.mjs';
 import { NODE_LTS_VERSION } from '../../scripts/tools.ts';
 import { temporalSecurity } from '../../worker/connection.ts';
 import { projectionEntry } from '../../workflows/projection.ts';
@@ -300,14 +301,17 @@ describe('the worker image', () => {
 
   it('copies every file the worker, the CLI and the build run from', () => {
     const containerfile = readFileSync(path.resolve(import.meta.dirname, '../../deploy/Containerfile'), 'utf8');
-    const copied = [...containerfile.matchAll(/^COPY (\S+) \.\/\1$/gm)].map((m) => m[1]!);
-    const needed = runtimeFiles([
-      'worker/main.ts',
-      'client/branch-follower.mjs',
-      'workflows/index.ts',
-      'scripts/build.mjs',
-    ]);
+    // `COPY a b ./` copies each to itself; `COPY a ./a` too.
+    const copied = [...containerfile.matchAll(/^COPY (.+) (\S+)$/gm)].flatMap(([, sources, dest]) =>
+      sources!.split(' ').filter((source) => dest === './' || dest === `./${source}`),
+    );
+    // The CLI is compiled in the image too (the bin loads it by path, so its entry is named here).
+    const needed = [
+      ...runtimeFiles(['worker/main.ts', 'client/branch-follower.mjs', 'client/cli.ts', 'workflows/index.ts']),
+      ...BUILD_INPUTS,
+    ];
     expect(needed).toContain('contract/messages.ts');
+    expect(needed).toContain('client/commands/status.ts');
     expect(needed).toContain('scripts/build.mjs');
     for (const file of needed)
       expect(
@@ -340,6 +344,8 @@ describe('the worker image', () => {
     ).template.spec.containers[0]!;
     expect(container.command).toEqual(['node', 'dist/worker.mjs']);
     expect(container.env).toContainEqual({ name: 'BRANCH_FOLLOWER_WORKFLOW_BUNDLE', value: '/app/dist/workflows.js' });
+    // A plain `docker run` of the image uses it too.
+    expect(containerfile).toMatch(/^ENV BRANCH_FOLLOWER_WORKFLOW_BUNDLE=\/app\/dist\/workflows\.js$/m);
     expect(containerfile).toMatch(/^CMD \["node", "dist\/worker\.mjs"\]$/m);
   });
 });
