@@ -96,7 +96,6 @@ function envOf(program: Command, io: Io): CliEnv {
     io,
     program,
     format: globals.json ? 'json' : globals.output,
-    registryFile: globals.registry,
     kube: { kubeconfig: globals.kubeconfig, context: globals.context },
     namespace,
     readRegistry: () => readRegistry(globals.registry),

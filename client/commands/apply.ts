@@ -41,9 +41,9 @@ export default defineCommand<ApplyOptions>({
   async run(env, opts) {
     const { io, progress } = env;
     const registry = env.readRegistry();
-    const { applyCluster, operatorKubeAccess, planCluster, waitRollout } = await loadCluster();
-    const kube = clusterInScope(registry, opts.scope) ? await operatorKubeAccess(registry, env.kube) : undefined;
-    const cluster = kube ? { context: kube.source, items: await planCluster(kube, registry) } : undefined;
+    const clusterHalf = clusterInScope(registry, opts.scope) ? await loadCluster() : undefined;
+    const kube = clusterHalf?.operatorKubeAccess(registry, env.kube);
+    const cluster = kube && { context: kube.source, items: await clusterHalf!.planCluster(kube, registry) };
     const body = async (ctx?: Ctx): Promise<number> => {
       const temporal = ctx ? await temporalPlan(ctx) : undefined;
       const changed = <T extends { action: string }>(items: T[] | undefined): T[] =>
@@ -60,10 +60,10 @@ export default defineCommand<ApplyOptions>({
         );
         return changes.length ? Exit.PendingChanges : Exit.Ok;
       }
-      if (kube) {
-        await applyCluster(kube, registry, { force: Boolean(opts.forceConflicts) }, progress);
+      if (kube && clusterHalf) {
+        await clusterHalf.applyCluster(kube, registry, { force: Boolean(opts.forceConflicts) }, progress);
         if (opts.wait) {
-          const rollout = await waitRollout(kube, registry, progress);
+          const rollout = await clusterHalf.waitRollout(kube, registry, progress);
           if (!rollout.ok) {
             io.err(rollout.message);
             throw new CliError(

@@ -1,5 +1,6 @@
 // What a CLI command is: a name, its options, and a run that returns the exit code. Each command
-// lives in its own module under client/commands/ and reaches the world only through CliEnv.
+// lives in its own module under client/commands/; the global options and the Temporal connection
+// come from CliEnv, so no command reads the program's state or opens a connection its own way.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../../config/duration.ts';
 import type { KubeTarget } from '../cluster.ts';
@@ -13,7 +14,6 @@ export interface CliEnv {
   /** The whole program (completion walks it). */
   program: Command;
   format: Format;
-  registryFile: string;
   kube: KubeTarget;
   /** -n/--namespace, checked. */
   namespace?: string;

@@ -37,7 +37,7 @@ export default defineCommand<{ follower: string; tail: number }>({
       if (adapter.kind === 'command')
         return commandLogs(env.io, { ...spec, adapter }, ctx.registry.dir, inFlight?.sha ?? last?.sha, jobId);
       const { operatorKubeAccess, runLogs } = await loadCluster();
-      const logs = await runLogs(await operatorKubeAccess(ctx.registry, env.kube), adapter, jobId, opts.tail);
+      const logs = await runLogs(operatorKubeAccess(ctx.registry, env.kube), adapter, jobId, opts.tail);
       const { io } = env;
       if (!logs.length) io.out(dim(io, `# no pods for ${jobId} in ${adapter.namespace} (yet)`));
       for (const l of logs) {

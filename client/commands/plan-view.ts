@@ -38,7 +38,7 @@ export async function clusterPlanOrSkip(registry: Registry, scope: Scope, target
   const { operatorKubeAccess, planCluster } = await loadCluster();
   let kube;
   try {
-    kube = await operatorKubeAccess(registry, target);
+    kube = operatorKubeAccess(registry, target);
   } catch (err) {
     if (scope === 'all' && err instanceof CliError && err.message.startsWith('no Kubernetes configuration'))
       return { skipped: `${err.message} (${err.hint})` };

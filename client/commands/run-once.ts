@@ -1,6 +1,6 @@
 // `run-once`: one observe + decide pass per follower. A dry run needs only the mirror and the
 // decision core; Temporal adds the followers' states when it answers.
-import { connect, findSpec } from '../context.ts';
+import { findSpec } from '../context.ts';
 import { CliError, dim, emit, Exit, shortSha, table } from '../output.ts';
 import { runOnceDry, runOnceLive, type RunOnceRow } from '../run-once.ts';
 import { defineCommand, durationOption } from './command.ts';
@@ -44,16 +44,12 @@ export default defineCommand<{ all?: boolean; follower?: string; dryRun?: boolea
       return rows.some((r) => r.decision === 'Blocked' || r.decision === 'Failed') ? Exit.Failed : Exit.Ok;
     };
     if (!opts.dryRun) return env.withCtx(async (ctx) => report(await runOnceLive(ctx, specs, opts.timeout)));
-    const ctx = await connect(registry, env.namespace).catch((err: unknown) => {
-      if (err instanceof CliError && err.exitCode === Exit.Unreachable) return err;
-      throw err;
-    });
-    if (ctx instanceof CliError) return report(await runOnceDry(undefined, specs), ctx.message);
-    try {
-      return report(await runOnceDry(ctx.client, specs));
-    } finally {
-      await ctx.close();
-    }
+    return env
+      .withCtx(async (ctx) => report(await runOnceDry(ctx.client, specs)))
+      .catch(async (err: unknown) => {
+        if (!(err instanceof CliError && err.exitCode === Exit.Unreachable)) throw err;
+        return report(await runOnceDry(undefined, specs), err.message);
+      });
   },
 });
 

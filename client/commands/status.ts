@@ -124,7 +124,7 @@ async function clusterStatusOrWhy(
   const { clusterStatus, operatorKubeAccess } = await loadCluster();
   const { apiMessage } = await import('../../activities/kube/access.ts');
   try {
-    return await clusterStatus(await operatorKubeAccess(registry, target), registry);
+    return await clusterStatus(operatorKubeAccess(registry, target), registry);
   } catch (err) {
     return { unavailable: err instanceof CliError ? err.message : apiMessage(err) };
   }
