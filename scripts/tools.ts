@@ -70,15 +70,15 @@ export async function ensureTemporalCli(log: Log): Promise<string> {
  */
 export const NODE_LTS_VERSION = '24.21.0';
 
-/** <cache>/tools/node-<version>/bin/node, unpacked once per machine. */
+/** This Node when it is already of the LTS line, else <cache>/tools/node-<version>/bin/node, unpacked once per machine. */
 export async function ensureLtsNode(log: Log): Promise<string> {
+  const major = NODE_LTS_VERSION.split('.')[0]!;
+  if (process.versions.node.split('.')[0] === major) return process.execPath;
   const dir = path.join(cacheDir(), 'tools', `node-${NODE_LTS_VERSION}`);
   const node = path.join(dir, 'bin', 'node');
   if (existsSync(node)) return node;
   if (process.platform !== 'linux' || process.arch !== 'x64')
-    throw new Error(
-      `Node ${NODE_LTS_VERSION} is provisioned for linux-x64 only; install Node ${NODE_LTS_VERSION.split('.')[0]} and put it first on PATH`,
-    );
+    throw new Error(`Node ${NODE_LTS_VERSION} is provisioned for linux-x64 only; run this with Node ${major} instead`);
   await withLock(path.join(dir, '.lock'), log, async () => {
     if (existsSync(node)) return;
     const staging = path.join(dir, `staging-${process.pid}`);
