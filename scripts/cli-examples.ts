@@ -28,7 +28,27 @@ async function run(args: string[], echoCode = false): Promise<Run> {
   return { args, code, printed, echoCode };
 }
 
+/** An argument as a POSIX shell reads it back: bare when it can be, else in single quotes. */
 const quote = (arg: string): string => (/^[\w./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
+
+/** The words of a command line as `quote` writes them (single quotes, and backslash outside them). */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let word: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      word = (word ?? '') + line.slice(i + 1, end);
+      i = end;
+    } else if (c === '\\') word = (word ?? '') + line[++i];
+    else if (/\s/.test(c)) {
+      if (word !== undefined) words.push(word);
+      word = undefined;
+    } else word = (word ?? '') + c;
+  }
+  return word === undefined ? words : [...words, word];
+}
 const shown = (r: Run): string[] => [
   `$ branch-follower ${r.args.map(quote).join(' ')}${r.echoCode ? '; echo $?' : ''}`,
   ...r.printed.flatMap((p) => p.split('\n')),

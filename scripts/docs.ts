@@ -21,7 +21,10 @@ export const ADAPTERS_DOC = fileURLToPath(new URL('../docs/adapters.md', import.
 /** Replaces what lies between `<!-- name:begin -->` and `<!-- name:end -->` in a document. */
 function between(name: string, doc: string, body: string[]): string {
   const [begin, end] = [`<!-- ${name}:begin -->`, `<!-- ${name}:end -->`];
-  return doc.replace(new RegExp(`${begin}[\\s\\S]*${end}`), [begin, ...body, end].join('\n'));
+  const at = doc.indexOf(begin);
+  const until = doc.indexOf(end, at);
+  if (at < 0 || until < 0) throw new Error(`the document has no ${begin} … ${end} section`);
+  return `${doc.slice(0, at)}${[begin, ...body, end].join('\n')}${doc.slice(until + end.length)}`;
 }
 
 export function renderCodesDoc(): string {

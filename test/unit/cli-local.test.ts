@@ -101,7 +101,7 @@ describe('the CLI fails fast and clearly', () => {
     expect(res.err).not.toContain('cannot reach');
   });
 
-  it('finds the lazily loaded CommonJS clients under tsx (the scripts) as under vitest and the compiled CLI', () => {
+  it('finds the lazily loaded CommonJS clients under tsx, which the scripts run on', () => {
     const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
     const out = execFileSync(tsx, [path.join(ROOT, 'test/support/common-js-probe.ts')], {
       cwd: ROOT,

@@ -11,7 +11,7 @@ import { CODES, FailureCode, isCode } from '../../contract/codes.ts';
 import { PHASES } from '../../contract/state.ts';
 import { defineProgram } from '../../client/cli.ts';
 import { KUBE_KINDS } from '../../contract/kube-kinds/index.ts';
-import { CLI_DOC, EXAMPLE } from '../../scripts/cli-examples.ts';
+import { CLI_DOC, EXAMPLE, shellWords } from '../../scripts/cli-examples.ts';
 import {
   ADAPTERS_DOC,
   CODES_DOC,
@@ -87,7 +87,7 @@ describe('docs/cli.md examples', () => {
       body!
         .split('\n')
         .filter((l) => l.startsWith('$ branch-follower '))
-        .map((l) => [...l.replace(/; echo \$\?$/, '').matchAll(/'([^']*)'|(\S+)/g)].slice(2).map((m) => m[1] ?? m[2]!)),
+        .map((l) => shellWords(l.replace(/; echo \$\?$/, '')).slice(2)),
     );
 
   it('every example command parses with the options the CLI defines today', async () => {
@@ -106,8 +106,21 @@ describe('docs/cli.md examples', () => {
         program.parseAsync(argv, { from: 'user' }),
         `${argv.join(' ')}: ${errors.join(' ')}`,
       ).resolves.toBeDefined();
-      expect(ran, argv.join(' ')).toEqual([argv.find((a) => !a.startsWith('-'))]);
+      expect(ran, argv.join(' ')).toHaveLength(1);
+      expect(argv, 'the command that ran is the one the line names').toContain(ran[0]);
     }
+  });
+
+  it('reads example lines back as the shell would, quotes and all', () => {
+    expect(shellWords(`$ branch-follower trigger --reason 'it'\\''s a fix' --sha abc`)).toEqual([
+      '$',
+      'branch-follower',
+      'trigger',
+      '--reason',
+      "it's a fix",
+      '--sha',
+      'abc',
+    ]);
   });
 
   it('an option the CLI does not define is caught', async () => {
