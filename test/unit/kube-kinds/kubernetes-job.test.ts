@@ -1,5 +1,5 @@
 // kubernetes-job: what a Job made for the sha says (its Complete / Failed conditions, its pod
-// counts), and the facts the other layers read from its descriptor. wiring.test.ts proves they read them.
+// counts). wiring.test.ts proves every layer reads the descriptor; the e2e tests run real Jobs.
 import { describe, expect, it } from 'vitest';
 import { kubernetesJob as kind } from '../../../contract/kube-kinds/kubernetes-job.ts';
 import { sha } from '../../support/spec.ts';
@@ -8,17 +8,6 @@ const S = sha(7);
 const job = (status: object) => ({ metadata: { annotations: { 'branch-follower.dev/sha': S } }, status });
 
 describe('kubernetes-job', () => {
-  it('is a batch/v1 Job, deleted with its pods (Background), its pods labelled batch.kubernetes.io/job-name', () => {
-    expect(kind).toMatchObject({
-      name: 'kubernetes-job',
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      podLabel: 'batch.kubernetes.io/job-name',
-    });
-    expect(kind.rbac).toEqual({ apiGroup: 'batch', resource: 'jobs', verbs: ['create', 'get', 'delete'] });
-    expect(kind.cancel).toEqual({ by: 'delete', propagation: 'Background' });
-  });
-
   it('Complete succeeds, Failed fails with its reason as the check says, otherwise counts pods', () => {
     expect(kind.verdict(job({ conditions: [{ type: 'Complete', status: 'True' }] }), 'j1', S, false)).toEqual({
       phase: 'Succeeded',

@@ -1,5 +1,5 @@
-// tekton-pipelinerun: what a PipelineRun made for the sha says (its Succeeded condition), and the
-// facts the other layers read from its descriptor. wiring.test.ts proves they read them.
+// tekton-pipelinerun: what a PipelineRun made for the sha says (its Succeeded condition).
+// wiring.test.ts proves every layer reads the descriptor.
 import { describe, expect, it } from 'vitest';
 import { tektonPipelineRun as kind } from '../../../contract/kube-kinds/tekton-pipelinerun.ts';
 import { sha } from '../../support/spec.ts';
@@ -11,17 +11,6 @@ const run = (conditions: object[]) => ({
 });
 
 describe('tekton-pipelinerun', () => {
-  it('is a tekton.dev/v1 PipelineRun, cancelled with spec.status: Cancelled, its pods labelled tekton.dev/pipelineRun', () => {
-    expect(kind).toMatchObject({
-      name: 'tekton-pipelinerun',
-      apiVersion: 'tekton.dev/v1',
-      kind: 'PipelineRun',
-      podLabel: 'tekton.dev/pipelineRun',
-    });
-    expect(kind.rbac).toEqual({ apiGroup: 'tekton.dev', resource: 'pipelineruns', verbs: ['create', 'get', 'patch'] });
-    expect(kind.cancel).toEqual({ by: 'merge-patch', patch: { spec: { status: 'Cancelled' } } });
-  });
-
   it('its Succeeded condition decides: True succeeds, False fails as the check says, Unknown or none is Running', () => {
     expect(
       kind.verdict(
