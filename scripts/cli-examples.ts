@@ -49,6 +49,7 @@ export function shellWords(line: string): string[] {
   }
   return word === undefined ? words : [...words, word];
 }
+
 const shown = (r: Run): string[] => [
   `$ branch-follower ${r.args.map(quote).join(' ')}${r.echoCode ? '; echo $?' : ''}`,
   ...r.printed.flatMap((p) => p.split('\n')),
