@@ -617,6 +617,18 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
         );
     }
   });
+  // A webhook secret, like an adapter's env, reaches the pod only from a Secret the registry names.
+  const k8s = reg.controller.kubernetes;
+  for (const [id, source] of Object.entries(reg.controller.webhooks?.sources ?? {})) {
+    if (k8s && !k8s.env?.[source.secretEnv])
+      issues.push(
+        at(
+          ['controller', 'webhooks', 'sources', id, 'secretEnv'],
+          `${source.secretEnv} has no source in the cluster`,
+          `add controller.kubernetes.env.${source.secretEnv}: { secretKeyRef: { name: <secret>, key: <key> } }`,
+        ),
+      );
+  }
   return issues;
 }
 

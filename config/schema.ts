@@ -155,7 +155,7 @@ const kubernetes = z.strictObject({
     /** `apply --wait`: how long the rollout may take, and how often to look. */
     rollout: z.strictObject({ budget: duration('rolloutBudget'), pollInterval: duration('rolloutPollInterval') }),
   }),
-  /** Where each adapter `env` name comes from in the cluster: a Secret key reference. */
+  /** Where each environment name the worker reads (adapter `env`, webhook `secretEnv`) comes from in the cluster: a Secret key reference. */
   env: z.record(envName, z.strictObject({ secretKeyRef })).optional(),
   /** The key every worker shares for secret fingerprints (HMAC); without it, status shows presence only. */
   fingerprintKey: z.strictObject({ secretKeyRef }).optional(),
@@ -256,6 +256,26 @@ export const registrySchema = z.strictObject({
     }),
     /** Where `apply` installs the worker: rendered into the manifests of deploy/. */
     kubernetes: kubernetes.optional(),
+    /**
+     * Push webhooks from git hosts, received by every worker (docs/events.md): a verified push
+     * sends `refresh` to the followers of that repository and branch.
+     */
+    webhooks: z
+      .strictObject({
+        /** Where each worker listens: POST /hooks/<source>. */
+        listen: hostPort,
+        /** By name, the path segment the git host posts to. */
+        sources: z.record(
+          name,
+          z.strictObject({
+            /** How the request proves it came from the host. */
+            kind: z.enum(['github', 'gitea', 'gitlab', 'generic']),
+            /** The worker's environment variable holding the shared secret (never the secret itself). */
+            secretEnv: envName,
+          }),
+        ),
+      })
+      .optional(),
     /** The local stack `npm start` brings up in place of a cluster. */
     embedded: z
       .strictObject({

@@ -1,11 +1,13 @@
 // `npm run worker`: runs a follower worker against the Temporal cluster named in the registry.
 // SIGTERM or SIGINT shuts it down gracefully: in-flight activities get the YAML grace time.
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { workerKubeAccess } from '../activities/kube/access.ts';
 import { ConfigError, DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
 import { temporalSecurity } from './connection.ts';
 import { serveHealth } from './health.ts';
 import { temporalTarget } from '../config/target.ts';
+import { serveWebhooks } from './receiver.ts';
 import { createFollowerWorker } from './worker.ts';
 
 async function main(): Promise<void> {
@@ -28,6 +30,21 @@ async function main(): Promise<void> {
   const health = process.env.BRANCH_FOLLOWER_HEALTH_LISTEN
     ? serveHealth(process.env.BRANCH_FOLLOWER_HEALTH_LISTEN, worker)
     : undefined;
+  // Push webhooks signal the followers through a client of their own.
+  const webhooks = registry.controller.webhooks;
+  const signals = webhooks
+    ? await Connection.connect({ address: target.address, ...temporalSecurity(registry) })
+    : undefined;
+  const receiver = signals
+    ? await serveWebhooks({
+        registry,
+        client: new Client({ connection: signals, namespace: target.namespace }),
+        env: process.env,
+        log: (line) => console.log(line),
+      })
+    : undefined;
+  if (webhooks)
+    console.log(`webhooks: listening on ${webhooks.listen} for ${Object.keys(webhooks.sources).join(', ')}`);
   console.log(
     `worker: polling ${target.taskQueue} on ${target.address} (namespace ${target.namespace}); registry ${registryFile}; kubernetes: ${kube?.source ?? 'none'}`,
   );
@@ -35,6 +52,8 @@ async function main(): Promise<void> {
     await worker.run();
   } finally {
     health?.close();
+    receiver?.close();
+    await signals?.close();
     await connection.close();
   }
 }

@@ -70,6 +70,8 @@ export interface HarnessOptions {
   kubernetes?: true | Record<string, unknown>;
   /** More files next to the registry (object templates), by relative path. */
   files?: Record<string, string>;
+  /** controller.webhooks, as written. */
+  webhooks?: Record<string, unknown>;
 }
 
 let runtimeInstalled = false;
@@ -162,6 +164,7 @@ export class Harness {
         ...(o.kubernetes
           ? { kubernetes: deepMerge(this.kubernetesDefaults(), o.kubernetes === true ? {} : o.kubernetes) }
           : {}),
+        ...(o.webhooks ? { webhooks: o.webhooks } : {}),
       },
       defaults: deepMerge(
         {

@@ -1,0 +1,105 @@
+// Push webhooks end to end: the compiled worker, as the image runs it, serves the receiver; a push
+// signed as GitHub signs it (@octokit/webhooks-methods) makes the follower read the mirror and
+// deploy the new head at once — its poll interval is an hour, so nothing else could have. The
+// witness is the runtime's trigger log. Hostile requests are refused and trigger nothing.
+import http from 'node:http';
+import { sign } from '@octokit/webhooks-methods';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/git-mirror.ts';
+import { MAX_BODY_BYTES } from '../../worker/receiver.ts';
+import { Harness, REPO } from '../support/harness.ts';
+import { until } from '../support/kube-cluster.ts';
+
+const SECRET = 'a webhook secret for the test';
+const SECRET_ENV = 'BF_TEST_WEBHOOK_SECRET';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const pushPayload = (sha: string, repository = REPO, branch = 'main') =>
+  JSON.stringify({ ref: `refs/heads/${branch}`, after: sha, repository: { full_name: repository } });
+
+async function post(url: string, body: string, headers: Record<string, string>) {
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** The status of a POST that declares a body over the cap (and sends none of it). */
+function declaredTooLarge(url: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { 'content-length': String(MAX_BODY_BYTES + 1) } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      },
+    );
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+}
+
+describe('the push webhook receiver', () => {
+  it('a signed push deploys the new head at once; a bad signature, a redelivery, a stranger and a flood do not', async () => {
+    const listen = `127.0.0.1:${await freePort()}`;
+    h = await Harness.create({
+      lanes: { a: {} },
+      followers: [{ name: 'app', lane: 'a' }],
+      defaults: { pollInterval: '1h' },
+      webhooks: { listen, sources: { github: { kind: 'github', secretEnv: SECRET_ENV } } },
+    });
+    const worker = h.spawnWorker({ env: { [SECRET_ENV]: SECRET } });
+    const output = () => (worker as unknown as { output: string }).output;
+    await until(async () => output().includes(`webhooks: listening on ${listen} for github`), 60_000, output);
+    await h.startFollowers();
+    const first = await h.waitFor('app', 'first head deployed', (v) => v.phase === 'Succeeded');
+    const url = `http://${listen}/hooks/github`;
+    const hook = async (body: string, delivery: string, secret = SECRET) =>
+      post(url, body, {
+        'x-hub-signature-256': await sign(secret, body),
+        'x-github-event': 'push',
+        'x-github-delivery': delivery,
+      });
+
+    const sha = h.push('main', 'pushed, then announced');
+    // Refused before anything is read: a wrong secret, a tampered body.
+    expect((await hook(pushPayload(sha), 'bad-1', 'not the secret')).status).toBe(401);
+    const signature = await sign(SECRET, pushPayload(sha));
+    expect(
+      (
+        await post(url, pushPayload(sha).replace('main', 'other'), {
+          'x-hub-signature-256': signature,
+          'x-github-event': 'push',
+        })
+      ).status,
+    ).toBe(401);
+    expect((await h.state('app')).observedSha).toBe(first.observedSha);
+
+    expect(await hook(pushPayload(sha), 'delivery-1')).toEqual({ status: 202, body: { followers: [h.id('app')] } });
+    const done = await h.waitFor(
+      'app',
+      'the announced head deployed',
+      (v) => v.phase === 'Succeeded' && v.lastSucceededSha === sha,
+      30_000,
+    );
+    expect(done.lastSucceededSha).toBe(sha);
+    expect(h.triggers().map((t) => t.sha)).toEqual([first.lastSucceededSha, sha]);
+
+    // A redelivery is answered and not acted on; a repository nobody follows is said and counted.
+    expect(await hook(pushPayload(sha), 'delivery-1')).toEqual({ status: 202, body: { duplicate: 'delivery-1' } });
+    expect(await hook(pushPayload(sha, 'someone/else'), 'delivery-2')).toEqual({
+      status: 202,
+      body: { followers: [], reason: 'no follower follows someone/else@main' },
+    });
+    // Too large: refused on its declared length, before any of it is read.
+    expect(await declaredTooLarge(url)).toBe(413);
+    // A flood: the source's bucket empties and the rest wait their turn.
+    const flood = await Promise.all(Array.from({ length: 60 }, (_, i) => hook(pushPayload(sha), `flood-${i}`)));
+    expect(flood.filter((r) => r.status === 429).length).toBeGreaterThan(0);
+    expect(h.triggers().map((t) => t.sha)).toEqual([first.lastSucceededSha, sha]);
+  });
+});

@@ -1,0 +1,167 @@
+// The push-webhook receiver each worker serves when the registry declares controller.webhooks:
+// POST /hooks/<source>. A verified push to a branch sends `refresh` to every enabled follower of
+// that repository and branch, so it reads the mirror now instead of at its next interval; the
+// mirror stays the only authority on the head. Hostile traffic is cheap to refuse: bodies are
+// capped, each source is rate-limited, a redelivery is answered without a second refresh, and
+// nothing a request carries becomes a command argument. 202 is sent before the signals go out.
+import http from 'node:http';
+import type { Client } from '@temporalio/client';
+import type { Registry } from '../config/registry.ts';
+import { refreshSignal, workflowIdFor } from '../contract/messages.ts';
+import { readWebhook, type SourceKind } from './webhooks.ts';
+
+/** Larger pushes are refused (413): a push event is a few kilobytes, a large one ~100 KB. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** Per source: a burst of this many requests, refilled at RATE_PER_S; beyond, 429. */
+const BURST = 30;
+const RATE_PER_S = 10;
+/** A delivery id seen within this window is a redelivery: answered, not acted on again. */
+const DEDUPE_MS = 10 * 60_000;
+const DEDUPE_MAX = 10_000;
+
+export interface ReceiverOptions {
+  registry: Registry;
+  client: Client;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+}
+
+/** Where a follower's mirror keeps the repository: the URL's path without a leading / or .git. */
+const repositoryPath = (mirror: string): string =>
+  new URL(mirror).pathname
+    .replace(/^\/+/, '')
+    .replace(/\.git$/, '')
+    .toLowerCase();
+
+/** The enabled followers of `repository` (owner/name, as the host names it) and `branch`. */
+function followersOf(registry: Registry, repository: string, branch: string): string[] {
+  const wanted = repository.toLowerCase();
+  return registry.followers
+    .filter(({ spec, enabled }) => {
+      if (!enabled || spec.source.branch !== branch) return false;
+      const path = repositoryPath(spec.source.mirror);
+      return path === wanted || path.endsWith(`/${wanted}`);
+    })
+    .map(({ spec }) => spec.id);
+}
+
+class TokenBucket {
+  private tokens = BURST;
+  private at = Date.now();
+  take(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(BURST, this.tokens + ((now - this.at) / 1000) * RATE_PER_S);
+    this.at = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+class Deliveries {
+  private seen = new Map<string, number>();
+  /** True the first time within the window. */
+  first(id: string): boolean {
+    const now = Date.now();
+    for (const [key, at] of this.seen) {
+      if (now - at < DEDUPE_MS && this.seen.size < DEDUPE_MAX) break;
+      this.seen.delete(key); // oldest first: Map keeps insertion order
+    }
+    if (this.seen.has(id)) return false;
+    this.seen.set(id, now);
+    return true;
+  }
+}
+
+function reply(
+  res: http.ServerResponse,
+  status: number,
+  body: Record<string, unknown>,
+  headers: http.OutgoingHttpHeaders = {},
+) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(`${JSON.stringify(body)}\n`);
+}
+
+/** Reads the body up to the cap; undefined when it is larger (the request is then answered 413). */
+function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) return resolve(undefined);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        req.removeAllListeners('data');
+        resolve(undefined);
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function serveWebhooks(o: ReceiverOptions): Promise<http.Server> {
+  const config = o.registry.controller.webhooks;
+  if (!config) throw new Error('the registry declares no controller.webhooks');
+  const buckets = new Map(Object.keys(config.sources).map((id) => [id, new TokenBucket()]));
+  const deliveries = new Deliveries();
+
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const route = /^\/hooks\/([^/?#]+)$/.exec((req.url ?? '').split('?')[0]!);
+    if (!route) return reply(res, 404, { error: 'not found: post to /hooks/<source>' });
+    const id = decodeURIComponent(route[1]!);
+    const source = Object.hasOwn(config.sources, id) ? config.sources[id] : undefined;
+    if (!source) return reply(res, 404, { error: `no webhook source ${JSON.stringify(id)}` });
+    if (req.method !== 'POST') return reply(res, 405, { error: 'POST only' }, { allow: 'POST' });
+    if (!buckets.get(id)!.take()) return reply(res, 429, { error: 'too many requests' }, { 'retry-after': '1' });
+    const secret = o.env[source.secretEnv];
+    if (!secret)
+      return reply(res, 503, { error: `this worker has no secret for source ${id} (${source.secretEnv} is not set)` });
+    const body = await readBody(req);
+    if (!body) {
+      reply(res, 413, { error: `the body is larger than ${MAX_BODY_BYTES} bytes` }, { connection: 'close' });
+      req.destroy();
+      return;
+    }
+    const verdict = readWebhook(source.kind as SourceKind, req.headers, body, secret);
+    switch (verdict.kind) {
+      case 'unauthorized':
+        return reply(res, 401, { error: 'the signature does not match' });
+      case 'malformed':
+        return reply(res, 400, { error: verdict.why });
+      case 'ignored':
+        return reply(res, 202, { ignored: verdict.why });
+    }
+    if (verdict.delivery !== undefined && !deliveries.first(`${id}/${verdict.delivery}`)) {
+      return reply(res, 202, { duplicate: verdict.delivery });
+    }
+    const followers = followersOf(o.registry, verdict.repository, verdict.branch);
+    if (!followers.length) {
+      o.log(`webhook ${id}: no follower follows ${verdict.repository}@${verdict.branch}`);
+      return reply(res, 202, { followers, reason: `no follower follows ${verdict.repository}@${verdict.branch}` });
+    }
+    reply(res, 202, { followers });
+    await Promise.all(
+      followers.map((f) =>
+        o.client.workflow
+          .getHandle(workflowIdFor(f))
+          .signal(refreshSignal)
+          .catch((err: unknown) => o.log(`webhook ${id}: refresh of ${f} not sent: ${(err as Error).message}`)),
+      ),
+    );
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      o.log(`webhook: ${(err as Error).message}`);
+      if (!res.headersSent) reply(res, 500, { error: 'internal error' });
+    });
+  });
+  const at = config.listen.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(config.listen.slice(at + 1)), config.listen.slice(0, at), () => resolve(server));
+  });
+}
