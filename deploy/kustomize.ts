@@ -13,6 +13,7 @@ const FILE_OF: Record<string, string> = {
   RoleBinding: 'rbac.yaml',
   ConfigMap: 'configmaps.yaml',
   Deployment: 'deployment.yaml',
+  Service: 'service.yaml',
 };
 
 /** Plain YAML: no anchors for shared sub-objects, no folding of long lines, literal blocks for file contents. */

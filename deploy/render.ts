@@ -105,6 +105,7 @@ export function renderObjects(registry: Registry): KubeObject[] {
     periodSeconds,
     failureThreshold,
   });
+  const webhookPort = webhooksPort(registry);
   const graceSeconds = Math.ceil(parseDuration(registry.controller.worker.shutdownGraceTime) / 1000) + 10;
 
   const deployment: KubeObject = {
@@ -138,7 +139,10 @@ export function renderObjects(registry: Registry): KubeObject[] {
               workingDir: APP_DIR,
               command: WORKER_COMMAND,
               env,
-              ports: [{ name: 'health', containerPort: d.healthPort }],
+              ports: [
+                { name: 'health', containerPort: d.healthPort },
+                ...(webhookPort ? [{ name: 'webhooks', containerPort: webhookPort }] : []),
+              ],
               startupProbe: probe('/healthz', 2, 60),
               livenessProbe: probe('/healthz', 10, 3),
               readinessProbe: probe('/readyz', 5, 2),
@@ -184,7 +188,32 @@ export function renderObjects(registry: Registry): KubeObject[] {
     // No `data`: its keys belong to the followers (one each); apply must never reset them.
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: k.configMaps.state, namespace: ns, labels } },
     deployment,
+    // Git hosts post to this Service (expose it through your ingress); every worker replica answers.
+    ...(webhookPort
+      ? [
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name: `${d.name}-webhooks`, namespace: ns, labels },
+            spec: { selector: SELECTOR, ports: [{ name: 'webhooks', port: webhookPort, targetPort: 'webhooks' }] },
+          },
+        ]
+      : []),
   ];
+}
+
+/** The receiver's port in the pod; a Service reaches it only when the worker listens on every address. */
+function webhooksPort(registry: Registry): number | undefined {
+  const listen = registry.controller.webhooks?.listen;
+  if (!listen) return undefined;
+  const at = listen.lastIndexOf(':');
+  if (listen.slice(0, at) !== '0.0.0.0') {
+    throw new RenderError(
+      `controller.webhooks.listen is ${listen}: in a pod the Service cannot reach it`,
+      `write listen: 0.0.0.0:${listen.slice(at + 1)}`,
+    );
+  }
+  return Number(listen.slice(at + 1));
 }
 
 function role(namespace: string, rules: PolicyRule[], labels: Record<string, string>): KubeObject {

@@ -349,3 +349,52 @@ describe('the worker image', () => {
     expect(containerfile).toMatch(/^CMD \["node", "dist\/worker\.mjs"\]$/m);
   });
 });
+
+describe('render: the push webhook receiver', () => {
+  const withWebhooks = (listen: string) =>
+    registryWith((doc) => {
+      doc.controller.webhooks = { listen, sources: { github: { kind: 'github', secretEnv: 'WEBHOOK_GITHUB' } } };
+      doc.controller.kubernetes.env.WEBHOOK_GITHUB = { secretKeyRef: { name: 'git-hooks', key: 'github' } };
+    });
+
+  it('exposes the receiver: a container port, a Service over every replica, the secret from its Secret', () => {
+    const objects = renderObjects(withWebhooks('0.0.0.0:9480'));
+    const deployment = find(objects, 'Deployment')[0] as any;
+    const container = deployment.spec.template.spec.containers[0];
+    expect(container.ports).toContainEqual({ name: 'webhooks', containerPort: 9480 });
+    expect(container.env).toContainEqual({
+      name: 'WEBHOOK_GITHUB',
+      valueFrom: { secretKeyRef: { name: 'git-hooks', key: 'github' } },
+    });
+    const [service] = find(objects, 'Service') as any[];
+    expect(service.metadata.namespace).toBe(deployment.metadata.namespace);
+    expect(service.spec).toEqual({
+      selector: deployment.spec.selector.matchLabels,
+      ports: [{ name: 'webhooks', port: 9480, targetPort: 'webhooks' }],
+    });
+    expect(find(renderObjects(shipped()), 'Service')).toEqual([]);
+  });
+
+  it('refuses a webhook secret the cluster has no source for', () => {
+    expect(() =>
+      registryWith((doc) => {
+        doc.controller.webhooks = {
+          listen: '0.0.0.0:9480',
+          sources: { gl: { kind: 'gitlab', secretEnv: 'WEBHOOK_GITLAB' } },
+        };
+      }),
+    ).toThrow(/controller\.webhooks\.sources\.gl\.secretEnv: WEBHOOK_GITLAB has no source in the cluster/);
+  });
+
+  it('refuses a receiver that listens on one address only: the Service could not reach it', () => {
+    const refused = (() => {
+      try {
+        renderObjects(withWebhooks('127.0.0.1:9480'));
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(refused).toBeInstanceOf(RenderError);
+    expect(refused).toMatchObject({ hint: 'write listen: 0.0.0.0:9480' });
+  });
+});
