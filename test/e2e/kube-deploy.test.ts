@@ -20,7 +20,7 @@ import { renderObjects } from '../../deploy/render.ts';
 import { ensureKubeTools } from '../../scripts/tools.ts';
 import type { KubeAdapterSpec } from '../../contract/spec.ts';
 import { Harness } from '../support/harness.ts';
-import { accessWithToken, installCrd, kubeRequest, serviceAccountToken } from '../support/kube-cluster.ts';
+import { accessWithToken, installCrd, kubeRequest, serviceAccountToken, until } from '../support/kube-cluster.ts';
 
 const kube = inject('kube');
 const BIN = path.resolve(import.meta.dirname, '../../client/branch-follower.mjs');
@@ -97,6 +97,36 @@ describe('plan and apply --confirm --wait against a real cluster', () => {
     const again = json({ out: bin.stdout }).cluster.objects;
     expect(again).toHaveLength(planned.length);
     expect(again.every((o: { action: string }) => o.action === 'unchanged')).toBe(true);
+  });
+
+  it("installs the webhook receiver's Service, which selects the worker's pods and targets their webhooks port", async () => {
+    h = await Harness.create({
+      lanes: { a: {} },
+      followers: [{ name: 'one', lane: 'a' }],
+      kubernetes: { env: { WEBHOOK_GITHUB: { secretKeyRef: { name: 'git-webhooks', key: 'github' } } } },
+      webhooks: { listen: '0.0.0.0:9480', sources: { github: { kind: 'github', secretEnv: 'WEBHOOK_GITHUB' } } },
+    });
+    const ns = h.systemNamespace;
+    const applied = await h.kubeCli('apply', '--scope', 'cluster', '--confirm', '--wait');
+    expect(applied.code, applied.err).toBe(Exit.Ok);
+    expect(applied.err).toContain(`applied Service/${ns}/bf-worker-webhooks`);
+    const service = (await admin('GET', `/api/v1/namespaces/${ns}/services/bf-worker-webhooks`)).body;
+    expect(service.spec.ports).toMatchObject([{ name: 'webhooks', port: 9480, targetPort: 'webhooks' }]);
+    // The endpoints controller resolves the named port on the running pods: the Service reaches them.
+    await until(
+      async () => {
+        const slices =
+          (
+            await admin(
+              'GET',
+              `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=kubernetes.io/service-name=bf-worker-webhooks`,
+            )
+          ).body.items ?? [];
+        return slices.some((s: any) => s.ports?.[0]?.port === 9480 && (s.endpoints ?? []).length === 2);
+      },
+      60_000,
+      () => 'no endpoints with port 9480 for the webhooks Service',
+    );
   });
 
   it("shows a changed image as a field diff, rolls it out, and leaves the followers' state keys alone", async () => {
