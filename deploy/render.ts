@@ -82,10 +82,12 @@ export function renderObjects(registry: Registry): KubeObject[] {
 
   const t = registry.controller.temporal;
   const d = k.deployment;
+  const webhookPort = webhooksPort(registry);
   const env: Record<string, unknown>[] = [
     { name: 'BRANCH_FOLLOWER_REGISTRY', value: REGISTRY_IN_POD },
     { name: 'BRANCH_FOLLOWER_HEALTH_LISTEN', value: `0.0.0.0:${d.healthPort}` },
     { name: 'BRANCH_FOLLOWER_WORKFLOW_BUNDLE', value: WORKFLOW_BUNDLE_IN_POD },
+    ...(webhookPort ? [{ name: 'BRANCH_FOLLOWER_WEBHOOKS_LISTEN', value: `0.0.0.0:${webhookPort}` }] : []),
     { name: 'HOME', value: WORK_DIR },
     { name: 'TMPDIR', value: WORK_DIR },
     ...(t.tls ? [{ name: 'BRANCH_FOLLOWER_TEMPORAL_TLS_DIR', value: TLS_DIR }] : []),
@@ -105,7 +107,6 @@ export function renderObjects(registry: Registry): KubeObject[] {
     periodSeconds,
     failureThreshold,
   });
-  const webhookPort = webhooksPort(registry);
   const graceSeconds = Math.ceil(parseDuration(registry.controller.worker.shutdownGraceTime) / 1000) + 10;
 
   const deployment: KubeObject = {
@@ -202,18 +203,10 @@ export function renderObjects(registry: Registry): KubeObject[] {
   ];
 }
 
-/** The receiver's port in the pod; a Service reaches it only when the worker listens on every address. */
+/** The receiver's port; in the pod it listens on every address there (BRANCH_FOLLOWER_WEBHOOKS_LISTEN). */
 function webhooksPort(registry: Registry): number | undefined {
   const listen = registry.controller.webhooks?.listen;
-  if (!listen) return undefined;
-  const at = listen.lastIndexOf(':');
-  if (listen.slice(0, at) !== '0.0.0.0') {
-    throw new RenderError(
-      `controller.webhooks.listen is ${listen}: in a pod the Service cannot reach it`,
-      `write listen: 0.0.0.0:${listen.slice(at + 1)}`,
-    );
-  }
-  return Number(listen.slice(at + 1));
+  return listen ? Number(listen.slice(listen.lastIndexOf(':') + 1)) : undefined;
 }
 
 function role(namespace: string, rules: PolicyRule[], labels: Record<string, string>): KubeObject {

@@ -7,7 +7,7 @@ import { ConfigError, DEFAULT_REGISTRY, loadRegistry } from '../config/registry.
 import { temporalSecurity } from './connection.ts';
 import { serveHealth } from './health.ts';
 import { temporalTarget } from '../config/target.ts';
-import { serveWebhooks } from './receiver.ts';
+import { serveWebhooks, webhooksListen } from './receiver.ts';
 import { createFollowerWorker } from './worker.ts';
 
 async function main(): Promise<void> {
@@ -44,7 +44,9 @@ async function main(): Promise<void> {
       })
     : undefined;
   if (webhooks)
-    console.log(`webhooks: listening on ${webhooks.listen} for ${Object.keys(webhooks.sources).join(', ')}`);
+    console.log(
+      `webhooks: listening on ${webhooksListen(registry, process.env)} for ${Object.keys(webhooks.sources).join(', ')}`,
+    );
   console.log(
     `worker: polling ${target.taskQueue} on ${target.address} (namespace ${target.namespace}); registry ${registryFile}; kubernetes: ${kube?.source ?? 'none'}`,
   );

@@ -19,6 +19,10 @@ const RATE_PER_S = 10;
 const DEDUPE_MS = 10 * 60_000;
 const DEDUPE_MAX = 10_000;
 
+/** Where the receiver listens: the registry's address, or the pod's (the rendered Deployment sets it). */
+export const webhooksListen = (registry: Registry, env: NodeJS.ProcessEnv): string | undefined =>
+  registry.controller.webhooks && (env.BRANCH_FOLLOWER_WEBHOOKS_LISTEN ?? registry.controller.webhooks.listen);
+
 export interface ReceiverOptions {
   registry: Registry;
   client: Client;
@@ -159,9 +163,10 @@ export function serveWebhooks(o: ReceiverOptions): Promise<http.Server> {
       if (!res.headersSent) reply(res, 500, { error: 'internal error' });
     });
   });
-  const at = config.listen.lastIndexOf(':');
+  const listen = webhooksListen(o.registry, o.env)!;
+  const at = listen.lastIndexOf(':');
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(config.listen.slice(at + 1)), config.listen.slice(0, at), () => resolve(server));
+    server.listen(Number(listen.slice(at + 1)), listen.slice(0, at), () => resolve(server));
   });
 }

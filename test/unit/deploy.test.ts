@@ -386,15 +386,10 @@ describe('render: the push webhook receiver', () => {
     ).toThrow(/controller\.webhooks\.sources\.gl\.secretEnv: WEBHOOK_GITLAB has no source in the cluster/);
   });
 
-  it('refuses a receiver that listens on one address only: the Service could not reach it', () => {
-    const refused = (() => {
-      try {
-        renderObjects(withWebhooks('127.0.0.1:9480'));
-      } catch (err) {
-        return err;
-      }
-    })();
-    expect(refused).toBeInstanceOf(RenderError);
-    expect(refused).toMatchObject({ hint: 'write listen: 0.0.0.0:9480' });
+  it('listens on every address in the pod, whatever address the registry names for a local run', () => {
+    const deployment = find(renderObjects(withWebhooks('127.0.0.1:9480')), 'Deployment')[0] as any;
+    const container = deployment.spec.template.spec.containers[0];
+    expect(container.env).toContainEqual({ name: 'BRANCH_FOLLOWER_WEBHOOKS_LISTEN', value: '0.0.0.0:9480' });
+    expect(container.ports).toContainEqual({ name: 'webhooks', containerPort: 9480 });
   });
 });
