@@ -11,7 +11,9 @@ import { ConfigError, DEFAULT_REGISTRY, loadRegistry } from '../config/registry.
 import { parseDuration } from '../config/duration.ts';
 import { startEnabledFollowers } from '../client/followers.ts';
 import { temporalTarget } from '../config/target.ts';
+import { serveWebhooks, webhooksListen } from '../worker/receiver.ts';
 import { createFollowerWorker } from '../worker/worker.ts';
+import { demoWebhookEnv } from './demo-webhooks.ts';
 import { stateQuery, workflowIdFor } from '../contract/messages.ts';
 import type { FollowerView } from '../contract/state.ts';
 import { answers, startDevServer, type DevServer } from './dev-server.ts';
@@ -72,13 +74,28 @@ async function main(): Promise<void> {
   const client = new Client({ connection, namespace: target.namespace });
 
   const running = worker.run();
+  const webhooks = registry.controller.webhooks;
+  const secrets = webhooks && embedded ? demoWebhookEnv(registry, process.env) : undefined;
+  const receiver = webhooks
+    ? await serveWebhooks({ registry, client, env: secrets?.env ?? process.env, log: (line) => log(line) })
+    : undefined;
+  if (webhooks) {
+    const where = `http://${webhooksListen(registry, process.env)}/hooks/`;
+    log(
+      `webhooks: ${Object.keys(webhooks.sources)
+        .map((s) => where + s)
+        .join(', ')}${secrets ? ` (secrets unset in the environment are kept in ${secrets.file})` : ''}`,
+    );
+  }
   const started = await startEnabledFollowers(client, target.taskQueue, registry);
   log(`worker polling ${target.taskQueue}; followers: ${started.map((s) => s.id).join(', ')}`);
   if (uiUrl) log(`Temporal UI: ${uiUrl}/namespaces/${target.namespace}/workflows`);
   log(
     `state of one follower: temporal workflow query --address ${target.address} --workflow-id ${workflowIdFor(started[0]?.id ?? 'ID')} --name state`,
   );
-  log('push a demo commit: npm run demo:push -- hwlab   (then watch it trigger here)');
+  log(
+    `push a demo commit: npm run demo:push -- hwlab   (then watch it trigger here)${webhooks ? '; with --webhook it also sends the push webhook' : ''}`,
+  );
   log('Ctrl-C stops the worker; followers resume where they were on the next start');
 
   const watcher = watchPhases(
@@ -89,6 +106,7 @@ async function main(): Promise<void> {
     await running;
   } finally {
     watcher.stop();
+    receiver?.close();
     await connection.close();
     await nativeConnection.close();
     for (const stop of stops) await stop();

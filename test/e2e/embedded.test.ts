@@ -1,11 +1,13 @@
 // `npm start` end to end: the shipped registry (ports and data paths moved to a temp dir) brings
 // up its own dev server with UI, the demo mirror and the worker; the seed's three followers reach
-// Succeeded; a second start resumes them without starting or triggering anything twice.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Succeeded; a second start resumes them without starting or triggering anything twice; a demo
+// push with --webhook reaches a follower through the receiver (it polls only once an hour here).
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -24,7 +26,7 @@ async function prepare(): Promise<{ registry: string; address: string; triggersL
   });
   const file = path.join(dir, 'config', 'cicd-branch-followers.yaml');
   const doc = YAML.parse(readFileSync(file, 'utf8'));
-  const [tPort, uiPort, gitPort] = [await freePort(), await freePort(), await freePort()];
+  const [tPort, uiPort, gitPort, hookPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const address = `127.0.0.1:${tPort}`;
   doc.controller.temporal.address = address;
   doc.controller.temporal.uiUrl = `http://127.0.0.1:${uiPort}`;
@@ -36,7 +38,13 @@ async function prepare(): Promise<{ registry: string; address: string; triggersL
       seed: path.join(ROOT, 'examples/mirror-seed.yaml'),
     },
   };
-  for (const f of doc.followers) f.source.mirror = f.source.mirror.replace(':9418/', `:${gitPort}/`);
+  doc.controller.webhooks.listen = `127.0.0.1:${hookPort}`;
+  // Only a webhook can make a follower read the mirror again within the test.
+  doc.defaults.pollInterval = '1h';
+  for (const f of doc.followers) {
+    f.source.mirror = f.source.mirror.replace(':9418/', `:${gitPort}/`);
+    delete f.pollInterval;
+  }
   for (const a of Object.values<any>(doc.adapters)) {
     for (const op of ['status', 'trigger', 'cancel', 'logs'])
       if (a[op]) a[op].argv[0] = path.join(ROOT, 'examples/bin', path.basename(a[op].argv[0]));
@@ -102,7 +110,7 @@ describe('npm start (the embedded default)', () => {
       );
     const before = await runIds();
     await connection.close();
-    expect(await stop(first)).toBe(0);
+    expect(await stop(first), first.output()).toBe(0);
     const triggered = triggersLogs.map((f) => readFileSync(f, 'utf8').trim().split('\n'));
     expect(triggered.map((lines) => lines.length)).toEqual([1, 1, 1]);
 
@@ -128,7 +136,26 @@ describe('npm start (the embedded default)', () => {
     })();
     await again.close();
     expect(after).toEqual(before);
-    expect(await stop(second)).toBe(0);
     expect(triggersLogs.map((f) => readFileSync(f, 'utf8').trim().split('\n').length)).toEqual([1, 1, 1]);
+
+    // A push announced by its webhook, as `npm run demo:push -- agentrun --webhook` sends it.
+    const loader = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+    const push = await promisify(execFile)(
+      process.execPath,
+      ['--import', loader, path.join(ROOT, 'scripts/demo-push.ts'), 'agentrun', '--webhook'],
+      { cwd: dir, env: { ...process.env, BRANCH_FOLLOWER_REGISTRY: registry } },
+    );
+    expect(push.stdout).toMatch(
+      /webhook to http:\/\/127\.0\.0\.1:\d+\/hooks\/github: 202 \{"followers":\["agentrun-jd01-v02"\]\}/,
+    );
+    const sha = /^pushed ([0-9a-f]{12})/.exec(push.stdout)![1]!;
+    await until(
+      'the announced push triggered',
+      () => readFileSync(triggersLogs[1]!, 'utf8').includes(sha),
+      second.output,
+      60_000,
+    );
+    expect(await stop(second), second.output()).toBe(0);
+    expect(triggersLogs.map((f) => readFileSync(f, 'utf8').trim().split('\n').length)).toEqual([1, 2, 1]);
   });
 });

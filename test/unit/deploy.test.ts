@@ -78,6 +78,10 @@ describe('render: the worker Deployment', () => {
       { name: 'HWLAB_TOKEN', valueFrom: { secretKeyRef: { name: 'hwlab-cli', key: 'token' } } },
       { name: 'AGENTRUN_API_KEY', valueFrom: { secretKeyRef: { name: 'agentrun-cli', key: 'apiKey' } } },
       {
+        name: 'BRANCH_FOLLOWER_WEBHOOK_GITHUB',
+        valueFrom: { secretKeyRef: { name: 'git-webhooks', key: 'github' } },
+      },
+      {
         name: 'BRANCH_FOLLOWER_FINGERPRINT_KEY',
         valueFrom: { secretKeyRef: { name: 'branch-follower-fingerprint', key: 'key' } },
       },
@@ -372,7 +376,6 @@ describe('render: the push webhook receiver', () => {
       selector: deployment.spec.selector.matchLabels,
       ports: [{ name: 'webhooks', port: 9480, targetPort: 'webhooks' }],
     });
-    expect(find(renderObjects(shipped()), 'Service')).toEqual([]);
   });
 
   it('refuses a webhook secret the cluster has no source for', () => {
