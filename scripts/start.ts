@@ -105,21 +105,30 @@ async function main(): Promise<void> {
   try {
     await running;
   } finally {
-    watcher.stop();
-    receiver?.close();
+    await watcher.stop();
+    await receiver?.close();
     await connection.close();
     await nativeConnection.close();
     for (const stop of stops) await stop();
   }
 }
 
-/** Prints a line whenever a follower's phase, code or message changes. */
-function watchPhases(client: Client, ids: string[]): { stop(): void } {
+/**
+ * Prints a line whenever a follower's phase, code or message changes. `stop` cancels the query in
+ * flight and waits for it: a query still retrying when the connection closes would throw from the
+ * client's retry timer and fail the process.
+ */
+function watchPhases(client: Client, ids: string[]): { stop(): Promise<void> } {
   const last = new Map<string, string>();
-  const timer = setInterval(async () => {
+  const abort = new AbortController();
+  let tick = Promise.resolve();
+  const timer = setInterval(() => (tick = tick.then(look)), 1000);
+  const look = async () => {
     for (const id of ids) {
+      if (abort.signal.aborted) return;
       try {
-        const v: FollowerView = await client.workflow.getHandle(workflowIdFor(id)).query(stateQuery);
+        const handle = client.workflow.getHandle(workflowIdFor(id));
+        const v: FollowerView = await client.withAbortSignal(abort.signal, () => handle.query(stateQuery));
         const line = `${v.phase.padEnd(14)} ${(v.targetSha ?? v.observedSha ?? '').slice(0, 12).padEnd(12)} ${v.code}: ${v.message}`;
         if (last.get(id) !== line) {
           last.set(id, line);
@@ -129,8 +138,14 @@ function watchPhases(client: Client, ids: string[]): { stop(): void } {
         // not started yet, or the worker is shutting down
       }
     }
-  }, 1000);
-  return { stop: () => clearInterval(timer) };
+  };
+  return {
+    async stop() {
+      clearInterval(timer);
+      abort.abort();
+      await tick;
+    },
+  };
 }
 
 function splitHostPort(value: string): [string, number] {

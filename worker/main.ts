@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     await worker.run();
   } finally {
     health?.close();
-    receiver?.close();
+    await receiver?.close();
     await signals?.close();
     await connection.close();
   }

@@ -106,11 +106,18 @@ function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
-export function serveWebhooks(o: ReceiverOptions): Promise<http.Server> {
+export interface Receiver {
+  /** Stops listening, cancels the signals still in flight and waits for them (then the connection may close). */
+  close(): Promise<void>;
+}
+
+export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
   const config = o.registry.controller.webhooks;
   if (!config) throw new Error('the registry declares no controller.webhooks');
   const buckets = new Map(Object.keys(config.sources).map((id) => [id, new TokenBucket()]));
   const deliveries = new Deliveries();
+  const abort = new AbortController();
+  const inFlight = new Set<Promise<unknown>>();
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const route = /^\/hooks\/([^/?#]+)$/.exec((req.url ?? '').split('?')[0]!);
@@ -147,14 +154,15 @@ export function serveWebhooks(o: ReceiverOptions): Promise<http.Server> {
       return reply(res, 202, { followers, reason: `no follower follows ${verdict.repository}@${verdict.branch}` });
     }
     reply(res, 202, { followers });
-    await Promise.all(
+    const sending = Promise.all(
       followers.map((f) =>
-        o.client.workflow
-          .getHandle(workflowIdFor(f))
-          .signal(refreshSignal)
+        o.client
+          .withAbortSignal(abort.signal, () => o.client.workflow.getHandle(workflowIdFor(f)).signal(refreshSignal))
           .catch((err: unknown) => o.log(`webhook ${id}: refresh of ${f} not sent: ${(err as Error).message}`)),
       ),
     );
+    inFlight.add(sending);
+    await sending.finally(() => inFlight.delete(sending));
   };
 
   const server = http.createServer((req, res) => {
@@ -167,6 +175,14 @@ export function serveWebhooks(o: ReceiverOptions): Promise<http.Server> {
   const at = listen.lastIndexOf(':');
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(listen.slice(at + 1)), listen.slice(0, at), () => resolve(server));
+    server.listen(Number(listen.slice(at + 1)), listen.slice(0, at), () =>
+      resolve({
+        async close() {
+          server.close();
+          abort.abort();
+          await Promise.all(inFlight);
+        },
+      }),
+    );
   });
 }
