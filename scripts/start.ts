@@ -121,8 +121,10 @@ async function main(): Promise<void> {
 function watchPhases(client: Client, ids: string[]): { stop(): Promise<void> } {
   const last = new Map<string, string>();
   const abort = new AbortController();
-  let tick = Promise.resolve();
-  const timer = setInterval(() => (tick = tick.then(look)), 1000);
+  let tick: Promise<void> | undefined; // the look in progress; a slow one is not overlapped
+  const timer = setInterval(() => {
+    tick ??= look().finally(() => (tick = undefined));
+  }, 1000);
   const look = async () => {
     for (const id of ids) {
       if (abort.signal.aborted) return;
