@@ -122,7 +122,7 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const route = /^\/hooks\/([^/?#]+)$/.exec((req.url ?? '').split('?')[0]!);
     if (!route) return reply(res, 404, { error: 'not found: post to /hooks/<source>' });
-    const id = decodeURIComponent(route[1]!);
+    const id = route[1]!;
     const source = Object.hasOwn(config.sources, id) ? config.sources[id] : undefined;
     if (!source) return reply(res, 404, { error: `no webhook source ${JSON.stringify(id)}` });
     if (req.method !== 'POST') return reply(res, 405, { error: 'POST only' }, { allow: 'POST' });

@@ -95,6 +95,9 @@ describe('the push webhook receiver', () => {
       status: 202,
       body: { followers: [], reason: 'no follower follows someone/else@main' },
     });
+    // A source nobody declared, however its name is spelt, is not found.
+    expect((await post(`http://${listen}/hooks/%E0%A4%A`, '{}', {})).status).toBe(404);
+    expect((await post(`http://${listen}/hooks/gitlab`, '{}', {})).status).toBe(404);
     // Too large: refused on its declared length, before any of it is read.
     expect(await declaredTooLarge(url)).toBe(413);
     // A flood: the source's bucket empties and the rest wait their turn.
