@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { FINGERPRINT_KEY_ENV } from '../activities/adapter.ts';
 import { parseDuration } from '../config/duration.ts';
+import { splitHostPort } from '../config/host-port.ts';
 import type { Registry } from '../config/registry.ts';
 import { roleRules, type PolicyRule } from './rbac.ts';
 
@@ -206,7 +207,7 @@ export function renderObjects(registry: Registry): KubeObject[] {
 /** The receiver's port; in the pod it listens on every address there (BRANCH_FOLLOWER_WEBHOOKS_LISTEN). */
 function webhooksPort(registry: Registry): number | undefined {
   const listen = registry.controller.webhooks?.listen;
-  return listen ? Number(listen.slice(listen.lastIndexOf(':') + 1)) : undefined;
+  return listen ? splitHostPort(listen)[1] : undefined;
 }
 
 function role(namespace: string, rules: PolicyRule[], labels: Record<string, string>): KubeObject {

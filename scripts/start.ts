@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { ConfigError, DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
 import { parseDuration } from '../config/duration.ts';
+import { splitHostPort } from '../config/host-port.ts';
 import { startEnabledFollowers } from '../client/followers.ts';
 import { temporalTarget } from '../config/target.ts';
 import { serveWebhooks, webhooksListen } from '../worker/receiver.ts';
@@ -148,11 +149,6 @@ function watchPhases(client: Client, ids: string[]): { stop(): Promise<void> } {
       await tick;
     },
   };
-}
-
-function splitHostPort(value: string): [string, number] {
-  const i = value.lastIndexOf(':');
-  return [value.slice(0, i), Number(value.slice(i + 1))];
 }
 
 main().catch((err) => {

@@ -6,6 +6,7 @@
 // nothing a request carries becomes a command argument. 202 is sent before the signals go out.
 import http from 'node:http';
 import type { Client } from '@temporalio/client';
+import { splitHostPort } from '../config/host-port.ts';
 import type { Registry } from '../config/registry.ts';
 import { refreshSignal, workflowIdFor } from '../contract/messages.ts';
 import { readWebhook, type SourceKind } from './webhooks.ts';
@@ -37,16 +38,18 @@ const repositoryPath = (mirror: string): string =>
     .replace(/\.git$/, '')
     .toLowerCase();
 
-/** The enabled followers of `repository` (owner/name, as the host names it) and `branch`. */
-function followersOf(registry: Registry, repository: string, branch: string): string[] {
+/** Each enabled follower with where its mirror keeps the repository, read once per receiver. */
+const routesOf = (registry: Registry) =>
+  registry.followers
+    .filter((f) => f.enabled)
+    .map(({ spec }) => ({ id: spec.id, branch: spec.source.branch, path: repositoryPath(spec.source.mirror) }));
+
+/** The followers of `repository` (owner/name, as the host names it) and `branch`. */
+function followersOf(routes: ReturnType<typeof routesOf>, repository: string, branch: string): string[] {
   const wanted = repository.toLowerCase();
-  return registry.followers
-    .filter(({ spec, enabled }) => {
-      if (!enabled || spec.source.branch !== branch) return false;
-      const path = repositoryPath(spec.source.mirror);
-      return path === wanted || path.endsWith(`/${wanted}`);
-    })
-    .map(({ spec }) => spec.id);
+  return routes
+    .filter((r) => r.branch === branch && (r.path === wanted || r.path.endsWith(`/${wanted}`)))
+    .map((r) => r.id);
 }
 
 class TokenBucket {
@@ -116,6 +119,7 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
   if (!config) throw new Error('the registry declares no controller.webhooks');
   const buckets = new Map(Object.keys(config.sources).map((id) => [id, new TokenBucket()]));
   const deliveries = new Deliveries();
+  const routes = routesOf(o.registry);
   const abort = new AbortController();
   const inFlight = new Set<Promise<unknown>>();
 
@@ -148,7 +152,7 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
     if (verdict.delivery !== undefined && !deliveries.first(`${id}/${verdict.delivery}`)) {
       return reply(res, 202, { duplicate: verdict.delivery });
     }
-    const followers = followersOf(o.registry, verdict.repository, verdict.branch);
+    const followers = followersOf(routes, verdict.repository, verdict.branch);
     if (!followers.length) {
       o.log(`webhook ${id}: no follower follows ${verdict.repository}@${verdict.branch}`);
       return reply(res, 202, { followers, reason: `no follower follows ${verdict.repository}@${verdict.branch}` });
@@ -171,11 +175,10 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
       if (!res.headersSent) reply(res, 500, { error: 'internal error' });
     });
   });
-  const listen = webhooksListen(o.registry, o.env)!;
-  const at = listen.lastIndexOf(':');
+  const [host, port] = splitHostPort(webhooksListen(o.registry, o.env)!);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(listen.slice(at + 1)), listen.slice(0, at), () =>
+    server.listen(port, host, () =>
       resolve({
         async close() {
           server.close();
