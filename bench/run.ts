@@ -7,7 +7,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command, Option } from 'commander';
 import { ensureTemporalCli } from '../scripts/tools.ts';
-import { WORKFLOWS_PATH } from '../worker/worker.ts';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../worker/worker.ts';
 import { cliLatency } from './cli.ts';
 import { renderReport, type BenchResult } from './report.ts';
 import { density, floor, historyCosts, observeCost, reaction, versions, type DensityResult } from './scenarios.ts';
@@ -70,7 +70,7 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 const cli = await ensureTemporalCli(log);
 log('bundling the workflows');
 const { code } = await bundleWorkflowCode({
-  workflowsPath: WORKFLOWS_PATH,
+  ...WORKFLOW_BUNDLE_OPTIONS,
   logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
 });
 const bench = await startBench(log, cli, '');

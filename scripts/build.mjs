@@ -129,8 +129,11 @@ async function buildWorker(esbuild) {
 /** The image's workflow bundle, built as the worker would build it at start (same SDK bundler). */
 async function buildWorkflowBundle() {
   const { bundleWorkflowCode } = await import('@temporalio/worker');
-  // The module WORKFLOWS_PATH in worker/worker.ts names (this script cannot import TypeScript).
-  const { code } = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'workflows', 'index.ts') });
+  // WORKFLOW_BUNDLE_OPTIONS in worker/worker.ts (this script cannot import TypeScript).
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: path.join(ROOT, 'workflows', 'index.ts'),
+    workflowInterceptorModules: [path.join(ROOT, 'workflows', 'task-boundary.ts')],
+  });
   writeFileSync(path.join(DIST, 'workflows.js'), code);
 }
 

@@ -12,7 +12,7 @@ import { startDevServer, type DevServer } from '../scripts/dev-server.ts';
 import { freePort } from '../scripts/git-mirror.ts';
 import { ensureKubeTools, ensureTemporalCli } from '../scripts/tools.ts';
 import { startKubeCluster, type KubeCluster, type KubeEndpoint } from './support/kube-cluster.ts';
-import { WORKFLOWS_PATH } from '../worker/worker.ts';
+import { WORKFLOW_BUNDLE_OPTIONS } from '../worker/worker.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -44,7 +44,7 @@ export async function setup(project: TestProject): Promise<void> {
   });
   kube = await startKubeCluster(log);
   await build();
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({ ...WORKFLOW_BUNDLE_OPTIONS, logger: quietLogger });
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);
   project.provide('temporalAddress', server.address);

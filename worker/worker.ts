@@ -14,6 +14,13 @@ import type { TemporalTarget } from '../config/target.ts';
 // Relative to this module, which runs from worker/ (tsx) or bundled into dist/worker.mjs: both one
 // level below the repository root, so the same path holds.
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Interceptors every workflow run gets (workflows/task-boundary.ts says why). */
+export const WORKFLOW_INTERCEPTOR_MODULES = [fileURLToPath(new URL('../workflows/task-boundary.ts', import.meta.url))];
+/** What bundleWorkflowCode needs to build the bundle a worker runs. */
+export const WORKFLOW_BUNDLE_OPTIONS = {
+  workflowsPath: WORKFLOWS_PATH,
+  workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+};
 
 export interface FollowerWorkerOptions {
   registry: Registry;
@@ -37,7 +44,9 @@ export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Wo
     connection: o.connection,
     namespace: o.target.namespace,
     taskQueue: o.target.taskQueue,
-    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(o.workflowBundle
+      ? { workflowBundle: o.workflowBundle }
+      : { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
     activities: (o.instrument ?? ((a) => a))(
       createActivities({ registryDir: o.registry.dir, workDir, env: process.env, kube: o.kube }),
     ),

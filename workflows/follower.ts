@@ -63,7 +63,8 @@ const DECISION_CORE_V2 = 'decision-core-v2';
  * SDK's core moves its clock). So the decision clock moves only on recorded times: a fired
  * timer's deadline, the time an activity stamped on its result or failure, and a reading of the
  * worker's clock taken as a local activity (its marker keeps it) when the follower starts and
- * when a signal wakes it.
+ * when a signal wakes it. (workflows/task-boundary.ts now refuses to run on an unstarted task at
+ * all; this patch still covers the local-activity case and the runs recorded before.)
  */
 const RECORDED_CLOCK = 'recorded-clock';
 

@@ -1,9 +1,9 @@
 // Queries while a follower changes hands. When a worker dies, its next workflow task waits on the
 // dead worker's sticky queue until stickyQueueScheduleToStartTimeout passes; a query sent in that
-// window goes straight to another worker, which replays the history — including the timer that
-// fired, whose workflow task has not started yet — and runs the workflow on, with the clock of the
-// last task that did start. What it decides there is what it then sends when the task reaches it.
-// A decision that depends on that clock is one replay makes differently. Harness.close() replays
+// window goes to another worker with the history of its moment, which can hold the timer that
+// fired, its task not started yet. Running the workflow on there decided on a clock and on signals
+// a replay sees differently; workflows/task-boundary.ts now refuses it (that query fails, the next
+// is answered) and test/e2e/query-race.test.ts shows the race itself. Harness.close() replays
 // every run this test produced: that is the assertion.
 import { afterEach, describe, expect, it } from 'vitest';
 import { pauseSignal, resumeSignal } from '../../contract/messages.ts';
@@ -41,10 +41,11 @@ async function failover(): Promise<{ harness: Harness; A: string; lookedAt: numb
   await harness.startFollowers();
   await harness.waitFor('app', 'A deployed', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === A);
   // The follower now waits on its poll timer, its next task bound to the first worker.
+  const lookedAt = (await harness.state('app')).lastLookAt ?? 0;
   await harness.startWorker();
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
-  return { harness, A, lookedAt: (await harness.state('app')).lastLookAt ?? 0 };
+  return { harness, A, lookedAt };
 }
 
 describe('queries while a follower changes hands', () => {
