@@ -1,5 +1,5 @@
 // Builds the Temporal worker that runs follower workflows and their activities.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,8 @@ export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Wo
   timeoutProgram();
   // Adapters and git run here: an empty directory of our own, never a source checkout.
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'branch-follower-work-'));
-  return Worker.create({
+  const removeWorkDir = () => rmSync(workDir, { recursive: true, force: true });
+  const worker = await Worker.create({
     connection: o.connection,
     namespace: o.target.namespace,
     taskQueue: o.target.taskQueue,
@@ -55,5 +56,11 @@ export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Wo
     maxCachedWorkflows: w.maxCachedWorkflows,
     shutdownGraceTime: parseDuration(w.shutdownGraceTime),
     stickyQueueScheduleToStartTimeout: parseDuration(w.stickyQueueScheduleToStartTimeout),
+  }).catch((err: unknown) => {
+    removeWorkDir();
+    throw err;
   });
+  // The work directory goes with the worker, however its run ends.
+  const run = worker.run.bind(worker);
+  return Object.assign(worker, { run: () => run().finally(removeWorkDir) });
 }

@@ -2,7 +2,7 @@
 // scripts. The control plane's trigger log is the witness of every trigger.
 import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deleteBranch } from '../../scripts/git-mirror.ts';
@@ -245,7 +245,7 @@ describe('follower: observe → trigger → close out', () => {
     expect(h.triggers().map((t) => t.sha)).toEqual([sha]);
   });
 
-  it('SIGTERM shuts a worker down gracefully (exit 0) while a close-out is in flight; another worker finishes it', async () => {
+  it('SIGTERM shuts a worker down gracefully (exit 0, its work directory gone) while a close-out is in flight; another worker finishes it', async () => {
     h = await Harness.create({ lanes: { a: { deployMs: 2000 } }, followers: [{ name: 'app', lane: 'a' }] });
     const sha = h.push('main', 'x');
     const worker = h.spawnWorker();
@@ -255,6 +255,8 @@ describe('follower: observe → trigger → close out', () => {
     worker.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(processOutput(worker)).toContain('worker: polling');
+    // Spawned workers make their temporary directories in the test's.
+    expect(readdirSync(h.dir).filter((e) => e.startsWith('branch-follower-work-'))).toEqual([]);
     h.spawnWorker();
     await h.waitFor('app', 'deployed', succeededOn(sha));
     expect(h.triggers()).toHaveLength(1);

@@ -269,6 +269,8 @@ export class Harness {
       env: {
         PATH: process.env.PATH!,
         HOME: process.env.HOME!,
+        // Its work directory goes with the test's, even when the test SIGKILLs it.
+        TMPDIR: this.dir,
         BRANCH_FOLLOWER_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
         ...opts.env,
       },

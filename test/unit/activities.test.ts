@@ -2,7 +2,7 @@
 // control-plane adapter, and mirror reads against a real `git daemon`.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,14 +24,9 @@ import { triggerIdFor } from '../../activities/trigger-key.ts';
 import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
 import { makeSpec } from '../support/spec.ts';
 import type { CommandAdapterSpec } from '../../contract/spec.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
-const made: string[] = [];
-const tmp = (): string => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bf-act-'));
-  made.push(dir);
-  return dir;
-};
-afterAll(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tmp = (): string => tempDir('bf-act-');
 const HWLAB = path.resolve('examples/bin/hwlab');
 
 async function failureOf(p: Promise<unknown>): Promise<{ type: string; message: string; retryable: boolean }> {

@@ -1,7 +1,6 @@
 // The rendered controller (pure): least-privilege rules derived from the registry, the worker
 // Deployment's hardening, Secret references instead of values, and the pieces plan uses.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -14,6 +13,7 @@ import { temporalSecurity } from '../../worker/connection.ts';
 import { projectionEntry } from '../../workflows/projection.ts';
 import { initialState, reduce } from '../../core/decide.ts';
 import { makeSpec, sha } from '../support/spec.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const shipped = () => loadRegistry(DEFAULT_REGISTRY);
 const find = (objects: KubeObject[], kind: string, namespace?: string) =>
@@ -21,7 +21,7 @@ const find = (objects: KubeObject[], kind: string, namespace?: string) =>
 
 /** The shipped registry, edited, with extra files, in a temp dir. */
 function registryWith(edit: (doc: any) => void, files: Record<string, string> = {}) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bf-deploy-'));
+  const dir = tempDir('bf-deploy-');
   const doc = YAML.parse(readShipped());
   edit(doc);
   for (const [rel, text] of Object.entries({ 'lanes.yaml': 'lanes: {}\n', ...files }))
@@ -228,7 +228,7 @@ describe('Temporal connection security from the environment', () => {
   });
 
   it('reads the mounted Secret files, with the CA optional', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'bf-tls-'));
+    const dir = tempDir('bf-tls-');
     writeFileSync(path.join(dir, 'tls.crt'), 'CERT');
     writeFileSync(path.join(dir, 'tls.key'), 'KEY');
     expect(temporalSecurity(reg, { BRANCH_FOLLOWER_TEMPORAL_TLS_DIR: dir })).toEqual({

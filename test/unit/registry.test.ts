@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -7,12 +6,13 @@ import { ConfigError, loadRegistry, parseRegistry, type ConfigIssue } from '../.
 import { branchNameProblem } from '../../config/refname.ts';
 import { parseDuration } from '../../config/duration.ts';
 import { BASE_REGISTRY as BASE, KUBE_CONTROLLER as KUBERNETES } from '../support/registry-text.ts';
+import { tempDir } from '../support/temp-dir.ts';
 
 const SHIPPED = 'config/cicd-branch-followers.yaml';
 
 /** Writes a registry (and its configRef, and any other files) into a temp dir; returns the registry path. */
 function writeRegistry(text: string, files: Record<string, string> = {}): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bf-reg-'));
+  const dir = tempDir('bf-reg-');
   writeFileSync(path.join(dir, 'lanes.yaml'), 'lanes: {}\n');
   for (const [rel, body] of Object.entries(files)) writeFileSync(path.join(dir, rel), body);
   const file = path.join(dir, 'registry.yaml');

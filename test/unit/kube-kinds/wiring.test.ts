@@ -3,8 +3,7 @@
 // refuses its check under another adapter; the Role grants its rule; the activities create, read,
 // judge and cancel its runs as it says; `logs` finds its pods by its label. A new kind passes
 // here without any edit to this file.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +18,7 @@ import type { KubeAdapterSpec } from '../../../contract/spec.ts';
 import { roleRules } from '../../../deploy/rbac.ts';
 import { BASE_REGISTRY, KUBE_CONTROLLER } from '../../support/registry-text.ts';
 import { sha } from '../../support/spec.ts';
+import { tempDir } from '../../support/temp-dir.ts';
 
 const S = sha(7);
 
@@ -43,7 +43,7 @@ function registryDoc(name: string, edit: (doc: any) => void = () => undefined): 
 }
 
 function load(doc: unknown, template: string) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bf-kinds-'));
+  const dir = tempDir('bf-kinds-');
   writeFileSync(path.join(dir, 'lanes.yaml'), 'lanes: {}\n');
   writeFileSync(path.join(dir, 'run.yaml'), template);
   writeFileSync(path.join(dir, 'registry.yaml'), YAML.stringify(doc));
