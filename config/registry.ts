@@ -225,6 +225,8 @@ export function parseRegistry(text: string, file: string): Registry {
         ? { ...rule, namespace: kubeName(rule.namespace), name: kubeName(rule.name) }
         : rule;
     const retry = { ...d.retry, ...f.retry };
+    const quiet = f.quietPeriod ?? d.quietPeriod;
+    const quietPeriodMs = quiet === undefined ? 0 : parseDuration(quiet);
     const spec: FollowerSpec = {
       id: f.id,
       source: { mirror: f.source.mirror, branch: f.source.branch, ...(f.source.auth ? { auth: f.source.auth } : {}) },
@@ -232,6 +234,7 @@ export function parseRegistry(text: string, file: string): Registry {
       adapter,
       pollIntervalMs: parseDuration(f.pollInterval ?? d.pollInterval),
       observeTimeoutMs: parseDuration(d.observe.timeout),
+      ...(quietPeriodMs ? { quietPeriodMs } : {}),
       ...(d.observe.mode === 'watch'
         ? { watched: { fallbackIntervalMs: parseDuration(d.observe.fallbackInterval) } }
         : {}),

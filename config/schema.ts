@@ -290,6 +290,8 @@ export const registrySchema = z.strictObject({
   }),
   defaults: z.strictObject({
     pollInterval: duration('pollInterval'),
+    /** Trigger a new head once the branch has stayed on it this long: a burst of pushes, one deploy. 0s or absent: at once. */
+    quietPeriod: duration('quietPeriod').optional(),
     /**
      * poll: each follower reads its branch every pollInterval. watch: one watcher per mirror
      * repository reads all its branch heads every pollInterval and wakes the followers whose branch
@@ -333,6 +335,7 @@ export const registrySchema = z.strictObject({
           .optional(),
       }),
       pollInterval: duration('pollInterval').optional(),
+      quietPeriod: duration('quietPeriod').optional(),
       closeout: z.strictObject({
         check: z.string(),
         budget: duration('closeoutBudget').optional(),

@@ -112,6 +112,16 @@ export const CODES = {
     meaning:
       'The branch moved on before the sha closed out; its job is cancelled when the adapter can, and the new head follows.',
   },
+  QuietPeriod: {
+    phase: 'PendingTrigger',
+    meaning:
+      'A new head waits for the branch to stay still for `quietPeriod`, so a burst of pushes becomes one deploy; another push restarts the wait.',
+  },
+  MirrorBehindPush: {
+    phase: null,
+    meaning:
+      'A push announced a sha (its webhook payload) that the mirror still did not show after the follower read it again for a while; it reads at its usual cadence from then on.',
+  },
   HeadMovedWhilePaused: {
     phase: null,
     meaning:

@@ -49,7 +49,12 @@ export interface TriggerRequest {
 }
 
 export const triggerSignal = defineSignal<[TriggerRequest]>('trigger');
-export const refreshSignal = defineSignal<[]>('refresh');
+/** A wake-up: read the mirror now. `sha`, from a push webhook, is a hint only: read again until the mirror shows it. */
+export interface RefreshRequest {
+  sha?: string;
+}
+
+export const refreshSignal = defineSignal<[RefreshRequest?]>('refresh');
 export const pauseSignal = defineSignal<[{ reason: string }]>('pause');
 export const resumeSignal = defineSignal<[{ reason?: string }]>('resume');
 export const supersedeSignal = defineSignal<[{ sha: string }]>('supersede');

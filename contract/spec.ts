@@ -120,6 +120,8 @@ export interface FollowerSpec {
   adapter: AdapterSpec;
   pollIntervalMs: number;
   observeTimeoutMs: number;
+  /** A new head is triggered once the branch has stayed on it this long (a burst of pushes, one deploy); absent: at once. */
+  quietPeriodMs?: number;
   /**
    * Set when a mirror watcher reads this follower's branch every pollInterval and wakes it on a
    * move (observe.mode: watch): the follower then reads the mirror itself only when woken and every

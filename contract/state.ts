@@ -44,6 +44,8 @@ export type Work =
       reuse?: { run: number; maybeFired: boolean };
       /** The adapter could not run; nothing reached the runtime. Tried again at `retryAt`. */
       blocked?: { code: 'AdapterMissing'; message: string; retryAt: number };
+      /** The branch has to stay on this sha until then (spec.quietPeriodMs); a move restarts the wait. */
+      quietUntil?: number;
     })
   | (Goal & { stage: 'triggering'; run: number; maybeFired: boolean; startedAt: number; deadline: number })
   | (Goal & {
@@ -132,6 +134,11 @@ export interface FollowerState {
   work?: Work;
   /** An operator's trigger, decided at the next mirror read (the head must be confirmed first). */
   manualRequest?: { sha?: string; reason: string; at: number };
+  /**
+   * A push announced this sha: the mirror is read again, with a short backoff, until it shows it
+   * (it may lag the git host) or PUSH_READS_FOR passes.
+   */
+  awaitedPush?: { sha: string; since: number; reads: number };
   paused?: { reason: string; since: number };
   /** The sha the runtime is known to be on: it closed out Succeeded and nothing was triggered since. */
   deployed?: { sha: string; at: number };

@@ -47,7 +47,8 @@ export type FollowerEvent =
   | { type: 'statusFailed'; sha: string; run: number; code: Code; message: string }
   | { type: 'cancelled'; sha: string; run: number; ok: boolean; message: string }
   | { type: 'manualTrigger'; sha?: string; reason: string }
-  | { type: 'refresh' }
+  /** A wake-up; `sha` is what a push announced (a hint: only the mirror's answer is decided on). */
+  | { type: 'refresh'; sha?: string }
   | { type: 'supersedeNotice'; sha: string }
   | { type: 'pause'; reason: string }
   | { type: 'resume'; reason?: string }
@@ -76,6 +77,11 @@ export interface Decision {
   code: Code;
   message: string;
 }
+
+/** How long a push's sha is waited for on the mirror before the follower falls back to its cadence. */
+export const PUSH_READS_FOR_MS = 30_000;
+/** The wait before the n-th read again for a pushed sha: 250 ms, doubling, at most 2 s. */
+export const pushReadBackoffMs = (read: number): number => Math.min(2000, 250 * 2 ** (read - 1));
 
 export function initialState(id: string, now: number): FollowerState {
   return {
@@ -131,6 +137,13 @@ export function condition(s: FollowerState, spec: FollowerSpec): Condition {
             message: text.retryWaitsForMirror(s.mirrorBlocked.message, w),
             sha: w.sha,
           };
+        if (w.quietUntil !== undefined)
+          return {
+            phase: 'PendingTrigger',
+            code: 'QuietPeriod',
+            message: text.quiet(w.sha, w.quietUntil, spec),
+            sha: w.sha,
+          };
         return { phase: 'PendingTrigger', code: w.cause, message: text.pending(w, spec), sha: w.sha };
       case 'backoff':
         if (s.mirrorBlocked)
@@ -166,7 +179,8 @@ export function nextAction(s: FollowerState, now: number): Action {
   if (now >= s.nextObserveAt) return { kind: 'observe' };
   const w = s.work;
   const strayUntil = s.strayTriggerUntil ?? 0;
-  if (w?.stage === 'pending' && !w.blocked && !s.paused && !s.mirrorBlocked && now >= strayUntil)
+  const stillUntil = w?.stage === 'pending' ? (w.quietUntil ?? 0) : 0;
+  if (w?.stage === 'pending' && !w.blocked && !s.paused && !s.mirrorBlocked && now >= strayUntil && now >= stillUntil)
     return { kind: 'trigger', sha: w.sha };
   if (w?.stage === 'closingOut' && now >= Math.min(w.nextCheckAt, w.deadline))
     return { kind: 'status', sha: w.sha, run: w.run, jobId: w.jobId };
@@ -178,6 +192,7 @@ export function nextAction(s: FollowerState, now: number): Action {
   if (w?.stage === 'backoff' && !s.paused) wakeups.push([w.notBefore, `retry backoff for ${short(w.sha)}`]);
   if (w?.stage === 'pending' && w.blocked) wakeups.push([w.blocked.retryAt, `the adapter of ${short(w.sha)}, again`]);
   if (w?.stage === 'pending' && now < strayUntil) wakeups.push([strayUntil, 'a lost trigger command to time out']);
+  if (w?.stage === 'pending' && now < stillUntil) wakeups.push([stillUntil, 'the quiet period']);
   wakeups.sort((a, b) => a[0] - b[0]);
   const [until, why] = wakeups[0]!;
   return { kind: 'wait', until, why };
@@ -254,6 +269,9 @@ class Reducer {
         s.nextObserveAt = now;
         return;
       case 'refresh':
+        s.nextObserveAt = now;
+        if (e.sha !== undefined && e.sha !== s.observedSha) s.awaitedPush = { sha: e.sha, since: now, reads: 0 };
+        return;
       case 'supersedeNotice':
         // A wake-up only makes the follower read now: the mirror stays the authority.
         s.nextObserveAt = now;
@@ -295,11 +313,31 @@ class Reducer {
     s.nextObserveAt = now + (spec.watched?.fallbackIntervalMs ?? spec.pollIntervalMs);
     this.record(sha);
     if (outage) this.note('MirrorRecovered', text.mirrorRecovered(now - outage.since), sha);
+    this.awaitPush(sha);
 
     const w = s.work;
     if (w && w.sha !== sha) this.moveOn(w, sha, previousHead);
     if (s.manualRequest) this.manual(sha);
     if (!s.work && !s.paused) this.decideHead(sha);
+    // The quiet period ends with a read that finds the branch still there.
+    if (s.work?.stage === 'pending' && s.work.quietUntil !== undefined)
+      s.nextObserveAt = Math.min(s.nextObserveAt, s.work.quietUntil);
+  }
+
+  /** A push announced a sha the mirror may not show yet (it can lag the git host): read again soon. */
+  private awaitPush(shown: string): void {
+    const { s, now } = this;
+    const a = s.awaitedPush;
+    if (!a) return;
+    if (a.sha === shown) {
+      s.awaitedPush = undefined;
+    } else if (now - a.since >= PUSH_READS_FOR_MS) {
+      s.awaitedPush = undefined;
+      this.note('MirrorBehindPush', text.mirrorBehindPush(a.sha, shown, now - a.since), a.sha);
+    } else {
+      a.reads += 1;
+      s.nextObserveAt = Math.min(s.nextObserveAt, now + pushReadBackoffMs(a.reads));
+    }
   }
 
   /** The branch left the work's sha. */
@@ -356,7 +394,8 @@ class Reducer {
     const r = this.record(head);
     // A Failed head stays Failed (through pauses, blips and rewinds) until a new sha or a manual trigger.
     if (r.result?.outcome === 'Failed') return;
-    s.work = this.pending(head, r.runs > 0 ? 'HeadReturned' : 'NewHead', 1, false);
+    const quiet = this.spec.quietPeriodMs ? { quietUntil: this.now + this.spec.quietPeriodMs } : {};
+    s.work = this.pending(head, r.runs > 0 ? 'HeadReturned' : 'NewHead', 1, false, quiet);
   }
 
   private pending(
@@ -532,6 +571,7 @@ class Reducer {
       delete w.blocked;
       s.nextObserveAt = now;
     }
+    if (w?.stage === 'pending' && w.quietUntil !== undefined && now >= w.quietUntil) delete w.quietUntil;
   }
 
   private record(sha: string): ShaRecord {

@@ -40,6 +40,10 @@ export const text = {
         return `the last trigger of ${short(w.sha)} may have reached the runtime: sending it again under the same key (attempt ${of(spec, w.attempt)})`;
     }
   },
+  quiet: (sha: string, until: number, spec: FollowerSpec): string =>
+    `new head ${short(sha)}: triggered once the branch has stayed on it for ${formatDuration(spec.quietPeriodMs ?? 0)} (at ${new Date(until).toISOString().slice(11, 19)} UTC); a push restarts the wait`,
+  mirrorBehindPush: (announced: string, shown: string, forMs: number): string =>
+    `a push announced ${short(announced)}, but the mirror still shows ${short(shown)} after reading again for ${formatDuration(forMs)}: back to the usual cadence`,
   adapterBlocked: (message: string, spec: FollowerSpec): string =>
     `${message}; trying again in ${formatDuration(spec.pollIntervalMs)}`,
   retryWaitsForMirror: (mirror: string, w: Work): string =>

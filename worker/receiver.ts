@@ -161,7 +161,11 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
     const sending = Promise.all(
       followers.map((f) =>
         o.client
-          .withAbortSignal(abort.signal, () => o.client.workflow.getHandle(workflowIdFor(f)).signal(refreshSignal))
+          .withAbortSignal(abort.signal, () =>
+            o.client.workflow
+              .getHandle(workflowIdFor(f))
+              .signal(refreshSignal, verdict.sha ? { sha: verdict.sha } : {}),
+          )
           .catch((err: unknown) => o.log(`webhook ${id}: refresh of ${f} not sent: ${(err as Error).message}`)),
       ),
     );

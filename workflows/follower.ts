@@ -67,6 +67,11 @@ const DECISION_CORE_V2 = 'decision-core-v2';
  * all; this patch still covers the local-activity case and the runs recorded before.)
  */
 const RECORDED_CLOCK = 'recorded-clock';
+/**
+ * Workflow versioning: a refresh may carry the sha a push announced, and the core reads the mirror
+ * again until it shows it. Runs recorded before applied every refresh as a plain wake-up.
+ */
+const PUSH_SHA_HINT = 'push-sha-hint';
 
 export async function followerWorkflow(input: FollowerWorkflowInput): Promise<void> {
   if (patched(DECISION_CORE_V2)) {
@@ -91,7 +96,7 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
     triggerSignal,
     (req) => void inbox.push({ type: 'manualTrigger', ...(req.sha ? { sha: req.sha } : {}), reason: req.reason }),
   );
-  setHandler(refreshSignal, () => void inbox.push({ type: 'refresh' }));
+  setHandler(refreshSignal, (req) => void inbox.push({ type: 'refresh', ...(req?.sha ? { sha: req.sha } : {}) }));
   setHandler(pauseSignal, ({ reason }) => void inbox.push({ type: 'pause', reason }));
   setHandler(resumeSignal, (arg) => void inbox.push({ type: 'resume', reason: arg?.reason }));
   setHandler(supersedeSignal, ({ sha }) => void inbox.push({ type: 'supersedeNotice', sha }));
@@ -106,6 +111,10 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
   /** The worker's clock, kept in the history as a local activity's marker. */
   const readClock = async (): Promise<number> =>
     (await local.readClock.executeWithOptions({ startToCloseTimeout: '10s', summary: 'read the clock' }, [])).at;
+  // Asked once, before anything else can happen in this run: code that runs after a local
+  // activity resolves may run in a later workflow task live than on replay, and a patch is
+  // recognised on replay only in the task that recorded it.
+  const pushShaHints = patched(PUSH_SHA_HINT);
   let clock = patched(RECORDED_CLOCK) ? await readClock() : Date.now();
   /** Moves the decision clock to a recorded time (never back). */
   const reached = (at: number | undefined): void => {
@@ -115,6 +124,9 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
   const apply = (event: FollowerEvent): void => {
     state = reduce(state, event, now(), spec);
   };
+  /** A signal's event, as the code that recorded the run applied it. */
+  const applySignal = (event: FollowerEvent): void =>
+    apply(event.type === 'refresh' && !pushShaHints ? { type: 'refresh' } : event);
 
   let published = '';
   const publish = (): void => {
@@ -161,7 +173,7 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
       if (changed)
         apply({ type: 'reconfigured', summary: `${spec.adapter.id} ${spec.source.branch}@${spec.source.mirror}` });
     }
-    for (const event of inbox.splice(0)) apply(event);
+    for (const event of inbox.splice(0)) applySignal(event);
     apply({ type: 'tick' });
     publish();
     await project();
@@ -278,7 +290,7 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
     const due = workflowInfo().continueAsNewSuggested || iteration + 1 >= spec.loop.continueAsNewAfter;
     if (due && action.kind === 'wait') {
       await condition(allHandlersFinished);
-      for (const event of inbox.splice(0)) apply(event);
+      for (const event of inbox.splice(0)) applySignal(event);
       await continueAsNew<typeof followerWorkflow>({ spec: nextSpec ?? spec, state });
     }
   }

@@ -5,13 +5,15 @@
 import http from 'node:http';
 import { sign } from '@octokit/webhooks-methods';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../../scripts/git-mirror.ts';
+import { freePort, setBranch } from '../../scripts/git-mirror.ts';
 import { MAX_BODY_BYTES } from '../../worker/receiver.ts';
 import { Harness, REPO } from '../support/harness.ts';
 import { until } from '../support/kube-cluster.ts';
 
 const SECRET = 'a webhook secret for the test';
 const SECRET_ENV = 'BF_TEST_WEBHOOK_SECRET';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -104,5 +106,26 @@ describe('the push webhook receiver', () => {
     const flood = await Promise.all(Array.from({ length: 60 }, (_, i) => hook(pushPayload(sha), `flood-${i}`)));
     expect(flood.filter((r) => r.status === 429).length).toBeGreaterThan(0);
     expect(h.triggers().map((t) => t.sha)).toEqual([first.lastSucceededSha, sha]);
+
+    // The mirror lags the git host: the push is announced before the mirror has it. The follower
+    // reads, finds the old head, and reads again (250 ms, doubling) until the mirror shows the
+    // announced sha; with its hour-long poll interval, nothing else would read it.
+    await sleep(1500); // the flood's bucket refills
+    const lagging = h.push('staging', 'on the git host, not yet mirrored to main');
+    expect(await hook(pushPayload(lagging), 'delivery-lag')).toEqual({
+      status: 202,
+      body: { followers: [h.id('app')] },
+    });
+    await h.waitFor('app', 'the old head read again', (v) => (v.lastLookAt ?? 0) > (done.lastLookAt ?? 0));
+    expect((await h.state('app')).observedSha).toBe(sha);
+    await sleep(1000);
+    setBranch(h.mirrorRoot, REPO, 'main', lagging); // the mirror catches up
+    await h.waitFor(
+      'app',
+      'the announced sha deployed once the mirror had it',
+      (v) => v.lastSucceededSha === lagging,
+      30_000,
+    );
+    expect(h.triggers().map((t) => t.sha)).toEqual([first.lastSucceededSha, sha, lagging]);
   });
 });

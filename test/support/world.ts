@@ -26,7 +26,8 @@ export type Step =
   | { k: 'pause' }
   | { k: 'resume' }
   | { k: 'manual'; which: 'head' | 'stale' | 'any' }
-  | { k: 'refresh' }
+  /** A wake-up; with a push's sha as a hint: the head's, or one the mirror never shows (it lags, or the push was lost). */
+  | { k: 'refresh'; hint?: 'head' | 'unmirrored' }
   | { k: 'job'; durationMs: number; outcome: JobOutcome }
   /** The next `times` trigger activity attempts are lost at `point`. */
   | { k: 'crash'; point: CrashPoint; times: number }
@@ -151,9 +152,11 @@ export class World {
         this.inbox.push({ type: 'manualTrigger', ...(target ? { sha: target } : {}), reason: 'model' });
         break;
       }
-      case 'refresh':
-        this.inbox.push({ type: 'refresh' });
+      case 'refresh': {
+        const hint = st.hint === 'head' ? this.head : st.hint === 'unmirrored' ? sha(888_888) : undefined;
+        this.inbox.push({ type: 'refresh', ...(hint ? { sha: hint } : {}) });
         break;
+      }
       case 'job':
         this.nextJob = { durationMs: st.durationMs, outcome: st.outcome };
         break;

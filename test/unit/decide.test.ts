@@ -1063,3 +1063,92 @@ describe('wake-ups, bookkeeping and the dry run', () => {
     expect(s.state.nextObserveAt).toBe(s.now + 10_000);
   });
 });
+
+describe('quiet period: a burst of pushes, one deploy', () => {
+  const quiet = () => new Sim(makeSpec({ quietPeriodMs: 30_000 }));
+  /** Runs the follower against a mirror showing `head` for up to `ms`; returns when it asks to trigger (or the time is up). */
+  const runFor = (s: Sim, head: string, ms: number): Action | undefined => {
+    const end = s.now + ms;
+    for (;;) {
+      const a = s.next();
+      if (a.kind === 'observe') s.ev({ type: 'observed', sha: head });
+      else if (a.kind === 'wait' && a.until <= end) s.advance(a.until - s.now);
+      else return a.kind === 'wait' ? (s.advance(end - s.now), undefined) : a;
+    }
+  };
+
+  it('a new head waits, PendingTrigger(QuietPeriod), reading at its cadence; after the period a read confirms it and it fires', () => {
+    const s = quiet().ev({ type: 'observed', sha: A });
+    s.expectPhase('PendingTrigger', 'QuietPeriod');
+    const since = s.now;
+    expect(runFor(s, A, 29_999)).toBeUndefined();
+    s.expectPhase('PendingTrigger', 'QuietPeriod');
+    expect(runFor(s, A, 1)).toEqual({ kind: 'trigger', sha: A });
+    expect(s.now - since).toBe(30_000);
+    expect(s.state.lastLookAt).toBe(s.now); // the read that ended it
+    s.expectPhase('PendingTrigger', 'NewHead');
+  });
+
+  it('every push restarts the wait; only the last sha of the burst fires, and the others get no outcome (they never fired)', () => {
+    const s = quiet().ev({ type: 'observed', sha: A });
+    expect(runFor(s, B, 20_000)).toBeUndefined();
+    expect(runFor(s, C, 20_000)).toBeUndefined();
+    expect(s.work).toMatchObject({ stage: 'pending', sha: C, cause: 'NewHead' });
+    expect(runFor(s, C, 30_000)).toEqual({ kind: 'trigger', sha: C });
+    s.fire().succeed().expectPhase('Succeeded', 'ClosedOut');
+    expect([A, B].map((x) => s.record(x)?.result)).toEqual([undefined, undefined]);
+  });
+
+  it('a manual trigger and a retry do not wait for it', () => {
+    const m = quiet().ev({ type: 'observed', sha: A });
+    runFor(m, A, 30_000);
+    m.fire().succeed();
+    m.ev({ type: 'manualTrigger', reason: 'redeploy' }).ev({ type: 'observed', sha: A });
+    expect(m.next()).toEqual({ kind: 'trigger', sha: A });
+    m.fire().status({ phase: 'Failed', message: 'pull backoff', retryable: true });
+    m.advance(5000);
+    expect(m.next()).toEqual({ kind: 'observe' });
+    m.ev({ type: 'observed', sha: A }).expectPhase('PendingTrigger', 'RetryDue');
+    expect(m.next()).toEqual({ kind: 'trigger', sha: A });
+  });
+});
+
+describe('a push announced by its webhook: the sha is a hint, the mirror decides', () => {
+  it('reads again soon (250 ms, doubling, at most 2 s) until the mirror shows the announced sha, then at the usual cadence', () => {
+    const s = new Sim().deliver(A).succeed();
+    s.ev({ type: 'refresh', sha: B });
+    expect(s.next()).toEqual({ kind: 'observe' });
+    const gaps: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      s.ev({ type: 'observed', sha: A }); // the mirror still lags the git host
+      const a = s.next();
+      expect(a.kind).toBe('wait');
+      gaps.push((a as Extract<Action, { kind: 'wait' }>).until - s.now);
+      s.advance(gaps.at(-1)!);
+    }
+    expect(gaps).toEqual([250, 500, 1000, 2000, 2000]);
+    s.ev({ type: 'observed', sha: B }).expectPhase('PendingTrigger', 'NewHead');
+    expect(s.state.awaitedPush).toBeUndefined();
+    s.fire().succeed();
+    expect(s.next()).toMatchObject({ kind: 'wait', until: s.now + s.spec.pollIntervalMs });
+  });
+
+  it('a sha the mirror never shows is given up after 30 s with MirrorBehindPush; nothing fires on a hint', () => {
+    const s = new Sim().deliver(A).succeed();
+    s.ev({ type: 'refresh', sha: B });
+    for (let t = 0; t <= 30_000; t += 2000) s.advance(t === 0 ? 0 : 2000).ev({ type: 'observed', sha: A });
+    expect(s.codes()).toContain('MirrorBehindPush');
+    expect(s.state.awaitedPush).toBeUndefined();
+    expect(s.state.lastTriggeredSha).toBe(A);
+    expect(s.next()).toMatchObject({ kind: 'wait', until: s.now + s.spec.pollIntervalMs });
+  });
+
+  it('a hint the mirror already shows, or none, is only a wake-up', () => {
+    const s = new Sim().deliver(A).succeed();
+    s.ev({ type: 'refresh', sha: A });
+    expect(s.state.awaitedPush).toBeUndefined();
+    s.ev({ type: 'refresh' });
+    expect(s.state.awaitedPush).toBeUndefined();
+    expect(s.next()).toEqual({ kind: 'observe' });
+  });
+});

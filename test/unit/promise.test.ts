@@ -14,9 +14,10 @@ import { World, type Step } from '../support/world.ts';
 /** `npm test` runs 10 000 sequences in all; `npm run test:mutation` fewer, per mutant. */
 const RUNS = Number(process.env.BF_MODEL_RUNS ?? 10_000);
 
-const modelSpec = (watched: boolean): FollowerSpec =>
+const modelSpec = (watched: boolean, quiet = false): FollowerSpec =>
   makeSpec({
     pollIntervalMs: 1000,
+    ...(quiet ? { quietPeriodMs: 2000 } : {}),
     observeTimeoutMs: 500,
     ...(watched ? { watched: { fallbackIntervalMs: 30_000 } } : {}),
     closeout: { ...makeSpec().closeout, budgetMs: 10_000, pollIntervalMs: 500 },
@@ -41,7 +42,13 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       which: fc.constantFrom('head' as const, 'stale' as const, 'any' as const),
     }),
   },
-  { weight: 2, arbitrary: fc.constant({ k: 'refresh' as const }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant('refresh' as const),
+      hint: fc.constantFrom(undefined, 'head' as const, 'unmirrored' as const),
+    }),
+  },
   {
     weight: 4,
     arbitrary: fc.record({
@@ -98,16 +105,17 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 
 const world = fc.record({
   watched: fc.boolean(),
+  quiet: fc.boolean(),
   echoKeys: fc.boolean(),
   resumeAtEnd: fc.boolean(),
   steps: fc.array(step, { maxLength: 40 }),
 });
 
-function play(w: { watched: boolean; echoKeys: boolean; resumeAtEnd: boolean; steps: Step[] }): {
+function play(w: { watched: boolean; quiet?: boolean; echoKeys: boolean; resumeAtEnd: boolean; steps: Step[] }): {
   world: World;
   violations: string[];
 } {
-  const sim = new World(modelSpec(w.watched), { echoKeys: w.echoKeys });
+  const sim = new World(modelSpec(w.watched, w.quiet), { echoKeys: w.echoKeys });
   for (const st of w.steps) sim.step(st);
   return { world: sim, violations: sim.verdict({ resume: w.resumeAtEnd }) };
 }
