@@ -72,6 +72,14 @@ const RECORDED_CLOCK = 'recorded-clock';
  * again until it shows it. Runs recorded before applied every refresh as a plain wake-up.
  */
 const PUSH_SHA_HINT = 'push-sha-hint';
+/**
+ * Workflow versioning: the server's continue-as-new suggestion is read only right after a fired
+ * timer. After a signal wakes the follower its clock is read as a local activity, and the code
+ * after a local activity may run in a later workflow task live than on replay (the activity's
+ * marker in one task, its result delivered in the next): a suggestion that changed between those
+ * tasks made live and replay decide differently.
+ */
+const SUGGESTION_AFTER_TIMER = 'continue-as-new-suggestion-after-timer';
 
 export async function followerWorkflow(input: FollowerWorkflowInput): Promise<void> {
   if (patched(DECISION_CORE_V2)) {
@@ -112,9 +120,10 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
   const readClock = async (): Promise<number> =>
     (await local.readClock.executeWithOptions({ startToCloseTimeout: '10s', summary: 'read the clock' }, [])).at;
   // Asked once, before anything else can happen in this run: code that runs after a local
-  // activity resolves may run in a later workflow task live than on replay, and a patch is
-  // recognised on replay only in the task that recorded it.
+  // activity resolves may run in a later workflow task live than on replay (SUGGESTION_AFTER_TIMER),
+  // and a patch is recognised on replay only in the task that recorded it.
   const pushShaHints = patched(PUSH_SHA_HINT);
+  const suggestionAfterTimerOnly = patched(SUGGESTION_AFTER_TIMER);
   let clock = patched(RECORDED_CLOCK) ? await readClock() : Date.now();
   /** Moves the decision clock to a recorded time (never back). */
   const reached = (at: number | undefined): void => {
@@ -179,6 +188,7 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
     await project();
 
     const action = nextAction(state, now());
+    let timerFired = false;
     setCurrentDetails(followerDetails(spec, state, action, now()));
     switch (action.kind) {
       case 'observe':
@@ -281,13 +291,15 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
           summary: `wait: ${action.why}`,
         });
         // A fired timer: its deadline has passed. A signal: it is applied at the time read next.
+        timerFired = !woken;
         if (!woken) reached(action.until);
         else if (patched(RECORDED_CLOCK)) reached(await readClock());
         break;
       }
     }
 
-    const due = workflowInfo().continueAsNewSuggested || iteration + 1 >= spec.loop.continueAsNewAfter;
+    const suggested = workflowInfo().continueAsNewSuggested && (timerFired || !suggestionAfterTimerOnly);
+    const due = suggested || iteration + 1 >= spec.loop.continueAsNewAfter;
     if (due && action.kind === 'wait') {
       await condition(allHandlersFinished);
       for (const event of inbox.splice(0)) applySignal(event);
