@@ -6,6 +6,7 @@
 export const DURATION_LIMITS = {
   pollInterval: { min: 10, max: 24 * 3_600_000, applies: 'defaults.pollInterval, followers[].pollInterval' },
   observeTimeout: { min: 100, max: 10 * 60_000, applies: 'defaults.observe.timeout' },
+  announceWindow: { min: 1000, max: 24 * 3_600_000, applies: 'controller.webhooks.announceWindow' },
   quietPeriod: { min: 0, max: 24 * 3_600_000, applies: 'defaults.quietPeriod, followers[].quietPeriod' },
   fallbackInterval: { min: 1000, max: 24 * 3_600_000, applies: 'defaults.observe.fallbackInterval' },
   closeoutBudget: { min: 1000, max: 24 * 3_600_000, applies: 'defaults.closeout.budget, followers[].closeout.budget' },

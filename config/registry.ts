@@ -235,6 +235,9 @@ export function parseRegistry(text: string, file: string): Registry {
       pollIntervalMs: parseDuration(f.pollInterval ?? d.pollInterval),
       observeTimeoutMs: parseDuration(d.observe.timeout),
       ...(quietPeriodMs ? { quietPeriodMs } : {}),
+      ...(reg.controller.webhooks
+        ? { pushWebhooks: { announceWindowMs: parseDuration(reg.controller.webhooks.announceWindow ?? '5m') } }
+        : {}),
       ...(d.observe.mode === 'watch'
         ? { watched: { fallbackIntervalMs: parseDuration(d.observe.fallbackInterval) } }
         : {}),

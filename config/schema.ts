@@ -274,6 +274,8 @@ export const registrySchema = z.strictObject({
             secretEnv: envName,
           }),
         ),
+        /** A move a follower finds by reading that no push announced within this long is a missed webhook (default 5m). */
+        announceWindow: duration('announceWindow').optional(),
       })
       .optional(),
     /** The local stack `npm start` brings up in place of a cluster. */

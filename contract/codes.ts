@@ -122,6 +122,11 @@ export const CODES = {
     meaning:
       'A push announced a sha (its webhook payload) that the mirror still did not show after the follower read it again for a while; it reads at its usual cadence from then on.',
   },
+  MissedWebhook: {
+    phase: null,
+    meaning:
+      'The follower found a move of its branch by reading the mirror, and no push webhook announced it within `controller.webhooks.announceWindow` (5m by default): the webhook is probably not set up, or not reaching the receiver. Counted in `status` for 24 h.',
+  },
   HeadMovedWhilePaused: {
     phase: null,
     meaning:

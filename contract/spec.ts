@@ -122,6 +122,8 @@ export interface FollowerSpec {
   observeTimeoutMs: number;
   /** A new head is triggered once the branch has stayed on it this long (a burst of pushes, one deploy); absent: at once. */
   quietPeriodMs?: number;
+  /** Push webhooks are received (controller.webhooks): a move found by reading that none announced within the window is a missed webhook. */
+  pushWebhooks?: { announceWindowMs: number };
   /**
    * Set when a mirror watcher reads this follower's branch every pollInterval and wakes it on a
    * move (observe.mode: watch): the follower then reads the mirror itself only when woken and every

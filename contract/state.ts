@@ -139,6 +139,12 @@ export interface FollowerState {
    * (it may lag the git host) or PUSH_READS_FOR passes.
    */
   awaitedPush?: { sha: string; since: number; reads: number };
+  /** The missed-webhook ledger (spec.pushWebhooks): shas pushes announced lately, for the announce window. */
+  announced?: { sha: string; at: number }[];
+  /** Moves found by reading the mirror that no push has announced yet; missed once the announce window passes. */
+  unannounced?: { sha: string; foundAt: number; missedAt: number }[];
+  /** When each move no webhook announced was found, for the last MISSED_KEPT_MS. */
+  missedWebhooks?: number[];
   paused?: { reason: string; since: number };
   /** The sha the runtime is known to be on: it closed out Succeeded and nothing was triggered since. */
   deployed?: { sha: string; at: number };

@@ -80,6 +80,10 @@ export interface Decision {
 
 /** How long a push's sha is waited for on the mirror before the follower falls back to its cadence. */
 export const PUSH_READS_FOR_MS = 30_000;
+/** How long the ledger keeps a missed webhook. */
+export const MISSED_KEPT_MS = 24 * 3_600_000;
+/** The most entries each list of the ledger keeps (a flood of pushes, a branch moved every poll). */
+const LEDGER_KEPT = 200;
 /** The wait before the n-th read again for a pushed sha: 250 ms, doubling, at most 2 s. */
 export const pushReadBackoffMs = (read: number): number => Math.min(2000, 250 * 2 ** (read - 1));
 
@@ -193,6 +197,7 @@ export function nextAction(s: FollowerState, now: number): Action {
   if (w?.stage === 'pending' && w.blocked) wakeups.push([w.blocked.retryAt, `the adapter of ${short(w.sha)}, again`]);
   if (w?.stage === 'pending' && now < strayUntil) wakeups.push([strayUntil, 'a lost trigger command to time out']);
   if (w?.stage === 'pending' && now < stillUntil) wakeups.push([stillUntil, 'the quiet period']);
+  for (const u of s.unannounced ?? []) wakeups.push([u.missedAt, `a webhook for ${short(u.sha)}`]);
   wakeups.sort((a, b) => a[0] - b[0]);
   const [until, why] = wakeups[0]!;
   return { kind: 'wait', until, why };
@@ -271,6 +276,7 @@ class Reducer {
       case 'refresh':
         s.nextObserveAt = now;
         if (e.sha !== undefined && e.sha !== s.observedSha) s.awaitedPush = { sha: e.sha, since: now, reads: 0 };
+        if (e.sha !== undefined && spec.pushWebhooks) this.announce(e.sha);
         return;
       case 'supersedeNotice':
         // A wake-up only makes the follower read now: the mirror stays the authority.
@@ -314,6 +320,7 @@ class Reducer {
     this.record(sha);
     if (outage) this.note('MirrorRecovered', text.mirrorRecovered(now - outage.since), sha);
     this.awaitPush(sha);
+    if (spec.pushWebhooks && previousHead !== undefined && sha !== previousHead) this.found(sha);
 
     const w = s.work;
     if (w && w.sha !== sha) this.moveOn(w, sha, previousHead);
@@ -322,6 +329,37 @@ class Reducer {
     // The quiet period ends with a read that finds the branch still there.
     if (s.work?.stage === 'pending' && s.work.quietUntil !== undefined)
       s.nextObserveAt = Math.min(s.nextObserveAt, s.work.quietUntil);
+  }
+
+  /** The ledger: a push announced `sha`. */
+  private announce(sha: string): void {
+    const { s, now } = this;
+    s.announced = [...(s.announced ?? []).filter((a) => a.sha !== sha), { sha, at: now }].slice(-LEDGER_KEPT);
+    s.unannounced = (s.unannounced ?? []).filter((u) => u.sha !== sha);
+  }
+
+  /** The ledger: a read found the branch moved to `sha`; a webhook may still announce it. */
+  private found(sha: string): void {
+    const { s, now } = this;
+    if ((s.announced ?? []).some((a) => a.sha === sha)) return;
+    const missedAt = now + (this.spec.pushWebhooks?.announceWindowMs ?? 0);
+    s.unannounced = [...(s.unannounced ?? []).filter((u) => u.sha !== sha), { sha, foundAt: now, missedAt }];
+  }
+
+  /** The ledger, as time passes: unannounced moves become missed webhooks; old entries go. */
+  private ageLedger(): void {
+    const { s, now } = this;
+    if (!s.announced && !s.unannounced && !s.missedWebhooks) return;
+    const windowMs = this.spec.pushWebhooks?.announceWindowMs;
+    for (const u of s.unannounced ?? [])
+      // Without webhooks (a reconfiguration took them away) nothing was missed.
+      if (windowMs !== undefined && now >= u.missedAt) {
+        s.missedWebhooks = [...(s.missedWebhooks ?? []), u.foundAt].slice(-LEDGER_KEPT);
+        this.note('MissedWebhook', text.missedWebhook(u.sha, u.missedAt - u.foundAt), u.sha);
+      }
+    s.unannounced = (s.unannounced ?? []).filter((u) => windowMs !== undefined && now < u.missedAt);
+    s.announced = (s.announced ?? []).filter((a) => windowMs !== undefined && now - a.at < windowMs);
+    s.missedWebhooks = (s.missedWebhooks ?? []).filter((at) => now - at < MISSED_KEPT_MS);
   }
 
   /** A push announced a sha the mirror may not show yet (it can lag the git host): read again soon. */
@@ -572,6 +610,7 @@ class Reducer {
       s.nextObserveAt = now;
     }
     if (w?.stage === 'pending' && w.quietUntil !== undefined && now >= w.quietUntil) delete w.quietUntil;
+    this.ageLedger();
   }
 
   private record(sha: string): ShaRecord {

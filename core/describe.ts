@@ -44,6 +44,8 @@ export const text = {
     `new head ${short(sha)}: triggered once the branch has stayed on it for ${formatDuration(spec.quietPeriodMs ?? 0)} (at ${new Date(until).toISOString().slice(11, 19)} UTC); a push restarts the wait`,
   mirrorBehindPush: (announced: string, shown: string, forMs: number): string =>
     `a push announced ${short(announced)}, but the mirror still shows ${short(shown)} after reading again for ${formatDuration(forMs)}: back to the usual cadence`,
+  missedWebhook: (sha: string, windowMs: number): string =>
+    `${short(sha)} was found by reading the mirror; no push webhook announced it within ${formatDuration(windowMs)}`,
   adapterBlocked: (message: string, spec: FollowerSpec): string =>
     `${message}; trying again in ${formatDuration(spec.pollIntervalMs)}`,
   retryWaitsForMirror: (mirror: string, w: Work): string =>

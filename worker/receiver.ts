@@ -9,6 +9,7 @@ import type { Client } from '@temporalio/client';
 import { splitHostPort } from '../config/host-port.ts';
 import type { Registry } from '../config/registry.ts';
 import { refreshSignal, workflowIdFor } from '../contract/messages.ts';
+import { repositoryPath } from '../config/repository-path.ts';
 import { readWebhook, type SourceKind } from './webhooks.ts';
 
 /** Larger pushes are refused (413): a push event is a few kilobytes, a large one ~100 KB. */
@@ -30,13 +31,6 @@ export interface ReceiverOptions {
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
 }
-
-/** Where a follower's mirror keeps the repository: the URL's path without a leading / or .git. */
-const repositoryPath = (mirror: string): string =>
-  new URL(mirror).pathname
-    .replace(/^\/+/, '')
-    .replace(/\.git$/, '')
-    .toLowerCase();
 
 /** Each enabled follower with where its mirror keeps the repository, read once per receiver. */
 const routesOf = (registry: Registry) =>

@@ -1,6 +1,9 @@
 // `status`: one row per follower, then the controller, the mirror watchers, the cluster and the
 // next drill-down commands.
+import { splitHostPort } from '../../config/host-port.ts';
 import { DEFAULT_REGISTRY, type Registry } from '../../config/registry.ts';
+import { repositoryPath } from '../../config/repository-path.ts';
+import { MISSED_KEPT_MS } from '../../core/decide.ts';
 import { formatDuration } from '../../contract/format.ts';
 import { watcherIdFor, watcherStateQuery, workflowIdFor } from '../../contract/messages.ts';
 import type { ClusterStatus, KubeTarget } from '../cluster.ts';
@@ -24,7 +27,7 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
         const followers = opts.follower
           ? [{ spec: findSpec(ctx.registry, opts.follower), enabled: true }]
           : ctx.registry.followers;
-        const [rows, info, cluster, watchers] = await Promise.all([
+        const [rows, info, cluster, watchers, receiver] = await Promise.all([
           Promise.all(
             followers.map(async (f): Promise<StatusRow> => ({
               ...f,
@@ -34,6 +37,7 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
           controllerInfo(ctx),
           ctx.registry.controller.kubernetes ? clusterStatusOrWhy(ctx.registry, env.kube) : undefined,
           watcherStates(ctx),
+          receiverStatus(ctx.registry),
         ]);
         const now = Date.now();
         emit(
@@ -43,6 +47,7 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
             controller: info,
             ...(cluster ? { cluster } : {}),
             ...(watchers.length ? { watchers } : {}),
+            ...(receiver ? { webhooks: { ...receiver, missed: missedWebhooks(rows, now) } } : {}),
             followers: rows.map((r) => ({
               id: r.spec.id,
               enabled: r.enabled,
@@ -55,6 +60,7 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
               statusTable(io, rows, now, format === 'wide'),
               '',
               controllerLine(info),
+              ...(receiver ? webhookLines(receiver, missedWebhooks(rows, now)) : []),
               ...watcherLines(watchers, now),
               ...(cluster ? [clusterLine(cluster)] : []),
               '',
@@ -71,6 +77,57 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
       return Exit.Ok;
     }, opts.follower),
 });
+
+interface ReceiverStatus {
+  listen: string;
+  sources: string[];
+  /** Whether it answered here; undefined when it runs in the cluster's pods. */
+  answering?: boolean;
+}
+
+/** The push webhook receiver the registry declares, and whether it answers from here. */
+async function receiverStatus(registry: Registry): Promise<ReceiverStatus | undefined> {
+  const hooks = registry.controller.webhooks;
+  if (!hooks) return undefined;
+  const sources = Object.keys(hooks.sources);
+  if (registry.controller.kubernetes) return { listen: hooks.listen, sources };
+  const [host, port] = splitHostPort(hooks.listen);
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/hooks/${sources[0]}`;
+  // A GET is refused with 405 by the receiver itself: proof it listens, without sending a push.
+  const answering = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+    (res) => res.status === 405,
+    () => false,
+  );
+  return { listen: hooks.listen, sources, answering };
+}
+
+/** The missed-webhook ledger per repository: moves found by reading in the last 24 h that no push announced. */
+function missedWebhooks(rows: StatusRow[], now: number): Record<string, number> {
+  const missed: Record<string, number> = {};
+  for (const r of rows) {
+    const count = (r.state?.missedWebhooks ?? []).filter((at) => now - at < MISSED_KEPT_MS).length;
+    if (count === 0) continue;
+    const repo = repositoryPath(r.spec.source.mirror);
+    missed[repo] = (missed[repo] ?? 0) + count;
+  }
+  return missed;
+}
+
+function webhookLines(receiver: ReceiverStatus, missed: Record<string, number>): string[] {
+  const where =
+    receiver.answering === undefined
+      ? 'served by the worker pods'
+      : `${receiver.listen} ${receiver.answering ? 'answering' : 'NOT answering from here'}`;
+  const ledger = Object.entries(missed);
+  return [
+    `webhooks: receiver ${where} (sources: ${receiver.sources.join(', ')}); ` +
+      (ledger.length
+        ? ledger
+            .map(([repo, n]) => `${repo}: ${n} move(s) found by reading that no webhook announced in 24 h`)
+            .join('; ')
+        : 'no move in 24 h went unannounced'),
+  ];
+}
 
 interface WatcherStatus {
   mirror: string;

@@ -330,6 +330,8 @@ describe('running followers keep running across the upgrade', () => {
       'retry-failed-projection',
       'observe-as-local-activity',
       'decision-core-v2',
+      'push-sha-hint',
+      'continue-as-new-suggestion-after-timer',
       'recorded-clock',
     ]);
     h.recordHistory('app', 'upgraded-from-v1', upgradedRun);

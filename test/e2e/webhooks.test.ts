@@ -6,6 +6,7 @@ import http from 'node:http';
 import { sign } from '@octokit/webhooks-methods';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, setBranch } from '../../scripts/git-mirror.ts';
+import { refreshSignal } from '../../contract/messages.ts';
 import { MAX_BODY_BYTES } from '../../worker/receiver.ts';
 import { Harness, REPO } from '../support/harness.ts';
 import { until } from '../support/kube-cluster.ts';
@@ -52,7 +53,7 @@ describe('the push webhook receiver', () => {
       lanes: { a: {} },
       followers: [{ name: 'app', lane: 'a' }],
       defaults: { pollInterval: '1h' },
-      webhooks: { listen, sources: { github: { kind: 'github', secretEnv: SECRET_ENV } } },
+      webhooks: { listen, sources: { github: { kind: 'github', secretEnv: SECRET_ENV } }, announceWindow: '2s' },
     });
     const worker = h.spawnWorker({ env: { [SECRET_ENV]: SECRET } });
     const output = () => (worker as unknown as { output: string }).output;
@@ -127,5 +128,17 @@ describe('the push webhook receiver', () => {
       30_000,
     );
     expect(h.triggers().map((t) => t.sha)).toEqual([first.lastSucceededSha, sha, lagging]);
+
+    // The ledger: every move so far was announced. One found by reading (a plain wake-up, as a
+    // mirror watcher rings) that no webhook announces within the window (2 s here) is counted.
+    expect((await h.cli('status')).out).toContain(
+      `webhooks: receiver ${listen} answering (sources: github); no move in 24 h went unannounced`,
+    );
+    const unannounced = h.push('main', 'pushed, its webhook lost');
+    await h.handle('app').signal(refreshSignal);
+    await h.waitForEvent('app', 'a missed webhook', (e) => e.code === 'MissedWebhook' && e.sha === unannounced);
+    expect((await h.cli('status')).out).toContain(
+      `${REPO.toLowerCase()}: 1 move(s) found by reading that no webhook announced in 24 h`,
+    );
   });
 });

@@ -1152,3 +1152,63 @@ describe('a push announced by its webhook: the sha is a hint, the mirror decides
     expect(s.next()).toEqual({ kind: 'observe' });
   });
 });
+
+describe('the missed-webhook ledger', () => {
+  const hooked = () => new Sim(makeSpec({ pushWebhooks: { announceWindowMs: 60_000 } }));
+
+  it('a move found by reading that no push announced within the window is a missed webhook, noted once and counted for 24 h', () => {
+    const s = hooked().deliver(A).succeed();
+    s.ev({ type: 'observed', sha: B }); // found by the poll; no webhook
+    expect(s.state.unannounced).toEqual([{ sha: B, foundAt: s.now, missedAt: s.now + 60_000 }]);
+    const found = s.now;
+    s.advance(59_999).ev({ type: 'tick' });
+    expect(s.codes()).not.toContain('MissedWebhook');
+    s.advance(1).ev({ type: 'tick' }).ev({ type: 'tick' });
+    expect(s.codes().filter((c) => c === 'MissedWebhook')).toHaveLength(1);
+    expect(s.state.missedWebhooks).toEqual([found]);
+    s.advance(24 * 3_600_000).ev({ type: 'tick' });
+    expect(s.state.missedWebhooks).toEqual([]);
+  });
+
+  it('the follower wakes when the window of an unannounced move ends, even on a long poll interval', () => {
+    const s = new Sim(makeSpec({ pollIntervalMs: 3_600_000, pushWebhooks: { announceWindowMs: 60_000 } }));
+    s.deliver(A).succeed().ev({ type: 'observed', sha: B });
+    s.fire().succeed();
+    expect(s.next()).toEqual({ kind: 'wait', until: s.now + 60_000, why: `a webhook for ${B.slice(0, 12)}` });
+    s.advance(60_000);
+    expect(s.next()).toMatchObject({ kind: 'wait', why: 'next observation' });
+    expect(s.codes()).toContain('MissedWebhook');
+  });
+
+  it('a push announced before or after the read (within the window) is not missed; the first read and a still head are not moves', () => {
+    const before = hooked().deliver(A).succeed();
+    before.ev({ type: 'refresh', sha: B }).ev({ type: 'observed', sha: B });
+    const after = hooked().deliver(A).succeed();
+    after.ev({ type: 'observed', sha: B }).advance(30_000).ev({ type: 'refresh', sha: B });
+    const still = hooked().deliver(A).succeed();
+    still.ev({ type: 'observed', sha: A });
+    for (const s of [before, after, still]) {
+      s.advance(120_000).ev({ type: 'tick' });
+      expect(s.codes()).not.toContain('MissedWebhook');
+      expect(s.state.missedWebhooks ?? []).toEqual([]);
+    }
+  });
+
+  it('without webhooks there is no ledger, and taking them away forgets what was pending', () => {
+    const plain = new Sim().deliver(A).succeed();
+    plain.ev({ type: 'observed', sha: B }).advance(600_000).ev({ type: 'tick' });
+    expect([plain.state.unannounced, plain.state.missedWebhooks, plain.codes().includes('MissedWebhook')]).toEqual([
+      undefined,
+      undefined,
+      false,
+    ]);
+    const s = hooked().deliver(A).succeed();
+    s.ev({ type: 'observed', sha: B });
+    const state = reduce(s.state, { type: 'tick' }, s.now + 600_000, makeSpec());
+    expect([state.unannounced, state.missedWebhooks, state.events.some((e) => e.code === 'MissedWebhook')]).toEqual([
+      [],
+      [],
+      false,
+    ]);
+  });
+});

@@ -18,6 +18,7 @@ const modelSpec = (watched: boolean, quiet = false): FollowerSpec =>
   makeSpec({
     pollIntervalMs: 1000,
     ...(quiet ? { quietPeriodMs: 2000 } : {}),
+    pushWebhooks: { announceWindowMs: 5000 },
     observeTimeoutMs: 500,
     ...(watched ? { watched: { fallbackIntervalMs: 30_000 } } : {}),
     closeout: { ...makeSpec().closeout, budgetMs: 10_000, pollIntervalMs: 500 },
