@@ -84,6 +84,8 @@ export const PUSH_READS_FOR_MS = 30_000;
 export const MISSED_KEPT_MS = 24 * 3_600_000;
 /** The most entries each list of the ledger keeps (a flood of pushes, a branch moved every poll). */
 const LEDGER_KEPT = 200;
+/** An empty list of the ledger is left out of the state. */
+const kept = <T>(xs: T[]): T[] | undefined => (xs.length ? xs : undefined);
 /** The wait before the n-th read again for a pushed sha: 250 ms, doubling, at most 2 s. */
 export const pushReadBackoffMs = (read: number): number => Math.min(2000, 250 * 2 ** (read - 1));
 
@@ -357,9 +359,9 @@ class Reducer {
         s.missedWebhooks = [...(s.missedWebhooks ?? []), u.foundAt].slice(-LEDGER_KEPT);
         this.note('MissedWebhook', text.missedWebhook(u.sha, u.missedAt - u.foundAt), u.sha);
       }
-    s.unannounced = (s.unannounced ?? []).filter((u) => windowMs !== undefined && now < u.missedAt);
-    s.announced = (s.announced ?? []).filter((a) => windowMs !== undefined && now - a.at < windowMs);
-    s.missedWebhooks = (s.missedWebhooks ?? []).filter((at) => now - at < MISSED_KEPT_MS);
+    s.unannounced = kept((s.unannounced ?? []).filter((u) => windowMs !== undefined && now < u.missedAt));
+    s.announced = kept((s.announced ?? []).filter((a) => windowMs !== undefined && now - a.at < windowMs));
+    s.missedWebhooks = kept((s.missedWebhooks ?? []).filter((at) => now - at < MISSED_KEPT_MS));
   }
 
   /** A push announced a sha the mirror may not show yet (it can lag the git host): read again soon. */
