@@ -81,8 +81,10 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
 interface ReceiverStatus {
   listen: string;
   sources: string[];
-  /** Whether it answered here; undefined when it runs in the cluster's pods. */
-  answering?: boolean;
+  /** Whether it answered at `listen` from where the CLI runs. */
+  answering: boolean;
+  /** A cluster is declared: its worker pods serve it behind their own Service. */
+  inCluster: boolean;
 }
 
 /** The push webhook receiver the registry declares, and whether it answers from here. */
@@ -90,7 +92,6 @@ async function receiverStatus(registry: Registry): Promise<ReceiverStatus | unde
   const hooks = registry.controller.webhooks;
   if (!hooks) return undefined;
   const sources = Object.keys(hooks.sources);
-  if (registry.controller.kubernetes) return { listen: hooks.listen, sources };
   const [host, port] = splitHostPort(hooks.listen);
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/hooks/${sources[0]}`;
   // A GET is refused with 405 by the receiver itself: proof it listens, without sending a push.
@@ -98,7 +99,7 @@ async function receiverStatus(registry: Registry): Promise<ReceiverStatus | unde
     (res) => res.status === 405,
     () => false,
   );
-  return { listen: hooks.listen, sources, answering };
+  return { listen: hooks.listen, sources, answering, inCluster: Boolean(registry.controller.kubernetes) };
 }
 
 /** The missed-webhook ledger per repository: moves found by reading in the last 24 h that no push announced. */
@@ -114,10 +115,11 @@ function missedWebhooks(rows: StatusRow[], now: number): Record<string, number> 
 }
 
 function webhookLines(receiver: ReceiverStatus, missed: Record<string, number>): string[] {
-  const where =
-    receiver.answering === undefined
-      ? 'served by the worker pods'
-      : `${receiver.listen} ${receiver.answering ? 'answering' : 'NOT answering from here'}`;
+  const where = receiver.answering
+    ? `${receiver.listen} answering`
+    : receiver.inCluster
+      ? `${receiver.listen} not answering here (in the cluster the worker pods serve it)`
+      : `${receiver.listen} NOT answering`;
   const ledger = Object.entries(missed);
   return [
     `webhooks: receiver ${where} (sources: ${receiver.sources.join(', ')}); ` +
