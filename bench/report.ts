@@ -54,6 +54,7 @@ function capacityLine(density: DensityResult[]): string {
 export function renderReport(r: BenchResult): string {
   const watchCpu = r.density.find((d) => d.label === 'after: mirror watchers' && d.followers === r.floor?.followers);
   const signal = r.reaction.find((x) => x.via === 'signal');
+  const webhook = r.reaction.find((x) => x.via === 'webhook');
   const polled = r.reaction.find((x) => x.via === 'poll');
   const lines: string[] = [];
   lines.push('# Benchmarks');
@@ -72,6 +73,12 @@ export function renderReport(r: BenchResult): string {
         [
           'push → trigger with a webhook `refresh`: p99 < 500 ms',
           signal ? `p50 ${ms(signal.latency.p50)}, p99 ${ms(signal.latency.p99)} over ${signal.latency.n} pushes` : '–',
+        ],
+        [
+          'push → trigger through the real receiver (a signed GitHub push webhook)',
+          webhook
+            ? `p50 ${ms(webhook.latency.p50)}, p99 ${ms(webhook.latency.p99)} over ${webhook.latency.n} pushes`
+            : '–',
         ],
         [
           `push → trigger by polling only: ≤ poll interval + 1 s`,
@@ -158,7 +165,7 @@ export function renderReport(r: BenchResult): string {
   lines.push("## 2. Reaction: push → the adapter's trigger starts");
   lines.push('');
   lines.push(
-    `The time from \`git push\` returning (the mirror has the commit) to the first instruction of the adapter's \`trigger\` command (\`date +%s%N\` in \`bench/adapter.sh\`), on ${r.reaction[0]?.followers ?? '–'} followers. "signal": a \`refresh\` signal right after each push, as a webhook would send, one push at a time. "poll": no signal; each round pushes once to every follower and waits for all triggers. The latency includes the adapter \`status\` pre-check that makes triggers idempotent. Polling latencies are dominated by where a push falls in the interval (each round starts after a random pause), so the signal path is where processing overhead shows.`,
+    `The time from \`git push\` returning (the mirror has the commit) to the first instruction of the adapter's \`trigger\` command (\`date +%s%N\` in \`bench/adapter.sh\`), on ${r.reaction[0]?.followers ?? '–'} followers. "signal": a \`refresh\` signal right after each push, one push at a time. "webhook": the same, but the bench posts the push webhook GitHub would send (signed with the source's secret, the payload's sha in it) to the worker's own receiver, which sends the \`refresh\`: HTTP request → trigger command. "poll": no signal; each round pushes once to every follower and waits for all triggers. The latency includes the adapter \`status\` pre-check that makes triggers idempotent. Polling latencies are dominated by where a push falls in the interval (each round starts after a random pause), so the signal path is where processing overhead shows.`,
   );
   lines.push('');
   lines.push(

@@ -147,6 +147,16 @@ try {
         'mirror watchers',
       ),
     );
+    log(`reaction: ${SIZES.signalPushes} pushes announced by a signed push webhook to the worker's receiver`);
+    result.reaction.push(
+      await reaction(
+        bench,
+        { followers: SIZES.reactionFollowers, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval },
+        'webhook',
+        SIZES.signalPushes,
+        'mirror watchers',
+      ),
+    );
     log(`reaction: ${SIZES.pollPushes} pushes found by polling (${SIZES.interval})`);
     result.reaction.push(
       await reaction(

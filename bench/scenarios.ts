@@ -5,14 +5,17 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { sign } from '@octokit/webhooks-methods';
 import { Worker } from '@temporalio/worker';
 import { readBranchHead, readBranchHeads } from '../activities/observe.ts';
 import { parseDuration } from '../config/duration.ts';
 import { DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
 import { watcherIdFor, workflowIdFor } from '../contract/messages.ts';
+import { freePort } from '../scripts/git-mirror.ts';
 import { childPids, cpuMs, machineBusyMs, percentile, rssPeak } from './proc.ts';
 import {
   ADAPTER,
+  BENCH_WEBHOOK_SECRET,
   BRANCHES_PER_REPO,
   ensureRepos,
   lagSamples,
@@ -159,7 +162,8 @@ const daemonPids = (b: Bench): number[] => [b.daemon.process.pid!, ...childPids(
 
 export interface ReactionResult {
   label: string;
-  via: 'signal' | 'poll';
+  /** signal: a `refresh` signal sent by the bench; webhook: a signed push webhook to the worker's receiver; poll: none. */
+  via: 'signal' | 'webhook' | 'poll';
   mode: 'poll' | 'watch' | 'floor';
   pollIntervalMs: number;
   followers: number;
@@ -175,14 +179,30 @@ export interface ReactionResult {
  */
 export async function reaction(
   b: Bench,
-  o: Omit<FleetOptions, 'name'>,
-  via: 'signal' | 'poll',
+  o: Omit<FleetOptions, 'name' | 'webhookPort'>,
+  via: 'signal' | 'webhook' | 'poll',
   pushes: number,
   label: string,
 ): Promise<ReactionResult> {
-  const fleet = await startFleet(b, { ...o, name: `reaction-${via}-${o.mode}` });
+  const webhookPort = via === 'webhook' ? await freePort() : undefined;
+  const fleet = await startFleet(b, {
+    ...o,
+    name: `reaction-${via}-${o.mode}`,
+    ...(webhookPort ? { webhookPort } : {}),
+  });
   try {
-    const raw = await pushAndTime(b, fleet, via, pushes, parseDuration(o.pollInterval), (id) => refresh(fleet, id));
+    const notify =
+      via === 'webhook'
+        ? (id: string, sha: string) => pushWebhook(webhookPort!, fleet.where.get(id)!, sha)
+        : (id: string) => refresh(fleet, id);
+    const raw = await pushAndTime(
+      b,
+      fleet,
+      via === 'poll' ? 'poll' : 'signal',
+      pushes,
+      parseDuration(o.pollInterval),
+      notify,
+    );
     return {
       label,
       via,
@@ -197,14 +217,29 @@ export async function reaction(
   }
 }
 
-/** `notify`: how a push is announced on the signal path (a `refresh` signal; the floor's HTTP call). */
+/** The push webhook GitHub would send for `sha` on the follower's branch, signed as GitHub signs it. */
+async function pushWebhook(port: number, at: { repo: string; branch: string }, sha: string): Promise<void> {
+  const body = JSON.stringify({ ref: `refs/heads/${at.branch}`, after: sha, repository: { full_name: at.repo } });
+  const res = await fetch(`http://127.0.0.1:${port}/hooks/github`, {
+    method: 'POST',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'push',
+      'x-hub-signature-256': await sign(BENCH_WEBHOOK_SECRET, body),
+    },
+  });
+  if (res.status !== 202) throw new Error(`the receiver answered ${res.status}: ${await res.text()}`);
+}
+
+/** `notify`: how a push is announced on the signal path (a `refresh` signal, a push webhook, the floor's HTTP call). */
 async function pushAndTime(
   b: Bench,
   f: Pick<Fleet, 'ids' | 'where' | 'stateDir'>,
   via: 'signal' | 'poll',
   pushes: number,
   pollIntervalMs: number,
-  notify: (id: string) => Promise<unknown>,
+  notify: (id: string, sha: string) => Promise<unknown>,
 ): Promise<number[]> {
   const latencies: number[] = [];
   const triggeredAt = (sha: string) => triggersIn(f.stateDir).find((t) => t.sha === sha)?.at;
@@ -217,7 +252,7 @@ async function pushAndTime(
     const pushed: { sha: string; at: number }[] = [];
     for (const id of batch) {
       const p = push(b, f as Fleet, id, `push ${n++}`);
-      if (via === 'signal') await notify(id);
+      if (via === 'signal') await notify(id, p.sha);
       pushed.push(p);
     }
     await until(

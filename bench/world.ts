@@ -52,7 +52,12 @@ export interface FleetOptions {
   /** git: the daemon, read in process; file: the same repositories through `git ls-remote` (the reader before this change). */
   scheme: 'git' | 'file';
   continueAsNewAfter?: number;
+  /** Serve push webhooks (a `github` source) on this port of 127.0.0.1. */
+  webhookPort?: number;
 }
+
+/** The shared secret of the bench's webhook source (a made-up value: the bench's own). */
+export const BENCH_WEBHOOK_SECRET = 'the benchmark webhook secret';
 
 export interface Fleet {
   options: FleetOptions;
@@ -122,6 +127,14 @@ export async function startFleet(b: Bench, o: FleetOptions): Promise<Fleet> {
           shutdownGraceTime: '2s',
           stickyQueueScheduleToStartTimeout: '10s',
         },
+        ...(o.webhookPort
+          ? {
+              webhooks: {
+                listen: `127.0.0.1:${o.webhookPort}`,
+                sources: { github: { kind: 'github', secretEnv: 'BENCH_WEBHOOK_SECRET' } },
+              },
+            }
+          : {}),
       },
       defaults: {
         pollInterval: o.pollInterval,
@@ -154,6 +167,7 @@ export async function startFleet(b: Bench, o: FleetOptions): Promise<Fleet> {
       HOME: process.env.HOME!,
       BENCH_SAMPLES: samplesFile,
       BRANCH_FOLLOWER_WORKFLOW_BUNDLE: b.bundlePath,
+      BENCH_WEBHOOK_SECRET,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
