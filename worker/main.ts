@@ -1,20 +1,23 @@
 // `npm run worker`: runs a follower worker against the Temporal cluster named in the registry.
 // SIGTERM or SIGINT shuts it down gracefully: in-flight activities get the YAML grace time.
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { workerKubeAccess } from '../activities/kube/access.ts';
 import { ConfigError, DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
 import { temporalSecurity } from './connection.ts';
 import { serveHealth } from './health.ts';
+import { sdkLogger, workerLog } from './log.ts';
 import { temporalTarget } from '../config/target.ts';
 import { serveWebhooks, webhooksListen } from './receiver.ts';
 import { createFollowerWorker } from './worker.ts';
+
+const log = workerLog();
 
 async function main(): Promise<void> {
   const registryFile = process.env.BRANCH_FOLLOWER_REGISTRY ?? process.argv[2] ?? DEFAULT_REGISTRY;
   const registry = loadRegistry(registryFile);
   const target = temporalTarget(registry);
-  Runtime.install({ shutdownSignals: ['SIGTERM', 'SIGINT'], logger: new DefaultLogger('WARN') });
+  Runtime.install({ shutdownSignals: ['SIGTERM', 'SIGINT'], logger: sdkLogger(log) });
   const connection = await NativeConnection.connect({ address: target.address, ...temporalSecurity(registry) });
   const kube = workerKubeAccess(process.env);
   // A bundle prebuilt with bundleWorkflowCode (an image build step, the tests) skips bundling at start.
@@ -40,15 +43,18 @@ async function main(): Promise<void> {
         registry,
         client: new Client({ connection: signals, namespace: target.namespace }),
         env: process.env,
-        log: (line) => console.log(line),
+        log: (line) => log('info', line),
       })
     : undefined;
   if (webhooks)
-    console.log(
+    log(
+      'info',
       `webhooks: listening on ${webhooksListen(registry, process.env)} for ${Object.keys(webhooks.sources).join(', ')}`,
     );
-  console.log(
+  log(
+    'info',
     `worker: polling ${target.taskQueue} on ${target.address} (namespace ${target.namespace}); registry ${registryFile}; kubernetes: ${kube?.source ?? 'none'}`,
+    { taskQueue: target.taskQueue, address: target.address, namespace: target.namespace },
   );
   try {
     await worker.run();
@@ -61,7 +67,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(
+  log(
+    'error',
     err instanceof ConfigError
       ? `invalid registry:\n${err.message}`
       : `worker: ${err instanceof Error ? err.message : err}`,

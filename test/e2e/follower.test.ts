@@ -254,7 +254,11 @@ describe('follower: observe → trigger → close out', () => {
     const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
     worker.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(processOutput(worker)).toContain('worker: polling');
+    // Off a terminal the worker logs JSON lines, with fields a log shipper can filter on.
+    const polling = processOutput(worker)
+      .split('\n')
+      .find((l) => l.includes('worker: polling'));
+    expect(JSON.parse(polling!)).toMatchObject({ level: 'info', taskQueue: h.taskQueue, address: h.address });
     // Spawned workers make their temporary directories in the test's.
     expect(readdirSync(h.dir).filter((e) => e.startsWith('branch-follower-work-'))).toEqual([]);
     h.spawnWorker();
