@@ -137,36 +137,21 @@ try {
     }
   }
   if (want('reaction')) {
-    log(`reaction: ${SIZES.signalPushes} pushes with a refresh signal`);
-    result.reaction.push(
-      await reaction(
-        bench,
-        { followers: SIZES.reactionFollowers, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval },
-        'signal',
-        SIZES.signalPushes,
-        'mirror watchers',
-      ),
-    );
-    log(`reaction: ${SIZES.signalPushes} pushes announced by a signed push webhook to the worker's receiver`);
-    result.reaction.push(
-      await reaction(
-        bench,
-        { followers: SIZES.reactionFollowers, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval },
-        'webhook',
-        SIZES.signalPushes,
-        'mirror watchers',
-      ),
-    );
-    log(`reaction: ${SIZES.pollPushes} pushes found by polling (${SIZES.interval})`);
-    result.reaction.push(
-      await reaction(
-        bench,
-        { followers: SIZES.reactionFollowers, mode: 'watch', scheme: 'git', pollInterval: SIZES.interval },
-        'poll',
-        SIZES.pollPushes,
-        'mirror watchers',
-      ),
-    );
+    const runs = [
+      ['signal', SIZES.signalPushes, 'with a refresh signal'],
+      ['webhook', SIZES.signalPushes, "announced by a signed push webhook to the worker's receiver"],
+      ['poll', SIZES.pollPushes, `found by polling (${SIZES.interval})`],
+    ] as const;
+    const fleet = {
+      followers: SIZES.reactionFollowers,
+      mode: 'watch',
+      scheme: 'git',
+      pollInterval: SIZES.interval,
+    } as const;
+    for (const [via, pushes, how] of runs) {
+      log(`reaction: ${pushes} pushes ${how}`);
+      result.reaction.push(await reaction(bench, fleet, via, pushes, 'mirror watchers'));
+    }
   }
   if (want('floor')) {
     log(`floor: a plain Node loop with ${SIZES.floorN} followers, one read per repository`);

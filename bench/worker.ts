@@ -2,11 +2,10 @@
 // instrumented. Each read's lag — how long after the workflow meant it to start it started — is
 // appended to $BENCH_SAMPLES as "<wall-clock ms> <lag ms> <kind>" lines, once a second.
 import { appendFileSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { loadRegistry } from '../config/registry.ts';
 import { temporalTarget } from '../config/target.ts';
-import { serveWebhooks } from '../worker/receiver.ts';
+import { serveWebhooksConnected } from '../worker/receiver.ts';
 import { createFollowerWorker } from '../worker/worker.ts';
 
 const registry = loadRegistry(process.argv[2]!);
@@ -36,18 +35,15 @@ const worker = await createFollowerWorker({
   }),
 });
 // Push webhooks, served as worker/main.ts serves them, when the fleet declares them.
-const signals = registry.controller.webhooks ? await Connection.connect({ address: target.address }) : undefined;
-const receiver = signals
-  ? await serveWebhooks({
-      registry,
-      client: new Client({ connection: signals, namespace: target.namespace }),
-      env: process.env,
-      log: () => {},
-    })
-  : undefined;
+const receiver = await serveWebhooksConnected({
+  registry,
+  connect: { address: target.address },
+  namespace: target.namespace,
+  env: process.env,
+  log: () => {},
+});
 console.log('bench worker ready');
 await worker.run();
 clearInterval(flush);
 await receiver?.close();
-await signals?.close();
 await connection.close();

@@ -136,7 +136,7 @@ export interface FollowerState {
   manualRequest?: { sha?: string; reason: string; at: number };
   /**
    * A push announced this sha: the mirror is read again, with a short backoff, until it shows it
-   * (it may lag the git host) or PUSH_READS_FOR passes.
+   * (it may lag the git host) or PUSH_READS_FOR_MS (core/decide.ts) passes.
    */
   awaitedPush?: { sha: string; since: number; reads: number };
   /** The missed-webhook ledger (spec.pushWebhooks): shas pushes announced lately, for the announce window. */

@@ -1,6 +1,5 @@
 // `npm run worker`: runs a follower worker against the Temporal cluster named in the registry.
 // SIGTERM or SIGINT shuts it down gracefully: in-flight activities get the YAML grace time.
-import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { workerKubeAccess } from '../activities/kube/access.ts';
 import { ConfigError, DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
@@ -8,7 +7,7 @@ import { temporalSecurity } from './connection.ts';
 import { serveHealth } from './health.ts';
 import { sdkLogger, workerLog } from './log.ts';
 import { temporalTarget } from '../config/target.ts';
-import { serveWebhooks, webhooksListen } from './receiver.ts';
+import { serveWebhooksConnected, webhooksListen } from './receiver.ts';
 import { createFollowerWorker } from './worker.ts';
 
 const log = workerLog();
@@ -33,19 +32,14 @@ async function main(): Promise<void> {
   const health = process.env.BRANCH_FOLLOWER_HEALTH_LISTEN
     ? serveHealth(process.env.BRANCH_FOLLOWER_HEALTH_LISTEN, worker)
     : undefined;
-  // Push webhooks signal the followers through a client of their own.
   const webhooks = registry.controller.webhooks;
-  const signals = webhooks
-    ? await Connection.connect({ address: target.address, ...temporalSecurity(registry) })
-    : undefined;
-  const receiver = signals
-    ? await serveWebhooks({
-        registry,
-        client: new Client({ connection: signals, namespace: target.namespace }),
-        env: process.env,
-        log: (line) => log('info', line),
-      })
-    : undefined;
+  const receiver = await serveWebhooksConnected({
+    registry,
+    connect: { address: target.address, ...temporalSecurity(registry) },
+    namespace: target.namespace,
+    env: process.env,
+    log: (line) => log('info', line),
+  });
   if (webhooks)
     log(
       'info',
@@ -61,7 +55,6 @@ async function main(): Promise<void> {
   } finally {
     health?.close();
     await receiver?.close();
-    await signals?.close();
     await connection.close();
   }
 }

@@ -5,7 +5,7 @@
 // capped, each source is rate-limited, a redelivery is answered without a second refresh, and
 // nothing a request carries becomes a command argument. 202 is sent before the signals go out.
 import http from 'node:http';
-import type { Client } from '@temporalio/client';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { splitHostPort } from '../config/host-port.ts';
 import type { Registry } from '../config/registry.ts';
 import { refreshSignal, workflowIdFor } from '../contract/messages.ts';
@@ -186,4 +186,27 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
       }),
     );
   });
+}
+
+/**
+ * The receiver the registry declares (undefined without controller.webhooks), signalling through
+ * a Temporal connection of its own, which it closes with itself.
+ */
+export async function serveWebhooksConnected(
+  o: Omit<ReceiverOptions, 'client'> & { connect: ConnectionOptions; namespace: string },
+): Promise<Receiver | undefined> {
+  if (!o.registry.controller.webhooks) return undefined;
+  const connection = await Connection.connect(o.connect);
+  const receiver = await serveWebhooks({ ...o, client: new Client({ connection, namespace: o.namespace }) }).catch(
+    async (err: unknown) => {
+      await connection.close();
+      throw err;
+    },
+  );
+  return {
+    async close() {
+      await receiver.close();
+      await connection.close();
+    },
+  };
 }

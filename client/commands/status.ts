@@ -40,6 +40,7 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
           receiverStatus(ctx.registry),
         ]);
         const now = Date.now();
+        const missed = missedWebhooks(rows, now);
         emit(
           io,
           format,
@@ -47,7 +48,7 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
             controller: info,
             ...(cluster ? { cluster } : {}),
             ...(watchers.length ? { watchers } : {}),
-            ...(receiver ? { webhooks: { ...receiver, missed: missedWebhooks(rows, now) } } : {}),
+            ...(receiver ? { webhooks: { ...receiver, missed } } : {}),
             followers: rows.map((r) => ({
               id: r.spec.id,
               enabled: r.enabled,
@@ -60,7 +61,7 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
               statusTable(io, rows, now, format === 'wide'),
               '',
               controllerLine(info),
-              ...(receiver ? webhookLines(receiver, missedWebhooks(rows, now)) : []),
+              ...(receiver ? [webhookLine(receiver, missed)] : []),
               ...watcherLines(watchers, now),
               ...(cluster ? [clusterLine(cluster)] : []),
               '',
@@ -114,21 +115,19 @@ function missedWebhooks(rows: StatusRow[], now: number): Record<string, number> 
   return missed;
 }
 
-function webhookLines(receiver: ReceiverStatus, missed: Record<string, number>): string[] {
+function webhookLine(receiver: ReceiverStatus, missed: Record<string, number>): string {
   const where = receiver.answering
     ? `${receiver.listen} answering`
     : receiver.inCluster
       ? `${receiver.listen} not answering here (in the cluster the worker pods serve it)`
       : `${receiver.listen} NOT answering`;
   const ledger = Object.entries(missed);
-  return [
+  return (
     `webhooks: receiver ${where} (sources: ${receiver.sources.join(', ')}); ` +
-      (ledger.length
-        ? ledger
-            .map(([repo, n]) => `${repo}: ${n} move(s) found by reading that no webhook announced in 24 h`)
-            .join('; ')
-        : 'no move in 24 h went unannounced'),
-  ];
+    (ledger.length
+      ? ledger.map(([repo, n]) => `${repo}: ${n} move(s) found by reading that no webhook announced in 24 h`).join('; ')
+      : 'no move in 24 h went unannounced')
+  );
 }
 
 interface WatcherStatus {
