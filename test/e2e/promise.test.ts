@@ -311,11 +311,20 @@ describe('running followers keep running across the upgrade', () => {
     expect(carried.state).not.toHaveProperty('version');
 
     // The upgrade: the v1 worker goes, the new one replays the running v1 run and takes over.
-    await h.stopWorker();
+    // It goes in the middle of a run it decided in, read while no worker runs: v1 continues as new
+    // every 8 iterations (a run it only just started has nothing to take over), and so does v2
+    // (the current run once v2 is seen is not always the one it took over).
+    let upgradedRun = '';
+    for (let tries = 0; tries < 10 && !upgradedRun; tries++) {
+      await h.stopWorker();
+      const current = (await h.handle('app').describe()).runId;
+      if (patchesIn(h.historyJson('app', current)).includes('observe-as-local-activity')) upgradedRun = current;
+      else await h.startWorker({ bundlePath: await v1WorkflowBundle() });
+    }
+    expect(upgradedRun).not.toBe('');
     await h.startWorker();
     await h.handle('app').signal(refreshSignal);
     const upgraded = await h.waitFor('app', 'taken over by v2', (v) => v.version === 2);
-    const upgradedRun = (await h.handle('app').describe()).runId;
     expect(upgraded.phase).toBe('Succeeded');
     const B = h.push('main', 'B');
     await h.waitFor('app', 'B deployed by v2', succeededOn(B));
