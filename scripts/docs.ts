@@ -1,14 +1,16 @@
 // `npm run docs`: the documentation rendered from the one place each fact lives — the reason
 // codes (contract/codes.ts → docs/codes.md), the registry's limits (config/limits.ts → the
 // "Limits" section of docs/registry.md), the built-in Kubernetes kinds (contract/kube-kinds/ →
-// their table in docs/adapters.md) and the registry's JSON Schema, for editors
-// (config/schema.ts → docs/registry.schema.json). test/unit/docs.test.ts fails when any is stale.
+// their table in docs/adapters.md), the metrics (contract/metrics.ts → their table in
+// docs/metrics.md) and the registry's JSON Schema, for editors (config/schema.ts →
+// docs/registry.schema.json). test/unit/docs.test.ts fails when any is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { registrySchema } from '../config/schema.ts';
 import { CODES } from '../contract/codes.ts';
 import { KUBE_KINDS } from '../contract/kube-kinds/index.ts';
+import { METRICS, WEBHOOK_RESULTS, type MetricDef } from '../contract/metrics.ts';
 import { formatLimit } from '../config/duration.ts';
 import { DURATION_LIMITS, NUMBER_LIMITS } from '../config/limits.ts';
 import { MAX_ALIAS_COUNT, MAX_NESTING, MAX_REGISTRY_BYTES } from '../config/yaml-guard.ts';
@@ -17,6 +19,7 @@ export const CODES_DOC = fileURLToPath(new URL('../docs/codes.md', import.meta.u
 export const REGISTRY_DOC = fileURLToPath(new URL('../docs/registry.md', import.meta.url));
 export const REGISTRY_SCHEMA = fileURLToPath(new URL('../docs/registry.schema.json', import.meta.url));
 export const ADAPTERS_DOC = fileURLToPath(new URL('../docs/adapters.md', import.meta.url));
+export const METRICS_DOC = fileURLToPath(new URL('../docs/metrics.md', import.meta.url));
 
 /** Replaces what lies between `<!-- name:begin -->` and `<!-- name:end -->` in a document. */
 function between(name: string, doc: string, body: string[]): string {
@@ -79,6 +82,23 @@ export function renderKubeKinds(): string[] {
 
 export const withKubeKinds = (doc: string): string => between('kube-kinds', doc, renderKubeKinds());
 
+/** One row per metric a worker exports, from contract/metrics.ts, and the receiver's `result` values. */
+export function renderMetrics(): string[] {
+  const rows = (Object.entries(METRICS) as [string, MetricDef][]).map(
+    ([name, m]) =>
+      `| \`${name}\` | ${m.kind} | ${m.labels.map((l) => `\`${l}\``).join(', ')} | ${m.help}${m.buckets ? ` Buckets: ${m.buckets.join(', ')}.` : ''} |`,
+  );
+  return [
+    '| metric | kind | labels | meaning |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+    `The receiver's \`result\` values: ${WEBHOOK_RESULTS.map((r) => `\`${r}\``).join(', ')}.`,
+  ];
+}
+
+export const withMetrics = (doc: string): string => between('metrics', doc, renderMetrics());
+
 /**
  * The registry as JSON Schema, for editors (a `yaml-language-server` modeline points at it): the
  * keys, types and patterns. What only code can say (a duration's range, a branch name git would
@@ -93,8 +113,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(CODES_DOC, renderCodesDoc());
   writeFileSync(REGISTRY_DOC, withLimits(readFileSync(REGISTRY_DOC, 'utf8')));
   writeFileSync(ADAPTERS_DOC, withKubeKinds(readFileSync(ADAPTERS_DOC, 'utf8')));
+  writeFileSync(METRICS_DOC, withMetrics(readFileSync(METRICS_DOC, 'utf8')));
   writeFileSync(REGISTRY_SCHEMA, renderRegistrySchema());
   console.log(
-    `wrote ${CODES_DOC}, the limits of ${REGISTRY_DOC}, the kinds table of ${ADAPTERS_DOC} and ${REGISTRY_SCHEMA}`,
+    `wrote ${CODES_DOC}, the limits of ${REGISTRY_DOC}, the kinds table of ${ADAPTERS_DOC}, the metrics table of ${METRICS_DOC} and ${REGISTRY_SCHEMA}`,
   );
 }

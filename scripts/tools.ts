@@ -54,13 +54,42 @@ export async function ensureTemporalCli(log: Log): Promise<string> {
         {
           tool: 'temporal',
           version: TEMPORAL_CLI_VERSION,
-          install: `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`,
+          install: true,
           packages: { temporal: TEMPORAL_CLI_MODULE },
         },
         log,
       )
     ).temporal!
   );
+}
+
+/** Prometheus 3.x as a Go module (v0.3xx.y is v3.xx.y): the server and promtool the monitoring tests run. */
+const PROMETHEUS_MODULE = 'github.com/prometheus/prometheus';
+const PROMETHEUS_VERSION = 'v0.316.0';
+
+export interface PrometheusTools {
+  prometheus: string;
+  promtool: string;
+}
+
+/**
+ * `prometheus` and `promtool`: from PATH when both are there (a matched pair), else built from
+ * Go modules into the cache. Built without the `builtinassets` tag, the server has no web UI;
+ * the tests use its HTTP API only.
+ */
+export async function ensurePrometheus(log: Log): Promise<PrometheusTools> {
+  const [prometheus, promtool] = [findOnPath('prometheus'), findOnPath('promtool')];
+  if (prometheus && promtool) return { prometheus, promtool };
+  const bins = await goBuildCached(
+    {
+      tool: 'prometheus',
+      version: PROMETHEUS_VERSION,
+      install: true,
+      packages: { prometheus: `${PROMETHEUS_MODULE}/cmd/prometheus`, promtool: `${PROMETHEUS_MODULE}/cmd/promtool` },
+    },
+    log,
+  );
+  return { prometheus: bins.prometheus!, promtool: bins.promtool! };
 }
 
 /**
@@ -175,7 +204,7 @@ export async function ensureKubeTools(log: Log): Promise<KubeTools> {
         {
           tool: 'kwok',
           version: KWOK_VERSION,
-          install: `sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}`,
+          install: true,
           packages: { kwok: 'sigs.k8s.io/kwok/cmd/kwok' },
         },
         log,
@@ -239,8 +268,8 @@ interface GoBuild {
   packages: Record<string, string>;
   /** `go build` these packages in this wrapper module, */
   moduleDir?: string;
-  /** or `go install` this module@version (GOBIN is set). */
-  install?: string;
+  /** or `go install` them at `version` (GOBIN is set): several packages of one module take one call. */
+  install?: boolean;
 }
 
 /** <cache>/tools/<tool>-<version>/bin/<bin>, built once per machine; only missing binaries are built. */
@@ -265,16 +294,15 @@ async function goBuild(b: GoBuild, dir: string, log: Log): Promise<void> {
     const staging = path.join(dir, `staging-${process.pid}`);
     rmSync(staging, { recursive: true, force: true });
     mkdirSync(staging, { recursive: true });
-    const what = b.install ?? todo.map((n) => b.packages[n]).join(' ');
+    const targets = todo.map((n) => (b.install ? `${b.packages[n]}@${b.version}` : b.packages[n]!));
+    const what = targets.join(' ');
     log(`building ${what} with ${go} into ${dir} (first run only; a cold build takes several minutes)`);
     const started = Date.now();
     let packages = 0;
     // One package: -o names the binary (etcd's package is …/server/v3). Several: -o is a directory
     // and each binary takes its package's name, which is what they are called here.
     const out = todo.length === 1 ? path.join(staging, todo[0]!) : `${staging}${path.sep}`;
-    const args = b.install
-      ? ['install', '-v', b.install]
-      : ['build', '-v', '-o', out, ...todo.map((n) => b.packages[n]!)];
+    const args = b.install ? ['install', '-v', ...targets] : ['build', '-v', '-o', out, ...targets];
     const child = spawn(go, args, {
       cwd: b.moduleDir ?? staging,
       env: { ...process.env, GOBIN: staging, GOFLAGS: '-mod=mod', CGO_ENABLED: '0' },

@@ -1,7 +1,7 @@
-// Provisions the tools (Temporal CLI, etcd and the Kubernetes control plane, kwok), starts one
-// real Temporal dev server (headless, SQLite in a temp dir) and one Kubernetes control plane for
-// the whole run, compiles the CLI and the worker as `npm ci` does (worker processes and the bin
-// run what ships) and bundles the workflows once; test files get addresses via inject().
+// Provisions the tools (Temporal CLI, etcd and the Kubernetes control plane, kwok, Prometheus),
+// starts one real Temporal dev server (headless, SQLite in a temp dir) and one Kubernetes control
+// plane for the whole run, compiles the CLI and the worker as `npm ci` does (worker processes and
+// the bin run what ships) and bundles the workflows once; test files get addresses via inject().
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { build } from '../scripts/build.mjs';
 import { startDevServer, type DevServer } from '../scripts/dev-server.ts';
 import { freePort } from '../scripts/git-mirror.ts';
-import { ensureKubeTools, ensureTemporalCli } from '../scripts/tools.ts';
+import { ensureKubeTools, ensurePrometheus, ensureTemporalCli, type PrometheusTools } from '../scripts/tools.ts';
 import { startKubeCluster, type KubeCluster, type KubeEndpoint } from './support/kube-cluster.ts';
 import { WORKFLOW_BUNDLE_OPTIONS } from '../worker/worker.ts';
 
@@ -20,6 +20,7 @@ declare module 'vitest' {
     temporalCli: string;
     workflowBundlePath: string;
     kube: KubeEndpoint & { adminKubeconfig: string };
+    prometheus: PrometheusTools;
   }
 }
 
@@ -32,6 +33,7 @@ export async function setup(project: TestProject): Promise<void> {
   const cli = await ensureTemporalCli(log);
   // Built before any test runs, so a cold build never competes with timing-sensitive tests.
   await ensureKubeTools(log);
+  const prometheus = await ensurePrometheus(log);
   dir = mkdtempSync(path.join(os.tmpdir(), 'bf-test-'));
   server = await startDevServer({
     cli,
@@ -50,6 +52,7 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('temporalAddress', server.address);
   project.provide('temporalCli', cli);
   project.provide('workflowBundlePath', bundlePath);
+  project.provide('prometheus', prometheus);
   project.provide('kube', {
     server: kube.server,
     ca: kube.ca,

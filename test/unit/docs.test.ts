@@ -1,6 +1,7 @@
 // Facts live once and the docs are rendered from them: reason codes (contract/codes.ts →
-// docs/codes.md), the registry's limits (config/limits.ts → docs/registry.md) and the built-in
-// Kubernetes kinds (contract/kube-kinds/ → docs/adapters.md).
+// docs/codes.md), the registry's limits (config/limits.ts → docs/registry.md), the built-in
+// Kubernetes kinds (contract/kube-kinds/ → docs/adapters.md) and the metrics (contract/metrics.ts
+// → docs/metrics.md).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -15,14 +16,17 @@ import { CLI_DOC, EXAMPLE, shellWords } from '../../scripts/cli-examples.ts';
 import {
   ADAPTERS_DOC,
   CODES_DOC,
+  METRICS_DOC,
   REGISTRY_DOC,
   REGISTRY_SCHEMA,
   renderCodesDoc,
   renderKubeKinds,
   renderLimits,
+  renderMetrics,
   renderRegistrySchema,
   withKubeKinds,
   withLimits,
+  withMetrics,
 } from '../../scripts/docs.ts';
 
 describe('rendered docs', () => {
@@ -41,6 +45,12 @@ describe('rendered docs', () => {
     expect(doc).toContain(renderKubeKinds().join('\n'));
     for (const k of KUBE_KINDS) expect(doc).toContain(`| \`${k.name}\` | \`${k.apiVersion}\` ${k.kind} |`);
     expect(withKubeKinds(doc)).toBe(doc);
+  });
+
+  it('docs/metrics.md lists the metrics contract/metrics.ts defines (run `npm run docs` after a change)', () => {
+    const doc = readFileSync(METRICS_DOC, 'utf8');
+    expect(doc).toContain(renderMetrics().join('\n'));
+    expect(withMetrics(doc)).toBe(doc);
   });
 
   it('docs/registry.schema.json is what config/schema.ts renders (run `npm run docs` after a change)', () => {
