@@ -2,14 +2,17 @@
 // or timed-out activity kills its child process group promptly. Adapters and close-out checks
 // dispatch on their kind: a command adapter runs its CLI, a built-in one talks to Kubernetes.
 import { Context } from '@temporalio/activity';
+import type { MetricCounter } from '@temporalio/common';
 import type { RuntimeStatus, TriggerResult } from '../contract/adapter.ts';
 import type { Stamped } from '../contract/messages.ts';
+import { METRICS } from '../contract/metrics.ts';
 import type { CloseoutSpec, KubeAdapterSpec } from '../contract/spec.ts';
 import { adapterCancel, adapterStatus, adapterTrigger, type AdapterCall, type AdapterContext } from './adapter.ts';
 import type { KubeAccess } from './kube/access.ts';
 import { objectCheck } from './kube/checks.ts';
 import { projectState, type ProjectionInput, type ProjectionResult } from './kube/projection.ts';
 import { cancelRun, runStatus, triggerRun } from './kube/runs.ts';
+import { deliver, type DeliveryResult, type NotifyInput } from './notify.ts';
 import { readBranchHead, readBranchHeads, type HeadsInput, type ObserveInput } from './observe.ts';
 
 export type { AdapterCall } from './adapter.ts';
@@ -33,6 +36,8 @@ export interface TriggerInput {
   maybeFired?: boolean;
 }
 
+const NOTIFICATIONS_METRIC = 'branch_follower_notifications_total';
+
 /** Writes racing on the state ConfigMap settle in a few tries; past this something is wrong. */
 const MAX_PROJECTION_CONFLICTS = 10;
 
@@ -47,6 +52,9 @@ export interface StatusInput {
 
 export function createActivities(deps: ActivityDeps) {
   const context = (): AdapterContext => ({ ...deps, signal: Context.current().cancellationSignal });
+  // Made by the first notification (only an activity has the meter); the tags its meter adds
+  // (namespace, task queue, activity type) are the same for every notification of this worker.
+  let notifications: MetricCounter | undefined;
   return {
     async observeBranch(input: ObserveInput): Promise<Stamped<{ sha: string }>> {
       return stamped(
@@ -100,6 +108,24 @@ export function createActivities(deps: ActivityDeps) {
     /** The worker's clock, for the follower's decision clock (run as a local activity: its marker keeps the reading). */
     async readClock(): Promise<{ at: number }> {
       return { at: Date.now() };
+    },
+    /** One notice to one sink; Temporal's retry policy retries what the sink may take later (activities/notify.ts). */
+    async notify({ sink, notice }: NotifyInput): Promise<Stamped<DeliveryResult>> {
+      const counter = (notifications ??= Context.current().metricMeter.createCounter(
+        NOTIFICATIONS_METRIC,
+        undefined,
+        METRICS[NOTIFICATIONS_METRIC].help,
+      ));
+      const count = (result: 'delivered' | 'skipped' | 'failed') =>
+        counter.add(1, { sink: sink.id, kind: sink.kind, notice: notice.type, result });
+      try {
+        const result = await deliver(sink, notice, deps.env);
+        count(result.delivered ? 'delivered' : 'skipped');
+        return stamped(result);
+      } catch (err) {
+        count('failed');
+        throw err;
+      }
     },
     /** Run as a local activity: one marker in the history, no task round trip. */
     async projectState(input: ProjectionInput): Promise<Stamped<ProjectionResult>> {

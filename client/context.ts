@@ -8,7 +8,7 @@ import { ConfigError, loadRegistry, type Registry } from '../config/registry.ts'
 import { ConnectionConfigError, type TemporalSecurity } from '../worker/connection.ts';
 import type { TemporalTarget } from '../config/target.ts';
 import { cliTarget, ProfileError } from './temporal-profile.ts';
-import { stateQuery, workflowIdFor } from '../contract/messages.ts';
+import { followerPageUrl, stateQuery, workflowIdFor } from '../contract/messages.ts';
 import type { FollowerSpec } from '../contract/spec.ts';
 import type { FollowerView } from '../contract/state.ts';
 import { commonJs } from './common-js.ts';
@@ -175,6 +175,4 @@ export async function controllerInfo(ctx: Ctx): Promise<ControllerInfo> {
 }
 
 export const uiLink = (info: ControllerInfo, id: string): string | undefined =>
-  info.uiUrl
-    ? `${info.uiUrl}/namespaces/${info.namespace}/workflows/${encodeURIComponent(workflowIdFor(id))}`
-    : undefined;
+  info.uiUrl ? followerPageUrl(info.uiUrl, info.namespace, id) : undefined;

@@ -7,6 +7,7 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node }
 import type { z } from 'zod';
 import { KUBE_KINDS, kubeKind } from '../contract/kube-kinds/index.ts';
 import type { AdapterSpec, CheckKind, CheckRule, FollowerSpec, ValueSource } from '../contract/spec.ts';
+import type { Endpoint, Sink } from '../contract/notify.ts';
 import { parseDuration } from './duration.ts';
 import { placeholders, renderString, stringsIn } from './placeholders.ts';
 import { registrySchema, type RegistryDocument } from './schema.ts';
@@ -50,6 +51,8 @@ export interface Registry {
   text: string;
   controller: RegistryDocument['controller'];
   followers: { spec: FollowerSpec; enabled: boolean }[];
+  /** The notification sinks (`notify:`), resolved. */
+  sinks: Sink[];
   /** Files the registry refers to (configRefs, templates), relative to `dir`. */
   files: string[];
 }
@@ -235,6 +238,14 @@ export function parseRegistry(text: string, file: string): Registry {
       pollIntervalMs: parseDuration(f.pollInterval ?? d.pollInterval),
       observeTimeoutMs: parseDuration(d.observe.timeout),
       ...(quietPeriodMs ? { quietPeriodMs } : {}),
+      ...(f.notify?.length
+        ? {
+            notify: {
+              sinks: f.notify.map((id) => resolveSink(id, reg.notify![id]!)),
+              ...(reg.controller.temporal.uiUrl ? { temporalUiUrl: reg.controller.temporal.uiUrl } : {}),
+            },
+          }
+        : {}),
       ...(reg.controller.webhooks
         ? { pushWebhooks: { announceWindowMs: parseDuration(reg.controller.webhooks.announceWindow ?? '5m') } }
         : {}),
@@ -271,7 +282,8 @@ export function parseRegistry(text: string, file: string): Registry {
       ...Object.values(reg.adapters).flatMap((a) => (a.kind === 'command' ? [] : [a.template])),
     ]),
   ];
-  return { file, dir, text, controller: reg.controller, followers, files };
+  const sinks = Object.entries(reg.notify ?? {}).map(([id, sink]) => resolveSink(id, sink));
+  return { file, dir, text, controller: reg.controller, followers, sinks, files };
 }
 
 type Locate = (p: (string | number)[], message: string, hint: string, keyOfLast?: boolean) => ConfigIssue;
@@ -623,8 +635,33 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
         );
     }
   });
-  // A webhook secret, like an adapter's env, reaches the pod only from a Secret the registry names.
+  const sinkIds = Object.keys(reg.notify ?? {});
+  reg.followers.forEach((f, i) =>
+    f.notify?.forEach((id, j) => {
+      if (!reg.notify?.[id])
+        issues.push(
+          at(
+            ['followers', i, 'notify', j],
+            `unknown notification sink "${id}"`,
+            sinkIds.length ? `declared sinks: ${sinkIds.join(', ')}` : 'declare it under notify:',
+          ),
+        );
+    }),
+  );
+  // A webhook or sink secret, like an adapter's env, reaches the pod only from a Secret the registry names.
   const k8s = reg.controller.kubernetes;
+  for (const [id, sink] of Object.entries(reg.notify ?? {}))
+    for (const key of ['urlEnv', 'bearerTokenEnv', 'tokenEnv'] as const) {
+      const env = (sink as Partial<Record<typeof key, string>>)[key];
+      if (k8s && env && !k8s.env?.[env])
+        issues.push(
+          at(
+            ['notify', id, key],
+            `${env} has no source in the cluster`,
+            `add controller.kubernetes.env.${env}: { secretKeyRef: { name: <secret>, key: <key> } }`,
+          ),
+        );
+    }
   for (const [id, source] of Object.entries(reg.controller.webhooks?.sources ?? {})) {
     if (k8s && !k8s.env?.[source.secretEnv])
       issues.push(
@@ -812,3 +849,28 @@ function hintFor(code: string, p: (string | number)[]): string {
 function hintForUnknown(p: (string | number)[]): string {
   return `remove it or fix its spelling; keys allowed at ${formatPath(p) || 'the top level'} are listed in docs/registry.md`;
 }
+
+/** A sink as the workflow carries it: where to reach it, and env names for anything secret. */
+function resolveSink(id: string, sink: NonNullable<RegistryDocument['notify']>[string]): Sink {
+  switch (sink.kind) {
+    case 'cloudevents':
+    case 'chat': {
+      const url: Endpoint = sink.url !== undefined ? { url: sink.url } : { env: sink.urlEnv! };
+      return sink.kind === 'chat'
+        ? { id, kind: 'chat', url }
+        : { id, kind: 'cloudevents', url, ...(sink.bearerTokenEnv ? { bearerTokenEnv: sink.bearerTokenEnv } : {}) };
+    }
+    case 'github-status':
+    case 'gitea-status':
+      return {
+        id,
+        kind: sink.kind,
+        apiUrl: (sink.apiUrl ?? GITHUB_API).replace(/\/+$/, ''),
+        tokenEnv: sink.tokenEnv,
+        ...(sink.repository ? { repository: sink.repository } : {}),
+        ...(sink.context ? { context: sink.context } : {}),
+      };
+  }
+}
+
+const GITHUB_API = 'https://api.github.com';

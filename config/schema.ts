@@ -212,6 +212,38 @@ const adapter = z.discriminatedUnion('kind', [
   ...KUBE_KINDS.map((k) => kubeAdapter(k.name)),
 ]);
 
+/** A URL written in the registry, or the variable that holds it (a chat webhook URL is a secret). */
+const endpoint = {
+  url: z.url().optional(),
+  urlEnv: envName.optional(),
+};
+const oneEndpoint = (sink: { url?: string; urlEnv?: string }) =>
+  (sink.url === undefined) !== (sink.urlEnv === undefined);
+const endpointMessage = { message: 'write url: <https://…> or urlEnv: <VARIABLE> (one of them)', path: ['url'] };
+
+/** A notification sink (docs/events.md), referenced by id from a follower's `notify:`. */
+const sink = z.discriminatedUnion('kind', [
+  z
+    .strictObject({ kind: z.literal('cloudevents'), ...endpoint, bearerTokenEnv: envName.optional() })
+    .refine(oneEndpoint, endpointMessage),
+  z.strictObject({ kind: z.literal('chat'), ...endpoint }).refine(oneEndpoint, endpointMessage),
+  ...(['github-status', 'gitea-status'] as const).map((kind) =>
+    z.strictObject({
+      kind: z.literal(kind),
+      /** The host's API base; GitHub's is the default for github-status. */
+      apiUrl: kind === 'github-status' ? z.url().optional() : z.url(),
+      tokenEnv: envName,
+      /** owner/name on the host; absent: the follower's mirror repository path. */
+      repository: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+$/, 'expected owner/name such as org/app')
+        .optional(),
+      /** The status context; absent: branch-follower/<follower>. */
+      context: z.string().min(1).max(100).optional(),
+    }),
+  ),
+]);
+
 const retry = z.strictObject({
   maxAttempts: count('retryAttempts'),
   initialBackoff: duration('backoff'),
@@ -278,6 +310,8 @@ export const registrySchema = z.strictObject({
         announceWindow: duration('announceWindow').optional(),
       })
       .optional(),
+    /** Prometheus metrics (docs/metrics.md): each worker serves GET /metrics here. */
+    metrics: z.strictObject({ listen: hostPort }).optional(),
     /** The local stack `npm start` brings up in place of a cluster. */
     embedded: z
       .strictObject({
@@ -344,8 +378,12 @@ export const registrySchema = z.strictObject({
         pollInterval: duration('closeoutPollInterval').optional(),
       }),
       retry: retry.partial().optional(),
+      /** Ids of the `notify:` sinks told about this follower's deploys. */
+      notify: z.array(name).optional(),
     }),
   ),
+  /** Notification sinks by id: what followers tell the outside world (docs/events.md). */
+  notify: z.record(name, sink).optional(),
 });
 
 export type RegistryDocument = z.infer<typeof registrySchema>;

@@ -137,6 +137,11 @@ export const CODES = {
     phase: null,
     meaning: "The adapter's cancel for a superseded job failed (the message says why); nothing else depends on it.",
   },
+  NotificationFailed: {
+    phase: null,
+    meaning:
+      "A notice could not be delivered to a `notify` sink within its retries (the message says which sink and why; `status` shows each sink's last delivery). Deploys never wait on it.",
+  },
   // --- operators
   ManualNotHead: { phase: null, meaning: 'A manual trigger named a sha that is not the head on the mirror; refused.' },
   ManualWhilePaused: { phase: null, meaning: 'A manual trigger arrived while paused; refused (resume first).' },
@@ -167,6 +172,7 @@ export const FailureCode = {
   AdapterTimeout: 'AdapterTimeout',
   AdapterFailed: 'AdapterFailed',
   InvalidStatus: 'InvalidStatus',
+  NotificationFailed: 'NotificationFailed',
 } as const satisfies Record<string, Code>;
 export type FailureCode = (typeof FailureCode)[keyof typeof FailureCode];
 export type MirrorFailureCode = 'MirrorUnreachable' | 'BranchNotFound' | 'InvalidObservation';

@@ -9,6 +9,9 @@ const FOLLOWER_ID_PREFIX = 'branch-follower/';
 const WATCHER_ID_PREFIX = 'branch-follower-mirror/';
 
 export const workflowIdFor = (followerId: string): string => `${FOLLOWER_ID_PREFIX}${followerId}`;
+/** A follower's page in the Temporal UI (`controller.temporal.uiUrl`). */
+export const followerPageUrl = (uiUrl: string, namespace: string, followerId: string): string =>
+  `${uiUrl.replace(/\/+$/, '')}/namespaces/${namespace}/workflows/${encodeURIComponent(workflowIdFor(followerId))}`;
 /** The follower id a follower's workflow id names, or undefined for any other id. */
 export const followerIdOf = (workflowId: string): string | undefined =>
   workflowId.startsWith(FOLLOWER_ID_PREFIX) ? workflowId.slice(FOLLOWER_ID_PREFIX.length) : undefined;

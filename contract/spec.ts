@@ -1,5 +1,6 @@
 // What a follower (and a mirror watcher) runs with: the registry entry resolved with its
 // `defaults:`. Produced by config/, carried in workflow inputs, read by activities and the CLI.
+import type { Sink } from './notify.ts';
 import type { KubeAdapterKind } from './kube-kinds/index.ts';
 
 export type { KubeAdapterKind };
@@ -134,6 +135,8 @@ export interface FollowerSpec {
   retry: RetrySpec;
   loop: LoopSpec;
   activity: ActivitySpec;
+  /** The sinks told about this follower's deploys (the registry's `notify:`), and the UI to link to. */
+  notify?: { sinks: Sink[]; temporalUiUrl?: string };
   /** Where the follower's compact state is projected: a key in this ConfigMap (controller.kubernetes). */
   projection?: { namespace: string; configMap: string };
 }

@@ -2,6 +2,7 @@
 // query returns, and what `status`, the Temporal UI and the state ConfigMap show.
 import type { RuntimePhase, SecretPresence } from './adapter.ts';
 import type { Code, MirrorFailureCode } from './codes.ts';
+import type { Delivery } from './notify.ts';
 import type { ValueSource } from './spec.ts';
 
 export const PHASES = [
@@ -160,6 +161,8 @@ export interface FollowerState {
   cancels: { sha: string; run: number; jobId?: string }[];
   /** The adapter's secrets as the worker had them at the last trigger (presence and fingerprint only). */
   secrets?: { at: number; entries: SecretPresence[] };
+  /** The last delivery to each of the follower's notification sinks (spec.notify). */
+  deliveries?: Delivery[];
   /** The last write of the state projection (spec.projection): whether it went through, and why not. */
   projection?: { ok: boolean; at: number; message?: string };
   shas: ShaRecord[];

@@ -4,6 +4,7 @@
 // and turns actions into activities and timers. The rules are in docs/architecture.md.
 import type { RuntimeStatus, SecretPresence } from '../contract/adapter.ts';
 import type { Code, MirrorFailureCode } from '../contract/codes.ts';
+import type { Delivery } from '../contract/notify.ts';
 import { shortSha as short } from '../contract/format.ts';
 import { canCancel, type FollowerSpec } from '../contract/spec.ts';
 import {
@@ -54,6 +55,8 @@ export type FollowerEvent =
   | { type: 'resume'; reason?: string }
   | { type: 'reconfigured'; summary: string }
   | { type: 'projected'; ok: boolean; message: string }
+  /** A notification sink's delivery ended (activities/notify.ts). */
+  | { type: 'notified'; delivery: Delivery }
   | { type: 'tick' };
 
 export type Action =
@@ -304,6 +307,9 @@ class Reducer {
         if (e.ok && was?.ok === false) this.note('ProjectionRecovered', text.projectionRecovered());
         return;
       }
+      case 'notified':
+        s.deliveries = [...(s.deliveries ?? []).filter((d) => d.sink !== e.delivery.sink), e.delivery];
+        return;
       case 'tick':
         return this.tick();
     }

@@ -83,12 +83,14 @@ export function renderObjects(registry: Registry): KubeObject[] {
 
   const t = registry.controller.temporal;
   const d = k.deployment;
-  const webhookPort = webhooksPort(registry);
+  const webhookPort = portOf(registry.controller.webhooks?.listen);
+  const metricsPort = portOf(registry.controller.metrics?.listen);
   const env: Record<string, unknown>[] = [
     { name: 'BRANCH_FOLLOWER_REGISTRY', value: REGISTRY_IN_POD },
     { name: 'BRANCH_FOLLOWER_HEALTH_LISTEN', value: `0.0.0.0:${d.healthPort}` },
     { name: 'BRANCH_FOLLOWER_WORKFLOW_BUNDLE', value: WORKFLOW_BUNDLE_IN_POD },
     ...(webhookPort ? [{ name: 'BRANCH_FOLLOWER_WEBHOOKS_LISTEN', value: `0.0.0.0:${webhookPort}` }] : []),
+    ...(metricsPort ? [{ name: 'BRANCH_FOLLOWER_METRICS_LISTEN', value: `0.0.0.0:${metricsPort}` }] : []),
     { name: 'HOME', value: WORK_DIR },
     { name: 'TMPDIR', value: WORK_DIR },
     ...(t.tls ? [{ name: 'BRANCH_FOLLOWER_TEMPORAL_TLS_DIR', value: TLS_DIR }] : []),
@@ -121,7 +123,20 @@ export function renderObjects(registry: Registry): KubeObject[] {
       progressDeadlineSeconds: Math.ceil(parseDuration(d.rollout.budget) / 1000),
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels, annotations: { 'branch-follower.dev/registry-sha256': registryHash.digest('hex') } },
+        metadata: {
+          labels,
+          annotations: {
+            'branch-follower.dev/registry-sha256': registryHash.digest('hex'),
+            // The convention Prometheus's kubernetes_sd examples (and most charts) scrape pods by.
+            ...(metricsPort
+              ? {
+                  'prometheus.io/scrape': 'true',
+                  'prometheus.io/port': String(metricsPort),
+                  'prometheus.io/path': '/metrics',
+                }
+              : {}),
+          },
+        },
         spec: {
           serviceAccountName: k.serviceAccount,
           automountServiceAccountToken: true,
@@ -144,6 +159,7 @@ export function renderObjects(registry: Registry): KubeObject[] {
               ports: [
                 { name: 'health', containerPort: d.healthPort },
                 ...(webhookPort ? [{ name: 'webhooks', containerPort: webhookPort }] : []),
+                ...(metricsPort ? [{ name: 'metrics', containerPort: metricsPort }] : []),
               ],
               startupProbe: probe('/healthz', 2, 60),
               livenessProbe: probe('/healthz', 10, 3),
@@ -204,11 +220,8 @@ export function renderObjects(registry: Registry): KubeObject[] {
   ];
 }
 
-/** The receiver's port; in the pod it listens on every address there (BRANCH_FOLLOWER_WEBHOOKS_LISTEN). */
-function webhooksPort(registry: Registry): number | undefined {
-  const listen = registry.controller.webhooks?.listen;
-  return listen ? splitHostPort(listen)[1] : undefined;
-}
+/** The port of a listen address: in the pod the receiver and /metrics listen on every address there (the *_LISTEN variables). */
+const portOf = (listen: string | undefined): number | undefined => (listen ? splitHostPort(listen)[1] : undefined);
 
 function role(namespace: string, rules: PolicyRule[], labels: Record<string, string>): KubeObject {
   return {

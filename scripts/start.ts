@@ -6,12 +6,13 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection } from '@temporalio/worker';
 import { ConfigError, DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
 import { parseDuration } from '../config/duration.ts';
 import { splitHostPort } from '../config/host-port.ts';
 import { startEnabledFollowers } from '../client/followers.ts';
 import { temporalTarget } from '../config/target.ts';
+import { installRuntime, metricsListen } from '../worker/metrics.ts';
 import { serveWebhooks, webhooksListen } from '../worker/receiver.ts';
 import { createFollowerWorker } from '../worker/worker.ts';
 import { demoWebhookEnv } from './demo-webhooks.ts';
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
     }
   }
 
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'], logger: new DefaultLogger('WARN') });
+  installRuntime(registry, process.env, { shutdownSignals: ['SIGINT', 'SIGTERM'], logger: new DefaultLogger('WARN') });
   const nativeConnection = await NativeConnection.connect({ address: target.address });
   const worker = await createFollowerWorker({ registry, connection: nativeConnection, target });
   const connection = await Connection.connect({ address: target.address });
@@ -88,6 +89,8 @@ async function main(): Promise<void> {
         .join(', ')}${secrets ? ` (secrets unset in the environment are kept in ${secrets.file})` : ''}`,
     );
   }
+  const metrics = metricsListen(registry, process.env);
+  if (metrics) log(`metrics: http://${metrics}/metrics (docs/metrics.md)`);
   const started = await startEnabledFollowers(client, target.taskQueue, registry);
   log(`worker polling ${target.taskQueue}; followers: ${started.map((s) => s.id).join(', ')}`);
   if (uiUrl) log(`Temporal UI: ${uiUrl}/namespaces/${target.namespace}/workflows`);

@@ -1,11 +1,12 @@
 // `npm run worker`: runs a follower worker against the Temporal cluster named in the registry.
 // SIGTERM or SIGINT shuts it down gracefully: in-flight activities get the YAML grace time.
-import { NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { workerKubeAccess } from '../activities/kube/access.ts';
 import { ConfigError, DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
 import { temporalSecurity } from './connection.ts';
 import { serveHealth } from './health.ts';
 import { sdkLogger, workerLog } from './log.ts';
+import { installRuntime, metricsListen } from './metrics.ts';
 import { temporalTarget } from '../config/target.ts';
 import { serveWebhooksConnected, webhooksListen } from './receiver.ts';
 import { createFollowerWorker } from './worker.ts';
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
   const registryFile = process.env.BRANCH_FOLLOWER_REGISTRY ?? process.argv[2] ?? DEFAULT_REGISTRY;
   const registry = loadRegistry(registryFile);
   const target = temporalTarget(registry);
-  Runtime.install({ shutdownSignals: ['SIGTERM', 'SIGINT'], logger: sdkLogger(log) });
+  installRuntime(registry, process.env, { shutdownSignals: ['SIGTERM', 'SIGINT'], logger: sdkLogger(log) });
   const connection = await NativeConnection.connect({ address: target.address, ...temporalSecurity(registry) });
   const kube = workerKubeAccess(process.env);
   // A bundle prebuilt with bundleWorkflowCode (an image build step, the tests) skips bundling at start.
@@ -45,6 +46,8 @@ async function main(): Promise<void> {
       'info',
       `webhooks: listening on ${webhooksListen(registry, process.env)} for ${Object.keys(webhooks.sources).join(', ')}`,
     );
+  const metrics = metricsListen(registry, process.env);
+  if (metrics) log('info', `metrics: serving http://${metrics}/metrics`);
   log(
     'info',
     `worker: polling ${target.taskQueue} on ${target.address} (namespace ${target.namespace}); registry ${registryFile}; kubernetes: ${kube?.source ?? 'none'}`,

@@ -6,10 +6,12 @@
 // nothing a request carries becomes a command argument. 202 is sent before the signals go out.
 import http from 'node:http';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import { Runtime } from '@temporalio/worker';
 import { splitHostPort } from '../config/host-port.ts';
 import type { Registry } from '../config/registry.ts';
 import { refreshSignal, workflowIdFor } from '../contract/messages.ts';
-import { repositoryPath } from '../config/repository-path.ts';
+import { METRICS, type WebhookResult } from '../contract/metrics.ts';
+import { repositoryPath } from '../contract/repository-path.ts';
 import { readWebhook, type SourceKind } from './webhooks.ts';
 
 /** Larger pushes are refused (413): a push event is a few kilobytes, a large one ~100 KB. */
@@ -117,41 +119,73 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
   const abort = new AbortController();
   const inFlight = new Set<Promise<unknown>>();
 
+  const requests = Runtime.instance().metricMeter.createCounter(
+    'branch_follower_webhook_requests_total',
+    undefined,
+    METRICS.branch_follower_webhook_requests_total.help,
+  );
+  /** Answers and counts; a source the registry does not declare is counted as `-` (a path is not a label). */
+  const answer = (
+    res: http.ServerResponse,
+    source: string,
+    result: WebhookResult,
+    status: number,
+    body: Record<string, unknown>,
+    headers?: http.OutgoingHttpHeaders,
+  ): void => {
+    requests.add(1, { source, result });
+    reply(res, status, body, headers);
+  };
+
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const route = /^\/hooks\/([^/?#]+)$/.exec((req.url ?? '').split('?')[0]!);
-    if (!route) return reply(res, 404, { error: 'not found: post to /hooks/<source>' });
+    if (!route) return answer(res, '-', 'notFound', 404, { error: 'not found: post to /hooks/<source>' });
     const id = route[1]!;
     const source = Object.hasOwn(config.sources, id) ? config.sources[id] : undefined;
-    if (!source) return reply(res, 404, { error: `no webhook source ${JSON.stringify(id)}` });
-    if (req.method !== 'POST') return reply(res, 405, { error: 'POST only' }, { allow: 'POST' });
-    if (!buckets.get(id)!.take()) return reply(res, 429, { error: 'too many requests' }, { 'retry-after': '1' });
+    if (!source) return answer(res, '-', 'notFound', 404, { error: `no webhook source ${JSON.stringify(id)}` });
+    if (req.method !== 'POST')
+      return answer(res, id, 'methodNotAllowed', 405, { error: 'POST only' }, { allow: 'POST' });
+    if (!buckets.get(id)!.take())
+      return answer(res, id, 'rateLimited', 429, { error: 'too many requests' }, { 'retry-after': '1' });
     const secret = o.env[source.secretEnv];
     if (!secret)
-      return reply(res, 503, { error: `this worker has no secret for source ${id} (${source.secretEnv} is not set)` });
+      return answer(res, id, 'noSecret', 503, {
+        error: `this worker has no secret for source ${id} (${source.secretEnv} is not set)`,
+      });
     const body = await readBody(req);
     if (!body) {
-      reply(res, 413, { error: `the body is larger than ${MAX_BODY_BYTES} bytes` }, { connection: 'close' });
+      answer(
+        res,
+        id,
+        'tooLarge',
+        413,
+        { error: `the body is larger than ${MAX_BODY_BYTES} bytes` },
+        { connection: 'close' },
+      );
       req.destroy();
       return;
     }
     const verdict = readWebhook(source.kind as SourceKind, req.headers, body, secret);
     switch (verdict.kind) {
       case 'unauthorized':
-        return reply(res, 401, { error: 'the signature does not match' });
+        return answer(res, id, 'unauthorized', 401, { error: 'the signature does not match' });
       case 'malformed':
-        return reply(res, 400, { error: verdict.why });
+        return answer(res, id, 'badRequest', 400, { error: verdict.why });
       case 'ignored':
-        return reply(res, 202, { ignored: verdict.why });
+        return answer(res, id, 'ignored', 202, { ignored: verdict.why });
     }
     if (verdict.delivery !== undefined && !deliveries.first(`${id}/${verdict.delivery}`)) {
-      return reply(res, 202, { duplicate: verdict.delivery });
+      return answer(res, id, 'duplicate', 202, { duplicate: verdict.delivery });
     }
     const followers = followersOf(routes, verdict.repository, verdict.branch);
     if (!followers.length) {
       o.log(`webhook ${id}: no follower follows ${verdict.repository}@${verdict.branch}`);
-      return reply(res, 202, { followers, reason: `no follower follows ${verdict.repository}@${verdict.branch}` });
+      return answer(res, id, 'noFollower', 202, {
+        followers,
+        reason: `no follower follows ${verdict.repository}@${verdict.branch}`,
+      });
     }
-    reply(res, 202, { followers });
+    answer(res, id, 'accepted', 202, { followers });
     const sending = Promise.all(
       followers.map((f) =>
         o.client
@@ -170,7 +204,7 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       o.log(`webhook: ${(err as Error).message}`);
-      if (!res.headersSent) reply(res, 500, { error: 'internal error' });
+      if (!res.headersSent) answer(res, '-', 'error', 500, { error: 'internal error' });
     });
   });
   const [host, port] = splitHostPort(webhooksListen(o.registry, o.env)!);

@@ -12,6 +12,7 @@ import {
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -38,9 +39,12 @@ import type { FollowerSpec } from '../contract/spec.ts';
 import { inFlightOf, type FollowerState, type FollowerView } from '../contract/state.ts';
 import { initialState, nextAction, reduce, type FollowerEvent } from '../core/decide.ts';
 import { followerDetails } from '../core/details.ts';
+import { happenings } from '../core/happenings.ts';
+import { sinkTakes, type Notice, type Sink } from '../contract/notify.ts';
 import { followerLoopV1 } from './legacy/follower-v1.ts';
 import { migrateV1 } from './legacy/migrate.ts';
 import { isStateV1 } from './legacy/state-v1.ts';
+import { noticesOf, phaseReporter, recordMetrics } from './outward.ts';
 import { projectionEntry } from './projection.ts';
 
 // Every call passes its own options (timeouts come from the spec); these are only the fallback.
@@ -80,6 +84,14 @@ const PUSH_SHA_HINT = 'push-sha-hint';
  * tasks made live and replay decide differently.
  */
 const SUGGESTION_AFTER_TIMER = 'continue-as-new-suggestion-after-timer';
+/**
+ * Workflow versioning: a follower with `notify` sinks schedules a notification activity for each
+ * thing its sinks are told, and continues as new only when none is in flight.
+ */
+const NOTIFICATIONS = 'notifications';
+/** A sink gets this long, retries included, to take a notice; each try gets NOTICE_TRY. */
+const NOTICE_DEADLINE = '10 minutes';
+const NOTICE_TRY = '30 seconds';
 
 export async function followerWorkflow(input: FollowerWorkflowInput): Promise<void> {
   if (patched(DECISION_CORE_V2)) {
@@ -124,14 +136,54 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
   // and a patch is recognised on replay only in the task that recorded it.
   const pushShaHints = patched(PUSH_SHA_HINT);
   const suggestionAfterTimerOnly = patched(SUGGESTION_AFTER_TIMER);
+  const notifies = patched(NOTIFICATIONS);
   let clock = patched(RECORDED_CLOCK) ? await readClock() : Date.now();
   /** Moves the decision clock to a recorded time (never back). */
   const reached = (at: number | undefined): void => {
     if (at !== undefined && at > clock) clock = at;
   };
   const now = (): number => (patched(RECORDED_CLOCK) ? clock : Date.now());
+  const reportPhase = phaseReporter(initialSpec.id);
+  let deliveries = 0;
+  /** Sent beside the deploy, never awaited by it: the result lands in the state when it comes. */
+  const deliver = (sink: Sink, notice: Notice): void => {
+    deliveries++;
+    const done = (ok: boolean, at: number, message: string): void =>
+      apply({
+        type: 'notified',
+        delivery: { sink: sink.id, ok, at, notice: notice.type, ...(notice.sha ? { sha: notice.sha } : {}), message },
+      });
+    acts.notify
+      .executeWithOptions(
+        {
+          startToCloseTimeout: NOTICE_TRY,
+          scheduleToCloseTimeout: NOTICE_DEADLINE,
+          retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+          summary: `notify ${sink.id}: ${notice.type}${notice.sha ? ` ${short(notice.sha)}` : ''}`,
+        },
+        [{ sink, notice }],
+      )
+      .then(
+        (res) => done(true, res.at ?? now(), res.message),
+        (err: unknown) => {
+          // Out of time (NOTICE_DEADLINE): what the last try said is the timeout's cause.
+          const last = err instanceof ActivityFailure && err.cause instanceof TimeoutFailure ? err.cause.cause : err;
+          const f = failureOf(last ?? err);
+          done(false, f.at ?? now(), f.message);
+        },
+      )
+      .finally(() => deliveries--);
+  };
   const apply = (event: FollowerEvent): void => {
+    const before = state;
     state = reduce(state, event, now(), spec);
+    reportPhase(state);
+    const happened = happenings(before, state);
+    if (!happened.length) return;
+    recordMetrics(spec, happened);
+    if (notifies)
+      for (const notice of noticesOf(spec, state, happened, workflowInfo().namespace))
+        for (const sink of spec.notify?.sinks ?? []) if (sinkTakes(sink, notice)) deliver(sink, notice);
   };
   /** A signal's event, as the code that recorded the run applied it. */
   const applySignal = (event: FollowerEvent): void =>
@@ -300,10 +352,11 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
 
     const suggested = workflowInfo().continueAsNewSuggested && (timerFired || !suggestionAfterTimerOnly);
     const due = suggested || iteration + 1 >= spec.loop.continueAsNewAfter;
-    if (due && action.kind === 'wait') {
+    // A delivery in flight would be dropped with this run: the next wait continues as new instead.
+    if (due && action.kind === 'wait' && deliveries === 0) {
       await condition(allHandlersFinished);
       for (const event of inbox.splice(0)) applySignal(event);
-      await continueAsNew<typeof followerWorkflow>({ spec: nextSpec ?? spec, state });
+      if (deliveries === 0) await continueAsNew<typeof followerWorkflow>({ spec: nextSpec ?? spec, state });
     }
   }
 }

@@ -2,9 +2,10 @@
 // next drill-down commands.
 import { splitHostPort } from '../../config/host-port.ts';
 import { DEFAULT_REGISTRY, type Registry } from '../../config/registry.ts';
-import { repositoryPath } from '../../config/repository-path.ts';
+import { repositoryPath } from '../../contract/repository-path.ts';
 import { MISSED_KEPT_MS } from '../../core/decide.ts';
 import { formatDuration } from '../../contract/format.ts';
+import type { Delivery, SinkKind } from '../../contract/notify.ts';
 import { watcherIdFor, watcherStateQuery, workflowIdFor } from '../../contract/messages.ts';
 import type { ClusterStatus, KubeTarget } from '../cluster.ts';
 import { controllerInfo, findSpec, runningState, uiLink, type ControllerInfo, type Ctx } from '../context.ts';
@@ -41,6 +42,7 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
         ]);
         const now = Date.now();
         const missed = missedWebhooks(rows, now);
+        const sinks = sinkStatus(ctx.registry, rows);
         emit(
           io,
           format,
@@ -49,6 +51,7 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
             ...(cluster ? { cluster } : {}),
             ...(watchers.length ? { watchers } : {}),
             ...(receiver ? { webhooks: { ...receiver, missed } } : {}),
+            ...(sinks.length ? { notify: sinks } : {}),
             followers: rows.map((r) => ({
               id: r.spec.id,
               enabled: r.enabled,
@@ -62,6 +65,7 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
               '',
               controllerLine(info),
               ...(receiver ? [webhookLine(receiver, missed)] : []),
+              ...sinkLines(sinks),
               ...watcherLines(watchers, now),
               ...(cluster ? [clusterLine(cluster)] : []),
               '',
@@ -128,6 +132,41 @@ function webhookLine(receiver: ReceiverStatus, missed: Record<string, number>): 
       ? ledger.map(([repo, n]) => `${repo}: ${n} move(s) found by reading that no webhook announced in 24 h`).join('; ')
       : 'no move in 24 h went unannounced')
   );
+}
+
+interface SinkStatus {
+  id: string;
+  kind: SinkKind;
+  /** The enabled followers that notify it. */
+  followers: string[];
+  /** The latest delivery among them. */
+  last?: Delivery & { follower: string };
+}
+
+/** Each sink of the registry's `notify:`, with its latest delivery as the followers' states record it. */
+function sinkStatus(registry: Registry, rows: StatusRow[]): SinkStatus[] {
+  return registry.sinks.map(({ id, kind }) => {
+    const users = rows.filter((r) => r.spec.notify?.sinks.some((s) => s.id === id));
+    const deliveries = users.flatMap((r) =>
+      (r.state?.deliveries ?? []).filter((d) => d.sink === id).map((d) => ({ ...d, follower: r.spec.id })),
+    );
+    const last = deliveries.sort((a, b) => b.at - a.at)[0];
+    return { id, kind, followers: users.map((r) => r.spec.id), ...(last ? { last } : {}) };
+  });
+}
+
+function sinkLines(sinks: SinkStatus[]): string[] {
+  if (!sinks.length) return [];
+  return [
+    'notify:',
+    ...sinks.map((s) => {
+      const d = s.last;
+      const last = !d
+        ? 'nothing sent yet'
+        : `${d.ok ? 'delivered' : 'FAILED'} ${d.notice}${d.sha ? ` ${shortSha(d.sha)}` : ''} of ${d.follower} at ${when(d.at)}: ${d.message}`;
+      return `  ${s.id} (${s.kind}, ${s.followers.length ? s.followers.join(', ') : 'no follower'}): ${last}`;
+    }),
+  ];
 }
 
 interface WatcherStatus {

@@ -26,7 +26,13 @@ async function prepare(): Promise<{ registry: string; address: string; triggersL
   });
   const file = path.join(dir, 'config', 'cicd-branch-followers.yaml');
   const doc = YAML.parse(readFileSync(file, 'utf8'));
-  const [tPort, uiPort, gitPort, hookPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [tPort, uiPort, gitPort, hookPort, metricsPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const address = `127.0.0.1:${tPort}`;
   doc.controller.temporal.address = address;
   doc.controller.temporal.uiUrl = `http://127.0.0.1:${uiPort}`;
@@ -39,6 +45,7 @@ async function prepare(): Promise<{ registry: string; address: string; triggersL
     },
   };
   doc.controller.webhooks.listen = `127.0.0.1:${hookPort}`;
+  doc.controller.metrics.listen = `127.0.0.1:${metricsPort}`;
   // Only a webhook can make a follower read the mirror again within the test.
   doc.defaults.pollInterval = '1h';
   for (const f of doc.followers) {

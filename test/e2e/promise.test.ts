@@ -341,6 +341,7 @@ describe('running followers keep running across the upgrade', () => {
       'decision-core-v2',
       'push-sha-hint',
       'continue-as-new-suggestion-after-timer',
+      'notifications',
       'recorded-clock',
     ]);
     h.recordHistory('app', 'upgraded-from-v1', upgradedRun);

@@ -72,6 +72,10 @@ export interface HarnessOptions {
   files?: Record<string, string>;
   /** controller.webhooks, as written. */
   webhooks?: Record<string, unknown>;
+  /** controller.metrics, as written. */
+  metrics?: Record<string, unknown>;
+  /** The registry's notify: sinks, as written (followers pick them with `yaml: { notify: [...] }`). */
+  notify?: Record<string, unknown>;
 }
 
 let runtimeInstalled = false;
@@ -165,6 +169,7 @@ export class Harness {
           ? { kubernetes: deepMerge(this.kubernetesDefaults(), o.kubernetes === true ? {} : o.kubernetes) }
           : {}),
         ...(o.webhooks ? { webhooks: o.webhooks } : {}),
+        ...(o.metrics ? { metrics: o.metrics } : {}),
       },
       defaults: deepMerge(
         {
@@ -191,6 +196,7 @@ export class Harness {
         closeout: { check: 'ready' },
         ...f.yaml,
       })),
+      ...(o.notify ? { notify: o.notify } : {}),
     };
     writeFileSync(this.registryFile, YAML.stringify(doc));
   }

@@ -10,6 +10,7 @@ import { CODES } from '../../contract/codes.ts';
 import type { FollowerSpec } from '../../contract/spec.ts';
 import type { FollowerState } from '../../contract/state.ts';
 import { initialState, nextAction, reduce, type FollowerEvent } from '../../core/decide.ts';
+import { happenings, type Happening } from '../../core/happenings.ts';
 import { triggerIdFor } from '../../activities/trigger-key.ts';
 
 export type JobOutcome = 'succeed' | 'failRetryable' | 'failTerminal';
@@ -103,6 +104,8 @@ export class World {
   private readonly inTransit: { at: number; event: FollowerEvent }[] = [];
   /** Violations found while driving (checked by the properties at the end). */
   readonly violations: string[] = [];
+  /** What the follower told the outside world (its metrics and notices are drawn from these). */
+  readonly happened: Happening[] = [];
   /** Per sha: the world gave a reason to fail it (a failed, cancelled or over-budget job, an adapter or status fault). */
   readonly trouble = new Set<string>();
 
@@ -206,7 +209,9 @@ export class World {
   // ---------------------------------------------------------------- the workflow, as follower.ts drives it
 
   private apply(e: FollowerEvent): void {
+    const before = this.state;
     this.state = reduce(this.state, e, this.now, this.spec);
+    this.happened.push(...happenings(before, this.state));
   }
 
   /** Runs the follower until it would sleep past `until`, then lets the clock reach `until`. */
@@ -499,6 +504,7 @@ export class World {
     }
     // Within one stretch of the head on a sha, without an operator's redeploy, at most maxAttempts fires.
     this.checkAttempts(v);
+    this.checkHappenings(v);
     if (!opts.resume && this.paused) {
       if (!(s.phase === 'Blocked' && s.code === 'Paused')) v.push(`paused at rest but shows ${s.phase} ${s.code}`);
       return v;
@@ -535,6 +541,29 @@ export class World {
       v.push(`at rest in ${s.phase} ${s.code}: ${s.message} (runtime ${runtime.phase} on ${last?.sha.slice(0, 8)})`);
     }
     return v;
+  }
+
+  /** What the follower reported outside agrees with the runtime's log and its own record: each thing once. */
+  private checkHappenings(v: string[]): void {
+    const firedBySha = new Map<string, number>();
+    for (const h of this.happened) if (h.kind === 'fired') firedBySha.set(h.sha, (firedBySha.get(h.sha) ?? 0) + 1);
+    for (const [sha, n] of firedBySha) {
+      const accepted = this.accepted.filter((a) => a.sha === sha).length;
+      if (n > accepted) v.push(`reported ${n} fire(s) of ${sha.slice(0, 8)}; the runtime accepted ${accepted}`);
+    }
+    const ended = new Set<string>();
+    for (const h of this.happened) {
+      if (h.kind !== 'ended') continue;
+      const key = `${h.sha}@${h.result.at}/${h.result.code}`;
+      if (ended.has(key)) v.push(`reported the end of ${key} twice`);
+      ended.add(key);
+    }
+    for (const r of this.state.shas)
+      if (r.result && !ended.has(`${r.sha}@${r.result.at}/${r.result.code}`))
+        v.push(`never reported the end of ${r.sha.slice(0, 8)} (${r.result.code})`);
+    const missed = this.happened.filter((h) => h.kind === 'missedWebhook').length;
+    if (missed < (this.state.missedWebhooks ?? []).length)
+      v.push(`reported ${missed} missed webhook(s); the ledger holds ${this.state.missedWebhooks!.length}`);
   }
 
   private checkAttempts(v: string[]): void {

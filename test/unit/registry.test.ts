@@ -114,7 +114,7 @@ describe('registry: bad input is refused with file:line:column, YAML path and hi
       column: 5,
       message: 'unknown key "enabeld"',
     });
-    expect(issues[0]!.hint).toBe('keys allowed here: pollInterval, quietPeriod, retry'); // the keys not already there
+    expect(issues[0]!.hint).toBe('keys allowed here: pollInterval, quietPeriod, retry, notify'); // the keys not already there
   });
 
   it('wrong types name the path', () => {
