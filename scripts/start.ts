@@ -15,6 +15,7 @@ import { temporalTarget } from '../config/target.ts';
 import { installRuntime, metricsListen } from '../worker/metrics.ts';
 import { serveWebhooks, webhooksListen } from '../worker/receiver.ts';
 import { createFollowerWorker } from '../worker/worker.ts';
+import { serveDemoEvents } from './demo-events.ts';
 import { demoWebhookEnv } from './demo-webhooks.ts';
 import { stateQuery, workflowIdFor } from '../contract/messages.ts';
 import type { FollowerView } from '../contract/state.ts';
@@ -70,6 +71,9 @@ async function main(): Promise<void> {
   }
 
   installRuntime(registry, process.env, { shutdownSignals: ['SIGINT', 'SIGTERM'], logger: new DefaultLogger('WARN') });
+  // Before the worker starts: its activities read the sinks' URLs from this environment.
+  const events = embedded ? await serveDemoEvents(registry, process.env, (line) => log(`[events] ${line}`)) : undefined;
+  if (events) stops.unshift(() => events.close());
   const nativeConnection = await NativeConnection.connect({ address: target.address });
   const worker = await createFollowerWorker({ registry, connection: nativeConnection, target });
   const connection = await Connection.connect({ address: target.address });
@@ -89,6 +93,10 @@ async function main(): Promise<void> {
         .join(', ')}${secrets ? ` (secrets unset in the environment are kept in ${secrets.file})` : ''}`,
     );
   }
+  if (events)
+    log(
+      `notifications: CloudEvents for ${events.envs.join(', ')} received here at ${events.url} and printed as [events]`,
+    );
   const metrics = metricsListen(registry, process.env);
   if (metrics) log(`metrics: http://${metrics}/metrics (docs/metrics.md)`);
   const started = await startEnabledFollowers(client, target.taskQueue, registry);

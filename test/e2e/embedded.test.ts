@@ -117,6 +117,18 @@ describe('npm start (the embedded default)', () => {
       );
     const before = await runIds();
     await connection.close();
+    // Each deploy the runtime logged is told to the registry's CloudEvents sink, which `npm start`
+    // receives itself and prints (parsed by the cloudevents SDK).
+    const told = (log: string, id: string) => {
+      const sha = readFileSync(log, 'utf8').trim().split('\n').at(-1)!.split(' ')[2]!;
+      return `[events] ${id} succeeded ${sha.slice(0, 12)} (ClosedOut) ← dev.branch-follower.succeeded`;
+    };
+    await until(
+      'each deploy told to the local CloudEvents sink',
+      () => SEED_FOLLOWERS.every((id, i) => first.output().includes(told(triggersLogs[i]!, id))),
+      first.output,
+      60_000,
+    );
     expect(await stop(first), first.output()).toBe(0);
     const triggered = triggersLogs.map((f) => readFileSync(f, 'utf8').trim().split('\n'));
     expect(triggered.map((lines) => lines.length)).toEqual([1, 1, 1]);

@@ -82,6 +82,10 @@ describe('render: the worker Deployment', () => {
         valueFrom: { secretKeyRef: { name: 'git-webhooks', key: 'github' } },
       },
       {
+        name: 'BRANCH_FOLLOWER_EVENTS_URL',
+        valueFrom: { secretKeyRef: { name: 'branch-follower-events', key: 'url' } },
+      },
+      {
         name: 'BRANCH_FOLLOWER_FINGERPRINT_KEY',
         valueFrom: { secretKeyRef: { name: 'branch-follower-fingerprint', key: 'key' } },
       },
@@ -394,5 +398,44 @@ describe('render: the push webhook receiver', () => {
     const container = deployment.spec.template.spec.containers[0];
     expect(container.env).toContainEqual({ name: 'BRANCH_FOLLOWER_WEBHOOKS_LISTEN', value: '0.0.0.0:9480' });
     expect(container.ports).toContainEqual({ name: 'webhooks', containerPort: 9480 });
+  });
+});
+
+describe('render: metrics and notification sinks', () => {
+  it('exposes /metrics on every address in the pod, as a named port the pod annotations point scrapers at', () => {
+    const deployment = find(
+      renderObjects(registryWith((doc) => (doc.controller.metrics = { listen: '127.0.0.1:9464' }))),
+      'Deployment',
+    )[0] as any;
+    const container = deployment.spec.template.spec.containers[0];
+    expect(container.env).toContainEqual({ name: 'BRANCH_FOLLOWER_METRICS_LISTEN', value: '0.0.0.0:9464' });
+    expect(container.ports).toContainEqual({ name: 'metrics', containerPort: 9464 });
+    expect(deployment.spec.template.metadata.annotations).toMatchObject({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '9464',
+      'prometheus.io/path': '/metrics',
+    });
+  });
+
+  it('opens no metrics port and adds no annotation without controller.metrics', () => {
+    const deployment = find(
+      renderObjects(registryWith((doc) => delete doc.controller.metrics)),
+      'Deployment',
+    )[0] as any;
+    expect(deployment.spec.template.spec.containers[0].ports.map((p: any) => p.name)).not.toContain('metrics');
+    expect(Object.keys(deployment.spec.template.metadata.annotations)).toEqual(['branch-follower.dev/registry-sha256']);
+  });
+
+  it('refuses a sink token the cluster has no source for, and a follower naming an unknown sink', () => {
+    expect(() =>
+      registryWith((doc) => {
+        doc.notify.commits = { kind: 'github-status', tokenEnv: 'GITHUB_STATUS_TOKEN' };
+      }),
+    ).toThrow(/notify\.commits\.tokenEnv: GITHUB_STATUS_TOKEN has no source in the cluster/);
+    expect(() =>
+      registryWith((doc) => {
+        doc.followers[0].notify = ['events', 'nope'];
+      }),
+    ).toThrow(/followers\[0\]\.notify\[1\]: unknown notification sink "nope"/);
   });
 });

@@ -398,6 +398,71 @@ describe('mirror credentials (source.auth)', () => {
   });
 });
 
+describe('notification sinks (notify:)', () => {
+  const withSinks = (sinks: Record<string, unknown>, notify: string[]) => (doc: any) => {
+    doc.notify = sinks;
+    doc.followers[0].notify = notify;
+  };
+
+  it('resolves the sinks a follower names into its spec: variable names, never values; GitHub by default', () => {
+    const doc = YAML.parse(BASE);
+    withSinks(
+      {
+        bus: { kind: 'cloudevents', url: 'https://events.example/in', bearerTokenEnv: 'BUS_TOKEN' },
+        team: { kind: 'chat', urlEnv: 'CHAT_URL' },
+        commits: { kind: 'github-status', tokenEnv: 'GH_TOKEN' },
+        gitea: {
+          kind: 'gitea-status',
+          apiUrl: 'https://gitea.example/api/v1/',
+          tokenEnv: 'GITEA_TOKEN',
+          repository: 'org/app',
+        },
+      },
+      ['team', 'commits', 'gitea'],
+    )(doc);
+    doc.controller.temporal.uiUrl = 'https://temporal.example';
+    const reg = loadRegistry(writeRegistry(YAML.stringify(doc)));
+    expect(reg.sinks.map((s) => s.id)).toEqual(['bus', 'team', 'commits', 'gitea']);
+    expect(reg.followers[0]!.spec.notify).toEqual({
+      sinks: [
+        { id: 'team', kind: 'chat', url: { env: 'CHAT_URL' } },
+        { id: 'commits', kind: 'github-status', apiUrl: 'https://api.github.com', tokenEnv: 'GH_TOKEN' },
+        {
+          id: 'gitea',
+          kind: 'gitea-status',
+          apiUrl: 'https://gitea.example/api/v1',
+          tokenEnv: 'GITEA_TOKEN',
+          repository: 'org/app',
+        },
+      ],
+      temporalUiUrl: 'https://temporal.example',
+    });
+    expect(reg.followers[1]?.spec.notify).toBeUndefined();
+  });
+
+  it('refuses a sink with both or neither of url and urlEnv, a Gitea sink without its API, and an unknown sink', () => {
+    const malformed = issuesFor(
+      withSinks(
+        {
+          both: { kind: 'chat', url: 'https://chat.example/hook', urlEnv: 'CHAT_URL' },
+          neither: { kind: 'cloudevents' },
+          gitea: { kind: 'gitea-status', tokenEnv: 'GITEA_TOKEN' },
+        },
+        ['both'],
+      ),
+    );
+    expect(malformed.map((i) => [i.path, i.message])).toEqual([
+      ['notify.both.url', 'write url: <https://…> or urlEnv: <VARIABLE> (one of them)'],
+      ['notify.neither.url', 'write url: <https://…> or urlEnv: <VARIABLE> (one of them)'],
+      ['notify.gitea.apiUrl', 'missing required key "apiUrl"'],
+    ]);
+    const unknown = issuesFor(withSinks({ team: { kind: 'chat', urlEnv: 'CHAT_URL' } }, ['team', 'missing']));
+    expect(unknown.map((i) => [i.path, i.message, i.hint])).toEqual([
+      ['followers[0].notify[1]', 'unknown notification sink "missing"', 'declared sinks: team'],
+    ]);
+  });
+});
+
 describe('durations and ref names', () => {
   it('parses Go-style durations from milliseconds up, compound and fractional, and refuses anything else', () => {
     expect(['500ms', '15s', '2m', '1h', '1m30s', '1h2m3s4ms', '1.5s', '0.5h', '0s'].map(parseDuration)).toEqual([
