@@ -86,7 +86,9 @@ const PUSH_SHA_HINT = 'push-sha-hint';
 const SUGGESTION_AFTER_TIMER = 'continue-as-new-suggestion-after-timer';
 /**
  * Workflow versioning: a follower with `notify` sinks schedules a notification activity for each
- * thing its sinks are told, and continues as new only when none is in flight.
+ * thing its sinks are told, and continues as new only when none is in flight. Asked when a run
+ * starts and, in a run recorded before it, again after each fired timer (code there runs in the
+ * same workflow task live and on replay), so running followers start notifying within one wait.
  */
 const NOTIFICATIONS = 'notifications';
 /** A sink gets this long, retries included, to take a notice; each try gets NOTICE_TRY. */
@@ -136,7 +138,7 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
   // and a patch is recognised on replay only in the task that recorded it.
   const pushShaHints = patched(PUSH_SHA_HINT);
   const suggestionAfterTimerOnly = patched(SUGGESTION_AFTER_TIMER);
-  const notifies = patched(NOTIFICATIONS);
+  let notifies = patched(NOTIFICATIONS);
   let clock = patched(RECORDED_CLOCK) ? await readClock() : Date.now();
   /** Moves the decision clock to a recorded time (never back). */
   const reached = (at: number | undefined): void => {
@@ -350,6 +352,7 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
       }
     }
 
+    if (timerFired && !notifies) notifies = patched(NOTIFICATIONS);
     const suggested = workflowInfo().continueAsNewSuggested && (timerFired || !suggestionAfterTimerOnly);
     const due = suggested || iteration + 1 >= spec.loop.continueAsNewAfter;
     // A delivery in flight would be dropped with this run: the next wait continues as new instead.

@@ -12,9 +12,10 @@ import { freePort } from '../../scripts/git-mirror.ts';
 import { shortSha } from '../../contract/format.ts';
 import { workflowIdFor } from '../../contract/messages.ts';
 import type { Notice } from '../../contract/notify.ts';
-import { Harness, REPO } from '../support/harness.ts';
+import { Harness, patchesIn, REPO } from '../support/harness.ts';
 import { until } from '../support/kube-cluster.ts';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus.ts';
+import { preNotificationsBundle } from '../support/v1-bundle.ts';
 
 const CHAT_PATH = '/chat/T0-a-chat-secret-in-the-url';
 const TOKEN = 'gitea-token-not-for-your-eyes';
@@ -230,5 +231,38 @@ describe('events out', () => {
       expect(history).not.toContain(secret);
       expect(output()).not.toContain(secret);
     }
+  });
+
+  it('a follower started before notifications begins telling its sinks after its next fired timer, and its run replays', async () => {
+    sinks = await startSinks();
+    h = await Harness.create({
+      lanes: { a: { deployMs: 300 } },
+      followers: [{ name: 'app', lane: 'a', yaml: { notify: ['bus'] } }],
+      notify: { bus: { kind: 'cloudevents', url: `${sinks.url}/events` } },
+    });
+    await h.startWorker({ bundlePath: await preNotificationsBundle() });
+    await h.startFollowers();
+    const first = await h.waitFor('app', 'the first head deployed by the old release', (v) => v.phase === 'Succeeded');
+    const run = (await h.handle('app').describe()).runId;
+    await h.stopWorker();
+    expect(patchesIn(h.historyJson('app', run))).not.toContain('notifications');
+
+    await h.startWorker();
+    const pushed = h.push('main', 'deployed by this release');
+    await h.waitFor('app', 'the pushed head deployed', (v) => v.lastSucceededSha === pushed);
+    await until(
+      async () => sinks!.received.events.some((e) => e.type === 'dev.branch-follower.succeeded'),
+      30_000,
+      () => `CloudEvents received: ${sinks!.received.events.map((e) => `${e.type} ${e.subject}`).join(', ')}`,
+    );
+    // Told of what this release did, nothing of what the old one did; the same run throughout.
+    expect(sinks.received.events.map((e) => [e.type, e.subject])).toEqual([
+      ['dev.branch-follower.triggered', pushed],
+      ['dev.branch-follower.succeeded', pushed],
+    ]);
+    expect(first.lastSucceededSha).not.toBe(pushed);
+    expect((await h.handle('app').describe()).runId).toBe(run);
+    expect(patchesIn(h.historyJson('app', run))).toContain('notifications');
+    // h.close() replays the run, recorded by both releases, with this one (test/support/replay-check.ts).
   });
 });

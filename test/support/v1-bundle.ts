@@ -1,6 +1,6 @@
-// The workflow bundle as released before the decision core v2, built from git: the "old worker"
-// of the upgrade tests. Its workflows/ is extracted from the last commit before v2 into .data/
-// (inside the repository, so its imports resolve from node_modules) and bundled once.
+// Workflow bundles as released before, built from git: the "old workers" of the upgrade tests.
+// The code is extracted from a past commit into .data/ (inside the repository, so its imports
+// resolve from node_modules) and bundled once.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,17 +10,27 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 export const PRE_V2_COMMIT = '9e27fe5';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-export async function v1WorkflowBundle(): Promise<string> {
-  const dir = path.join(ROOT, '.data', `workflows-${PRE_V2_COMMIT}`);
+export const v1WorkflowBundle = (): Promise<string> => workflowBundleAt(PRE_V2_COMMIT, ['workflows']);
+
+/** The last commit before followers sent notifications (patched('notifications')). */
+export const PRE_NOTIFICATIONS_COMMIT = 'e301685';
+
+/** The workflows as released at PRE_NOTIFICATIONS_COMMIT, with the core and contract they were built on. */
+export const preNotificationsBundle = (): Promise<string> =>
+  workflowBundleAt(PRE_NOTIFICATIONS_COMMIT, ['workflows', 'core', 'contract']);
+
+/** The workflow bundle of `dirs` as they were at `commit`, extracted into .data/ and bundled once. */
+async function workflowBundleAt(commit: string, dirs: string[]): Promise<string> {
+  const dir = path.join(ROOT, '.data', `workflows-${commit}`);
   const bundle = path.join(dir, 'bundle.js');
   if (existsSync(bundle)) return bundle;
   mkdirSync(dir, { recursive: true });
   let archive: Buffer;
   try {
-    archive = execFileSync('git', ['-C', ROOT, 'archive', PRE_V2_COMMIT, 'workflows'], { maxBuffer: 64 << 20 });
+    archive = execFileSync('git', ['-C', ROOT, 'archive', commit, ...dirs], { maxBuffer: 64 << 20 });
   } catch (err) {
     throw new Error(
-      `the upgrade tests build the pre-v2 workflows from git commit ${PRE_V2_COMMIT}, which this clone lacks (a shallow clone?): ${(err as Error).message}`,
+      `the upgrade tests build older workflows from git commit ${commit}, which this clone lacks (a shallow clone?): ${(err as Error).message}`,
     );
   }
   execFileSync('tar', ['-x', '-C', dir], { input: archive });
