@@ -72,7 +72,9 @@ async function main(): Promise<void> {
 
   installRuntime(registry, process.env, { shutdownSignals: ['SIGINT', 'SIGTERM'], logger: new DefaultLogger('WARN') });
   // Before the worker starts: its activities read the sinks' URLs from this environment.
-  const events = embedded ? await serveDemoEvents(registry, process.env, (line) => log(`[events] ${line}`)) : undefined;
+  const events = embedded
+    ? await serveDemoEvents(registry, process.env, (line) => console.log(`[events] ${line}`))
+    : undefined;
   if (events) stops.unshift(() => events.close());
   const nativeConnection = await NativeConnection.connect({ address: target.address });
   const worker = await createFollowerWorker({ registry, connection: nativeConnection, target });
@@ -132,14 +134,17 @@ async function main(): Promise<void> {
  */
 function watchPhases(client: Client, ids: string[]): { stop(): Promise<void> } {
   const last = new Map<string, string>();
-  const abort = new AbortController();
+  let stopped = false;
+  // A signal per look: the client never removes the listener it adds to a signal.
+  let abort = new AbortController();
   let tick: Promise<void> | undefined; // the look in progress; a slow one is not overlapped
   const timer = setInterval(() => {
     tick ??= look().finally(() => (tick = undefined));
   }, 1000);
   const look = async () => {
+    abort = new AbortController();
     for (const id of ids) {
-      if (abort.signal.aborted) return;
+      if (stopped) return;
       try {
         const handle = client.workflow.getHandle(workflowIdFor(id));
         const v: FollowerView = await client.withAbortSignal(abort.signal, () => handle.query(stateQuery));
@@ -156,6 +161,7 @@ function watchPhases(client: Client, ids: string[]): { stop(): Promise<void> } {
   return {
     async stop() {
       clearInterval(timer);
+      stopped = true;
       abort.abort();
       await tick;
     },

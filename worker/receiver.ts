@@ -116,8 +116,8 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
   const buckets = new Map(Object.keys(config.sources).map((id) => [id, new TokenBucket()]));
   const deliveries = new Deliveries();
   const routes = routesOf(o.registry);
-  const abort = new AbortController();
-  const inFlight = new Set<Promise<unknown>>();
+  /** The refreshes still being sent, each with its own signal: the client never lets go of a signal it was given. */
+  const inFlight = new Map<Promise<unknown>, AbortController>();
 
   const requests = Runtime.instance().metricMeter.createCounter(
     'branch_follower_webhook_requests_total',
@@ -186,6 +186,7 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
       });
     }
     answer(res, id, 'accepted', 202, { followers });
+    const abort = new AbortController();
     const sending = Promise.all(
       followers.map((f) =>
         o.client
@@ -197,7 +198,7 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
           .catch((err: unknown) => o.log(`webhook ${id}: refresh of ${f} not sent: ${(err as Error).message}`)),
       ),
     );
-    inFlight.add(sending);
+    inFlight.set(sending, abort);
     await sending.finally(() => inFlight.delete(sending));
   };
 
@@ -214,8 +215,8 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
       resolve({
         async close() {
           server.close();
-          abort.abort();
-          await Promise.all(inFlight);
+          for (const abort of inFlight.values()) abort.abort();
+          await Promise.all(inFlight.keys());
         },
       }),
     );
