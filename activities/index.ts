@@ -6,13 +6,14 @@ import type { MetricCounter } from '@temporalio/common';
 import type { RuntimeStatus, TriggerResult } from '../contract/adapter.ts';
 import type { Stamped } from '../contract/messages.ts';
 import { METRICS } from '../contract/metrics.ts';
+import type { Outgoing } from '../contract/notify.ts';
 import type { CloseoutSpec, KubeAdapterSpec } from '../contract/spec.ts';
 import { adapterCancel, adapterStatus, adapterTrigger, type AdapterCall, type AdapterContext } from './adapter.ts';
 import type { KubeAccess } from './kube/access.ts';
 import { objectCheck } from './kube/checks.ts';
 import { projectState, type ProjectionInput, type ProjectionResult } from './kube/projection.ts';
 import { cancelRun, runStatus, triggerRun } from './kube/runs.ts';
-import { deliver, type DeliveryResult, type NotifyInput } from './notify.ts';
+import { deliver, type DeliveryResult } from './notify.ts';
 import { readBranchHead, readBranchHeads, type HeadsInput, type ObserveInput } from './observe.ts';
 
 export type { AdapterCall } from './adapter.ts';
@@ -35,8 +36,6 @@ export interface TriggerInput {
   /** An earlier try of this key may have reached the runtime (absent before the decision core v2). */
   maybeFired?: boolean;
 }
-
-const NOTIFICATIONS_METRIC = 'branch_follower_notifications_total';
 
 /** Writes racing on the state ConfigMap settle in a few tries; past this something is wrong. */
 const MAX_PROJECTION_CONFLICTS = 10;
@@ -110,17 +109,17 @@ export function createActivities(deps: ActivityDeps) {
       return { at: Date.now() };
     },
     /** One notice to one sink; Temporal's retry policy retries what the sink may take later (activities/notify.ts). */
-    async notify({ sink, notice }: NotifyInput): Promise<Stamped<DeliveryResult>> {
+    async notify({ sink, notice }: Outgoing): Promise<Stamped<DeliveryResult>> {
       const counter = (notifications ??= Context.current().metricMeter.createCounter(
-        NOTIFICATIONS_METRIC,
+        'branch_follower_notifications_total',
         undefined,
-        METRICS[NOTIFICATIONS_METRIC].help,
+        METRICS.branch_follower_notifications_total.help,
       ));
-      const count = (result: 'delivered' | 'skipped' | 'failed') =>
+      const count = (result: 'delivered' | 'failed') =>
         counter.add(1, { sink: sink.id, kind: sink.kind, notice: notice.type, result });
       try {
         const result = await deliver(sink, notice, deps.env);
-        count(result.delivered ? 'delivered' : 'skipped');
+        count('delivered');
         return stamped(result);
       } catch (err) {
         count('failed');

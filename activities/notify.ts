@@ -11,16 +11,9 @@ import { formatDuration, shortSha } from '../contract/format.ts';
 import { COMMIT_STATES, type Endpoint, type Notice, type Sink } from '../contract/notify.ts';
 import { redact } from './run-command.ts';
 
-export interface NotifyInput {
-  sink: Sink;
-  notice: Notice;
-}
-
 export interface DeliveryResult {
-  /** false: the notice means nothing to this sink (a commit status needs a sha) and nothing was sent. */
-  delivered: boolean;
   /** The sink's HTTP status. */
-  status?: number;
+  status: number;
   message: string;
 }
 
@@ -51,16 +44,10 @@ export async function deliver(
   env: NodeJS.ProcessEnv,
   opts: { timeoutMs?: number } = {},
 ): Promise<DeliveryResult> {
-  const request = requestFor(sink, notice, env);
-  if (!request)
-    return {
-      delivered: false,
-      message: `skipped: no commit status for ${notice.type}${notice.sha ? '' : ' without a sha'}`,
-    };
-  return send(sink.id, request, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  return send(sink.id, requestFor(sink, notice, env), opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
 }
 
-function requestFor(sink: Sink, notice: Notice, env: NodeJS.ProcessEnv): Request | undefined {
+function requestFor(sink: Sink, notice: Notice, env: NodeJS.ProcessEnv): Request {
   switch (sink.kind) {
     case 'cloudevents':
       return cloudEventRequest(sink, notice, env);
@@ -115,8 +102,7 @@ function cloudEventRequest(
   };
 }
 
-/** `agentrun-jd01-v02: succeeded 3c619ddc1bbe on main (ClosedOut) <url>` */
-/** One line; what went wrong is said (a success's message adds nothing a reader needs). */
+/** `agentrun-jd01-v02: succeeded 3c619ddc1bbe on main (ClosedOut) <url>`; what went wrong is said (a success's message adds nothing a reader needs). */
 function chatLine(n: Notice): string {
   const sha = n.sha ? ` ${shortSha(n.sha)}` : '';
   const why = n.type === 'triggered' || n.type === 'succeeded' ? '' : `: ${oneLine(n.message).slice(0, MAX_EXCERPT)}`;
@@ -129,9 +115,14 @@ function commitStatus(
   sink: Extract<Sink, { kind: 'github-status' | 'gitea-status' }>,
   notice: Notice,
   env: NodeJS.ProcessEnv,
-): Request | undefined {
+): Request {
+  // The workflow sends a status sink only what it takes (sinkTakes).
   const state = COMMIT_STATES[notice.type];
-  if (!state || !notice.sha) return undefined;
+  if (!state || !notice.sha)
+    throw notificationFailure(
+      `sink ${sink.id}: a commit status needs a sha and a deploy notice, not ${notice.type}`,
+      false,
+    );
   const token = secret(sink.id, sink.tokenEnv, env);
   const repository = (sink.repository ?? notice.repository).split('/').map(encodeURIComponent).join('/');
   const description =
@@ -203,7 +194,7 @@ async function send(sinkId: string, request: Request, timeoutMs: number): Promis
     });
     if (res.ok) {
       await res.body?.cancel();
-      return { delivered: true, status: res.status, message: `answered ${res.status}` };
+      return { status: res.status, message: `answered ${res.status}` };
     }
     excerpt = await excerptOf(res, request.secrets);
   } catch (err) {

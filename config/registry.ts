@@ -638,7 +638,9 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
   const sinkIds = Object.keys(reg.notify ?? {});
   reg.followers.forEach((f, i) =>
     f.notify?.forEach((id, j) => {
-      if (!reg.notify?.[id])
+      if (f.notify!.indexOf(id) !== j)
+        issues.push(at(['followers', i, 'notify', j], `sink "${id}" named twice`, 'name each sink once'));
+      else if (!reg.notify?.[id])
         issues.push(
           at(
             ['followers', i, 'notify', j],
@@ -853,13 +855,12 @@ function hintForUnknown(p: (string | number)[]): string {
 /** A sink as the workflow carries it: where to reach it, and env names for anything secret. */
 function resolveSink(id: string, sink: NonNullable<RegistryDocument['notify']>[string]): Sink {
   switch (sink.kind) {
-    case 'cloudevents':
-    case 'chat': {
+    case 'cloudevents': {
       const url: Endpoint = sink.url !== undefined ? { url: sink.url } : { env: sink.urlEnv! };
-      return sink.kind === 'chat'
-        ? { id, kind: 'chat', url }
-        : { id, kind: 'cloudevents', url, ...(sink.bearerTokenEnv ? { bearerTokenEnv: sink.bearerTokenEnv } : {}) };
+      return { id, kind: 'cloudevents', url, ...(sink.bearerTokenEnv ? { bearerTokenEnv: sink.bearerTokenEnv } : {}) };
     }
+    case 'chat':
+      return { id, kind: 'chat', url: { env: sink.urlEnv } };
     case 'github-status':
     case 'gitea-status':
       return {

@@ -226,7 +226,8 @@ const sink = z.discriminatedUnion('kind', [
   z
     .strictObject({ kind: z.literal('cloudevents'), ...endpoint, bearerTokenEnv: envName.optional() })
     .refine(oneEndpoint, endpointMessage),
-  z.strictObject({ kind: z.literal('chat'), ...endpoint }).refine(oneEndpoint, endpointMessage),
+  /** A chat webhook's URL holds its own secret: only the variable that holds it is written here. */
+  z.strictObject({ kind: z.literal('chat'), urlEnv: envName }),
   ...(['github-status', 'gitea-status'] as const).map((kind) =>
     z.strictObject({
       kind: z.literal(kind),

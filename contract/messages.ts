@@ -2,6 +2,7 @@
 // queries and search attributes. Shared by the workflows, the worker, the CLI and the tests.
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { Outgoing } from './notify.ts';
 import type { FollowerSpec, WatcherSpec } from './spec.ts';
 import type { FollowerState, FollowerView, Transition, WatcherState } from './state.ts';
 
@@ -31,7 +32,12 @@ export interface FollowerWorkflowInput {
    * (no `version`); the workflow converts it.
    */
   state?: FollowerState | Record<string, unknown>;
+  /** Notices a run continued as new before its sinks took them: the next run sends them again. */
+  notices?: Outgoing[];
 }
+
+/** Where a worker takes notification activities: apart from the deploy's, so a slow sink cannot hold a slot it needs. */
+export const notificationQueue = (taskQueue: string): string => `${taskQueue}-notifications`;
 
 export interface WatcherWorkflowInput {
   spec: WatcherSpec;

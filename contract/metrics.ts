@@ -6,7 +6,7 @@
 
 export interface MetricDef {
   kind: 'counter' | 'gauge' | 'histogram';
-  /** Labels we set; series from workflows also carry the SDK's namespace, task_queue and workflow_type. */
+  /** Labels we set; series from workflows also carry the SDK's namespace, taskQueue and workflowType. */
   labels: readonly string[];
   help: string;
   /** Histograms: bucket bounds, in the metric's unit. */
@@ -17,7 +17,7 @@ export const METRICS = {
   branch_follower_phase_since_timestamp_seconds: {
     kind: 'gauge',
     labels: ['follower', 'phase', 'code'],
-    help: "When the follower entered the phase (Unix seconds), with the phase's code; the phase and code it left read 0. A follower's current phase is its series with the largest value (a run that moved to another worker may leave an older value on the first).",
+    help: "When the follower entered its phase with this code (Unix seconds); the phase and code it left read 0. A follower's current phase is its series with the largest value (a run that moved to another worker may leave an older value on the first).",
   },
   branch_follower_triggers_total: {
     kind: 'counter',
@@ -69,7 +69,7 @@ export const METRICS = {
   branch_follower_notifications_total: {
     kind: 'counter',
     labels: ['sink', 'kind', 'notice', 'result'],
-    help: 'Notification delivery attempts, by sink, notice type and result (delivered, skipped: not a commit status, failed).',
+    help: 'Notification delivery attempts, by sink, notice type and result (delivered, failed).',
   },
 } as const satisfies Record<string, MetricDef>;
 

@@ -58,6 +58,12 @@ export type SinkKind = Sink['kind'];
 /** A URL in the registry, or the name of the variable that holds it (chat webhook URLs are secrets). */
 export type Endpoint = { url: string } | { env: string };
 
+/** One notice on its way to one sink. */
+export interface Outgoing {
+  sink: Sink;
+  notice: Notice;
+}
+
 /** The last delivery to one sink, kept in the follower's state and shown by `status`. */
 export interface Delivery {
   sink: string;

@@ -125,6 +125,8 @@ export interface FollowerState {
   code: Code;
   message: string;
   phaseSince: number;
+  /** When the phase took its current code (absent in states carried from before it: phaseSince). */
+  codeSince?: number;
   observedSha?: string;
   observedAt?: number;
   /** The last time the follower read the mirror, whether or not the mirror answered. */

@@ -100,6 +100,7 @@ export function initialState(id: string, now: number): FollowerState {
     code: 'Starting',
     message: text.starting(),
     phaseSince: now,
+    codeSince: now,
     nextObserveAt: now,
     cancels: [],
     shas: [],
@@ -307,9 +308,12 @@ class Reducer {
         if (e.ok && was?.ok === false) this.note('ProjectionRecovered', text.projectionRecovered());
         return;
       }
-      case 'notified':
-        s.deliveries = [...(s.deliveries ?? []).filter((d) => d.sink !== e.delivery.sink), e.delivery];
+      case 'notified': {
+        const d = e.delivery;
+        s.deliveries = [...(s.deliveries ?? []).filter((x) => x.sink !== d.sink), d];
+        if (!d.ok) this.note('NotificationFailed', text.notificationFailed(d.sink, d.notice, d.message), d.sha);
         return;
+      }
       case 'tick':
         return this.tick();
     }
@@ -649,6 +653,7 @@ class Reducer {
     if (c.code === s.code && c.message === s.message) return;
     this.log(s.phase, c.phase, c.code, c.message, c.sha);
     if (c.phase !== s.phase) s.phaseSince = this.now;
+    if (c.phase !== s.phase || c.code !== s.code) s.codeSince = this.now;
     s.phase = c.phase;
     s.code = c.code;
     s.message = c.message;

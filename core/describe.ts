@@ -102,5 +102,7 @@ export const text = {
   reconfigured: (summary: string): string => `reconfigured: ${summary}`,
   mirrorRecovered: (outageMs: number): string => `mirror readable again after ${formatDuration(outageMs)}`,
   projectionFailed: (message: string): string => `state projection not written: ${message}`,
+  notificationFailed: (sink: string, notice: string, message: string): string =>
+    `${notice} not delivered to ${sink}: ${message}`,
   projectionRecovered: (): string => 'state projection written again',
 };

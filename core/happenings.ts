@@ -6,7 +6,7 @@ import type { FollowerState, RunResult, Transition } from '../contract/state.ts'
 
 export type Happening =
   /** A trigger reached the runtime (not one the runtime already had); `at`: when it started. */
-  | { kind: 'fired'; sha: string; at: number }
+  | { kind: 'fired'; sha: string; at: number; message: string }
   /** A run ended; `firstSeen` is when a read first saw its sha. */
   | { kind: 'ended'; sha: string; firstSeen: number; result: RunResult }
   /** A read of the mirror failed. */
@@ -23,13 +23,16 @@ export function happenings(before: FollowerState, after: FollowerState): Happeni
   const w = after.work;
   const was = before.work;
   if (w?.stage === 'closingOut' && w.fired && !(was?.stage === 'closingOut' && was.sha === w.sha && was.run === w.run))
-    out.push({ kind: 'fired', sha: w.sha, at: w.startedAt });
+    out.push({ kind: 'fired', sha: w.sha, at: w.startedAt, message: after.message });
 
   for (const rec of after.shas) {
     if (!rec.result) continue;
     const old = before.shas.find((r) => r.sha === rec.sha)?.result;
-    if (old?.at !== rec.result.at || old.code !== rec.result.code)
-      out.push({ kind: 'ended', sha: rec.sha, firstSeen: rec.firstSeen, result: rec.result });
+    if (old?.at === rec.result.at && old.code === rec.result.code) continue;
+    // A failed run waiting to be tried again that the branch left: its end was told when it failed.
+    const waiting = was?.sha === rec.sha && (was.stage === 'backoff' || was.stage === 'pending');
+    if (waiting && old?.outcome === 'Failed' && rec.result.outcome === 'Superseded') continue;
+    out.push({ kind: 'ended', sha: rec.sha, firstSeen: rec.firstSeen, result: rec.result });
   }
 
   if (after.lastLookAt !== before.lastLookAt && after.mirrorBlocked)

@@ -10,6 +10,7 @@ import type { KubeAccess } from '../activities/kube/access.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
 import type { TemporalTarget } from '../config/target.ts';
+import { notificationQueue } from '../contract/messages.ts';
 
 // Relative to this module, which runs from worker/ (tsx) or bundled into dist/worker.mjs: both one
 // level below the repository root, so the same path holds.
@@ -21,6 +22,9 @@ export const WORKFLOW_BUNDLE_OPTIONS = {
   workflowsPath: WORKFLOWS_PATH,
   workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
 };
+
+/** How many notifications a worker sends at once (each try waits at most 10 s for its sink). */
+const NOTIFICATION_SLOTS = 10;
 
 export interface FollowerWorkerOptions {
   registry: Registry;
@@ -41,6 +45,9 @@ export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Wo
   // Adapters and git run here: an empty directory of our own, never a source checkout.
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'branch-follower-work-'));
   const removeWorkDir = () => rmSync(workDir, { recursive: true, force: true });
+  const activities = (o.instrument ?? ((a) => a))(
+    createActivities({ registryDir: o.registry.dir, workDir, env: process.env, kube: o.kube }),
+  );
   const worker = await Worker.create({
     connection: o.connection,
     namespace: o.target.namespace,
@@ -48,9 +55,7 @@ export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Wo
     ...(o.workflowBundle
       ? { workflowBundle: o.workflowBundle }
       : { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } }),
-    activities: (o.instrument ?? ((a) => a))(
-      createActivities({ registryDir: o.registry.dir, workDir, env: process.env, kube: o.kube }),
-    ),
+    activities,
     maxConcurrentActivityTaskExecutions: w.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: w.maxConcurrentWorkflowTaskExecutions,
     maxCachedWorkflows: w.maxCachedWorkflows,
@@ -60,7 +65,38 @@ export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Wo
     removeWorkDir();
     throw err;
   });
-  // The work directory goes with the worker, however its run ends.
-  const run = worker.run.bind(worker);
-  return Object.assign(worker, { run: () => run().finally(removeWorkDir) });
+  // Notifications have slots of their own: a sink that hangs cannot hold one a deploy needs.
+  const notifier = await Worker.create({
+    connection: o.connection,
+    namespace: o.target.namespace,
+    taskQueue: notificationQueue(o.target.taskQueue),
+    activities: { notify: activities.notify },
+    maxConcurrentActivityTaskExecutions: NOTIFICATION_SLOTS,
+    shutdownGraceTime: parseDuration(w.shutdownGraceTime),
+  }).catch((err: unknown) => {
+    removeWorkDir();
+    throw err;
+  });
+  // One worker to its callers: both run and stop together, and the work directory goes with them.
+  const [run, shutdown] = [worker.run.bind(worker), worker.shutdown.bind(worker)];
+  const stop = (one: Worker): void => {
+    if (one.getState() === 'RUNNING') one.shutdown();
+  };
+  return Object.assign(worker, {
+    run: async () => {
+      const both = [run(), notifier.run()];
+      // Whichever stops first (a signal, a fatal error) takes the other with it.
+      for (const p of both) p.catch(() => undefined).finally(() => [worker, notifier].forEach(stop));
+      try {
+        await Promise.all(both);
+      } finally {
+        await Promise.allSettled(both);
+        removeWorkDir();
+      }
+    },
+    shutdown: () => {
+      stop(notifier);
+      shutdown();
+    },
+  });
 }

@@ -22,6 +22,7 @@ import { shortSha as short } from '../contract/format.ts';
 import {
   FollowerPhaseKey,
   LastSucceededShaKey,
+  notificationQueue,
   ObservedShaKey,
   eventsQuery,
   pauseSignal,
@@ -40,7 +41,7 @@ import { inFlightOf, type FollowerState, type FollowerView } from '../contract/s
 import { initialState, nextAction, reduce, type FollowerEvent } from '../core/decide.ts';
 import { followerDetails } from '../core/details.ts';
 import { happenings } from '../core/happenings.ts';
-import { sinkTakes, type Notice, type Sink } from '../contract/notify.ts';
+import { sinkTakes, type Outgoing } from '../contract/notify.ts';
 import { followerLoopV1 } from './legacy/follower-v1.ts';
 import { migrateV1 } from './legacy/migrate.ts';
 import { isStateV1 } from './legacy/state-v1.ts';
@@ -86,9 +87,10 @@ const PUSH_SHA_HINT = 'push-sha-hint';
 const SUGGESTION_AFTER_TIMER = 'continue-as-new-suggestion-after-timer';
 /**
  * Workflow versioning: a follower with `notify` sinks schedules a notification activity for each
- * thing its sinks are told, and continues as new only when none is in flight. Asked when a run
- * starts and, in a run recorded before it, again after each fired timer (code there runs in the
- * same workflow task live and on replay), so running followers start notifying within one wait.
+ * thing its sinks are told (on their own task queue), and hands the ones still in flight to the
+ * run it continues as. Asked when a run starts and, in a run recorded before it, again after each
+ * fired timer (code there runs in the same workflow task live and on replay), so running
+ * followers start notifying within one wait.
  */
 const NOTIFICATIONS = 'notifications';
 /** A sink gets this long, retries included, to take a notice; each try gets NOTICE_TRY. */
@@ -101,14 +103,24 @@ export async function followerWorkflow(input: FollowerWorkflowInput): Promise<vo
     const state = isStateV1(carried)
       ? migrateV1(carried, Date.now(), input.spec)
       : ((carried as FollowerState | undefined) ?? initialState(input.spec.id, Date.now()));
-    return follow(input.spec, state, []);
+    return follow(input.spec, state, [], input.notices ?? []);
   }
   const handover = await followerLoopV1(input, () => patched(DECISION_CORE_V2));
   // The signals v1 had not applied yet have the same shape in v2.
-  return follow(handover.spec, migrateV1(handover.state, Date.now(), handover.spec), handover.inbox as FollowerEvent[]);
+  return follow(
+    handover.spec,
+    migrateV1(handover.state, Date.now(), handover.spec),
+    handover.inbox as FollowerEvent[],
+    [],
+  );
 }
 
-async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread: FollowerEvent[]): Promise<void> {
+async function follow(
+  initialSpec: FollowerSpec,
+  initial: FollowerState,
+  unread: FollowerEvent[],
+  carried: Outgoing[],
+): Promise<void> {
   let spec = initialSpec;
   let state = initial;
   const inbox: FollowerEvent[] = [...unread];
@@ -146,10 +158,13 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
   };
   const now = (): number => (patched(RECORDED_CLOCK) ? clock : Date.now());
   const reportPhase = phaseReporter(initialSpec.id);
-  let deliveries = 0;
+  /** In flight, by a number of their own: a run that continues as new hands these on. */
+  const outgoing = new Map<number, Outgoing>();
+  let sent = 0;
   /** Sent beside the deploy, never awaited by it: the result lands in the state when it comes. */
-  const deliver = (sink: Sink, notice: Notice): void => {
-    deliveries++;
+  const deliver = ({ sink, notice }: Outgoing): void => {
+    const key = sent++;
+    outgoing.set(key, { sink, notice });
     const done = (ok: boolean, at: number, message: string): void =>
       apply({
         type: 'notified',
@@ -158,6 +173,7 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
     acts.notify
       .executeWithOptions(
         {
+          taskQueue: notificationQueue(workflowInfo().taskQueue),
           startToCloseTimeout: NOTICE_TRY,
           scheduleToCloseTimeout: NOTICE_DEADLINE,
           retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -174,7 +190,7 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
           done(false, f.at ?? now(), f.message);
         },
       )
-      .finally(() => deliveries--);
+      .finally(() => outgoing.delete(key));
   };
   const apply = (event: FollowerEvent): void => {
     const before = state;
@@ -184,9 +200,11 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
     if (!happened.length) return;
     recordMetrics(spec, happened);
     if (notifies)
-      for (const notice of noticesOf(spec, state, happened, workflowInfo().namespace))
-        for (const sink of spec.notify?.sinks ?? []) if (sinkTakes(sink, notice)) deliver(sink, notice);
+      for (const notice of noticesOf(spec, happened, workflowInfo().namespace))
+        for (const sink of spec.notify?.sinks ?? []) if (sinkTakes(sink, notice)) deliver({ sink, notice });
   };
+  for (const o of carried) deliver(o);
+
   /** A signal's event, as the code that recorded the run applied it. */
   const applySignal = (event: FollowerEvent): void =>
     apply(event.type === 'refresh' && !pushShaHints ? { type: 'refresh' } : event);
@@ -355,11 +373,16 @@ async function follow(initialSpec: FollowerSpec, initial: FollowerState, unread:
     if (timerFired && !notifies) notifies = patched(NOTIFICATIONS);
     const suggested = workflowInfo().continueAsNewSuggested && (timerFired || !suggestionAfterTimerOnly);
     const due = suggested || iteration + 1 >= spec.loop.continueAsNewAfter;
-    // A delivery in flight would be dropped with this run: the next wait continues as new instead.
-    if (due && action.kind === 'wait' && deliveries === 0) {
+    if (due && action.kind === 'wait') {
       await condition(allHandlersFinished);
       for (const event of inbox.splice(0)) applySignal(event);
-      if (deliveries === 0) await continueAsNew<typeof followerWorkflow>({ spec: nextSpec ?? spec, state });
+      // A notice a sink has not taken yet is sent again by the next run (the same CloudEvent id).
+      const notices = [...outgoing.values()];
+      await continueAsNew<typeof followerWorkflow>({
+        spec: nextSpec ?? spec,
+        state,
+        ...(notices.length ? { notices } : {}),
+      });
     }
   }
 }

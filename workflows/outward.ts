@@ -12,6 +12,7 @@ import type { Happening } from '../core/happenings.ts';
 
 const counter = (name: MetricName) => metricMeter.createCounter(name, undefined, METRICS[name].help);
 const histogram = (name: MetricName) => metricMeter.createHistogram(name, 'float', 's', METRICS[name].help);
+const gauge = (name: MetricName) => metricMeter.createGauge(name, 'float', 's', METRICS[name].help);
 
 export function recordMetrics(spec: FollowerSpec, happened: Happening[]): void {
   const follower = spec.id;
@@ -55,28 +56,19 @@ export function phaseReporter(follower: string): (state: FollowerState) => void 
   let reported: { phase: Phase; code: Code; since: number } | undefined;
   return (state) => {
     if (workflowInfo().unsafe.isReplaying) return;
-    const { phase, code, phaseSince: since } = state;
+    const { phase, code } = state;
+    const since = state.codeSince ?? state.phaseSince;
     if (reported?.phase === phase && reported.code === code && reported.since === since) return;
-    const gauge = metricMeter.createGauge(
-      'branch_follower_phase_since_timestamp_seconds',
-      'float',
-      's',
-      METRICS.branch_follower_phase_since_timestamp_seconds.help,
-    );
+    const phaseSince = gauge('branch_follower_phase_since_timestamp_seconds');
     if (reported && (reported.phase !== phase || reported.code !== code))
-      gauge.set(0, { follower, phase: reported.phase, code: reported.code });
-    gauge.set(since / 1000, { follower, phase, code });
+      phaseSince.set(0, { follower, phase: reported.phase, code: reported.code });
+    phaseSince.set(since / 1000, { follower, phase, code });
     reported = { phase, code, since };
   };
 }
 
 /** What the follower's sinks are told of these happenings (`namespace`: the run's, for its UI link). */
-export function noticesOf(
-  spec: FollowerSpec,
-  after: FollowerState,
-  happened: Happening[],
-  namespace: string,
-): Notice[] {
+export function noticesOf(spec: FollowerSpec, happened: Happening[], namespace: string): Notice[] {
   if (!spec.notify) return [];
   const { temporalUiUrl } = spec.notify;
   const base = {
@@ -94,7 +86,7 @@ export function noticesOf(
           type: 'triggered',
           sha: h.sha,
           code: 'TriggerAccepted',
-          message: after.message,
+          message: h.message,
           at: h.at,
         });
         break;

@@ -42,7 +42,7 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
         ]);
         const now = Date.now();
         const missed = missedWebhooks(rows, now);
-        const sinks = sinkStatus(ctx.registry, rows);
+        const sinks = sinkStatus(ctx.registry, rows, Boolean(opts.follower));
         emit(
           io,
           format,
@@ -139,19 +139,36 @@ interface SinkStatus {
   kind: SinkKind;
   /** The enabled followers that notify it. */
   followers: string[];
-  /** The latest delivery among them. */
+  /** What to show: the latest failed delivery when a follower's last one failed, else the latest. */
   last?: Delivery & { follower: string };
+  /** The followers whose last delivery to it failed. */
+  failing: string[];
 }
 
-/** Each sink of the registry's `notify:`, with its latest delivery as the followers' states record it. */
-function sinkStatus(registry: Registry, rows: StatusRow[]): SinkStatus[] {
-  return registry.sinks.map(({ id, kind }) => {
-    const users = rows.filter((r) => r.spec.notify?.sinks.some((s) => s.id === id));
-    const deliveries = users.flatMap((r) =>
-      (r.state?.deliveries ?? []).filter((d) => d.sink === id).map((d) => ({ ...d, follower: r.spec.id })),
-    );
-    const last = deliveries.sort((a, b) => b.at - a.at)[0];
-    return { id, kind, followers: users.map((r) => r.spec.id), ...(last ? { last } : {}) };
+/**
+ * Each sink of the registry's `notify:` (only this follower's, with `--follower`), from the last
+ * delivery each follower's state records: one follower's success does not hide another's failure.
+ */
+function sinkStatus(registry: Registry, rows: StatusRow[], oneFollower: boolean): SinkStatus[] {
+  return registry.sinks.flatMap(({ id, kind }) => {
+    const users = rows.filter((r) => r.enabled && r.spec.notify?.sinks.some((s) => s.id === id));
+    if (oneFollower && !users.length) return [];
+    const lasts = users
+      .flatMap((r) =>
+        (r.state?.deliveries ?? []).filter((d) => d.sink === id).map((d) => ({ ...d, follower: r.spec.id })),
+      )
+      .sort((a, b) => b.at - a.at);
+    const failed = lasts.filter((d) => !d.ok);
+    const last = failed[0] ?? lasts[0];
+    return [
+      {
+        id,
+        kind,
+        followers: users.map((r) => r.spec.id),
+        ...(last ? { last } : {}),
+        failing: failed.map((d) => d.follower),
+      },
+    ];
   });
 }
 
@@ -161,9 +178,13 @@ function sinkLines(sinks: SinkStatus[]): string[] {
     'notify:',
     ...sinks.map((s) => {
       const d = s.last;
+      const what =
+        d && `${d.notice}${d.sha ? ` ${shortSha(d.sha)}` : ''} of ${d.follower} at ${when(d.at)}: ${d.message}`;
       const last = !d
         ? 'nothing sent yet'
-        : `${d.ok ? 'delivered' : 'FAILED'} ${d.notice}${d.sha ? ` ${shortSha(d.sha)}` : ''} of ${d.follower} at ${when(d.at)}: ${d.message}`;
+        : d.ok
+          ? `delivered ${what}`
+          : `FAILED for ${s.failing.join(', ')}; the latest: ${what}`;
       return `  ${s.id} (${s.kind}, ${s.followers.length ? s.followers.join(', ') : 'no follower'}): ${last}`;
     }),
   ];

@@ -6,12 +6,13 @@
 // answers the test got, and the follower's history bytes (no secret in them).
 import http from 'node:http';
 import { sign } from '@octokit/webhooks-methods';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { HTTP, type CloudEvent } from 'cloudevents';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../scripts/git-mirror.ts';
 import { shortSha } from '../../contract/format.ts';
-import { workflowIdFor } from '../../contract/messages.ts';
-import type { Notice } from '../../contract/notify.ts';
+import { notificationQueue, workflowIdFor } from '../../contract/messages.ts';
+import type { Notice, Outgoing } from '../../contract/notify.ts';
 import { Harness, patchesIn, REPO } from '../support/harness.ts';
 import { until } from '../support/kube-cluster.ts';
 import { startPrometheus, type PrometheusServer } from '../support/prometheus.ts';
@@ -93,7 +94,7 @@ describe('events out', () => {
     const hooks = `127.0.0.1:${await freePort()}`;
     h = await Harness.create({
       lanes: { a: { deployMs: 300 } },
-      followers: [{ name: 'app', lane: 'a', yaml: { notify: ['bus', 'chat', 'commits', 'slow'] } }],
+      followers: [{ name: 'app', lane: 'a', yaml: { notify: ['bus', 'chat', 'commits', 'slow', 'gone'] } }],
       temporal: { uiUrl: 'http://ui.example' },
       metrics: { listen: metrics },
       webhooks: { listen: hooks, sources: { github: { kind: 'github', secretEnv: 'BF_TEST_WEBHOOK_SECRET' } } },
@@ -102,6 +103,7 @@ describe('events out', () => {
         chat: { kind: 'chat', urlEnv: 'BF_TEST_CHAT_URL' },
         commits: { kind: 'gitea-status', apiUrl: `${sinks.url}/api/v1`, tokenEnv: 'BF_TEST_GITEA_TOKEN' },
         slow: { kind: 'cloudevents', url: `${sinks.url}/slow` },
+        gone: { kind: 'cloudevents', url: `${sinks.url}/gone` },
       },
     });
     const worker = h.spawnWorker({
@@ -178,6 +180,11 @@ describe('events out', () => {
       new RegExp(`^  bus \\(cloudevents, ${id}\\): delivered succeeded ${pushed.slice(0, 8)} of ${id} at `, 'm'),
     );
     expect(status).toMatch(/^ {2}slow \(cloudevents, .*\): nothing sent yet$/m);
+    // A sink that refuses (404) is not tried again: the follower records NotificationFailed, status says FAILED.
+    await h.waitForEvent('app', 'a refused notice', (e) => e.code === 'NotificationFailed' && e.sha === pushed);
+    expect((await h.cli('status')).out).toMatch(
+      new RegExp(`^  gone \\(cloudevents, ${id}\\): FAILED for ${id}; the latest: .* sink gone answered 404`, 'm'),
+    );
 
     // Webhooks: one signed push and one with a wrong secret, as the receiver answered them.
     const body = JSON.stringify({ ref: 'refs/heads/main', after: pushed, repository: { full_name: REPO } });
@@ -195,6 +202,7 @@ describe('events out', () => {
       ).status;
     expect([await hook(WEBHOOK_SECRET), await hook('not the secret')]).toEqual([202, 401]);
 
+    const history = h.historyJson('app');
     // Prometheus, through its HTTP API: what it scraped agrees with the runtime's log and the answers above.
     const expectScraped = async (expr: string, want: number) => {
       let got = NaN;
@@ -210,7 +218,7 @@ describe('events out', () => {
     await expectScraped(`branch_follower_seen_to_succeeded_seconds_count{${f}}`, shas.length);
     await expectScraped(
       `branch_follower_phase_since_timestamp_seconds{${f},phase="Succeeded"}`,
-      done.phaseSince / 1000,
+      (done.codeSince ?? NaN) / 1000,
     );
     // The phase it left reads 0 (a series that is there, not a missing one).
     expect(
@@ -222,11 +230,18 @@ describe('events out', () => {
     await expectScraped(`branch_follower_webhook_requests_total{source="github",result="unauthorized"}`, 1);
     await expectScraped(`branch_follower_notifications_total{sink="bus",notice="succeeded",result="delivered"}`, 2);
     await expectScraped(`branch_follower_notifications_total{sink="chat",result="failed"}`, 1);
+    await expectScraped(`branch_follower_notifications_total{sink="gone",result="failed"}`, 4);
+    // Notices go through a task queue of their own: a slow sink holds none of the deploy's slots.
+    const scheduled = (JSON.parse(history) as { events: Record<string, any>[] }).events
+      .map((e) => e.activityTaskScheduledEventAttributes)
+      .filter(Boolean);
+    expect(new Set(scheduled.filter((a) => a.activityType.name === 'notify').map((a) => a.taskQueue.name))).toEqual(
+      new Set([notificationQueue(h.taskQueue)]),
+    );
     // The SDK's own series come from the same endpoint.
     expect((await prometheus.waitForSeries('temporal_worker_task_slots_available')).length).toBeGreaterThan(0);
 
     // Secrets stayed in the worker: not in the follower's history, not in the worker's log.
-    const history = h.historyJson('app');
     for (const secret of [TOKEN, CHAT_PATH.split('/')[2]!, WEBHOOK_SECRET]) {
       expect(history).not.toContain(secret);
       expect(output()).not.toContain(secret);
@@ -264,5 +279,35 @@ describe('events out', () => {
     expect((await h.handle('app').describe()).runId).toBe(run);
     expect(patchesIn(h.historyJson('app', run))).toContain('notifications');
     // h.close() replays the run, recorded by both releases, with this one (test/support/replay-check.ts).
+  });
+
+  it('a run that continues as new hands the notices its sinks have not taken to the next run, which sends them', async () => {
+    sinks = await startSinks();
+    h = await Harness.create({
+      lanes: { a: { deployMs: 300 } },
+      followers: [{ name: 'app', lane: 'a', yaml: { notify: ['slow'] } }],
+      defaults: { loop: { continueAsNewAfter: 6 } },
+      notify: { slow: { kind: 'cloudevents', url: `${sinks.url}/slow` } },
+    });
+    await h.startWorker();
+    await h.startFollowers();
+    const first = (await h.handle('app').describe()).runId;
+    await h.waitFor('app', 'the first head deployed', (v) => v.phase === 'Succeeded');
+    let next = first;
+    await until(
+      async () => (next = (await h!.handle('app').describe()).runId) !== first,
+      60_000,
+      () => `run ${first} did not continue as new`,
+    );
+    // The sink holds every request: what the first run had sent was still in flight when it went.
+    const carried = (await h.continuedAsNewInput('app', first)).notices ?? [];
+    expect(carried.map((o) => [o.sink.id, o.notice.type])).toContainEqual(['slow', 'triggered']);
+    // The bytes in the next run's history: it scheduled each carried notice again.
+    const history = await h.client.workflow.getHandle(workflowIdFor(h.id('app')), next).fetchHistory();
+    const sent = (history.events ?? [])
+      .map((e) => e.activityTaskScheduledEventAttributes)
+      .filter((a) => a?.activityType?.name === 'notify')
+      .map((a) => defaultPayloadConverter.fromPayload<Outgoing>(a!.input!.payloads![0]!));
+    for (const o of carried) expect(sent).toContainEqual(o);
   });
 });

@@ -3,7 +3,6 @@
 // plane's own trigger log and status, the mirror's refs, the bytes in history — never only the
 // follower's account of itself.
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultPayloadConverter } from '@temporalio/common';
 import {
   FollowerIdKey,
   ownerOf,
@@ -11,7 +10,6 @@ import {
   refreshSignal,
   resumeSignal,
   workflowIdFor,
-  type FollowerWorkflowInput,
 } from '../../contract/messages.ts';
 import type { FollowerView } from '../../contract/state.ts';
 import { setBranch, startGitDaemon } from '../../scripts/git-mirror.ts';
@@ -306,7 +304,7 @@ describe('running followers keep running across the upgrade', () => {
       running = (await h.handle('app').describe()).runId;
     }
     expect(running).not.toBe(firstRun); // v1 continued as new, carrying its v1 state
-    const carried = await continuedAsNewInput(h, firstRun);
+    const carried = await h.continuedAsNewInput('app', firstRun);
     expect(carried.state).toMatchObject({ lastSucceededSha: A, pendingCancels: [] });
     expect(carried.state).not.toHaveProperty('version');
 
@@ -379,13 +377,3 @@ describe('running followers keep running across the upgrade', () => {
 });
 
 /** The input a run continued as new with: what it carried into its next run. */
-async function continuedAsNewInput(
-  harness: Harness,
-  runId: string,
-): Promise<FollowerWorkflowInput & { state: Record<string, unknown> }> {
-  const history = await harness.client.workflow.getHandle(workflowIdFor(harness.id('app')), runId).fetchHistory();
-  const event = history.events?.find((e) => e.workflowExecutionContinuedAsNewEventAttributes);
-  const payload = event?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads?.[0];
-  if (!payload) throw new Error(`run ${runId} did not continue as new`);
-  return defaultPayloadConverter.fromPayload(payload);
-}

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import YAML from 'yaml';
@@ -16,7 +17,13 @@ import { WORKER_ENTRY } from '../../scripts/build.mjs';
 import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
 import { createFollowerWorker } from '../../worker/worker.ts';
 import type { KubeAccess } from '../../activities/kube/access.ts';
-import { eventsQuery, stateQuery, watcherIdFor, workflowIdFor } from '../../contract/messages.ts';
+import {
+  eventsQuery,
+  stateQuery,
+  watcherIdFor,
+  workflowIdFor,
+  type FollowerWorkflowInput,
+} from '../../contract/messages.ts';
 import type { FollowerView, Transition } from '../../contract/state.ts';
 import { runCli } from './cli.ts';
 import { runsThatDoNotReplay } from './replay-check.ts';
@@ -425,6 +432,18 @@ export class Harness {
   recordWorkflowHistory(workflowId: string, file: string, runId?: string): void {
     if (process.env.BF_RECORD_HISTORIES !== '1') return;
     writeFileSync(path.join(ROOT, 'test', 'histories', `${file}.json`), this.workflowHistoryJson(workflowId, runId));
+  }
+
+  /** What run `runId` of the follower continued as new with (its event's input, decoded). */
+  async continuedAsNewInput(
+    name: string,
+    runId: string,
+  ): Promise<FollowerWorkflowInput & { state: Record<string, unknown> }> {
+    const history = await this.client.workflow.getHandle(workflowIdFor(this.id(name)), runId).fetchHistory();
+    const event = history.events?.find((e) => e.workflowExecutionContinuedAsNewEventAttributes);
+    const payload = event?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads?.[0];
+    if (!payload) throw new Error(`run ${runId} did not continue as new`);
+    return defaultPayloadConverter.fromPayload(payload);
   }
 
   async state(name: string): Promise<FollowerView> {

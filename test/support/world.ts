@@ -104,6 +104,8 @@ export class World {
   private readonly inTransit: { at: number; event: FollowerEvent }[] = [];
   /** Violations found while driving (checked by the properties at the end). */
   readonly violations: string[] = [];
+  /** Per sha: how many triggers the worker started (the world sees each begin). */
+  private readonly triggerings = new Map<string, number>();
   /** What the follower told the outside world (its metrics and notices are drawn from these). */
   readonly happened: Happening[] = [];
   /** Per sha: the world gave a reason to fail it (a failed, cancelled or over-budget job, an adapter or status fault). */
@@ -286,6 +288,7 @@ export class World {
     this.apply({ type: 'triggering' });
     const w = this.state.work;
     if (w?.stage !== 'triggering') return;
+    this.triggerings.set(w.sha, (this.triggerings.get(w.sha) ?? 0) + 1);
     const key = triggerIdFor(this.spec.id, w.sha, w.run);
     const { heartbeatTimeoutMs, maxAttempts } = this.spec.activity;
     const timeout = this.spec.adapter.timeoutMs;
@@ -551,16 +554,26 @@ export class World {
       const accepted = this.accepted.filter((a) => a.sha === sha).length;
       if (n > accepted) v.push(`reported ${n} fire(s) of ${sha.slice(0, 8)}; the runtime accepted ${accepted}`);
     }
-    const ended = new Set<string>();
+    // Each run's end told once: no more ends of a sha than the worker started triggers of it, and
+    // its last end told is the one it shows.
+    const ends = new Map<string, number>();
+    const lastEnd = new Map<string, Extract<Happening, { kind: 'ended' }>['result']>();
     for (const h of this.happened) {
       if (h.kind !== 'ended') continue;
-      const key = `${h.sha}@${h.result.at}/${h.result.code}`;
-      if (ended.has(key)) v.push(`reported the end of ${key} twice`);
-      ended.add(key);
+      ends.set(h.sha, (ends.get(h.sha) ?? 0) + 1);
+      lastEnd.set(h.sha, h.result);
     }
-    for (const r of this.state.shas)
-      if (r.result && !ended.has(`${r.sha}@${r.result.at}/${r.result.code}`))
+    for (const [sha, n] of ends) {
+      const tries = this.triggerings.get(sha) ?? 0;
+      if (n > tries) v.push(`reported ${n} end(s) of ${sha.slice(0, 8)} for ${tries} tries`);
+    }
+    for (const r of this.state.shas) {
+      if (!r.result) continue;
+      const told = lastEnd.get(r.sha);
+      const supersededWhileWaiting = r.result.outcome === 'Superseded' && told?.outcome === 'Failed';
+      if (!told || (!supersededWhileWaiting && (told.at !== r.result.at || told.code !== r.result.code)))
         v.push(`never reported the end of ${r.sha.slice(0, 8)} (${r.result.code})`);
+    }
     const missed = this.happened.filter((h) => h.kind === 'missedWebhook').length;
     if (missed < (this.state.missedWebhooks ?? []).length)
       v.push(`reported ${missed} missed webhook(s); the ledger holds ${this.state.missedWebhooks!.length}`);

@@ -41,7 +41,9 @@ describe('happenings', () => {
       [9500, { type: 'tick' }],
     ]);
     expect(steps.flat().map((h) => h.kind)).toEqual(['fired', 'ended']);
-    expect(steps[3]).toEqual([{ kind: 'fired', sha: A, at: 1000 }]); // when its trigger started
+    expect(steps[3]).toEqual([
+      { kind: 'fired', sha: A, at: 1000, message: expect.stringContaining('trigger accepted') },
+    ]); // at: when its trigger started
     expect(steps[5]).toEqual([
       { kind: 'ended', sha: A, firstSeen: 1000, result: expect.objectContaining({ outcome: 'Succeeded', at: 9000 }) },
     ]);
@@ -113,8 +115,7 @@ describe('notices', () => {
       ...deploy(A, 1000),
       [9000, { type: 'status', sha: A, run: 1, status: { sha: A, phase: 'Failed', message: 'boom' } }],
     ]);
-    const state = initialState(spec.id, 0);
-    const notices = noticesOf(spec, state, steps.flat(), 'prod');
+    const notices = noticesOf(spec, steps.flat(), 'prod');
     expect(notices.map((n) => [n.type, n.sha, n.code])).toEqual([
       ['triggered', A, 'TriggerAccepted'],
       ['failed', A, 'RuntimeFailed'],
@@ -136,7 +137,6 @@ describe('notices', () => {
     });
     const types = noticesOf(
       spec,
-      initialState(spec.id, 0),
       [
         ended({ outcome: 'Succeeded', code: 'ClosedOut', at: 1, message: '' }),
         ended({ outcome: 'Succeeded', code: 'ClosedOutOverBudget', overrunMs: 5, at: 1, message: '' }),
@@ -160,6 +160,6 @@ describe('notices', () => {
 
   it('a follower without sinks is told nothing', () => {
     const { notify: _none, ...quiet } = spec;
-    expect(noticesOf(quiet, initialState(spec.id, 0), [{ kind: 'fired', sha: A, at: 1 }], 'default')).toEqual([]);
+    expect(noticesOf(quiet, [{ kind: 'fired', sha: A, at: 1, message: 'fired' }], 'default')).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deliver, type DeliveryResult } from '../../activities/notify.ts';
-import { NOTICE_TYPES, type Notice, type NoticeType, type Sink } from '../../contract/notify.ts';
+import { NOTICE_TYPES, sinkTakes, type Notice, type NoticeType, type Sink } from '../../contract/notify.ts';
 
 /** In every secret below: no message, result or failure may contain it. */
 const SECRET = 'Zq9-SECRET-4f1e';
@@ -132,7 +132,7 @@ describe('cloudevents sinks', () => {
     const ce = await sink(() => ({ status: 202 }));
     const s: Sink = { id: 'events', kind: 'cloudevents', url: { url: `${ce.url}/events` }, bearerTokenEnv: 'CE_TOKEN' };
     const n = notice();
-    expect(await delivered(s, n, envWith(''))).toEqual({ delivered: true, status: 202, message: 'answered 202' });
+    expect(await delivered(s, n, envWith(''))).toEqual({ status: 202, message: 'answered 202' });
     const [req] = ce.requests;
     expect(req!.method).toBe('POST');
     expect(req!.path).toBe('/events');
@@ -213,7 +213,7 @@ describe('chat sinks', () => {
   });
 });
 
-/** The documented state for each notice (GitHub "Create a commit status", Gitea CreateStatusOption); absent: skipped. */
+/** The documented state for each notice (GitHub "Create a commit status", Gitea CreateStatusOption); absent: not a commit status. */
 const EXPECTED_STATE: Record<NoticeType, string | undefined> = {
   triggered: 'pending',
   succeeded: 'success',
@@ -245,14 +245,18 @@ describe.each([
   it.each(NOTICE_TYPES.map((type) => [type, EXPECTED_STATE[type]] as const))('%s → %s', async (type, state) => {
     const host = await sink();
     const s: Sink = { id: 'ci', kind, apiUrl: `${host.url}${base}/`, tokenEnv };
-    const result = await delivered(s, notice({ type, by: NEXT_SHA }), envWith(''));
+    expect(sinkTakes(s, notice({ type }))).toBe(state !== undefined);
     if (!state) {
-      expect(result.delivered).toBe(false);
-      expect(result.message).toContain('skipped');
+      // Not a commit status: never sent one, and refused without a request when it is.
+      expect(await failed(s, notice({ type }), envWith(''))).toMatchObject({
+        retryable: false,
+        message: expect.stringContaining(`not ${type}`),
+      });
       expect(host.requests).toEqual([]);
       return;
     }
-    expect(result).toMatchObject({ delivered: true, status: 201 });
+    const result = await delivered(s, notice({ type, by: NEXT_SHA }), envWith(''));
+    expect(result).toMatchObject({ status: 201 });
     expect(host.requests).toHaveLength(1);
     const [req] = host.requests;
     expect(req!.method).toBe('POST');
@@ -290,12 +294,10 @@ describe.each([
     expect(body.description).toMatch(/^RuntimeFailed: job failed: x+…$/);
   });
 
-  it('skip a notice without a sha, with no request and no token needed', async () => {
-    const host = await sink();
-    const s: Sink = { id: 'ci', kind, apiUrl: host.url, tokenEnv: 'UNSET_TOKEN' };
-    const result = await delivered(s, notice({ type: 'triggered', sha: undefined }), {});
-    expect(result).toEqual({ delivered: false, message: 'skipped: no commit status for triggered without a sha' });
-    expect(host.requests).toEqual([]);
+  it('take no notice without a sha', async () => {
+    const s: Sink = { id: 'ci', kind, apiUrl: 'https://git.example/api', tokenEnv: 'UNSET_TOKEN' };
+    expect(sinkTakes(s, notice({ type: 'triggered', sha: undefined }))).toBe(false);
+    expect(sinkTakes(s, notice({ type: 'triggered' }))).toBe(true);
   });
 });
 

@@ -440,11 +440,12 @@ describe('notification sinks (notify:)', () => {
     expect(reg.followers[1]?.spec.notify).toBeUndefined();
   });
 
-  it('refuses a sink with both or neither of url and urlEnv, a Gitea sink without its API, and an unknown sink', () => {
+  it('refuses a sink with both or neither of url and urlEnv, a chat URL written in the registry, a Gitea sink without its API, and an unknown sink', () => {
     const malformed = issuesFor(
       withSinks(
         {
-          both: { kind: 'chat', url: 'https://chat.example/hook', urlEnv: 'CHAT_URL' },
+          both: { kind: 'cloudevents', url: 'https://events.example/in', urlEnv: 'EVENTS_URL' },
+          chat: { kind: 'chat', url: 'https://chat.example/hook/T0/secret' },
           neither: { kind: 'cloudevents' },
           gitea: { kind: 'gitea-status', tokenEnv: 'GITEA_TOKEN' },
         },
@@ -453,12 +454,15 @@ describe('notification sinks (notify:)', () => {
     );
     expect(malformed.map((i) => [i.path, i.message])).toEqual([
       ['notify.both.url', 'write url: <https://…> or urlEnv: <VARIABLE> (one of them)'],
+      ['notify.chat.urlEnv', 'missing required key "urlEnv"'],
+      ['notify.chat.url', 'unknown key "url"'],
       ['notify.neither.url', 'write url: <https://…> or urlEnv: <VARIABLE> (one of them)'],
       ['notify.gitea.apiUrl', 'missing required key "apiUrl"'],
     ]);
-    const unknown = issuesFor(withSinks({ team: { kind: 'chat', urlEnv: 'CHAT_URL' } }, ['team', 'missing']));
+    const unknown = issuesFor(withSinks({ team: { kind: 'chat', urlEnv: 'CHAT_URL' } }, ['team', 'missing', 'team']));
     expect(unknown.map((i) => [i.path, i.message, i.hint])).toEqual([
       ['followers[0].notify[1]', 'unknown notification sink "missing"', 'declared sinks: team'],
+      ['followers[0].notify[2]', 'sink "team" named twice', 'name each sink once'],
     ]);
   });
 });
