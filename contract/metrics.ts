@@ -50,6 +50,11 @@ export const METRICS = {
     labels: ['follower', 'code'],
     help: 'Mirror reads that failed, by code (MirrorUnreachable, BranchNotFound, InvalidObservation).',
   },
+  branch_follower_mirror_read_timestamp_seconds: {
+    kind: 'gauge',
+    labels: ['follower'],
+    help: 'When the follower last read its branch on the mirror and got an answer (Unix seconds): how stale what it knows of the head may be.',
+  },
   branch_follower_mirror_lag_seconds: {
     kind: 'histogram',
     labels: ['follower'],

@@ -9,6 +9,8 @@ export type Happening =
   | { kind: 'fired'; sha: string; at: number; message: string }
   /** A run ended; `firstSeen` is when a read first saw its sha. */
   | { kind: 'ended'; sha: string; firstSeen: number; result: RunResult }
+  /** A read of the mirror answered. */
+  | { kind: 'read'; at: number }
   /** A read of the mirror failed. */
   | { kind: 'readFailed'; code: Code; at: number }
   /** A read found the sha a push announced, `lagMs` after the announcement. */
@@ -35,6 +37,8 @@ export function happenings(before: FollowerState, after: FollowerState): Happeni
     out.push({ kind: 'ended', sha: rec.sha, firstSeen: rec.firstSeen, result: rec.result });
   }
 
+  if (after.observedAt !== undefined && after.observedAt !== before.observedAt)
+    out.push({ kind: 'read', at: after.observedAt });
   if (after.lastLookAt !== before.lastLookAt && after.mirrorBlocked)
     out.push({ kind: 'readFailed', code: after.mirrorBlocked.code, at: after.lastLookAt ?? after.mirrorBlocked.since });
 

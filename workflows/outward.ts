@@ -31,6 +31,9 @@ export function recordMetrics(spec: FollowerSpec, happened: Happening[]): void {
         if (outcome === 'Superseded') counter('branch_follower_supersedes_total').add(1, { follower });
         break;
       }
+      case 'read':
+        gauge('branch_follower_mirror_read_timestamp_seconds').set(h.at / 1000, { follower });
+        break;
       case 'readFailed':
         counter('branch_follower_mirror_read_failures_total').add(1, { follower, code: h.code });
         break;
@@ -131,6 +134,7 @@ export function noticesOf(spec: FollowerSpec, happened: Happening[], namespace: 
           at: h.at,
         });
         break;
+      case 'read':
       case 'readFailed':
       case 'mirrorCaughtUp':
         break;

@@ -302,12 +302,18 @@ describe('events out', () => {
     // The sink holds every request: what the first run had sent was still in flight when it went.
     const carried = (await h.continuedAsNewInput('app', first)).notices ?? [];
     expect(carried.map((o) => [o.sink.id, o.notice.type])).toContainEqual(['slow', 'triggered']);
-    // The bytes in the next run's history: it scheduled each carried notice again.
-    const history = await h.client.workflow.getHandle(workflowIdFor(h.id('app')), next).fetchHistory();
-    const sent = (history.events ?? [])
-      .map((e) => e.activityTaskScheduledEventAttributes)
-      .filter((a) => a?.activityType?.name === 'notify')
-      .map((a) => defaultPayloadConverter.fromPayload<Outgoing>(a!.input!.payloads![0]!));
+    // The bytes in the next run's history: it schedules each carried notice again (in its first tasks).
+    const scheduledIn = async (runId: string): Promise<Outgoing[]> =>
+      ((await h!.client.workflow.getHandle(workflowIdFor(h!.id('app')), runId).fetchHistory()).events ?? [])
+        .map((e) => e.activityTaskScheduledEventAttributes)
+        .filter((a) => a?.activityType?.name === 'notify')
+        .map((a) => defaultPayloadConverter.fromPayload<Outgoing>(a!.input!.payloads![0]!));
+    let sent: Outgoing[] = [];
+    await until(
+      async () => (sent = await scheduledIn(next)).length >= carried.length,
+      30_000,
+      () => `run ${next} scheduled ${JSON.stringify(sent)}; carried ${JSON.stringify(carried)}`,
+    );
     for (const o of carried) expect(sent).toContainEqual(o);
   });
 });

@@ -40,7 +40,8 @@ describe('happenings', () => {
       [9000, { type: 'status', sha: A, run: 1, status: { sha: A, phase: 'Succeeded' } }],
       [9500, { type: 'tick' }],
     ]);
-    expect(steps.flat().map((h) => h.kind)).toEqual(['fired', 'ended']);
+    expect(steps.flat().map((h) => h.kind)).toEqual(['read', 'fired', 'ended']);
+    expect(steps[0]).toEqual([{ kind: 'read', at: 1000 }]);
     expect(steps[3]).toEqual([
       { kind: 'fired', sha: A, at: 1000, message: expect.stringContaining('trigger accepted') },
     ]); // at: when its trigger started
