@@ -190,6 +190,7 @@ export function parseRegistry(text: string, file: string): Registry {
   const projection = reg.controller.kubernetes
     ? { namespace: reg.controller.kubernetes.namespace, configMap: reg.controller.kubernetes.configMaps.state }
     : undefined;
+  const sinks = Object.entries(reg.notify ?? {}).map(([id, sink]) => resolveSink(id, sink));
   const followers = reg.followers.map((f, index) => {
     const a = reg.adapters[f.adapter]!;
     const d = reg.defaults;
@@ -241,7 +242,7 @@ export function parseRegistry(text: string, file: string): Registry {
       ...(f.notify?.length
         ? {
             notify: {
-              sinks: f.notify.map((id) => resolveSink(id, reg.notify![id]!)),
+              sinks: f.notify.map((id) => sinks.find((s) => s.id === id)!),
               ...(reg.controller.temporal.uiUrl ? { temporalUiUrl: reg.controller.temporal.uiUrl } : {}),
             },
           }
@@ -282,7 +283,6 @@ export function parseRegistry(text: string, file: string): Registry {
       ...Object.values(reg.adapters).flatMap((a) => (a.kind === 'command' ? [] : [a.template])),
     ]),
   ];
-  const sinks = Object.entries(reg.notify ?? {}).map(([id, sink]) => resolveSink(id, sink));
   return { file, dir, text, controller: reg.controller, followers, sinks, files };
 }
 

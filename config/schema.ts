@@ -212,20 +212,20 @@ const adapter = z.discriminatedUnion('kind', [
   ...KUBE_KINDS.map((k) => kubeAdapter(k.name)),
 ]);
 
-/** A URL written in the registry, or the variable that holds it (a chat webhook URL is a secret). */
-const endpoint = {
-  url: z.url().optional(),
-  urlEnv: envName.optional(),
-};
-const oneEndpoint = (sink: { url?: string; urlEnv?: string }) =>
-  (sink.url === undefined) !== (sink.urlEnv === undefined);
-const endpointMessage = { message: 'write url: <https://…> or urlEnv: <VARIABLE> (one of them)', path: ['url'] };
-
 /** A notification sink (docs/events.md), referenced by id from a follower's `notify:`. */
 const sink = z.discriminatedUnion('kind', [
+  /** Its URL written here, or the variable that holds it. */
   z
-    .strictObject({ kind: z.literal('cloudevents'), ...endpoint, bearerTokenEnv: envName.optional() })
-    .refine(oneEndpoint, endpointMessage),
+    .strictObject({
+      kind: z.literal('cloudevents'),
+      url: z.url().optional(),
+      urlEnv: envName.optional(),
+      bearerTokenEnv: envName.optional(),
+    })
+    .refine((s) => (s.url === undefined) !== (s.urlEnv === undefined), {
+      message: 'write url: <https://…> or urlEnv: <VARIABLE> (one of them)',
+      path: ['url'],
+    }),
   /** A chat webhook's URL holds its own secret: only the variable that holds it is written here. */
   z.strictObject({ kind: z.literal('chat'), urlEnv: envName }),
   ...(['github-status', 'gitea-status'] as const).map((kind) =>
