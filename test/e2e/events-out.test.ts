@@ -1,9 +1,11 @@
 // Events out, end to end: the compiled worker, as the image runs it, deploys two heads and tells
 // its sinks — a CloudEvents receiver (each request parsed and validated by the `cloudevents` SDK's
 // own parser), a chat webhook whose URL is a secret and which fails its first request, a
-// Gitea-shaped commit status API, and a sink that never answers — while a real Prometheus scrapes
-// its /metrics. The witnesses are the runtime's trigger log, what the sinks received, the webhook
-// answers the test got, and the follower's history bytes (no secret in them).
+// Gitea-shaped commit status API, a sink that refuses and one that never answers — while a real
+// Prometheus scrapes its /metrics. The witnesses are the runtime's trigger log, what the sinks
+// received, the webhook answers the test got, and the follower's history bytes (no secret in
+// them). Two more cases: a run recorded by the previous release starts notifying, and a run that
+// continues as new hands its notices in flight to the next.
 import http from 'node:http';
 import { sign } from '@octokit/webhooks-methods';
 import { defaultPayloadConverter } from '@temporalio/common';
