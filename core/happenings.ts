@@ -27,9 +27,11 @@ export function happenings(before: FollowerState, after: FollowerState): Happeni
   if (w?.stage === 'closingOut' && w.fired && !(was?.stage === 'closingOut' && was.sha === w.sha && was.run === w.run))
     out.push({ kind: 'fired', sha: w.sha, at: w.startedAt, message: after.message });
 
+  // Once per event, over up to loop.shasKept records: one pass each, not one search per record.
+  const results = new Map(before.shas.map((r) => [r.sha, r.result]));
   for (const rec of after.shas) {
     if (!rec.result) continue;
-    const old = before.shas.find((r) => r.sha === rec.sha)?.result;
+    const old = results.get(rec.sha);
     if (old?.at === rec.result.at && old.code === rec.result.code) continue;
     // A failed run waiting to be tried again that the branch left: its end was told when it failed.
     const waiting = was?.sha === rec.sha && (was.stage === 'backoff' || was.stage === 'pending');
