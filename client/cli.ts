@@ -4,12 +4,12 @@
 // command its environment and turns what is thrown into a message, a hint and an exit code.
 import { Command, CommanderError, Option } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
-import { DEFAULT_REGISTRY } from '../config/registry.ts';
+import { DEFAULT_REGISTRY, type Registry } from '../config/registry.ts';
 import { TEMPORAL_NAME } from '../config/schema.ts';
 import { RenderError } from '../deploy/render.ts';
 import { COMMANDS } from './commands/index.ts';
 import type { CliCommand, CliEnv } from './commands/command.ts';
-import { connect, findSpec, readRegistry } from './context.ts';
+import { connect, findSpec, namespaceMissing, readRegistry } from './context.ts';
 import { CliError, dim, Exit, processIo, type Format, type Io } from './output.ts';
 
 interface Globals {
@@ -39,7 +39,7 @@ export function defineProgram(io: Io, dispatch: Dispatch): Command {
         .choices(['table', 'wide', 'json', 'yaml'])
         .default('table'),
     )
-    .option('--json', 'same as -o json')
+    .addOption(new Option('--json', 'same as -o json').conflicts('output'))
     .option('--kubeconfig <file>', 'the kubeconfig for cluster commands (default: $KUBECONFIG, then ~/.kube/config)')
     .option(
       '--context <name>',
@@ -49,10 +49,13 @@ export function defineProgram(io: Io, dispatch: Dispatch): Command {
     .version(packageJson.version)
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
-    .showSuggestionAfterError();
+    .showSuggestionAfterError()
+    .showHelpAfterError('hint: branch-follower --help lists the commands and the global options');
 
   for (const command of COMMANDS) {
-    command.configure(program.command(command.name)).action(async (...args: unknown[]) => {
+    const cmd = command.configure(program.command(command.name));
+    cmd.showHelpAfterError(`hint: branch-follower ${command.name} --help lists its options`);
+    cmd.action(async (...args: unknown[]) => {
       // commander passes the declared arguments, then the options, then the command itself.
       await dispatch(command, program, args.at(-2), args.slice(0, -2));
     });
@@ -92,19 +95,22 @@ function envOf(program: Command, io: Io): CliEnv {
       Exit.Usage,
     );
   }
+  let registry: Registry | undefined;
   const env: CliEnv = {
     io,
     program,
     format: globals.json ? 'json' : globals.output,
     kube: { kubeconfig: globals.kubeconfig, context: globals.context },
     namespace,
-    readRegistry: () => readRegistry(globals.registry),
+    readRegistry: () => (registry ??= readRegistry(globals.registry)),
     async withCtx(body, follower) {
       const registry = env.readRegistry();
       if (follower !== undefined) findSpec(registry, follower);
       const ctx = await connect(registry, namespace);
       try {
         return await body(ctx);
+      } catch (err) {
+        throw (await namespaceMissing(err, ctx.target)) ?? err;
       } finally {
         await ctx.close();
       }

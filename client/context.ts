@@ -68,7 +68,7 @@ export async function connect(registry: Registry, namespace?: string): Promise<C
   let security: TemporalSecurity;
   try {
     ({ target, security } = await cliTarget(registry));
-    if (namespace) target.namespace = namespace;
+    if (namespace) Object.assign(target, { namespace, namespaceFrom: '-n' });
   } catch (err) {
     if (err instanceof ConnectionConfigError)
       throw new CliError(err.message, 'the CLI reads the same variables as the worker (docs/deploy.md)', Exit.Usage);
@@ -105,6 +105,17 @@ export async function connect(registry: Registry, namespace?: string): Promise<C
     client: new Client({ connection, namespace: target.namespace }),
     close: () => connection.close(),
   };
+}
+
+/** What a command's call to the server threw, said for the operator when the namespace is the cause. */
+export async function namespaceMissing(err: unknown, target: TemporalTarget): Promise<CliError | undefined> {
+  const { NamespaceNotFoundError } = commonJs(await import('@temporalio/client'));
+  if (!(err instanceof NamespaceNotFoundError)) return undefined;
+  return new CliError(
+    `the Temporal server at ${target.address} has no namespace "${target.namespace}" (from ${target.namespaceFrom})`,
+    `name another with -n, or create it: temporal operator namespace create --address ${target.address} --namespace ${target.namespace}`,
+    Exit.Usage,
+  );
 }
 
 export function findSpec(registry: Registry, id: string): FollowerSpec {

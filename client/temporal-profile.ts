@@ -53,7 +53,8 @@ export async function cliTarget(
   if (!env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS && address)
     Object.assign(target, { address: address.profile.address, addressFrom: address.from('address') });
   const namespace = pick('namespace');
-  if (!env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE && namespace) target.namespace = namespace.profile.namespace!;
+  if (!env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE && namespace)
+    Object.assign(target, { namespace: namespace.profile.namespace, namespaceFrom: namespace.from('namespace') });
   // Credentials the registry declares come from our variables; otherwise the Temporal CLI's, if any.
   const t = registry.controller.temporal;
   if (t.tls || t.apiKey) return { target, security: temporalSecurity(registry, env) };

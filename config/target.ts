@@ -8,6 +8,8 @@ export interface TemporalTarget {
   /** Where the address came from, for messages: the environment variable or the registry's key. */
   addressFrom: string;
   namespace: string;
+  /** Where the namespace came from, likewise (or `-n` on the CLI). */
+  namespaceFrom: string;
   taskQueue: string;
 }
 
@@ -19,6 +21,9 @@ export function temporalTarget(registry: Registry, env: NodeJS.ProcessEnv = proc
       ? 'BRANCH_FOLLOWER_TEMPORAL_ADDRESS'
       : `controller.temporal.address in ${registry.file}`,
     namespace: plainName('BRANCH_FOLLOWER_TEMPORAL_NAMESPACE', env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE) ?? t.namespace,
+    namespaceFrom: env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE
+      ? 'BRANCH_FOLLOWER_TEMPORAL_NAMESPACE'
+      : `controller.temporal.namespace in ${registry.file}`,
     taskQueue: plainName('BRANCH_FOLLOWER_TASK_QUEUE', env.BRANCH_FOLLOWER_TASK_QUEUE) ?? t.taskQueue,
   };
 }

@@ -17,6 +17,7 @@ export interface CliEnv {
   kube: KubeTarget;
   /** -n/--namespace, checked. */
   namespace?: string;
+  /** The registry, loaded and checked once per invocation. */
   readRegistry(): Registry;
   /**
    * Runs `body` with a connected context and closes it afterwards. What can be checked locally is
@@ -64,4 +65,24 @@ export function countOption(flags: string, description: string, fallback?: numbe
     return Number(value);
   });
   return fallback === undefined ? option : option.default(fallback);
+}
+
+const SHA_PREFIX = /^[0-9a-f]{4,64}$/i;
+const WHOLE_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
+
+/**
+ * A commit option (`--sha`), checked as it is read and lower-cased as git prints it: `whole` wants
+ * the full sha (a manual trigger compares it with the mirror's head), otherwise a prefix of at
+ * least four digits (as git abbreviates) is enough.
+ */
+export function shaOption(flags: string, description: string, { whole = false } = {}): Option {
+  return new Option(flags, description).argParser((value) => {
+    if (!(whole ? WHOLE_SHA : SHA_PREFIX).test(value))
+      throw new InvalidArgumentError(
+        whole
+          ? `expected the whole sha of the head (40 hex digits, as \`git rev-parse <branch>\` prints), got ${JSON.stringify(value)}`
+          : `expected a sha or its first digits (at least 4 hex digits, such as 3f2a9c1e), got ${JSON.stringify(value)}`,
+      );
+    return value.toLowerCase();
+  });
 }

@@ -2,7 +2,7 @@
 import { requireState } from '../context.ts';
 import { emit, Exit } from '../output.ts';
 import { explain } from '../views.ts';
-import { defineCommand } from './command.ts';
+import { defineCommand, shaOption } from './command.ts';
 
 export default defineCommand<{ follower: string; sha: string }>({
   name: 'explain',
@@ -10,7 +10,7 @@ export default defineCommand<{ follower: string; sha: string }>({
     cmd
       .description('why a sha did or did not deploy')
       .requiredOption('--follower <id>', 'the follower')
-      .requiredOption('--sha <sha>', 'the sha (a prefix is enough)'),
+      .addOption(shaOption('--sha <sha>', 'the sha (a prefix is enough)').makeOptionMandatory()),
   run: (env, opts) =>
     env.withCtx(async (ctx) => {
       const lines = explain(await requireState(ctx, opts.follower), opts.sha);

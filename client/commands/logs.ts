@@ -19,16 +19,17 @@ export default defineCommand<{ follower: string; tail: number }>({
       )
       .requiredOption('--follower <id>', 'the follower')
       .addOption(countOption('--tail <n>', 'lines per container (built-in adapters)', 200)),
-  run: (env, opts) =>
-    env.withCtx(async (ctx) => {
-      const spec = findSpec(ctx.registry, opts.follower);
-      const adapter = spec.adapter;
-      if (adapter.kind === 'command' && !adapter.logs)
-        throw new CliError(
-          `adapter ${adapter.id} declares no logs command`,
-          `add logs: { argv: [...] } under adapters.${adapter.id}`,
-          Exit.Usage,
-        );
+  run(env, opts) {
+    // Checked before connecting: an adapter without a logs command has nothing to show.
+    const spec = findSpec(env.readRegistry(), opts.follower);
+    const adapter = spec.adapter;
+    if (adapter.kind === 'command' && !adapter.logs)
+      throw new CliError(
+        `adapter ${adapter.id} declares no logs command`,
+        `add logs: { argv: [...] } under adapters.${adapter.id}`,
+        Exit.Usage,
+      );
+    return env.withCtx(async (ctx) => {
       const s = await requireState(ctx, opts.follower);
       const last = [...s.shas].reverse().find((r) => r.jobId);
       const inFlight = inFlightOf(s.work);
@@ -46,7 +47,8 @@ export default defineCommand<{ follower: string; tail: number }>({
         else io.out(l.text.trimEnd());
       }
       return logs.some((l) => l.error) ? Exit.Failed : Exit.Ok;
-    }, opts.follower),
+    });
+  },
 });
 
 /** The adapter's own logs command, run here in a scratch directory as the worker would run it. */

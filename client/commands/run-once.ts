@@ -1,7 +1,9 @@
 // `run-once`: one observe + decide pass per follower. A dry run needs only the mirror and the
 // decision core; Temporal adds the followers' states when it answers.
+import { Option } from 'commander';
+import { shortSha } from '../../contract/format.ts';
 import { findSpec } from '../context.ts';
-import { CliError, dim, emit, Exit, shortSha, table } from '../output.ts';
+import { CliError, dim, emit, Exit, table } from '../output.ts';
 import { runOnceDry, runOnceLive, type RunOnceRow } from '../run-once.ts';
 import { defineCommand, durationOption } from './command.ts';
 
@@ -10,7 +12,7 @@ export default defineCommand<{ all?: boolean; follower?: string; dryRun?: boolea
   configure: (cmd) =>
     cmd
       .description('one observe + decide pass per follower: Noop, PendingTrigger or Blocked, with the reason')
-      .option('--all', 'every enabled follower')
+      .addOption(new Option('--all', 'every enabled follower').conflicts('follower'))
       .option('--follower <id>', 'one follower')
       .option('--dry-run', 'read the mirror and the follower state; write nothing anywhere')
       .addOption(

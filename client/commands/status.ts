@@ -4,13 +4,21 @@ import { splitHostPort } from '../../config/host-port.ts';
 import { DEFAULT_REGISTRY, type Registry } from '../../config/registry.ts';
 import { repositoryPath } from '../../contract/repository-path.ts';
 import { MISSED_KEPT_MS } from '../../core/decide.ts';
-import { formatDuration } from '../../contract/format.ts';
+import { formatDuration, shortSha } from '../../contract/format.ts';
 import type { Delivery, SinkKind } from '../../contract/notify.ts';
 import { watcherIdFor, watcherStateQuery, workflowIdFor } from '../../contract/messages.ts';
 import type { ClusterStatus, KubeTarget } from '../cluster.ts';
-import { controllerInfo, findSpec, runningState, uiLink, type ControllerInfo, type Ctx } from '../context.ts';
+import {
+  controllerInfo,
+  findSpec,
+  ifRunning,
+  runningState,
+  uiLink,
+  type ControllerInfo,
+  type Ctx,
+} from '../context.ts';
 import { watcherSpecs } from '../followers.ts';
-import { CliError, emit, Exit, shortSha, when } from '../output.ts';
+import { CliError, emit, Exit, when } from '../output.ts';
 import { statusTable, type StatusRow } from '../views.ts';
 import { defineCommand, loadCluster } from './command.ts';
 
@@ -203,15 +211,11 @@ interface WatcherStatus {
 async function watcherStates(ctx: Ctx): Promise<WatcherStatus[]> {
   return Promise.all(
     watcherSpecs(ctx.registry).map(async (w) => {
-      const handle = ctx.client.workflow.getHandle(watcherIdFor(ctx.registry.controller.registryId, w.mirror));
-      const running = await handle.describe().then(
-        (d) => d.status.name === 'RUNNING',
-        () => false,
-      );
-      const s = running ? await handle.query(watcherStateQuery) : undefined;
+      const id = watcherIdFor(ctx.registry.controller.registryId, w.mirror);
+      const s = await ifRunning(ctx.client, id, (handle) => handle.query(watcherStateQuery));
       return {
         mirror: w.mirror,
-        running,
+        running: s !== undefined,
         followers: w.followers.length,
         ...(s ? { readAt: s.readAt, failing: s.failing, wakeUps: s.wakeUps } : {}),
       };

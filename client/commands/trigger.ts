@@ -1,10 +1,11 @@
 // `trigger`: deploy the head again now, as a new run; --wait follows it to its outcome.
+import { shortSha } from '../../contract/format.ts';
 import { eventsQuery, triggerSignal, workflowIdFor } from '../../contract/messages.ts';
 import type { FollowerView } from '../../contract/state.ts';
 import { requireState, type Ctx } from '../context.ts';
-import { CliError, Exit, shortSha } from '../output.ts';
+import { CliError, Exit } from '../output.ts';
 import { waitForSha } from '../wait.ts';
-import { defineCommand, durationOption } from './command.ts';
+import { defineCommand, durationOption, shaOption } from './command.ts';
 
 export default defineCommand<{ follower: string; reason: string; sha?: string; wait?: boolean; timeout: number }>({
   name: 'trigger',
@@ -13,7 +14,7 @@ export default defineCommand<{ follower: string; reason: string; sha?: string; w
       .description('deploy the head again now, as a new run (a manual trigger; refused while paused)')
       .requiredOption('--follower <id>', 'the follower')
       .requiredOption('--reason <text>', 'why (recorded in the follower events)')
-      .option('--sha <sha>', 'refuse unless this is the head on the mirror')
+      .addOption(shaOption('--sha <sha>', 'refuse unless this (whole sha) is the head on the mirror', { whole: true }))
       .option('--wait', 'wait until the triggered sha succeeds, fails or is superseded')
       .addOption(durationOption('--timeout <duration>', 'how long --wait waits', '5m')),
   run: (env, opts) =>

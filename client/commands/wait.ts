@@ -1,6 +1,6 @@
 // `wait`: block until a sha's outcome is known; the exit code says which.
 import { waitForSha } from '../wait.ts';
-import { defineCommand, durationOption } from './command.ts';
+import { defineCommand, durationOption, shaOption } from './command.ts';
 
 export default defineCommand<{ follower: string; sha: string; timeout: number }>({
   name: 'wait',
@@ -8,7 +8,7 @@ export default defineCommand<{ follower: string; sha: string; timeout: number }>
     cmd
       .description('exit 0 when the sha succeeded; non-zero at once on Failed, Superseded or timeout')
       .requiredOption('--follower <id>', 'the follower')
-      .requiredOption('--sha <sha>', 'the sha (a prefix is enough)')
+      .addOption(shaOption('--sha <sha>', 'the sha (a prefix is enough)').makeOptionMandatory())
       .addOption(durationOption('--timeout <duration>', 'give up after this long', '5m')),
   run: (env, opts) =>
     env.withCtx(async (ctx) => {

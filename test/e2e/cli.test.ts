@@ -373,8 +373,9 @@ describe('errors and the real binary', () => {
     }
     // -n reaches the server: the one it names is asked, and says it has no such namespace.
     const elsewhere = await h.cli('-n', 'no-such-namespace', 'status', '-o', 'json');
-    expect(elsewhere.code).not.toBe(Exit.Ok);
-    expect(elsewhere.err).toMatch(/no-such-namespace/);
+    expect(elsewhere.code).toBe(Exit.Usage);
+    expect(elsewhere.err).toContain(`has no namespace "no-such-namespace" (from -n)`);
+    expect(elsewhere.err).toContain('hint: name another with -n, or create it: temporal operator namespace create');
     expect((await h.cli('-n', 'default', 'status', '-o', 'json')).code).toBe(Exit.Ok);
     expect((await h.cli('run-once')).code).toBe(Exit.Usage);
     expect((await h.cli('frobnicate')).code).toBe(Exit.Usage);
@@ -396,7 +397,7 @@ describe('errors and the real binary', () => {
     try {
       let applied = await h.cli('apply', '--confirm');
       // A new namespace reaches every frontend service within the server's namespace cache refresh.
-      for (let i = 0; i < 60 && /namespace .*not found/i.test(applied.err); i++) {
+      for (let i = 0; i < 60 && /namespace .*not found|has no namespace/i.test(applied.err); i++) {
         await new Promise((r) => setTimeout(r, 500));
         applied = await h.cli('apply', '--confirm');
       }

@@ -259,6 +259,7 @@ export class Harness {
         address: this.address,
         addressFrom: 'the test harness',
         namespace: 'default',
+        namespaceFrom: 'the test harness',
         taskQueue: this.taskQueue,
       },
       workflowBundle: { codePath: opts.bundlePath ?? inject('workflowBundlePath') },

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedMirror } from '../../scripts/git-mirror.ts';
 import { Exit } from '../../client/output.ts';
+import { cliTarget } from '../../client/temporal-profile.ts';
+import { loadRegistry } from '../../config/registry.ts';
 import { runCli } from '../support/cli.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -79,7 +81,7 @@ describe('the CLI fails fast and clearly', () => {
     for (const args of [
       ['status', '--follower', 'nope'],
       ['events', '--follower', 'nope'],
-      ['wait', '--follower', 'nope', '--sha', 'abc'],
+      ['wait', '--follower', 'nope', '--sha', 'abc1'],
     ]) {
       const res = await cli(['--registry', REGISTRY, ...args], {
         BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
@@ -92,7 +94,7 @@ describe('the CLI fails fast and clearly', () => {
 
   it('a bad duration is a usage error that says what to write, before any connection', async () => {
     const res = await cli(
-      ['--registry', REGISTRY, 'wait', '--follower', 'hwlab-jd01-v03', '--sha', 'abc', '--timeout', '5min'],
+      ['--registry', REGISTRY, 'wait', '--follower', 'hwlab-jd01-v03', '--sha', 'abc1', '--timeout', '5min'],
       { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` },
     );
     expect(res.code).toBe(Exit.Usage);
@@ -219,6 +221,70 @@ describe('the CLI fails fast and clearly', () => {
     });
     expect(missing.code).toBe(Exit.Usage);
     expect(missing.err).toMatch(/the Temporal CLI's configuration: .*nope/);
+  });
+
+  it('the namespace follows the same order as the address, and each says where it came from', async () => {
+    const registry = loadRegistry(REGISTRY);
+    const toml = path.join(dir, 'namespaces.toml');
+    writeFileSync(toml, '[profile.staging]\nnamespace = "staging"\n');
+    const profile = { TEMPORAL_PROFILE: 'staging', TEMPORAL_CONFIG_FILE: toml };
+    const namespaceOf = async (env: NodeJS.ProcessEnv) => {
+      const { target } = await cliTarget(registry, env);
+      return `${target.namespace} (from ${target.namespaceFrom})`;
+    };
+    expect(await namespaceOf({})).toBe(
+      `${registry.controller.temporal.namespace} (from controller.temporal.namespace in ${registry.file})`,
+    );
+    expect(await namespaceOf(profile)).toBe(`staging (from profile staging in ${toml})`);
+    expect(await namespaceOf({ ...profile, TEMPORAL_NAMESPACE: 'theirs' })).toBe('theirs (from TEMPORAL_NAMESPACE)');
+    expect(
+      await namespaceOf({ ...profile, TEMPORAL_NAMESPACE: 'theirs', BRANCH_FOLLOWER_TEMPORAL_NAMESPACE: 'ours' }),
+    ).toBe('ours (from BRANCH_FOLLOWER_TEMPORAL_NAMESPACE)');
+    // The default profile applies only when selected: the registry names its own server.
+    writeFileSync(path.join(dir, 'default.toml'), '[profile.default]\nnamespace = "from-default"\n');
+    expect(await namespaceOf({ TEMPORAL_CONFIG_FILE: path.join(dir, 'default.toml') })).toMatch(
+      /^\S+ \(from controller\.temporal\.namespace in /,
+    );
+  });
+
+  it('every usage error exits 2 with a hint, before any connection', async () => {
+    const help = (command?: string) =>
+      command ? `hint: branch-follower ${command} --help lists its options` : 'hint: branch-follower --help lists';
+    const cases: [args: string[], said: string, hint: string][] = [
+      [['status', '--bogus'], "unknown option '--bogus'", help('status')],
+      [['status', 'extra'], 'too many arguments', help('status')],
+      [['trigger', '--reason', 'r'], "required option '--follower <id>' not specified", help('trigger')],
+      [['completion'], "missing required argument 'shell'", help('completion')],
+      [['-o', 'nope', 'status'], "argument 'nope' is invalid", help()],
+      [
+        ['--json', '-o', 'yaml', 'status'],
+        "option '--json' cannot be used with option '-o, --output <format>'",
+        help(),
+      ],
+      [['frobnicate'], "unknown command 'frobnicate'", help()],
+      [
+        ['run-once', '--all', '--follower', 'hwlab-jd01-v03'],
+        "option '--all' cannot be used with option '--follower <id>'",
+        help('run-once'),
+      ],
+      [['wait', '--follower', 'hwlab-jd01-v03', '--sha', 'NOTHEX'], 'expected a sha or its first digits', help('wait')],
+      [['explain', '--follower', 'hwlab-jd01-v03', '--sha', ''], 'expected a sha or its first digits', help('explain')],
+      [
+        ['trigger', '--follower', 'hwlab-jd01-v03', '--reason', 'r', '--sha', 'abc1234'],
+        'expected the whole sha',
+        help('trigger'),
+      ],
+      [['logs', '--follower', 'web-probe-sentinel-master'], 'declares no logs command', 'hint: add logs: { argv:'],
+    ];
+    for (const [args, said, hint] of cases) {
+      const res = await cli(['--registry', REGISTRY, ...args], {
+        BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+      });
+      expect(res.code, args.join(' ')).toBe(Exit.Usage);
+      expect(res.err, args.join(' ')).toContain(said);
+      expect(res.err, args.join(' ')).toContain(hint);
+      expect(res.err, args.join(' ')).not.toContain('cannot reach');
+    }
   });
 
   it('-n names the Temporal namespace and --context the kubeconfig context; a bad value of either is a usage error', async () => {
