@@ -10,7 +10,7 @@ import { KubeConfig, PatchStrategy, type CoreV1Event, type KubernetesObject } fr
 import { createTwoFilesPatch } from 'diff';
 import YAML from 'yaml';
 import { accessFor, apiMessage, apiStatus, readObject, type KubeAccess } from '../activities/kube/access.ts';
-import { rolloutOf } from '../activities/kube/verdicts.ts';
+import { rolloutOf, type DeploymentObject } from '../activities/kube/verdicts.ts';
 import { parseDuration } from '../config/duration.ts';
 import type { Registry } from '../config/registry.ts';
 import { kubeKind } from '../contract/kube-kinds/index.ts';
@@ -209,19 +209,6 @@ export function changedPaths(a: unknown, b: unknown, at = ''): string[] {
   return [at || '(object)'];
 }
 
-interface DeploymentStatusView {
-  metadata?: { generation?: number };
-  spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
-  status?: {
-    observedGeneration?: number;
-    replicas?: number;
-    updatedReplicas?: number;
-    readyReplicas?: number;
-    availableReplicas?: number;
-    conditions?: { type: string; status: string; reason?: string; message?: string }[];
-  };
-}
-
 export interface RolloutResult {
   ok: boolean;
   message: string;
@@ -240,7 +227,7 @@ export async function waitRollout(
   const started = Date.now();
   let last = '';
   for (;;) {
-    const d = await readObject<DeploymentStatusView>(kube, {
+    const d = await readObject<DeploymentObject>(kube, {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       namespace: k.namespace,
@@ -276,7 +263,7 @@ async function rolloutDiagnosis(
   kube: KubeAccess,
   namespace: string,
   name: string,
-  d: DeploymentStatusView,
+  d: DeploymentObject,
 ): Promise<string[]> {
   const lines: string[] = [];
   for (const c of d.status?.conditions ?? [])
@@ -360,10 +347,20 @@ export interface ClusterStatus {
   projected: Record<string, string>;
 }
 
+/** A Deployment's rollout in a few words, judged as `apply --wait` judges it (rolloutOf). */
+function rolloutSummary(d: DeploymentObject): string {
+  const { want, done, deadlineExceeded } = rolloutOf(d);
+  const s = d.status ?? {};
+  const available = `${s.availableReplicas ?? 0}/${want} available`;
+  if (done) return available;
+  if (deadlineExceeded) return `${available}, rollout failed: ${deadlineExceeded.reason}`;
+  return `${available}, rolling out (${s.updatedReplicas ?? 0}/${want} updated)`;
+}
+
 /** The worker Deployment and the state ConfigMap, read-only: what `status` shows of the cluster. */
 export async function clusterStatus(kube: KubeAccess, registry: Registry): Promise<ClusterStatus> {
   const k = kubernetesOf(registry);
-  const d = await readObject<DeploymentStatusView>(kube, {
+  const d = await readObject<DeploymentObject>(kube, {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     namespace: k.namespace,
@@ -375,7 +372,6 @@ export async function clusterStatus(kube: KubeAccess, registry: Registry): Promi
     namespace: k.namespace,
     name: k.configMaps.state,
   });
-  const want = d?.spec?.replicas ?? 0;
   const projected = Object.fromEntries(
     Object.entries(cm?.data ?? {}).map(([id, entry]) => {
       try {
@@ -388,9 +384,7 @@ export async function clusterStatus(kube: KubeAccess, registry: Registry): Promi
   return {
     context: kube.source,
     deployment: `${k.namespace}/${k.deployment.name}`,
-    rollout: d
-      ? `${d.status?.availableReplicas ?? 0}/${want} available${(d.status?.updatedReplicas ?? 0) < want ? `, ${d.status?.updatedReplicas ?? 0}/${want} updated` : ''}`
-      : 'not installed',
+    rollout: d ? rolloutSummary(d) : 'not installed',
     stateConfigMap: cm ? `${k.namespace}/${k.configMaps.state}` : `${k.namespace}/${k.configMaps.state} (missing)`,
     projected,
   };

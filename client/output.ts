@@ -83,6 +83,5 @@ export function phase(io: Io, p: string): string {
 }
 
 export const dim = (io: Io, s: string): string => (io.color ? styleText('dim', s) : s);
-export const shortSha = (sha: string | undefined): string => (sha ? sha.slice(0, 8) : '-');
 export const when = (ms: number | undefined): string =>
   ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + 'Z' : '-';

@@ -1,9 +1,9 @@
 // Tables and explanations built from a follower's state. Pure: no I/O, so they are unit-tested
 // against hand-made states and shown verbatim in the README.
-import { formatDuration } from '../contract/format.ts';
+import { formatDuration, shortSha } from '../contract/format.ts';
 import type { FollowerSpec } from '../contract/spec.ts';
 import { inFlightOf, type FollowerView, type ShaRecord, type Transition } from '../contract/state.ts';
-import { phase, shortSha, table, when, type Io } from './output.ts';
+import { phase, table, when, type Io } from './output.ts';
 
 export interface StatusRow {
   spec: FollowerSpec;

@@ -1,9 +1,9 @@
 // wait: block until a sha is deployed, and fail fast: Failed, Superseded, or a sha the mirror
 // says is not the head (so it will never deploy on its own) end the wait at once.
-import { formatDuration } from '../contract/format.ts';
+import { formatDuration, shortSha } from '../contract/format.ts';
 import type { FollowerView } from '../contract/state.ts';
 import { requireState, type Ctx } from './context.ts';
-import { Exit, shortSha } from './output.ts';
+import { Exit } from './output.ts';
 
 export interface WaitResult {
   exit: number;

@@ -12,6 +12,7 @@ import { parseDuration } from '../config/duration.ts';
 import { splitHostPort } from '../config/host-port.ts';
 import { startEnabledFollowers } from '../client/followers.ts';
 import { temporalTarget } from '../config/target.ts';
+import { shortSha } from '../contract/format.ts';
 import { installRuntime, metricsListen } from '../worker/metrics.ts';
 import { serveWebhooks, webhooksListen } from '../worker/receiver.ts';
 import { createFollowerWorker } from '../worker/worker.ts';
@@ -148,7 +149,7 @@ function watchPhases(client: Client, ids: string[]): { stop(): Promise<void> } {
       try {
         const handle = client.workflow.getHandle(workflowIdFor(id));
         const v: FollowerView = await client.withAbortSignal(abort.signal, () => handle.query(stateQuery));
-        const line = `${v.phase.padEnd(14)} ${(v.targetSha ?? v.observedSha ?? '').slice(0, 12).padEnd(12)} ${v.code}: ${v.message}`;
+        const line = `${v.phase.padEnd(14)} ${shortSha(v.targetSha ?? v.observedSha).padEnd(12)} ${v.code}: ${v.message}`;
         if (last.get(id) !== line) {
           last.set(id, line);
           console.log(`${new Date().toISOString().slice(11, 19)} ${id.padEnd(28)} ${line}`);

@@ -24,6 +24,7 @@ export interface DeploymentObject {
   metadata?: Meta;
   spec?: {
     replicas?: number;
+    selector?: { matchLabels?: Record<string, string> };
     template?: { metadata?: Meta; spec?: { containers?: { name: string; image?: string }[] } };
   };
   status?: {
