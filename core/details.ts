@@ -63,7 +63,15 @@ export function followerDetails(spec: FollowerSpec, s: FollowerState, action: Ac
   return lines.join('\n');
 }
 
-export function watcherDetails(spec: WatcherSpec, s: WatcherState): string {
+/** How many branch heads the details list before saying how many more there are. */
+const HEADS_SHOWN = 10;
+
+/** `workflowId` is the watcher's own; `nextReadAt` when its timer fires (the watcher's clock). */
+export function watcherDetails(
+  spec: WatcherSpec,
+  s: WatcherState,
+  at: { workflowId: string; nextReadAt: number; now: number },
+): string {
   const branches = [...new Set(spec.followers.map((f) => f.branch))];
   const lines = [
     `**${s.failing ? 'Failing' : 'Watching'}** \`${spec.mirror}\`: ${branches.length} branch(es) for ${spec.followers.length} follower(s), every ${formatDuration(spec.pollIntervalMs)}`,
@@ -71,6 +79,26 @@ export function watcherDetails(spec: WatcherSpec, s: WatcherState): string {
   ];
   lines.push(s.readAt !== undefined ? `- last read: ${time(s.readAt)}` : '- not read yet');
   if (s.failing) lines.push(`- reads failing since ${time(s.failing.since)}: ${s.failing.message}`);
+  const heads = Object.entries(s.heads ?? {});
+  if (heads.length) {
+    const shown = heads.slice(0, HEADS_SHOWN).map(([branch, sha]) => `\`${branch}\` \`${short(sha)}\``);
+    lines.push(
+      `- heads: ${shown.join(', ')}${heads.length > HEADS_SHOWN ? ` and ${heads.length - HEADS_SHOWN} more` : ''}`,
+    );
+  }
   lines.push(`- followers woken: ${s.wakeUps}`);
+  lines.push(
+    `- now: wait until ${time(at.nextReadAt)}: the next read${s.failing ? ' (the followers are woken when one works again)' : ', then wake the followers whose branch moved'}`,
+  );
+  lines.push(
+    '',
+    'look further:',
+    '',
+    `- \`temporal workflow query --workflow-id '${at.workflowId}' --name state\``,
+    `- \`temporal workflow show --workflow-id '${at.workflowId}'\``,
+    '- `branch-follower status`',
+    '',
+    `_as of ${time(at.now)}, the watcher's clock_`,
+  );
   return lines.join('\n');
 }

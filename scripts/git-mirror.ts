@@ -29,7 +29,8 @@ export interface SeedRepo {
   branches: { name: string; commits: number }[];
 }
 
-const repoDir = (root: string, repo: string): string => path.join(root, `${repo}.git`);
+/** The bare repository `repo` is served from under `root`. */
+export const repoDir = (root: string, repo: string): string => path.join(root, `${repo}.git`);
 
 /** Creates each bare repository that does not exist yet, with a few commits per branch. */
 export function seedMirror(root: string, repos: SeedRepo[]): string[] {

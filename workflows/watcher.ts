@@ -77,8 +77,10 @@ export async function mirrorWatcherWorkflow(input: WatcherWorkflowInput): Promis
       state.failing = { message, since: state.failing?.since ?? Date.now() };
     }
 
-    setCurrentDetails(watcherDetails(spec, state));
     due = startedAt + spec.pollIntervalMs;
+    setCurrentDetails(
+      watcherDetails(spec, state, { workflowId: workflowInfo().workflowId, nextReadAt: due, now: Date.now() }),
+    );
     await condition(() => nextSpec !== undefined, Math.max(1, due - Date.now()));
 
     if (workflowInfo().continueAsNewSuggested || iteration + 1 >= spec.loop.continueAsNewAfter) {

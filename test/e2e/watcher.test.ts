@@ -1,9 +1,10 @@
 // observe.mode: watch, on the real dev server and git daemon: one mirror watcher per repository
 // reads all its heads, wakes only the followers whose branch moved, and wakes everyone after a
 // mirror outage; idle followers read the mirror only at their fallback interval.
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadRegistry } from '../../config/registry.ts';
-import { seedMirror, startGitDaemon } from '../../scripts/git-mirror.ts';
+import { repoDir, seedMirror, startGitDaemon } from '../../scripts/git-mirror.ts';
 import { watcherStateQuery } from '../../contract/messages.ts';
 import { Harness, REPO } from '../support/harness.ts';
 
@@ -78,6 +79,16 @@ describe('mirror watcher', () => {
     for (const n of ['a', 'b']) await h.waitFor(n, 'first deploy', (v) => v.phase === 'Succeeded');
     const watcher = h.client.workflow.getHandle(h.watcherId(h.daemon.url(REPO)));
     await waitForRead(watcher, 1);
+    // The Temporal UI's current details name each branch's head as git has it, and the next read.
+    const metadata = () => watcher.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    const watching = (await metadata()).currentDetails;
+    for (const branch of ['a', 'b']) {
+      const head = execFileSync('git', ['--git-dir', repoDir(h.mirrorRoot, REPO), 'rev-parse', branch], {
+        encoding: 'utf8',
+      }).trim();
+      expect(watching).toContain(`\`${branch}\` \`${head.slice(0, 12)}\``);
+    }
+    expect(watching).toMatch(/^- now: wait until \S+: the next read, then wake the followers whose branch moved$/m);
 
     await h.daemon.stop();
     const failing = await until(
@@ -86,7 +97,7 @@ describe('mirror watcher', () => {
     );
     expect(failing.message).toMatch(/reading git:\/\/127\.0\.0\.1:\d+\/org\/app\.git: .*ECONNREFUSED/);
     // The Temporal UI's current details say so too, with the cause.
-    const { currentDetails } = await watcher.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    const { currentDetails } = await metadata();
     expect(currentDetails).toMatch(
       /^\*\*Failing\*\* `git:\/\/127\.0\.0\.1:\d+\/org\/app\.git`: 2 branch\(es\) for 2 follower\(s\)/,
     );

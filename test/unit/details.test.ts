@@ -74,15 +74,33 @@ describe('current details', () => {
       activity: spec.activity,
       loop: spec.loop,
     };
-    expect(watcherDetails(watcher, { wakeUps: 0 })).toContain('- not read yet');
-    const text = watcherDetails(watcher, {
-      wakeUps: 4,
-      readAt: T0,
-      failing: { message: 'timeout', since: T0 + 15_000 },
-    });
+    const at = { workflowId: 'branch-follower-mirror/r/git://m/x.git', nextReadAt: T0 + 30_000, now: T0 + 16_000 };
+    const first = watcherDetails(watcher, { wakeUps: 0 }, at);
+    expect(first).toContain('- not read yet');
+    expect(first).not.toContain('- heads:');
+    const text = watcherDetails(
+      watcher,
+      {
+        wakeUps: 4,
+        readAt: T0,
+        heads: { main: 'a'.repeat(40), dev: 'b'.repeat(40) },
+        failing: { message: 'timeout', since: T0 + 15_000 },
+      },
+      at,
+    );
     expect(text.split('\n')[0]).toBe('**Failing** `git://m/x.git`: 2 branch(es) for 3 follower(s), every 15s');
     expect(text).toContain('- last read: 2026-11-27T12:00:00Z');
     expect(text).toContain('- reads failing since 2026-11-27T12:00:15Z: timeout');
+    expect(text).toContain(`- heads: \`main\` \`${'a'.repeat(12)}\`, \`dev\` \`${'b'.repeat(12)}\``);
     expect(text).toContain('- followers woken: 4');
+    expect(text).toContain(
+      '- now: wait until 2026-11-27T12:00:30Z: the next read (the followers are woken when one works again)',
+    );
+    expect(text).toContain(
+      "- `temporal workflow query --workflow-id 'branch-follower-mirror/r/git://m/x.git' --name state`",
+    );
+    expect(text.split('\n').at(-1)).toBe("_as of 2026-11-27T12:00:16Z, the watcher's clock_");
+    const many = Object.fromEntries(Array.from({ length: 13 }, (_, i) => [`b${i}`, 'c'.repeat(40)]));
+    expect(watcherDetails(watcher, { wakeUps: 0, readAt: T0, heads: many }, at)).toMatch(/`b9` `c{12}` and 3 more\n/);
   });
 });
