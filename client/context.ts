@@ -95,9 +95,12 @@ export async function connect(registry: Registry, namespace?: string): Promise<C
   const { Client, Connection } = commonJs(await import('@temporalio/client'));
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: target.address, connectTimeout: 5000, ...security });
+    connection = await Connection.connect({ address: target.address, connectTimeout: REACH_TIMEOUT_MS, ...security });
   } catch (err) {
-    throw unreachable((err as Error).message.split('\n')[0]!);
+    // The probe above got through: something listens there, but not a Temporal server that answers.
+    throw unreachable(
+      `the port accepts connections, but Temporal did not answer: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
   return {
     registry,

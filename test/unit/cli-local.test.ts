@@ -4,7 +4,7 @@
 // these tests point at: a real refused connection, not a stub.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +61,25 @@ describe('the CLI fails fast and clearly', () => {
       `cannot reach Temporal at 127.0.0.1:${port} (from BRANCH_FOLLOWER_TEMPORAL_ADDRESS): connection refused`,
     );
     expect(res.err).toMatch(/hint: .*unset BRANCH_FOLLOWER_TEMPORAL_ADDRESS/);
+  });
+
+  it('a port that accepts connections but is no Temporal server: said so, not mistaken for a refusal', async () => {
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket)); // accepts, never answers
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const { port: silentPort } = silent.address() as { port: number };
+    try {
+      const res = await cli(['--registry', REGISTRY, 'status'], {
+        BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${silentPort}`,
+      });
+      expect(res.code).toBe(Exit.Unreachable);
+      expect(res.err).toContain(
+        `cannot reach Temporal at 127.0.0.1:${silentPort} (from BRANCH_FOLLOWER_TEMPORAL_ADDRESS): the port accepts connections, but Temporal did not answer: `,
+      );
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
   });
 
   it('… or from the registry, and then the hint says how to point elsewhere', async () => {
