@@ -110,7 +110,7 @@ function envOf(program: Command, io: Io): CliEnv {
       try {
         return await body(ctx);
       } catch (err) {
-        throw (await namespaceMissing(err, ctx.target)) ?? err;
+        throw (await namespaceMissing(err, ctx)) ?? err;
       } finally {
         await ctx.close();
       }

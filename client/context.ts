@@ -110,13 +110,26 @@ export async function connect(registry: Registry, namespace?: string): Promise<C
   };
 }
 
-/** What a command's call to the server threw, said for the operator when the namespace is the cause. */
-export async function namespaceMissing(err: unknown, target: TemporalTarget): Promise<CliError | undefined> {
-  const { NamespaceNotFoundError } = commonJs(await import('@temporalio/client'));
-  if (!(err instanceof NamespaceNotFoundError)) return undefined;
+/** The gRPC status a server answers with when it has no such namespace (or object). */
+const GRPC_NOT_FOUND = 5;
+
+/**
+ * When a command failed against a reachable server: a usage error if the namespace is what is
+ * missing. Asked of the server once, after the failure: a command's calls run in parallel and the
+ * first to fail may be any of them (some raw gRPC calls carry no typed error).
+ */
+export async function namespaceMissing(err: unknown, ctx: Ctx): Promise<CliError | undefined> {
+  if (err instanceof CliError) return undefined;
+  const { address, namespace, namespaceFrom } = ctx.target;
+  try {
+    await ctx.client.workflowService.describeNamespace({ namespace });
+    return undefined;
+  } catch (asked) {
+    if ((asked as { code?: unknown }).code !== GRPC_NOT_FOUND) return undefined;
+  }
   return new CliError(
-    `the Temporal server at ${target.address} has no namespace "${target.namespace}" (from ${target.namespaceFrom})`,
-    `name another with -n, or create it: temporal operator namespace create --address ${target.address} --namespace ${target.namespace}`,
+    `the Temporal server at ${address} has no namespace "${namespace}" (from ${namespaceFrom})`,
+    `name another with -n, or create it: temporal operator namespace create --address ${address} --namespace ${namespace}`,
     Exit.Usage,
   );
 }

@@ -113,10 +113,10 @@ describe('status, events, history, explain, logs', () => {
       h.id('app'),
       'demo',
       'main',
-      second.slice(0, 8),
-      second.slice(0, 8),
-      second.slice(0, 8),
-      second.slice(0, 8),
+      second.slice(0, 12),
+      second.slice(0, 12),
+      second.slice(0, 12),
+      second.slice(0, 12),
       'Succeeded',
       '-',
     ]);
@@ -142,7 +142,7 @@ describe('status, events, history, explain, logs', () => {
 
     const events = await h.cli('events', '--follower', h.id('app'), '--limit', '3');
     expect(events.out.split('\n')).toHaveLength(4);
-    expect(events.out).toMatch(/ClosingOut\s+Succeeded\s+\w{8}\s+ClosedOut\s+closed out in/);
+    expect(events.out).toMatch(/ClosingOut\s+Succeeded\s+[0-9a-f]{12}\s+ClosedOut\s+closed out in/);
 
     const history = (await h.cli('history', '--follower', h.id('app'))).out.split('\n');
     expect(history[0]!.split(/\s{3,}/)).toEqual([
@@ -154,13 +154,13 @@ describe('status, events, history, explain, logs', () => {
       'SEEN→SUCCEEDED',
       'SUPERSEDED BY',
     ]);
-    expect(history[1]).toMatch(new RegExp(`^${second.slice(0, 8)}\\s.*Succeeded\\s+1\\s+\\d`));
-    expect(history[2]).toMatch(new RegExp(`^${first.slice(0, 8)}\\s.*Succeeded`));
+    expect(history[1]).toMatch(new RegExp(`^${second.slice(0, 12)}\\s.*Succeeded\\s+1\\s+\\d`));
+    expect(history[2]).toMatch(new RegExp(`^${first.slice(0, 12)}\\s.*Succeeded`));
 
     const explained = (await h.cli('explain', '--follower', h.id('app'), '--sha', first.slice(0, 10))).out;
     expect(explained).toMatch(/Deployed: Succeeded at .*, run 1 \(closed out in .*\)\./);
     expect(explained).toContain(
-      `The runtime is not known to be on it any more: ${second.slice(0, 8)} was deployed since.`,
+      `The runtime is not known to be on it any more: ${second.slice(0, 12)} was deployed since.`,
     );
     const never = await h.cli('explain', '--follower', h.id('app'), '--sha', 'abcdef12');
     expect(never.out).toContain(`abcdef12 was never the head of main`);
@@ -182,7 +182,7 @@ describe('status, events, history, explain, logs', () => {
     );
     await h.waitFor('app', 'superseded', (v) => v.shas.some((r) => r.result?.outcome === 'Superseded'));
     const explained = await h.cli('explain', '--follower', h.id('app'), '--sha', first);
-    expect(explained.out).toContain(`Not deployed: superseded by ${second.slice(0, 8)}`);
+    expect(explained.out).toContain(`Not deployed: superseded by ${second.slice(0, 12)}`);
 
     const missing = await h.cli('events', '--follower', 'nope');
     expect(missing.code).toBe(Exit.NotFound);
@@ -276,7 +276,7 @@ describe('trigger, pause, resume, wait', () => {
       '60s',
     );
     expect(redeploy.code).toBe(Exit.Ok);
-    expect(redeploy.out).toContain(`${h.id('app')} ${sha.slice(0, 8)} Succeeded`);
+    expect(redeploy.out).toContain(`${h.id('app')} ${sha.slice(0, 12)} Succeeded`);
     expect(h.triggers().map((t) => t.sha)).toEqual([sha, sha]);
 
     const wrong = await h.cli(
@@ -341,7 +341,7 @@ describe('trigger, pause, resume, wait', () => {
     await firstProgress;
     const slow2 = h.push('slow', 'slow-2');
     expect(await waiting).toBe(Exit.Superseded);
-    expect(out.join('\n')).toContain(`Superseded by ${slow2.slice(0, 8)}`);
+    expect(out.join('\n')).toContain(`Superseded by ${slow2.slice(0, 12)}`);
     expect(err.join('\n')).toContain('ClosingOut');
 
     const notHead = await h.cli('wait', '--follower', h.id('ok'), '--sha', '0123456789abcdef', '--timeout', '60s');

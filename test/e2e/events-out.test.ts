@@ -179,7 +179,7 @@ describe('events out', () => {
     expect(view.deliveries?.some((d) => d.sink === 'slow')).toBe(false);
     const status = (await h.cli('status')).out;
     expect(status).toMatch(
-      new RegExp(`^  bus \\(cloudevents, ${id}\\): delivered succeeded ${pushed.slice(0, 8)} of ${id} at `, 'm'),
+      new RegExp(`^  bus \\(cloudevents, ${id}\\): delivered succeeded ${pushed.slice(0, 12)} of ${id} at `, 'm'),
     );
     expect(status).toMatch(/^ {2}slow \(cloudevents, .*\): nothing sent yet$/m);
     // A sink that refuses (404) is not tried again: the follower records NotificationFailed, status says FAILED.
