@@ -15,6 +15,7 @@ import { projectState, type ProjectionInput, type ProjectionResult } from './kub
 import { cancelRun, runStatus, triggerRun } from './kube/runs.ts';
 import { deliver, type DeliveryResult } from './notify.ts';
 import { readBranchHead, readBranchHeads, type HeadsInput, type ObserveInput } from './observe.ts';
+import { readsObject } from '../contract/kube-kinds/checked-objects.ts';
 
 export type { AdapterCall } from './adapter.ts';
 
@@ -70,8 +71,7 @@ export function createActivities(deps: ActivityDeps) {
         const { spec: call, sha, jobId, check } = input;
         if (!check || check.kind === 'adapter-status')
           return stamped(await adapterStatus(asCommand(call), sha, context()));
-        if (check.kind === 'deployment-rollout' || check.kind === 'argocd-application')
-          return stamped(await objectCheck(deps.kube, check, sha));
+        if (readsObject(check)) return stamped(await objectCheck(deps.kube, check, sha));
         return stamped(await runStatus(deps.kube, asKube(call), sha, jobId, check.retryable));
       });
     },

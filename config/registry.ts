@@ -6,6 +6,7 @@ import path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { KUBE_KINDS, kubeKind } from '../contract/kube-kinds/index.ts';
+import { readsObject } from '../contract/kube-kinds/checked-objects.ts';
 import type { AdapterSpec, CheckKind, CheckRule, FollowerSpec, ValueSource } from '../contract/spec.ts';
 import type { Endpoint, Sink } from '../contract/notify.ts';
 import { parseDuration } from './duration.ts';
@@ -224,10 +225,9 @@ export function parseRegistry(text: string, file: string): Registry {
             templateFile: a.template,
           };
     const rule = a.checks[f.closeout.check]!;
-    const resolvedRule: CheckRule =
-      rule.kind === 'deployment-rollout' || rule.kind === 'argocd-application'
-        ? { ...rule, namespace: kubeName(rule.namespace), name: kubeName(rule.name) }
-        : rule;
+    const resolvedRule: CheckRule = readsObject(rule)
+      ? { ...rule, namespace: kubeName(rule.namespace), name: kubeName(rule.name) }
+      : rule;
     const retry = { ...d.retry, ...f.retry };
     const quiet = f.quietPeriod ?? d.quietPeriod;
     const quietPeriodMs = quiet === undefined ? 0 : parseDuration(quiet);
@@ -516,7 +516,7 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
           ),
         );
       }
-      if (c.kind === 'deployment-rollout' || c.kind === 'argocd-application') {
+      if (readsObject(c)) {
         needParams(
           id,
           [...placeholders(c.namespace), ...placeholders(c.name)],
@@ -616,7 +616,7 @@ function crossCheck(reg: RegistryDocument, dir: string, at: Locate): ConfigIssue
     if (adapter && adapter.kind !== 'command')
       names.push([adapter.namespace, ['adapters', f.adapter, 'namespace'], true]);
     const rule = adapter?.checks[f.closeout.check];
-    if (rule && (rule.kind === 'deployment-rollout' || rule.kind === 'argocd-application')) {
+    if (rule && readsObject(rule)) {
       const checkPath = ['adapters', f.adapter, 'checks', f.closeout.check];
       names.push([rule.namespace, [...checkPath, 'namespace'], true], [rule.name, [...checkPath, 'name'], false]);
     }

@@ -3,6 +3,7 @@
 // objects close-out checks name. Nothing else: no Secrets, no cluster-wide access, no wildcards.
 import type { Registry } from '../config/registry.ts';
 import { kubeKind } from '../contract/kube-kinds/index.ts';
+import { CHECKED_OBJECTS, readsObject } from '../contract/kube-kinds/checked-objects.ts';
 
 export interface PolicyRule {
   apiGroups: string[];
@@ -39,10 +40,10 @@ export function roleRules(registry: Registry): Map<string, PolicyRule[]> {
       grant(a.namespace, { apiGroup, resource, verbs: [...verbs] });
     }
     const c = spec.closeout;
-    if (c.kind === 'deployment-rollout')
-      grant(c.namespace, { apiGroup: 'apps', resource: 'deployments', verbs: ['get'], names: [c.name] });
-    if (c.kind === 'argocd-application')
-      grant(c.namespace, { apiGroup: 'argoproj.io', resource: 'applications', verbs: ['get'], names: [c.name] });
+    if (readsObject(c)) {
+      const { apiGroup, resource, verbs } = CHECKED_OBJECTS[c.kind].rbac;
+      grant(c.namespace, { apiGroup, resource, verbs: [...verbs], names: [c.name] });
+    }
   }
 
   const out = new Map<string, PolicyRule[]>();

@@ -2,7 +2,8 @@
 // Every layer reads them from here: the registry schema and its checks (config/), creating,
 // judging and cancelling runs (activities/kube/), the Role (deploy/rbac.ts) and `logs`
 // (client/cluster.ts), and the kinds table in docs/adapters.md (`npm run docs`). A new kind is a
-// new module listed below, plus its tests.
+// new module listed below, plus its tests. (The objects close-out checks read by name, such as a
+// Deployment, are in checked-objects.ts.)
 import type { KubeKind } from './kind.ts';
 import { kubernetesJob } from './kubernetes-job.ts';
 import { tektonPipelineRun } from './tekton-pipelinerun.ts';
