@@ -45,7 +45,8 @@ export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Wo
   // Adapters and git run here: an empty directory of our own, never a source checkout.
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'branch-follower-work-'));
   const removeWorkDir = () => rmSync(workDir, { recursive: true, force: true });
-  const activities = (o.instrument ?? ((a) => a))(
+  // `notify` runs only on the notification queue (below); the rest on the followers' queue.
+  const { notify, ...activities } = (o.instrument ?? ((a) => a))(
     createActivities({ registryDir: o.registry.dir, workDir, env: process.env, kube: o.kube }),
   );
   const worker = await Worker.create({
@@ -70,7 +71,7 @@ export async function createFollowerWorker(o: FollowerWorkerOptions): Promise<Wo
     connection: o.connection,
     namespace: o.target.namespace,
     taskQueue: notificationQueue(o.target.taskQueue),
-    activities: { notify: activities.notify },
+    activities: { notify },
     maxConcurrentActivityTaskExecutions: NOTIFICATION_SLOTS,
     shutdownGraceTime: parseDuration(w.shutdownGraceTime),
   }).catch((err: unknown) => {
