@@ -8,6 +8,7 @@ import { createServer, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { seedMirror } from '../../scripts/git-mirror.ts';
 import { Exit } from '../../client/output.ts';
 import { cliTarget } from '../../client/temporal-profile.ts';
@@ -263,6 +264,42 @@ describe('the CLI fails fast and clearly', () => {
     writeFileSync(path.join(dir, 'default.toml'), '[profile.default]\nnamespace = "from-default"\n');
     expect(await namespaceOf({ TEMPORAL_CONFIG_FILE: path.join(dir, 'default.toml') })).toMatch(
       /^\S+ \(from controller\.temporal\.namespace in /,
+    );
+  });
+
+  it("the Temporal CLI's credentials are used when the registry declares none; when it declares them, ours are", async () => {
+    const registry = loadRegistry(REGISTRY);
+    expect(registry.controller.temporal.apiKey).toBeUndefined();
+    const security = async (reg: typeof registry, env: NodeJS.ProcessEnv) => (await cliTarget(reg, env)).security;
+    expect(await security(registry, {})).toEqual({});
+    // An API key turns TLS on unless told otherwise, as the Temporal CLI does.
+    expect(await security(registry, { TEMPORAL_API_KEY: 'their-key' })).toMatchObject({
+      apiKey: 'their-key',
+      tls: true,
+    });
+    expect(await security(registry, { TEMPORAL_API_KEY: 'their-key', TEMPORAL_TLS: 'false' })).toEqual({
+      apiKey: 'their-key',
+      tls: false,
+    });
+    const toml = path.join(dir, 'keyed.toml');
+    writeFileSync(toml, '[profile.cloud]\napi_key = "profile-key"\n');
+    expect(await security(registry, { TEMPORAL_PROFILE: 'cloud', TEMPORAL_CONFIG_FILE: toml })).toMatchObject({
+      apiKey: 'profile-key',
+    });
+
+    // The registry declares an API key (a Secret in the cluster): only BRANCH_FOLLOWER_TEMPORAL_API_KEY counts.
+    const root = path.join(dir, 'keyed');
+    cpSync(path.join(ROOT, 'config'), path.join(root, 'config'), { recursive: true });
+    const file = path.join(root, 'config', 'cicd-branch-followers.yaml');
+    const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
+    doc.setIn(['controller', 'temporal', 'apiKey'], { secretRef: { name: 'temporal', key: 'api-key' } });
+    writeFileSync(file, doc.toString());
+    const keyed = loadRegistry(file);
+    expect(
+      await security(keyed, { TEMPORAL_API_KEY: 'their-key', BRANCH_FOLLOWER_TEMPORAL_API_KEY: 'our-key' }),
+    ).toMatchObject({ apiKey: 'our-key' });
+    await expect(security(keyed, { TEMPORAL_API_KEY: 'their-key' })).rejects.toThrow(
+      /BRANCH_FOLLOWER_TEMPORAL_API_KEY/,
     );
   });
 
