@@ -13,9 +13,9 @@ import {
 } from '../contract/adapter.ts';
 import { renderString } from '../config/placeholders.ts';
 import { FailureCode } from '../contract/codes.ts';
+import { SHA_PATTERN } from '../contract/format.ts';
 import type { AdapterSpec, CommandAdapterSpec, CommandTemplate } from '../contract/spec.ts';
 import { failure } from './failure.ts';
-import { SHA_PATTERN } from './observe.ts';
 import { runCommand, SpawnError, tail, type RunResult } from './run-command.ts';
 import { triggerIdFor } from './trigger-key.ts';
 

@@ -6,6 +6,7 @@
 // `source.auth` gives, into git's environment only: never argv, never the URL, never history.
 import path from 'node:path';
 import { FailureCode } from '../contract/codes.ts';
+import { SHA_PATTERN } from '../contract/format.ts';
 import type { MirrorAuth } from '../contract/spec.ts';
 import { failure } from './failure.ts';
 import { advertisedRefs, GitProtocolError } from './git-protocol.ts';
@@ -30,7 +31,6 @@ export interface HeadsInput {
   branches?: string[];
 }
 
-export const SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const LS_REMOTE_NO_MATCH = 2;
 /** A ref advertisement past this is not a mirror's answer. */
 const MAX_ADVERTISEMENT = 64 * 1024 * 1024;

@@ -95,14 +95,14 @@ function envOf(program: Command, io: Io): CliEnv {
       Exit.Usage,
     );
   }
-  let registry: Registry | undefined;
+  let loaded: Registry | undefined;
   const env: CliEnv = {
     io,
     program,
     format: globals.json ? 'json' : globals.output,
     kube: { kubeconfig: globals.kubeconfig, context: globals.context },
     namespace,
-    readRegistry: () => (registry ??= readRegistry(globals.registry)),
+    readRegistry: () => (loaded ??= readRegistry(globals.registry)),
     async withCtx(body, follower) {
       const registry = env.readRegistry();
       if (follower !== undefined) findSpec(registry, follower);

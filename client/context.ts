@@ -6,7 +6,7 @@ import { connect as tcpConnect } from 'node:net';
 import type { Client, Connection, WorkflowExecutionDescription } from '@temporalio/client';
 import { ConfigError, loadRegistry, type Registry } from '../config/registry.ts';
 import { ConnectionConfigError, type TemporalSecurity } from '../worker/connection.ts';
-import type { TemporalTarget } from '../config/target.ts';
+import { TargetError, type TemporalTarget } from '../config/target.ts';
 import { cliTarget, ProfileError } from './temporal-profile.ts';
 import { followerPageUrl, stateQuery, workflowIdFor } from '../contract/messages.ts';
 import type { FollowerSpec } from '../contract/spec.ts';
@@ -33,6 +33,18 @@ export function readRegistry(file: string): Registry {
 
 /** How long the CLI waits for the server's port before it says why it cannot reach it. */
 const REACH_TIMEOUT_MS = 2000;
+/** The gRPC handshake's budget once the port answered: TLS to a remote server takes round trips more. */
+const TLS_CONNECT_TIMEOUT_MS = 5000;
+
+/** gRPC status codes the CLI tells apart (the numbers are gRPC's, the same in every language). */
+const GRPC = { NOT_FOUND: 5, PERMISSION_DENIED: 7, UNAUTHENTICATED: 16 } as const;
+
+/** The gRPC status of a failed call: on the error itself, or on the SDK's ServiceError around it. */
+function grpcCode(err: unknown): number | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  const code = typeof e?.code === 'number' ? e.code : e?.cause?.code;
+  return typeof code === 'number' ? code : undefined;
+}
 
 /**
  * Why nothing answers at `address`, or undefined when its port accepts a connection. A plain TCP
@@ -70,7 +82,7 @@ export async function connect(registry: Registry, namespace?: string): Promise<C
     ({ target, security } = await cliTarget(registry));
     if (namespace) Object.assign(target, { namespace, namespaceFrom: '-n' });
   } catch (err) {
-    if (err instanceof ConnectionConfigError)
+    if (err instanceof ConnectionConfigError || err instanceof TargetError)
       throw new CliError(err.message, 'the CLI reads the same variables as the worker (docs/deploy.md)', Exit.Usage);
     if (err instanceof ProfileError)
       throw new CliError(
@@ -95,12 +107,22 @@ export async function connect(registry: Registry, namespace?: string): Promise<C
   const { Client, Connection } = commonJs(await import('@temporalio/client'));
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: target.address, connectTimeout: REACH_TIMEOUT_MS, ...security });
+    connection = await Connection.connect({
+      address: target.address,
+      connectTimeout: security.tls ? TLS_CONNECT_TIMEOUT_MS : REACH_TIMEOUT_MS,
+      ...security,
+    });
   } catch (err) {
+    const code = grpcCode(err);
+    const said = ((err as Error).cause instanceof Error ? (err as Error).cause : err) as Error;
+    if (code === GRPC.UNAUTHENTICATED || code === GRPC.PERMISSION_DENIED)
+      throw new CliError(
+        `Temporal at ${target.address} (from ${target.addressFrom}) refused the credentials: ${said.message.split('\n')[0]}`,
+        'check the API key or the TLS client certificate the CLI uses (docs/cli.md)',
+        Exit.Usage,
+      );
     // The probe above got through: something listens there, but not a Temporal server that answers.
-    throw unreachable(
-      `the port accepts connections, but Temporal did not answer: ${(err as Error).message.split('\n')[0]}`,
-    );
+    throw unreachable(`the port accepts connections, but Temporal did not answer: ${said.message.split('\n')[0]}`);
   }
   return {
     registry,
@@ -110,22 +132,22 @@ export async function connect(registry: Registry, namespace?: string): Promise<C
   };
 }
 
-/** The gRPC status a server answers with when it has no such namespace (or object). */
-const GRPC_NOT_FOUND = 5;
-
 /**
- * When a command failed against a reachable server: a usage error if the namespace is what is
- * missing. Asked of the server once, after the failure: a command's calls run in parallel and the
- * first to fail may be any of them (some raw gRPC calls carry no typed error).
+ * When a command failed with "not found": a usage error if what is missing is the namespace. The
+ * server is asked, once: a command's calls run in parallel, and the first to fail may be a raw
+ * gRPC call that says NOT_FOUND without saying what was not found.
  */
 export async function namespaceMissing(err: unknown, ctx: Ctx): Promise<CliError | undefined> {
-  if (err instanceof CliError) return undefined;
+  const { NamespaceNotFoundError } = commonJs(await import('@temporalio/client'));
+  if (!(err instanceof NamespaceNotFoundError) && grpcCode(err) !== GRPC.NOT_FOUND) return undefined;
   const { address, namespace, namespaceFrom } = ctx.target;
   try {
-    await ctx.client.workflowService.describeNamespace({ namespace });
+    await ctx.client.connection.withDeadline(Date.now() + REACH_TIMEOUT_MS, () =>
+      ctx.client.workflowService.describeNamespace({ namespace }),
+    );
     return undefined;
   } catch (asked) {
-    if ((asked as { code?: unknown }).code !== GRPC_NOT_FOUND) return undefined;
+    if (grpcCode(asked) !== GRPC.NOT_FOUND) return undefined;
   }
   return new CliError(
     `the Temporal server at ${address} has no namespace "${namespace}" (from ${namespaceFrom})`,

@@ -13,6 +13,9 @@ export interface TemporalTarget {
   taskQueue: string;
 }
 
+/** An override in the environment that cannot be used: which variable, and why. */
+export class TargetError extends Error {}
+
 export function temporalTarget(registry: Registry, env: NodeJS.ProcessEnv = process.env): TemporalTarget {
   const t = registry.controller.temporal;
   return {
@@ -32,6 +35,8 @@ export function temporalTarget(registry: Registry, env: NodeJS.ProcessEnv = proc
 function plainName(variable: string, value: string | undefined): string | undefined {
   if (!value) return undefined;
   if (!TEMPORAL_NAME.test(value))
-    throw new Error(`${variable}=${JSON.stringify(value)} is not a plain name: use letters, digits, ".", "_" and "-"`);
+    throw new TargetError(
+      `${variable}=${JSON.stringify(value)} is not a plain name: use letters, digits, ".", "_" and "-"`,
+    );
   return value;
 }

@@ -10,5 +10,8 @@ export function formatDuration(ms: number): string {
   return rest ? `${m}m${rest}s` : `${m}m`;
 }
 
+/** A whole commit sha as git prints it: 40 lowercase hex digits (64 in a SHA-256 repository). */
+export const SHA_PATTERN = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
 /** A sha as messages and history summaries show it: 12 hex digits. */
 export const shortSha = (sha: string | undefined): string => (sha ? sha.slice(0, 12) : '-');

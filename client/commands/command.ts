@@ -3,6 +3,7 @@
 // come from CliEnv, so no command reads the program's state or opens a connection its own way.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseDuration } from '../../config/duration.ts';
+import { SHA_PATTERN } from '../../contract/format.ts';
 import type { KubeTarget } from '../cluster.ts';
 import type { Ctx } from '../context.ts';
 import type { Registry } from '../../config/registry.ts';
@@ -67,8 +68,7 @@ export function countOption(flags: string, description: string, fallback?: numbe
   return fallback === undefined ? option : option.default(fallback);
 }
 
-const SHA_PREFIX = /^[0-9a-f]{4,64}$/i;
-const WHOLE_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
+const SHA_PREFIX = /^[0-9a-f]{4,64}$/;
 
 /**
  * A commit option (`--sha`), checked as it is read and lower-cased as git prints it: `whole` wants
@@ -77,12 +77,13 @@ const WHOLE_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i;
  */
 export function shaOption(flags: string, description: string, { whole = false } = {}): Option {
   return new Option(flags, description).argParser((value) => {
-    if (!(whole ? WHOLE_SHA : SHA_PREFIX).test(value))
+    const sha = value.toLowerCase();
+    if (!(whole ? SHA_PATTERN : SHA_PREFIX).test(sha))
       throw new InvalidArgumentError(
         whole
-          ? `expected the whole sha of the head (40 hex digits, as \`git rev-parse <branch>\` prints), got ${JSON.stringify(value)}`
-          : `expected a sha or its first digits (at least 4 hex digits, such as 3f2a9c1e), got ${JSON.stringify(value)}`,
+          ? 'expected the whole sha of the head: 40 hex digits (64 for SHA-256), as `git rev-parse <branch>` prints'
+          : 'expected a sha or its first digits: at least 4 hex digits, such as 3f2a9c1e5b07',
       );
-    return value.toLowerCase();
+    return sha;
   });
 }

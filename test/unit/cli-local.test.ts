@@ -262,8 +262,8 @@ describe('the CLI fails fast and clearly', () => {
     ).toBe('ours (from BRANCH_FOLLOWER_TEMPORAL_NAMESPACE)');
     // The default profile applies only when selected: the registry names its own server.
     writeFileSync(path.join(dir, 'default.toml'), '[profile.default]\nnamespace = "from-default"\n');
-    expect(await namespaceOf({ TEMPORAL_CONFIG_FILE: path.join(dir, 'default.toml') })).toMatch(
-      /^\S+ \(from controller\.temporal\.namespace in /,
+    expect(await namespaceOf({ TEMPORAL_CONFIG_FILE: path.join(dir, 'default.toml') })).toBe(
+      `${registry.controller.temporal.namespace} (from controller.temporal.namespace in ${registry.file})`,
     );
   });
 
@@ -340,6 +340,28 @@ describe('the CLI fails fast and clearly', () => {
       expect(res.err, args.join(' ')).toContain(said);
       expect(res.err, args.join(' ')).toContain(hint);
       expect(res.err, args.join(' ')).not.toContain('cannot reach');
+    }
+  });
+
+  it('an override in the environment that is not a plain name is a usage error with a hint', async () => {
+    for (const variable of ['BRANCH_FOLLOWER_TEMPORAL_NAMESPACE', 'BRANCH_FOLLOWER_TASK_QUEUE']) {
+      const res = await cli(['--registry', REGISTRY, 'status'], {
+        BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+        [variable]: 'team a',
+      });
+      expect(res.code, variable).toBe(Exit.Usage);
+      expect(res.err, variable).toContain(`${variable}="team a" is not a plain name`);
+      expect(res.err, variable).toMatch(/^hint: \S/m);
+    }
+  });
+
+  it('a whole sha is taken in either case and of either length (SHA-1, SHA-256): the command goes on to connect', async () => {
+    for (const sha of ['A'.repeat(40), 'b'.repeat(64)]) {
+      const res = await cli(
+        ['--registry', REGISTRY, 'trigger', '--follower', 'hwlab-jd01-v03', '--reason', 'r', '--sha', sha],
+        { BRANCH_FOLLOWER_TEMPORAL_ADDRESS: `127.0.0.1:${port}` },
+      );
+      expect(res.code, sha).toBe(Exit.Unreachable);
     }
   });
 
