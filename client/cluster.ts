@@ -348,13 +348,10 @@ export interface ClusterStatus {
 }
 
 /** A Deployment's rollout in a few words, judged as `apply --wait` judges it (rolloutOf). */
-function rolloutSummary(d: DeploymentObject): string {
-  const { want, done, deadlineExceeded } = rolloutOf(d);
-  const s = d.status ?? {};
-  const available = `${s.availableReplicas ?? 0}/${want} available`;
-  if (done) return available;
-  if (deadlineExceeded) return `${available}, rollout failed: ${deadlineExceeded.reason}`;
-  return `${available}, rolling out (${s.updatedReplicas ?? 0}/${want} updated)`;
+export function rolloutSummary(d: DeploymentObject): string {
+  const { done, figures, deadlineExceeded } = rolloutOf(d);
+  if (done) return `rolled out: ${figures}`;
+  return deadlineExceeded ? `rollout failed (${deadlineExceeded.reason}): ${figures}` : `rolling out: ${figures}`;
 }
 
 /** The worker Deployment and the state ConfigMap, read-only: what `status` shows of the cluster. */

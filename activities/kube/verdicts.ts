@@ -62,6 +62,8 @@ export function rolloutOf(d: Pick<DeploymentObject, 'metadata' | 'spec' | 'statu
   want: number;
   observed: boolean;
   done: boolean;
+  /** Its replica counts, for messages: `2/3 updated, 3/3 available, 1 old still running`. */
+  figures: string;
   deadlineExceeded?: Condition;
 } {
   const want = d.spec?.replicas ?? 1;
@@ -73,10 +75,12 @@ export function rolloutOf(d: Pick<DeploymentObject, 'metadata' | 'spec' | 'statu
     (st.replicas ?? 0) === want &&
     (st.availableReplicas ?? 0) === want;
   const progressing = condition(st.conditions, 'Progressing');
+  const old = (st.replicas ?? 0) - want;
   return {
     want,
     observed,
     done,
+    figures: `${st.updatedReplicas ?? 0}/${want} updated, ${st.availableReplicas ?? 0}/${want} available${old > 0 ? `, ${old} old still running` : ''}`,
     ...(progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded'
       ? { deadlineExceeded: progressing }
       : {}),
@@ -95,7 +99,7 @@ export function deploymentVerdict(d: DeploymentObject | undefined, sha: string, 
       message: `${where} is on ${revision ?? 'no revision'}; waiting for ${short(sha)}`,
     };
   }
-  const { want, observed, done, deadlineExceeded } = rolloutOf(d);
+  const { observed, done, figures, deadlineExceeded } = rolloutOf(d);
   if (deadlineExceeded)
     return {
       phase: 'Failed',
@@ -103,8 +107,6 @@ export function deploymentVerdict(d: DeploymentObject | undefined, sha: string, 
       retryable: rule.retryable,
       message: `${where} rollout failed: ${said(deadlineExceeded)}`,
     };
-  const st = d.status ?? {};
-  const figures = `${st.updatedReplicas ?? 0}/${want} updated, ${st.availableReplicas ?? 0}/${want} available${(st.replicas ?? 0) > want ? `, ${(st.replicas ?? 0) - want} old still running` : ''}`;
   if (done) return { phase: 'Succeeded', sha, message: `${where} rolled out: ${figures}` };
   return {
     phase: 'Running',

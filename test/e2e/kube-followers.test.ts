@@ -494,7 +494,7 @@ describe('state projection', () => {
     const status = await h.kubeCli('status');
     expect(status.out).toMatch(
       new RegExp(
-        `cluster \\(context test\\): deployment ${h.systemNamespace}/bf-worker \\d/2 available.*; state ConfigMap ${h.systemNamespace}/bf-state: 6 follower\\(s\\) projected`,
+        `cluster \\(context test\\): deployment ${h.systemNamespace}/bf-worker (rolled out|rolling out): \\d/2 updated, \\d/2 available.*; state ConfigMap ${h.systemNamespace}/bf-state: 6 follower\\(s\\) projected`,
       ),
     );
     expect((await h.cli('status')).out).toMatch(/cluster: not checked \(no Kubernetes configuration|cluster \(context/);

@@ -1,6 +1,7 @@
 // What runtime objects say about a sha (pure), and how built-in adapters name and render their runs.
 // Each Kubernetes kind's own verdict is tested with its descriptor, under test/unit/kube-kinds/.
 import { describe, expect, it } from 'vitest';
+import { rolloutSummary } from '../../client/cluster.ts';
 import {
   applicationVerdict,
   deploymentRevision,
@@ -104,6 +105,32 @@ describe('deployment-rollout verdict', () => {
       sha: S,
       message: 'deployment lane/web rolled out: 2/2 updated, 2/2 available',
     });
+  });
+
+  it("status says the worker Deployment's rollout by the same test: rolled out, rolling out, or failed", () => {
+    const done = { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 };
+    expect(rolloutSummary(deployment({ status: done }))).toBe('rolled out: 2/2 updated, 2/2 available');
+    // Not observed yet: the counts are the old generation's, so it is not rolled out.
+    expect(rolloutSummary(deployment({ status: { ...done, observedGeneration: 1 } }))).toBe(
+      'rolling out: 2/2 updated, 2/2 available',
+    );
+    expect(
+      rolloutSummary(
+        deployment({ status: { observedGeneration: 2, replicas: 3, updatedReplicas: 1, availableReplicas: 2 } }),
+      ),
+    ).toBe('rolling out: 1/2 updated, 2/2 available, 1 old still running');
+    const stuck = {
+      ...done,
+      availableReplicas: 1,
+      conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }],
+    };
+    expect(rolloutSummary(deployment({ status: stuck }))).toBe(
+      'rollout failed (ProgressDeadlineExceeded): 2/2 updated, 1/2 available',
+    );
+    // No replicas field: Kubernetes defaults it to 1.
+    expect(rolloutSummary({ metadata: { generation: 1 }, status: { observedGeneration: 1 } })).toBe(
+      'rolling out: 0/1 updated, 0/1 available',
+    );
   });
 
   it('fails on ProgressDeadlineExceeded, retryable as the check says; an image tag holding the short sha counts', () => {
