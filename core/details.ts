@@ -9,13 +9,19 @@ import type { Action } from './decide.ts';
 
 const time = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** Where to look further, for a follower: its transitions, its history, the operator CLI. */
-function drillDown(followerId: string): string[] {
-  const wid = workflowIdFor(followerId);
+/**
+ * The end of every workflow's details: where to look further, then the time they were set.
+ * A list: consecutive lines of markdown would run together into one paragraph. The time comes
+ * last, as the least of it: the Temporal UI (2.42) sizes its details frame one line short.
+ */
+function footer(commands: string[], now: number, whose: string): string[] {
   return [
-    `temporal workflow query --workflow-id ${wid} --name events`,
-    `temporal workflow show --workflow-id ${wid}`,
-    `branch-follower status --follower ${followerId}`,
+    '',
+    'look further:',
+    '',
+    ...commands.map((c) => `- \`${c}\``),
+    '',
+    `_as of ${time(now)}, the ${whose}'s clock_`,
   ];
 }
 
@@ -56,10 +62,19 @@ export function followerDetails(spec: FollowerSpec, s: FollowerState, action: Ac
     );
   }
   if (s.paused) lines.push(`- paused since ${time(s.paused.since)}: ${s.paused.reason}`);
-  // A list: consecutive lines of markdown would run together into one paragraph.
-  lines.push(`- now: ${step(action)}`, '', 'look further:', '', ...drillDown(spec.id).map((c) => `- \`${c}\``));
-  // Last, as the least of it: the Temporal UI (2.42) sizes its details frame one line short.
-  lines.push('', `_as of ${time(now)}, the follower's clock_`);
+  const wid = workflowIdFor(spec.id);
+  lines.push(
+    `- now: ${step(action)}`,
+    ...footer(
+      [
+        `temporal workflow query --workflow-id ${wid} --name events`,
+        `temporal workflow show --workflow-id ${wid}`,
+        `branch-follower status --follower ${spec.id}`,
+      ],
+      now,
+      'follower',
+    ),
+  );
   return lines.join('\n');
 }
 
@@ -90,15 +105,18 @@ export function watcherDetails(
   lines.push(
     `- now: wait until ${time(at.nextReadAt)}: the next read${s.failing ? ' (the followers are woken when one works again)' : ', then wake the followers whose branch moved'}`,
   );
+  // Quoted: a watcher's id holds the mirror's URL.
+  const wid = `'${at.workflowId}'`;
   lines.push(
-    '',
-    'look further:',
-    '',
-    `- \`temporal workflow query --workflow-id '${at.workflowId}' --name state\``,
-    `- \`temporal workflow show --workflow-id '${at.workflowId}'\``,
-    '- `branch-follower status`',
-    '',
-    `_as of ${time(at.now)}, the watcher's clock_`,
+    ...footer(
+      [
+        `temporal workflow query --workflow-id ${wid} --name state`,
+        `temporal workflow show --workflow-id ${wid}`,
+        'branch-follower status',
+      ],
+      at.now,
+      'watcher',
+    ),
   );
   return lines.join('\n');
 }
