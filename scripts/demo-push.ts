@@ -6,6 +6,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
+import { shortSha } from '../contract/format.ts';
 import { sendDemoPush } from './demo-webhooks.ts';
 import { pushCommit, type SeedRepo } from './git-mirror.ts';
 
@@ -36,12 +37,12 @@ const sha = pushCommit(
 );
 if (!webhook) {
   console.log(
-    `pushed ${sha.slice(0, 12)} to ${repo.repo}@${branch}${follower ? `; ${follower.spec.id} picks it up within ${follower.spec.pollIntervalMs / 1000}s` : ''}`,
+    `pushed ${shortSha(sha)} to ${repo.repo}@${branch}${follower ? `; ${follower.spec.id} picks it up within ${follower.spec.pollIntervalMs / 1000}s` : ''}`,
   );
 } else {
   const sent = await sendDemoPush(registry, process.env, { repository: repo.repo, branch, sha });
   console.log(
-    `pushed ${sha.slice(0, 12)} to ${repo.repo}@${branch}; webhook to ${sent.url}: ${sent.status} ${sent.body} (${sent.ms} ms)`,
+    `pushed ${shortSha(sha)} to ${repo.repo}@${branch}; webhook to ${sent.url}: ${sent.status} ${sent.body} (${sent.ms} ms)`,
   );
   if (sent.status !== 202) process.exitCode = 1;
 }
