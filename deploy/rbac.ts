@@ -2,7 +2,7 @@
 // ConfigMap, create/read/cancel the runs of built-in adapters in their namespaces, and read the
 // objects close-out checks name. Nothing else: no Secrets, no cluster-wide access, no wildcards.
 import type { Registry } from '../config/registry.ts';
-import { kubeKind } from '../contract/kube-kinds/index.ts';
+import { apiGroupOf, kubeKind } from '../contract/kube-kinds/index.ts';
 import { CHECKED_OBJECTS, readsObject } from '../contract/kube-kinds/checked-objects.ts';
 
 export interface PolicyRule {
@@ -36,13 +36,18 @@ export function roleRules(registry: Registry): Map<string, PolicyRule[]> {
     if (!enabled) continue;
     const a = spec.adapter;
     if (a.kind !== 'command') {
-      const { apiGroup, resource, verbs } = kubeKind(a.kind).rbac;
-      grant(a.namespace, { apiGroup, resource, verbs: [...verbs] });
+      const { apiVersion, rbac } = kubeKind(a.kind);
+      grant(a.namespace, { apiGroup: apiGroupOf(apiVersion), resource: rbac.resource, verbs: [...rbac.verbs] });
     }
     const c = spec.closeout;
     if (readsObject(c)) {
-      const { apiGroup, resource, verbs } = CHECKED_OBJECTS[c.kind].rbac;
-      grant(c.namespace, { apiGroup, resource, verbs: [...verbs], names: [c.name] });
+      const { apiVersion, rbac } = CHECKED_OBJECTS[c.kind];
+      grant(c.namespace, {
+        apiGroup: apiGroupOf(apiVersion),
+        resource: rbac.resource,
+        verbs: [...rbac.verbs],
+        names: [c.name],
+      });
     }
   }
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { registrySchema } from '../config/schema.ts';
 import { CODES } from '../contract/codes.ts';
-import { KUBE_KINDS } from '../contract/kube-kinds/index.ts';
+import { apiGroupOf, KUBE_KINDS } from '../contract/kube-kinds/index.ts';
 import { METRICS, WEBHOOK_RESULTS, type MetricDef } from '../contract/metrics.ts';
 import { formatLimit } from '../config/duration.ts';
 import { DURATION_LIMITS, NUMBER_LIMITS } from '../config/limits.ts';
@@ -75,7 +75,7 @@ export function renderKubeKinds(): string[] {
     '|---|---|---|---|---|---|',
     ...KUBE_KINDS.map(
       (k) =>
-        `| \`${k.name}\` | \`${k.apiVersion}\` ${k.kind} | ${k.closesOutWhen} | ${superseded(k)} | \`${k.podLabel}=<name>\` | ${k.rbac.verbs.map((v) => `\`${v}\``).join(', ')} \`${k.rbac.resource}${k.rbac.apiGroup ? `.${k.rbac.apiGroup}` : ''}\` |`,
+        `| \`${k.name}\` | \`${k.apiVersion}\` ${k.kind} | ${k.closesOutWhen} | ${superseded(k)} | \`${k.podLabel}=<name>\` | ${k.rbac.verbs.map((v) => `\`${v}\``).join(', ')} \`${k.rbac.resource}${apiGroupOf(k.apiVersion) ? `.${apiGroupOf(k.apiVersion)}` : ''}\` |`,
     ),
   ];
 }

@@ -1,6 +1,6 @@
 // The Kubernetes objects a close-out check reads by name — not an adapter's own runs (those are the
 // kinds next to this file): a Deployment's rollout, an Argo CD Application's sync. What object each
-// check kind reads and what the worker may do with it, in one place: the activity reads it
+// check kind reads and what the worker may do with it (in the apiVersion's group), in one place: the activity reads it
 // (activities/kube/checks.ts), the Role grants it (deploy/rbac.ts), the registry resolves and checks
 // its namespace and name (config/). How each is judged lives in activities/kube/verdicts.ts.
 
@@ -8,12 +8,12 @@ export const CHECKED_OBJECTS = {
   'deployment-rollout': {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    rbac: { apiGroup: 'apps', resource: 'deployments', verbs: ['get'] },
+    rbac: { resource: 'deployments', verbs: ['get'] },
   },
   'argocd-application': {
     apiVersion: 'argoproj.io/v1alpha1',
     kind: 'Application',
-    rbac: { apiGroup: 'argoproj.io', resource: 'applications', verbs: ['get'] },
+    rbac: { resource: 'applications', verbs: ['get'] },
   },
 } as const;
 

@@ -8,6 +8,7 @@ import type { KubeKind } from './kind.ts';
 import { kubernetesJob } from './kubernetes-job.ts';
 import { tektonPipelineRun } from './tekton-pipelinerun.ts';
 
+export { apiGroupOf } from './kind.ts';
 export type { CancelStrategy, KubeKind, RunObject } from './kind.ts';
 
 /** In the order the registry schema (and its JSON Schema) lists them. */

@@ -20,6 +20,10 @@ export const condition = (conds: Condition[] | undefined, type: string): Conditi
 /** A condition's reason and message, as one phrase ("" when it has neither). */
 export const said = (c: Condition | undefined): string => [c?.reason, c?.message].filter(Boolean).join(': ');
 
+/** The API group of an apiVersion (`batch/v1` → `batch`; `v1`, the core group → ''), as a Role names it. */
+export const apiGroupOf = (apiVersion: string): string =>
+  apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+
 /** A run as read from the API server; `Status` is what its kind's verdict reads (unvalidated). */
 export interface RunObject<Status = unknown> {
   metadata?: { name?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
@@ -40,8 +44,8 @@ export interface KubeKind<Name extends string = string, Status = unknown> {
   kind: string;
   /** The label the run's pods carry, valued with the run's name: how `logs` finds them. */
   podLabel: string;
-  /** What the worker may do with runs in the adapter's namespace (its Role; deploy/rbac.ts). */
-  rbac: { apiGroup: string; resource: string; verbs: readonly string[] };
+  /** What the worker may do with runs in the adapter's namespace (its Role, in the apiVersion's group; deploy/rbac.ts). */
+  rbac: { resource: string; verbs: readonly string[] };
   cancel: CancelStrategy;
   /** What `verdict` decides, for people: a cell of the kinds table in docs/adapters.md (`npm run docs`). */
   closesOutWhen: string;

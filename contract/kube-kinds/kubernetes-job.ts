@@ -15,7 +15,7 @@ export const kubernetesJob = defineKubeKind({
   apiVersion: 'batch/v1',
   kind: 'Job',
   podLabel: 'batch.kubernetes.io/job-name',
-  rbac: { apiGroup: 'batch', resource: 'jobs', verbs: ['create', 'get', 'delete'] },
+  rbac: { resource: 'jobs', verbs: ['create', 'get', 'delete'] },
   cancel: { by: 'delete', propagation: 'Background' },
   closesOutWhen:
     "its `Complete` condition is `True` (`Failed`: failed, with the Job's reason, e.g. `BackoffLimitExceeded`)",

@@ -8,7 +8,7 @@ export const tektonPipelineRun = defineKubeKind({
   apiVersion: 'tekton.dev/v1',
   kind: 'PipelineRun',
   podLabel: 'tekton.dev/pipelineRun',
-  rbac: { apiGroup: 'tekton.dev', resource: 'pipelineruns', verbs: ['create', 'get', 'patch'] },
+  rbac: { resource: 'pipelineruns', verbs: ['create', 'get', 'patch'] },
   cancel: { by: 'merge-patch', patch: { spec: { status: 'Cancelled' } } },
   closesOutWhen: 'its `Succeeded` condition is `True` (`False`: failed, with its reason)',
   verdict(run: { status?: { conditions?: Condition[] } }, name, sha, retryable) {

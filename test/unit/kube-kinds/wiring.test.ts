@@ -130,10 +130,16 @@ describe.each(KUBE_KINDS.map((k) => [k.name, k] as const))('%s', (name, kind) =>
     ]);
   });
 
-  it("the Role grants its rule in the adapter's namespace", () => {
+  it("the Role grants its rule in the adapter's namespace, in its apiVersion's group", () => {
     const rules = roleRules(load(registryDoc(name), template)).get('lanes');
+    // `group/version`, or a bare version for the core group ('').
+    const [group, version] = kind.apiVersion.split('/');
     expect(rules).toEqual([
-      { apiGroups: [kind.rbac.apiGroup], resources: [kind.rbac.resource], verbs: [...kind.rbac.verbs].sort() },
+      {
+        apiGroups: [version === undefined ? '' : group],
+        resources: [kind.rbac.resource],
+        verbs: [...kind.rbac.verbs].sort(),
+      },
     ]);
   });
 
