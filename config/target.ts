@@ -18,15 +18,14 @@ export class TargetError extends Error {}
 
 export function temporalTarget(registry: Registry, env: NodeJS.ProcessEnv = process.env): TemporalTarget {
   const t = registry.controller.temporal;
+  /** Where a value came from: the variable when it is set, else the registry's key. */
+  const from = (variable: string, key: keyof typeof t) =>
+    env[variable] ? variable : `controller.temporal.${key} in ${registry.file}`;
   return {
     address: env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS || t.address,
-    addressFrom: env.BRANCH_FOLLOWER_TEMPORAL_ADDRESS
-      ? 'BRANCH_FOLLOWER_TEMPORAL_ADDRESS'
-      : `controller.temporal.address in ${registry.file}`,
+    addressFrom: from('BRANCH_FOLLOWER_TEMPORAL_ADDRESS', 'address'),
     namespace: plainName('BRANCH_FOLLOWER_TEMPORAL_NAMESPACE', env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE) ?? t.namespace,
-    namespaceFrom: env.BRANCH_FOLLOWER_TEMPORAL_NAMESPACE
-      ? 'BRANCH_FOLLOWER_TEMPORAL_NAMESPACE'
-      : `controller.temporal.namespace in ${registry.file}`,
+    namespaceFrom: from('BRANCH_FOLLOWER_TEMPORAL_NAMESPACE', 'namespace'),
     taskQueue: plainName('BRANCH_FOLLOWER_TASK_QUEUE', env.BRANCH_FOLLOWER_TASK_QUEUE) ?? t.taskQueue,
   };
 }
