@@ -1,8 +1,9 @@
 // The Kubernetes objects a close-out check reads by name — not an adapter's own runs (those are the
 // kinds next to this file): a Deployment's rollout, an Argo CD Application's sync. What object each
-// check kind reads and what the worker may do with it (in the apiVersion's group), in one place: the activity reads it
-// (activities/kube/checks.ts), the Role grants it (deploy/rbac.ts), the registry resolves and checks
-// its namespace and name (config/). How each is judged lives in activities/kube/verdicts.ts.
+// check kind reads and what the worker may do with it (in the apiVersion's group), in one place:
+// the activity reads it (activities/kube/checks.ts), the Role grants it (deploy/rbac.ts), the
+// registry resolves and checks its namespace and name (config/). How each is judged lives in
+// activities/kube/verdicts.ts.
 
 export const CHECKED_OBJECTS = {
   'deployment-rollout': {

@@ -44,7 +44,7 @@ export interface KubeKind<Name extends string = string, Status = unknown> {
   kind: string;
   /** The label the run's pods carry, valued with the run's name: how `logs` finds them. */
   podLabel: string;
-  /** What the worker may do with runs in the adapter's namespace (its Role, in the apiVersion's group; deploy/rbac.ts). */
+  /** What the worker may do with runs in the adapter's namespace: its Role (deploy/rbac.ts), in the apiVersion's group. */
   rbac: { resource: string; verbs: readonly string[] };
   cancel: CancelStrategy;
   /** What `verdict` decides, for people: a cell of the kinds table in docs/adapters.md (`npm run docs`). */
