@@ -202,24 +202,29 @@ describe('status is true', () => {
         await sleep(50);
       }
     })();
+    // And what it shows at each step of the freeze: the state that ended each wait below.
+    const steps: FollowerView[] = [];
+    const step = async (what: string, pred: (v: FollowerView) => boolean) =>
+      steps.push(await h!.waitFor('app', what, pred));
     const B = h.push('main', 'B during the freeze'); // the watcher wakes the follower
-    await h.waitFor('app', 'B read while paused', (v) => v.observedSha === B);
-    let look = (await h.state('app')).lastLookAt ?? 0;
-    await h.waitFor('app', 'two fallback reads', (v) => (v.lastLookAt ?? 0) >= look + 2000);
+    await step('B read while paused', (v) => v.observedSha === B);
+    const look = steps.at(-1)!.lastLookAt ?? 0;
+    await step('two fallback reads', (v) => (v.lastLookAt ?? 0) >= look + 2000);
     await h.daemon.stop();
-    await h.waitFor('app', 'a failed read', (v) => v.mirrorBlocked !== undefined);
+    await step('a failed read', (v) => v.mirrorBlocked !== undefined);
     h.daemon = await startGitDaemon(h.mirrorRoot, '127.0.0.1', h.daemonPort);
-    await h.waitFor('app', 'the mirror read again', (v) => v.mirrorBlocked === undefined);
-    look = (await h.state('app')).lastLookAt ?? 0;
-    await h.waitFor('app', 'one more read', (v) => (v.lastLookAt ?? 0) > look);
+    await step('the mirror read again', (v) => v.mirrorBlocked === undefined);
+    const again = steps.at(-1)!.lastLookAt ?? 0;
+    await step('one more read', (v) => (v.lastLookAt ?? 0) > again);
+    expect(steps.map((v) => `${v.phase}/${v.code}`)).toEqual(Array(5).fill('Blocked/Paused'));
     expect(h.triggers().map((t) => t.sha)).toEqual([A]);
 
     await h.handle('app').signal(resumeSignal, { reason: 'thaw' });
     await h.waitFor('app', 'B deployed after resume', succeededOn(B));
     await watching;
-    // Every state read while paused showed Blocked(Paused), and nothing else.
+    // Every state read while paused, in between those steps too, showed Blocked(Paused), and nothing else.
+    // (How many reads fit in depends on how fast the server answers queries on this machine.)
     const whilePaused = seen.filter((s) => s.paused);
-    expect(whilePaused.length).toBeGreaterThan(10);
     expect([...new Set(whilePaused.map((s) => s.shown))]).toEqual(['Blocked/Paused']);
     expect(h.triggers().map((t) => t.sha)).toEqual([A, B]);
     for (let i = 0; i < 100 && (await watcher.describe()).runId === watcherFirstRun; i++) await sleep(200);
