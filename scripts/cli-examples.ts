@@ -86,7 +86,7 @@ async function examples(): Promise<Map<string, Run[]>> {
       `the embedded default does not answer (start it with \`npm start\`):\n${status.printed.join('\n')}`,
     );
   }
-  add('status', status, expectCode(await run(['status', '--follower', 'hwlab-jd01-v03', '-o', 'wide']), 0));
+  add('status', status, expectCode(await run(['status', '--follower', hwlab, '-o', 'wide']), 0));
   add('plan', expectCode(await run(['plan']), 0));
 
   // A push the followers have not read yet: the dry run decides it, writes nothing.
