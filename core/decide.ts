@@ -579,7 +579,9 @@ class Reducer {
   private fail(w: InFlight, code: Code, message: string, followUp: FailureFollowUp): void {
     const { s, now, spec } = this;
     s.lastError = { code, message, at: now, sha: w.sha };
-    const outcomeUnknown = followUp === 'resend';
+    // An attempt that failed before it could ask the runtime (its status check, say) learned
+    // nothing: when an earlier try of this run may have fired, the next one still reuses its key.
+    const outcomeUnknown = followUp === 'resend' || (w.stage === 'triggering' && w.maybeFired);
     if ((followUp === 'retry' || outcomeUnknown) && w.attempt < spec.retry.maxAttempts) {
       const wait = backoffMs(spec, w.attempt);
       this.finish(w.sha, { outcome: 'Failed', code, message });

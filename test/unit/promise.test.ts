@@ -203,6 +203,23 @@ describe('the reported bugs, replayed in the model', () => {
     expect(world.state).toMatchObject({ phase: 'Failed', code: 'RuntimeFailed' });
   });
 
+  it('a try that may have fired, then one whose status check fails: the last retry keeps the key, so nothing fires twice', () => {
+    // Found by the generated sequences (seed -1050192507): the third attempt took a new key while
+    // the first, accepted by the runtime after its adapter was killed, had already succeeded.
+    const { world, violations } = run([
+      { k: 'push' },
+      { k: 'adapter', mode: 'hangAfterAccept' },
+      { k: 'rewind', back: 1 },
+      { k: 'manual', which: 'head' },
+      { k: 'statusFails', on: true },
+      { k: 'time', ms: 1995 },
+    ]);
+    expect(violations).toEqual([]);
+    expect(world.accepted.filter((a) => a.sha === world.head).map((a) => a.key)).toEqual([
+      `demo-${world.head!.slice(0, 8)}-1`,
+    ]);
+  });
+
   it('a trigger command orphaned by a lost worker is found by the retried activity, not fired again', () => {
     const { world, violations } = run([
       { k: 'crash', point: 'orphanAccepts', times: 3 },
