@@ -9,6 +9,8 @@ import { CloudEvent, HTTP } from 'cloudevents';
 import { FailureCode, type FailureDetails } from '../contract/codes.ts';
 import { formatDuration, shortSha } from '../contract/format.ts';
 import { COMMIT_STATES, type Endpoint, type Notice, type Sink } from '../contract/notify.ts';
+import { chatLiteral } from '../contract/untrusted/chat.ts';
+import { proseLine } from '../contract/untrusted/characters.ts';
 import { redact } from './run-command.ts';
 
 export interface DeliveryResult {
@@ -102,10 +104,14 @@ function cloudEventRequest(
   };
 }
 
-/** `agentrun-jd01-v02: succeeded 3c619ddc1bbe on main (ClosedOut) <url>`; what went wrong is said (a success's message adds nothing a reader needs). */
+/**
+ * `agentrun-jd01-v02: succeeded 3c619ddc1bbe on main (ClosedOut) <url>`; what went wrong is said (a
+ * success's message adds nothing a reader needs), as an inert code span: the message quotes what an
+ * adapter, a commit or an operator wrote. The rest is the registry's names and our own words.
+ */
 function chatLine(n: Notice): string {
   const sha = n.sha ? ` ${shortSha(n.sha)}` : '';
-  const why = n.type === 'triggered' || n.type === 'succeeded' ? '' : `: ${oneLine(n.message).slice(0, MAX_EXCERPT)}`;
+  const why = n.type === 'triggered' || n.type === 'succeeded' ? '' : `: ${chatLiteral(n.message)}`;
   return `${n.follower}: ${n.type}${sha}${supersededBy(n)} on ${n.branch} (${n.code}${why})${n.url ? ` ${n.url}` : ''}`;
 }
 
@@ -143,7 +149,8 @@ function commitStatus(
     body: JSON.stringify({
       state,
       ...(notice.url ? { target_url: notice.url } : {}),
-      description: clip(oneLine(description), MAX_DESCRIPTION),
+      // Plain text on the commit: one line, controls, bidi and invisible characters shown escaped.
+      description: clip(proseLine(description), MAX_DESCRIPTION),
       context: sink.context ?? `branch-follower/${notice.follower}`,
     }),
     secrets: [token],

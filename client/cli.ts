@@ -11,6 +11,7 @@ import { COMMANDS } from './commands/index.ts';
 import type { CliCommand, CliEnv } from './commands/command.ts';
 import { connect, findSpec, namespaceMissing, readRegistry } from './context.ts';
 import { CliError, dim, Exit, processIo, type Format, type Io } from './output.ts';
+import { TerminalText, tty, ttyLines } from '../contract/untrusted/terminal.ts';
 
 interface Globals {
   registry: string;
@@ -48,7 +49,19 @@ export function defineProgram(io: Io, dispatch: Dispatch): Command {
     .option('-n, --namespace <namespace>', 'the Temporal namespace (overrides the registry and the environment)')
     .version(packageJson.version)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .configureOutput({
+      // commander's help is ours; its errors quote the arguments given, which are shown escaped.
+      writeOut: (s) => io.out(TerminalText.ours(s.trimEnd())),
+      writeErr: (s) =>
+        io.err(
+          ttyLines(
+            s
+              .trimEnd()
+              .split('\n')
+              .map((line) => tty`${line}`),
+          ),
+        ),
+    })
     .showSuggestionAfterError()
     .showHelpAfterError('hint: branch-follower --help lists the commands and the global options');
 
@@ -75,14 +88,22 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? Exit.Ok : Exit.Usage;
     if (err instanceof CliError || err instanceof RenderError) {
-      io.err(`error: ${err.message}`);
-      io.err(`hint: ${err.hint}`);
+      io.err(errorLines(err.message));
+      io.err(tty`hint: ${err.hint}`);
       return err instanceof CliError ? err.exitCode : Exit.Usage;
     }
-    io.err(`error: ${err instanceof Error ? err.message : String(err)}`);
+    io.err(errorLines(err instanceof Error ? err.message : String(err)));
     return Exit.Failed;
   }
 }
+
+/**
+ * An error's message: its first line after `error:`, the rest indented under it (a registry error
+ * lists one issue a line), each line escaped — a line break in a quoted value cannot start a line
+ * that reads as the CLI's own.
+ */
+const errorLines = (message: string): TerminalText =>
+  ttyLines(message.split('\n').map((line, i) => (i === 0 ? tty`error: ${line}` : tty`  ${line}`)));
 
 /** The global options, read and checked once a command runs. */
 function envOf(program: Command, io: Io): CliEnv {

@@ -1,7 +1,12 @@
 // How the operator CLI speaks: concise tables by default, full data with -o json|yaml, colour
-// only on a terminal, and one-line errors with a hint and a documented exit code.
+// only on a terminal, and one-line errors with a hint and a documented exit code. What it writes
+// is TerminalText (contract/untrusted/terminal.ts): text we did not write is shown escaped in
+// tables and lines, and kept exact — in the format's own escapes — in JSON and YAML.
 import { styleText } from 'node:util';
 import YAML from 'yaml';
+import { hasUnsafeCharacter, replaceUnsafe } from '../contract/untrusted/characters.ts';
+import { readableJson } from '../contract/untrusted/json.ts';
+import { forTerminal, TerminalText, tty } from '../contract/untrusted/terminal.ts';
 import type { Phase } from '../contract/state.ts';
 
 /** `wide` is a table with more columns where a command has them (`status`), else the table. */
@@ -36,34 +41,60 @@ export class CliError extends Error {
   }
 }
 
+/** The CLI's two streams. Only TerminalText is written: a raw string does not type-check here. */
 export interface Io {
-  out: (text: string) => void;
-  err: (text: string) => void;
+  out: (text: TerminalText) => void;
+  err: (text: TerminalText) => void;
   color: boolean;
 }
 
 export const processIo = (): Io => ({
-  out: (t) => process.stdout.write(`${t}\n`),
-  err: (t) => process.stderr.write(`${t}\n`),
+  out: (t) => process.stdout.write(`${t.text}\n`),
+  err: (t) => process.stderr.write(`${t.text}\n`),
   color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
 });
 
+/** A table cell: a value (shown escaped, on one line) or TerminalText we styled. */
+export type Cell = string | TerminalText;
+
 /** Plain columns separated by three spaces, like kubectl: easy to read and to grep. */
-export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? '').length)));
+export function table(headers: string[], rows: Cell[][]): TerminalText {
+  const shown = (cells: Cell[]) => cells.map(forTerminal);
+  const body = rows.map(shown);
+  const widths = headers.map((h, i) => Math.max(h.length, ...body.map((r) => visible(r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i]! - visible(c).length)))
       .join('   ')
       .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
+  return TerminalText.ours([line(shown(headers)), ...body.map(line)].join('\n'));
 }
 
+/** A cell's width on screen: without the colour codes we put in (values have none left raw). */
 const visible = (s: string): string => s.replace(/\x1b\[[0-9;]*m/g, '');
 
-export function emit(io: Io, format: Format, data: unknown, asTable: () => string): void {
-  if (format === 'json') io.out(JSON.stringify(data, null, 2));
-  else if (format === 'yaml') io.out(YAML.stringify(data).trimEnd());
+/**
+ * YAML with every value exact: a string holding an unsafe character is written double-quoted,
+ * where YAML's \u escapes stand for it (the yaml library leaves C1, bidi and zero-width ones raw).
+ */
+export function readableYaml(data: unknown): string {
+  const doc = new YAML.Document(data);
+  YAML.visit(doc, {
+    Scalar(_, node) {
+      if (typeof node.value === 'string' && hasUnsafeCharacter(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return replaceUnsafe(doc.toString(), (ch) => {
+    // A raw line break is the document's own layout: in a double-quoted value the library wrote \n.
+    if (ch === '\n') return ch;
+    const cp = ch.codePointAt(0)!;
+    return cp <= 0xffff ? `\\u${cp.toString(16).padStart(4, '0')}` : `\\U${cp.toString(16).padStart(8, '0')}`;
+  });
+}
+
+export function emit(io: Io, format: Format, data: unknown, asTable: () => TerminalText): void {
+  if (format === 'json') io.out(TerminalText.ours(readableJson(data, 2)));
+  else if (format === 'yaml') io.out(TerminalText.ours(readableYaml(data).trimEnd()));
   else io.out(asTable());
 }
 
@@ -77,11 +108,17 @@ const PHASE_STYLE: Partial<Record<Phase, Parameters<typeof styleText>[0]>> = {
   PendingTrigger: 'cyan',
 };
 
-export function phase(io: Io, p: string): string {
+/** A phase, coloured on a terminal. */
+export function phase(io: Io, p: string): TerminalText {
   const style = PHASE_STYLE[p as Phase];
-  return io.color && style ? styleText(style, p) : p;
+  const shown = tty`${p}`;
+  return io.color && style ? TerminalText.ours(styleText(style, shown.text)) : shown;
 }
 
-export const dim = (io: Io, s: string): string => (io.color ? styleText('dim', s) : s);
+/** Dimmed on a terminal; values in `s` are escaped first. */
+export const dim = (io: Io, s: string | TerminalText): TerminalText => {
+  const shown = tty`${s}`;
+  return io.color ? TerminalText.ours(styleText('dim', shown.text)) : shown;
+};
 export const when = (ms: number | undefined): string =>
   ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + 'Z' : '-';

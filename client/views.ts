@@ -1,8 +1,10 @@
 // Tables and explanations built from a follower's state. Pure: no I/O, so they are unit-tested
-// against hand-made states and shown verbatim in the README.
+// against hand-made states and shown verbatim in the README. Table cells are values, escaped by
+// `table`; the explanation's sentences are escaped line by line where they are printed.
 import { formatDuration, shortSha } from '../contract/format.ts';
 import type { FollowerSpec } from '../contract/spec.ts';
 import { inFlightOf, type FollowerView, type ShaRecord, type Transition } from '../contract/state.ts';
+import type { TerminalText } from '../contract/untrusted/terminal.ts';
 import { phase, table, when, type Io } from './output.ts';
 
 export interface StatusRow {
@@ -13,7 +15,7 @@ export interface StatusRow {
 
 /** Ages are computed here, from wall-clock `now`: the workflow's clock stops between its steps. */
 /** `wide` adds each follower's code, next mirror read, mirror and message. */
-export function statusTable(io: Io, rows: StatusRow[], now: number, wide = false): string {
+export function statusTable(io: Io, rows: StatusRow[], now: number, wide = false): TerminalText {
   const head = [
     'FOLLOWER',
     'ADAPTER',
@@ -74,7 +76,7 @@ function budget(spec: FollowerSpec, usedMs?: number): string {
   return `${used}/${total} ${spec.closeout.budgetSource.path.startsWith('defaults') ? '(defaults)' : '(follower)'}`;
 }
 
-export function eventsTable(events: Transition[]): string {
+export function eventsTable(events: Transition[]): TerminalText {
   return table(
     ['TIME', 'FROM', 'TO', 'SHA', 'CODE', 'MESSAGE'],
     events.map((e) => [when(e.at), e.from, e.to, shortSha(e.sha), e.code, e.message]),
@@ -88,7 +90,7 @@ const stageName = {
   backoff: 'RetryPending',
 } as const;
 
-export function historyTable(s: FollowerView): string {
+export function historyTable(s: FollowerView): TerminalText {
   return table(
     ['SHA', 'FIRST SEEN', 'TRIGGERED', 'OUTCOME', 'RUNS', 'SEEN→SUCCEEDED', 'SUPERSEDED BY'],
     [...s.shas]

@@ -1,70 +1,87 @@
 // What the Temporal UI shows as a follower's (and a mirror watcher's) "current details": its state
 // at a glance, in short markdown, so an operator who opens the workflow sees it without a query.
-// Rendered from the state and the next action; nothing reads it back.
+// Rendered from the state and the next action; nothing reads it back. Every line is built with
+// `md` (contract/untrusted/markdown.ts): messages, reasons and job ids — words an adapter, a
+// commit or an operator wrote — render as their characters, never as markup.
 import { formatDuration, shortSha as short } from '../contract/format.ts';
 import { workflowIdFor } from '../contract/messages.ts';
 import type { FollowerSpec, WatcherSpec } from '../contract/spec.ts';
 import { inFlightOf, type FollowerState, type WatcherState } from '../contract/state.ts';
+import { code, md, MarkdownText } from '../contract/untrusted/markdown.ts';
 import type { Action } from './decide.ts';
 
-const time = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** Our own figures (times, durations, counts) go in as they are. */
+const time = (ms: number): MarkdownText => MarkdownText.ours(new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+const duration = (ms: number): MarkdownText => MarkdownText.ours(formatDuration(ms));
+const shaCode = (sha: string): MarkdownText => code(short(sha));
+const joinLines = (lines: MarkdownText[]): string => lines.map((l) => l.text).join('\n');
+const blank = md``;
 
 /**
  * The end of every workflow's details: where to look further, then the time they were set.
  * A list: consecutive lines of markdown would run together into one paragraph. The time comes
  * last, as the least of it: the Temporal UI (2.42) sizes its details frame one line short.
  */
-function footer(commands: string[], now: number, whose: string): string[] {
+function footer(commands: string[], now: number, whose: string): MarkdownText[] {
   return [
-    '',
-    'look further:',
-    '',
-    ...commands.map((c) => `- \`${c}\``),
-    '',
-    `_as of ${time(now)}, the ${whose}'s clock_`,
+    blank,
+    md`
+look further:
+    `,
+    blank,
+    ...commands.map((c) => md`- ${code(c)}`),
+    blank,
+    md`_as of ${time(now)}, the ${whose}'s clock_`,
   ];
 }
 
 /** What the follower is doing, at this step. */
-function step(action: Action): string {
+function step(action: Action): MarkdownText {
   switch (action.kind) {
     case 'wait':
-      return `wait until ${time(action.until)}: ${action.why}`;
+      return md`wait until ${time(action.until)}: ${action.why}`;
     case 'observe':
-      return 'read the mirror';
+      return md`
+read the mirror
+      `;
     case 'trigger':
-      return `trigger \`${short(action.sha)}\``;
+      return md`trigger ${shaCode(action.sha)}`;
     case 'status':
-      return `close-out check of \`${short(action.sha)}\``;
+      return md`close-out check of ${shaCode(action.sha)}`;
     case 'cancel':
-      return `cancel the superseded \`${short(action.sha)}\``;
+      return md`cancel the superseded ${shaCode(action.sha)}`;
   }
 }
 
 /** `now` is the follower's decision clock: the budget used is measured on it. */
 export function followerDetails(spec: FollowerSpec, s: FollowerState, action: Action, now: number): string {
-  const lines = [`**${s.phase}** · \`${s.code}\` since ${time(s.phaseSince)} — ${s.message}`, ''];
+  const lines = [md`**${s.phase}** · ${code(s.code)} since ${time(s.phaseSince)} — ${s.message}`, blank];
+  const branch = code(spec.source.branch);
   lines.push(
     s.observedSha && s.observedAt !== undefined
-      ? `- head of \`${spec.source.branch}\`: \`${short(s.observedSha)}\` (read ${time(s.observedAt)})`
-      : `- head of \`${spec.source.branch}\`: not read yet`,
+      ? md`- head of ${branch}: ${shaCode(s.observedSha)} (read ${time(s.observedAt)})`
+      : md`- head of ${branch}: not read yet`,
   );
   if (s.mirrorBlocked)
-    lines.push(`- mirror unreadable since ${time(s.mirrorBlocked.since)}: \`${s.mirrorBlocked.code}\``);
+    lines.push(md`- mirror unreadable since ${time(s.mirrorBlocked.since)}: ${code(s.mirrorBlocked.code)}`);
   lines.push(
-    s.deployed ? `- deployed: \`${short(s.deployed.sha)}\` (${time(s.deployed.at)})` : '- deployed: nothing known yet',
+    s.deployed
+      ? md`- deployed: ${shaCode(s.deployed.sha)} (${time(s.deployed.at)})`
+      : md`
+- deployed: nothing known yet
+        `,
   );
   const w = inFlightOf(s.work);
   if (w) {
-    const job = w.stage === 'closingOut' && w.jobId ? `, job \`${w.jobId}\`` : '';
+    const job = w.stage === 'closingOut' && w.jobId ? md`, job ${code(w.jobId)}` : md``;
     lines.push(
-      `- in flight: \`${short(w.sha)}\` run ${w.run}, attempt ${w.attempt}${job}; budget ${formatDuration(Math.max(0, now - w.startedAt))} of ${formatDuration(spec.closeout.budgetMs)}`,
+      md`- in flight: ${shaCode(w.sha)} run ${w.run}, attempt ${w.attempt}${job}; budget ${duration(Math.max(0, now - w.startedAt))} of ${duration(spec.closeout.budgetMs)}`,
     );
   }
-  if (s.paused) lines.push(`- paused since ${time(s.paused.since)}: ${s.paused.reason}`);
+  if (s.paused) lines.push(md`- paused since ${time(s.paused.since)}: ${s.paused.reason}`);
   const wid = workflowIdFor(spec.id);
   lines.push(
-    `- now: ${step(action)}`,
+    md`- now: ${step(action)}`,
     ...footer(
       [
         `temporal workflow query --workflow-id ${wid} --name events`,
@@ -75,7 +92,7 @@ export function followerDetails(spec: FollowerSpec, s: FollowerState, action: Ac
       'follower',
     ),
   );
-  return lines.join('\n');
+  return joinLines(lines);
 }
 
 /** How many branch heads the details list before saying how many more there are. */
@@ -89,21 +106,34 @@ export function watcherDetails(
 ): string {
   const branches = [...new Set(spec.followers.map((f) => f.branch))];
   const lines = [
-    `**${s.failing ? 'Failing' : 'Watching'}** \`${spec.mirror}\`: ${branches.length} branch(es) for ${spec.followers.length} follower(s), every ${formatDuration(spec.pollIntervalMs)}`,
-    '',
+    md`**${s.failing ? 'Failing' : 'Watching'}** ${code(spec.mirror)}: ${branches.length} branch(es) for ${spec.followers.length} follower(s), every ${duration(spec.pollIntervalMs)}`,
+    blank,
   ];
-  lines.push(s.readAt !== undefined ? `- last read: ${time(s.readAt)}` : '- not read yet');
-  if (s.failing) lines.push(`- reads failing since ${time(s.failing.since)}: ${s.failing.message}`);
+  lines.push(
+    s.readAt !== undefined
+      ? md`- last read: ${time(s.readAt)}`
+      : md`
+- not read yet
+        `,
+  );
+  if (s.failing) lines.push(md`- reads failing since ${time(s.failing.since)}: ${s.failing.message}`);
   const heads = Object.entries(s.heads ?? {});
   if (heads.length) {
-    const shown = heads.slice(0, HEADS_SHOWN).map(([branch, sha]) => `\`${branch}\` \`${short(sha)}\``);
-    lines.push(
-      `- heads: ${shown.join(', ')}${heads.length > HEADS_SHOWN ? ` and ${heads.length - HEADS_SHOWN} more` : ''}`,
-    );
+    const shown = heads.slice(0, HEADS_SHOWN).map(([branch, sha]) => `${code(branch)} ${shaCode(sha)}`);
+    const more = heads.length > HEADS_SHOWN ? md` and ${heads.length - HEADS_SHOWN} more` : md``;
+    lines.push(md`- heads: ${MarkdownText.ours(shown.join(', '))}${more}`);
   }
-  lines.push(`- followers woken: ${s.wakeUps}`);
+  lines.push(md`- followers woken: ${s.wakeUps}`);
   lines.push(
-    `- now: wait until ${time(at.nextReadAt)}: the next read${s.failing ? ' (the followers are woken when one works again)' : ', then wake the followers whose branch moved'}`,
+    md`- now: wait until ${time(at.nextReadAt)}: the next read${
+      s.failing
+        ? md`
+            (the followers are woken when one works again)
+          `
+        : md`
+, then wake the followers whose branch moved
+          `
+    }`,
   );
   // Quoted: a watcher's id holds the mirror's URL.
   const wid = `'${at.workflowId}'`;
@@ -118,5 +148,5 @@ export function watcherDetails(
       'watcher',
     ),
   );
-  return lines.join('\n');
+  return joinLines(lines);
 }

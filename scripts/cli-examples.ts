@@ -24,7 +24,7 @@ interface Run {
 
 async function run(args: string[], echoCode = false): Promise<Run> {
   const printed: string[] = [];
-  const code = await main(args, { out: (t) => printed.push(t), err: (t) => printed.push(t), color: false });
+  const code = await main(args, { out: (t) => printed.push(t.text), err: (t) => printed.push(t.text), color: false });
   return { args, code, printed, echoCode };
 }
 

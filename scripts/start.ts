@@ -23,8 +23,9 @@ import type { FollowerView } from '../contract/state.ts';
 import { answers, startDevServer, type DevServer } from './dev-server.ts';
 import { listening, seedMirror, startGitDaemon, type GitDaemon, type SeedRepo } from './git-mirror.ts';
 import { ensureTemporalCli } from './tools.ts';
+import { visibleLine } from '../contract/untrusted/characters.ts';
 
-const log = (line: string): void => console.log(`[start] ${line}`);
+const log = (line: string): void => console.log(`[start] ${visibleLine(line)}`);
 
 async function main(): Promise<void> {
   const registryFile = process.env.BRANCH_FOLLOWER_REGISTRY ?? DEFAULT_REGISTRY;
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
   installRuntime(registry, process.env, { shutdownSignals: ['SIGINT', 'SIGTERM'], logger: new DefaultLogger('WARN') });
   // Before the worker starts: its activities read the sinks' URLs from this environment.
   const events = embedded
-    ? await serveDemoEvents(registry, process.env, (line) => console.log(`[events] ${line}`))
+    ? await serveDemoEvents(registry, process.env, (line) => console.log(`[events] ${visibleLine(line)}`))
     : undefined;
   if (events) stops.unshift(() => events.close());
   const nativeConnection = await NativeConnection.connect({ address: target.address });
@@ -149,7 +150,8 @@ function watchPhases(client: Client, ids: string[]): { stop(): Promise<void> } {
       try {
         const handle = client.workflow.getHandle(workflowIdFor(id));
         const v: FollowerView = await client.withAbortSignal(abort.signal, () => handle.query(stateQuery));
-        const line = `${v.phase.padEnd(14)} ${shortSha(v.targetSha ?? v.observedSha).padEnd(12)} ${v.code}: ${v.message}`;
+        // The message quotes what the adapter said: shown escaped, on this one line.
+        const line = `${v.phase.padEnd(14)} ${shortSha(v.targetSha ?? v.observedSha).padEnd(12)} ${v.code}: ${visibleLine(v.message)}`;
         if (last.get(id) !== line) {
           last.set(id, line);
           console.log(`${new Date().toISOString().slice(11, 19)} ${id.padEnd(28)} ${line}`);

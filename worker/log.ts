@@ -1,8 +1,13 @@
 // The worker's log: one JSON object per line (time, level, msg, and — when a line is about one —
 // the follower, its workflow id, the sha and the code), for log shippers; readable text on a
 // terminal. The SDK's own lines (activity failures, task failures) go through the same function.
+// Messages quote what others wrote (an adapter's failure, a webhook's ref): on a terminal every
+// control and invisible character is shown escaped and a line break cannot start a line; in JSON
+// they are \u-escaped, so `kubectl logs` on a terminal shows them inert and a parser gets them exact.
 import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import { followerIdOf } from '../contract/messages.ts';
+import { visibleLine } from '../contract/untrusted/characters.ts';
+import { readableJson } from '../contract/untrusted/json.ts';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 export type LogFields = Record<string, string | number | boolean | undefined>;
@@ -13,11 +18,13 @@ export function workerLog(out: { write(s: string): unknown; isTTY?: boolean } = 
   return (level, msg, fields = {}) => {
     const defined = Object.entries(fields).filter(([, v]) => v !== undefined);
     if (out.isTTY) {
-      const pairs = defined.map(([k, v]) => `${k}=${typeof v === 'string' && /\s/.test(v) ? JSON.stringify(v) : v}`);
+      const pairs = defined.map(
+        ([k, v]) => `${k}=${typeof v === 'string' && /\s/.test(v) ? readableJson(v) : visibleLine(String(v))}`,
+      );
       const time = new Date().toISOString().slice(11, 19);
-      out.write(`${time} ${level.toUpperCase().padEnd(5)} ${[msg, ...pairs].join(' ')}\n`);
+      out.write(`${time} ${level.toUpperCase().padEnd(5)} ${[visibleLine(msg), ...pairs].join(' ')}\n`);
     } else {
-      out.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...Object.fromEntries(defined) })}\n`);
+      out.write(`${readableJson({ time: new Date().toISOString(), level, msg, ...Object.fromEntries(defined) })}\n`);
     }
   };
 }

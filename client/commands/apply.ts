@@ -14,6 +14,7 @@ import {
   temporalPlan,
   type Scope,
 } from './plan-view.ts';
+import { tty, ttyLines } from '../../contract/untrusted/terminal.ts';
 
 interface ApplyOptions {
   scope: Scope;
@@ -51,12 +52,12 @@ export default defineCommand<ApplyOptions>({
       const changes = [...changed(cluster?.items), ...changed(temporal?.followers), ...changed(temporal?.watchers)];
       const data = { ...(cluster ? { cluster: clusterJson(cluster) } : {}), ...temporalJson(temporal) };
       if (!opts.confirm) {
-        emit(
-          io,
-          env.format,
-          { ...data, applied: false },
-          () =>
-            `${planText(cluster, temporal, false)}\n\n${changes.length ? 'not applied: run again with --confirm' : 'nothing to change'}`,
+        emit(io, env.format, { ...data, applied: false }, () =>
+          ttyLines([
+            planText(cluster, temporal, false),
+            tty``,
+            changes.length ? tty`not applied: run again with --confirm` : tty`nothing to change`,
+          ]),
         );
         return changes.length ? Exit.PendingChanges : Exit.Ok;
       }
@@ -65,7 +66,7 @@ export default defineCommand<ApplyOptions>({
         if (opts.wait) {
           const rollout = await clusterHalf.waitRollout(kube, registry, progress);
           if (!rollout.ok) {
-            io.err(rollout.message);
+            io.err(tty`${rollout.message}`);
             throw new CliError(
               'the worker did not roll out',
               ctx
@@ -83,11 +84,8 @@ export default defineCommand<ApplyOptions>({
         await applyWatcherPlan(ctx, temporal.watchers, progress);
         if (opts.wait) exit = await waitFirstDecisions(ctx, changed(temporal.followers), opts.timeout, progress);
       }
-      emit(
-        io,
-        env.format,
-        { ...data, applied: true },
-        () => `${planText(cluster, temporal, false)}\n\napplied ${changes.length} change(s)`,
+      emit(io, env.format, { ...data, applied: true }, () =>
+        ttyLines([planText(cluster, temporal, false), tty``, tty`applied ${changes.length} change(s)`]),
       );
       return exit;
     };

@@ -2,6 +2,7 @@
 import { Argument } from 'commander';
 import { completionScript, SHELLS, type Shell } from '../completion.ts';
 import { Exit } from '../output.ts';
+import { TerminalText } from '../../contract/untrusted/terminal.ts';
 import { defineCommand } from './command.ts';
 
 export default defineCommand<Record<string, never>, [Shell]>({
@@ -13,7 +14,8 @@ export default defineCommand<Record<string, never>, [Shell]>({
       )
       .addArgument(new Argument('<shell>', 'the shell').choices(SHELLS)),
   async run(env, _opts, shell) {
-    env.io.out(completionScript(env.program, shell).trimEnd());
+    // Generated from our own commands: written as it is (it holds the shell's own escapes).
+    env.io.out(TerminalText.ours(completionScript(env.program, shell).trimEnd()));
     return Exit.Ok;
   },
 });

@@ -2,6 +2,7 @@
 import { workflowIdFor, type pauseSignal, type resumeSignal } from '../../contract/messages.ts';
 import { requireState } from '../context.ts';
 import { Exit } from '../output.ts';
+import { tty } from '../../contract/untrusted/terminal.ts';
 import { defineCommand } from './command.ts';
 
 export const followerSignalCommand = (
@@ -22,7 +23,7 @@ export const followerSignalCommand = (
         await ctx.client.workflow
           .getHandle(workflowIdFor(opts.follower))
           .signal(signal as typeof pauseSignal, { reason: opts.reason });
-        env.io.out(`${name} sent to ${opts.follower}: ${opts.reason}`);
+        env.io.out(tty`${name} sent to ${opts.follower}: ${opts.reason}`);
         return Exit.Ok;
       }, opts.follower),
   });

@@ -1,5 +1,7 @@
 // `logs`: the in-flight or last job's logs — the adapter's logs command, or the pods of a built-in
-// adapter's run.
+// adapter's run. The job's output is relayed line by line with its controls shown escaped (a job
+// runs code from the followed branch: its output is untrusted); `--raw` passes it through as
+// `kubectl logs` does, colours and all, for a terminal the operator trusts with it.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,8 +11,9 @@ import { inFlightOf } from '../../contract/state.ts';
 import { findSpec, requireState } from '../context.ts';
 import { CliError, dim, Exit, type Io } from '../output.ts';
 import { countOption, defineCommand, loadCluster } from './command.ts';
+import { relayedOutput, TerminalText, tty } from '../../contract/untrusted/terminal.ts';
 
-export default defineCommand<{ follower: string; tail: number }>({
+export default defineCommand<{ follower: string; tail: number; raw?: boolean }>({
   name: 'logs',
   configure: (cmd) =>
     cmd
@@ -18,7 +21,8 @@ export default defineCommand<{ follower: string; tail: number }>({
         "the in-flight or last job's logs: the adapter's logs command, or the pods of a built-in adapter's run",
       )
       .requiredOption('--follower <id>', 'the follower')
-      .addOption(countOption('--tail <n>', 'lines per container (built-in adapters)', 200)),
+      .addOption(countOption('--tail <n>', 'lines per container (built-in adapters)', 200))
+      .option('--raw', "write the job's output as it is, terminal controls included (default: shown escaped)"),
   run(env, opts) {
     // Checked before connecting: an adapter without a logs command has nothing to show.
     const spec = findSpec(env.readRegistry(), opts.follower);
@@ -35,16 +39,17 @@ export default defineCommand<{ follower: string; tail: number }>({
       const inFlight = inFlightOf(s.work);
       const jobId = (inFlight?.stage === 'closingOut' ? inFlight.jobId : undefined) ?? last?.jobId;
       if (!jobId) throw new CliError(`${opts.follower} has no job yet`, 'nothing has been triggered', Exit.NotFound);
+      const relay = opts.raw ? TerminalText.ours : relayedOutput;
       if (adapter.kind === 'command')
-        return commandLogs(env.io, { ...spec, adapter }, ctx.registry.dir, inFlight?.sha ?? last?.sha, jobId);
+        return commandLogs(env.io, relay, { ...spec, adapter }, ctx.registry.dir, inFlight?.sha ?? last?.sha, jobId);
       const { operatorKubeAccess, runLogs } = await loadCluster();
       const logs = await runLogs(operatorKubeAccess(ctx.registry, env.kube), adapter, jobId, opts.tail);
       const { io } = env;
-      if (!logs.length) io.out(dim(io, `# no pods for ${jobId} in ${adapter.namespace} (yet)`));
+      if (!logs.length) io.out(dim(io, tty`# no pods for ${jobId} in ${adapter.namespace} (yet)`));
       for (const l of logs) {
-        io.out(dim(io, `# ${l.header}`));
-        if (l.error) io.err(`logs unavailable: ${l.error}`);
-        else io.out(l.text.trimEnd());
+        io.out(dim(io, tty`# ${l.header}`));
+        if (l.error) io.err(tty`logs unavailable: ${l.error}`);
+        else io.out(relay(l.text.trimEnd()));
       }
       return logs.some((l) => l.error) ? Exit.Failed : Exit.Ok;
     });
@@ -54,6 +59,7 @@ export default defineCommand<{ follower: string; tail: number }>({
 /** The adapter's own logs command, run here in a scratch directory as the worker would run it. */
 async function commandLogs(
   io: Io,
+  relay: (output: string) => TerminalText,
   spec: FollowerSpec & { adapter: CommandAdapterSpec },
   registryDir: string,
   sha: string | undefined,
@@ -74,9 +80,9 @@ async function commandLogs(
       jobId,
       { registryDir, workDir, env: process.env },
     );
-    io.out(dim(io, `# ${adapter.id} logs for job ${jobId}`));
-    io.out(res.stdout.trimEnd());
-    if (res.stderr.trim()) io.err(res.stderr.trimEnd());
+    io.out(dim(io, tty`# ${adapter.id} logs for job ${jobId}`));
+    io.out(relay(res.stdout.trimEnd()));
+    if (res.stderr.trim()) io.err(relay(res.stderr.trimEnd()));
     return res.exitCode === 0 ? Exit.Ok : Exit.Failed;
   } finally {
     rmSync(workDir, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import type { Ctx } from '../context.ts';
 import { CliError, table } from '../output.ts';
 import { loadCluster } from './command.ts';
 import { computePlan, computeWatcherPlan, type PlanItem, type WatcherPlanItem } from '../plan.ts';
+import { relayedOutput, tty, ttyLines, type TerminalText } from '../../contract/untrusted/terminal.ts';
 
 export type Scope = 'all' | 'cluster' | 'followers';
 
@@ -69,24 +70,24 @@ export function planText(
   cluster: ClusterSection | undefined,
   temporal: TemporalPlan | undefined,
   withDiff: boolean,
-): string {
+): TerminalText {
   const followers = temporal?.followers;
-  const parts: string[] = [];
-  if (cluster?.skipped) parts.push(`cluster: skipped — ${cluster.skipped}`);
+  const parts: TerminalText[] = [];
+  if (cluster?.skipped) parts.push(tty`cluster: skipped — ${cluster.skipped}`);
   else if (cluster?.items) {
-    parts.push(`cluster (${cluster.context}):`);
+    parts.push(tty`cluster (${cluster.context}):`);
     parts.push(
       table(
         ['OBJECT', 'ACTION', 'CHANGES'],
         cluster.items.map((i) => [i.object, i.action, summarize(i.changes)]),
       ),
     );
-    if (withDiff) parts.push(...cluster.items.filter((i) => i.diff).map((i) => i.diff.trimEnd()));
+    if (withDiff) parts.push(...cluster.items.filter((i) => i.diff).map((i) => relayedOutput(i.diff.trimEnd())));
     else if (cluster.items.some((i) => i.action === 'configure'))
-      parts.push('(see each change: branch-follower plan --diff)');
+      parts.push(tty`(see each change: branch-follower plan --diff)`);
   }
   if (followers) {
-    if (cluster) parts.push('', 'followers:');
+    if (cluster) parts.push(tty``, tty`followers:`);
     parts.push(
       table(
         ['FOLLOWER', 'ACTION', 'REASON'],
@@ -96,15 +97,15 @@ export function planText(
   }
   if (temporal?.watchers.length) {
     parts.push(
-      '',
-      'mirror watchers:',
+      tty``,
+      tty`mirror watchers:`,
       table(
         ['MIRROR', 'ACTION', 'REASON'],
         temporal.watchers.map((w) => [w.mirror, w.action, w.reason]),
       ),
     );
   }
-  return parts.join('\n');
+  return ttyLines(parts);
 }
 
 const summarize = (paths: string[]): string =>

@@ -11,6 +11,7 @@ import {
   temporalPlan,
   type Scope,
 } from './plan-view.ts';
+import { tty, ttyLines } from '../../contract/untrusted/terminal.ts';
 
 export default defineCommand<{ scope: Scope; diff?: boolean }>({
   name: 'plan',
@@ -38,12 +39,12 @@ export default defineCommand<{ scope: Scope; diff?: boolean }>({
     const clusterData = cluster ? { cluster: clusterJson(cluster) } : {};
     if (temporal instanceof CliError) {
       emit(env.io, env.format, { ...clusterData, followers: { unavailable: temporal.message } }, () =>
-        [
-          ...(cluster ? [planText(cluster, undefined, withDiff), ''] : []),
-          `followers: not planned — ${temporal.message}`,
-        ].join('\n'),
+        ttyLines([
+          ...(cluster ? [planText(cluster, undefined, withDiff), tty``] : []),
+          tty`followers: not planned — ${temporal.message}`,
+        ]),
       );
-      env.io.err(`hint: ${temporal.hint}`);
+      env.io.err(tty`hint: ${temporal.hint}`);
       return Exit.Unreachable;
     }
     emit(env.io, env.format, { ...clusterData, ...temporalJson(temporal) }, () =>

@@ -3,6 +3,7 @@ import { objectYaml, writeKustomizeBase } from '../../deploy/kustomize.ts';
 import { renderObjects } from '../../deploy/render.ts';
 import { Exit } from '../output.ts';
 import { defineCommand } from './command.ts';
+import { TerminalText, tty } from '../../contract/untrusted/terminal.ts';
 
 export default defineCommand<{ out?: string }>({
   name: 'render',
@@ -13,8 +14,9 @@ export default defineCommand<{ out?: string }>({
   async run(env, opts) {
     const registry = env.readRegistry();
     const objects = renderObjects(registry);
-    if (!opts.out) env.io.out(objects.map((o) => objectYaml(o).trimEnd()).join('\n---\n'));
-    else env.io.out(`wrote ${writeKustomizeBase(registry, objects, opts.out).join(', ')} to ${opts.out}`);
+    // The objects are rendered from the registry, the author's own text, as YAML (its escapes keep values exact).
+    if (!opts.out) env.io.out(TerminalText.ours(objects.map((o) => objectYaml(o).trimEnd()).join('\n---\n')));
+    else env.io.out(tty`wrote ${writeKustomizeBase(registry, objects, opts.out).join(', ')} to ${opts.out}`);
     return Exit.Ok;
   },
 });

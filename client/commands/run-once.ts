@@ -6,6 +6,7 @@ import { findSpec } from '../context.ts';
 import { CliError, dim, emit, Exit, table } from '../output.ts';
 import { runOnceDry, runOnceLive, type RunOnceRow } from '../run-once.ts';
 import { defineCommand, durationOption } from './command.ts';
+import { tty, ttyLines, type TerminalText } from '../../contract/untrusted/terminal.ts';
 
 export default defineCommand<{ all?: boolean; follower?: string; dryRun?: boolean; timeout: number }>({
   name: 'run-once',
@@ -35,13 +36,16 @@ export default defineCommand<{ all?: boolean; follower?: string; dryRun?: boolea
       : registry.followers.filter((f) => f.enabled).map((f) => f.spec);
     const report = (rows: RunOnceRow[], offline?: string): number => {
       const footer = opts.dryRun
-        ? `\n\n${dim(env.io, `dry run: nothing was written${offline ? `; ${offline}, so each follower was decided from the mirror alone` : ''}`)}`
-        : '';
-      emit(
-        env.io,
-        env.format,
-        { dryRun: Boolean(opts.dryRun), ...(offline ? { offline } : {}), decisions: rows },
-        () => runOnceTable(rows) + footer,
+        ? [
+            tty``,
+            dim(
+              env.io,
+              tty`dry run: nothing was written${offline ? tty`; ${offline}, so each follower was decided from the mirror alone` : ''}`,
+            ),
+          ]
+        : [];
+      emit(env.io, env.format, { dryRun: Boolean(opts.dryRun), ...(offline ? { offline } : {}), decisions: rows }, () =>
+        ttyLines([runOnceTable(rows), ...footer]),
       );
       return rows.some((r) => r.decision === 'Blocked' || r.decision === 'Failed') ? Exit.Failed : Exit.Ok;
     };
@@ -55,7 +59,7 @@ export default defineCommand<{ all?: boolean; follower?: string; dryRun?: boolea
   },
 });
 
-function runOnceTable(rows: RunOnceRow[]): string {
+function runOnceTable(rows: RunOnceRow[]): TerminalText {
   return table(
     ['FOLLOWER', 'BRANCH', 'HEAD', 'DECISION', 'CODE', 'MESSAGE'],
     rows.map((r) => [r.follower, r.branch, shortSha(r.head), r.decision, r.code, r.message]),

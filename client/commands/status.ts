@@ -21,6 +21,10 @@ import { watcherSpecs } from '../followers.ts';
 import { CliError, emit, Exit, when } from '../output.ts';
 import { statusTable, type StatusRow } from '../views.ts';
 import { defineCommand, loadCluster } from './command.ts';
+import { TerminalText, tty, ttyLines } from '../../contract/untrusted/terminal.ts';
+
+/** Ours: the screen is cleared before each redraw of `status --watch` on a terminal. */
+const CLEAR_SCREEN = TerminalText.ours('\x1b[2J\x1b[H');
 
 export default defineCommand<{ follower?: string; watch?: boolean }>({
   name: 'status',
@@ -68,23 +72,25 @@ export default defineCommand<{ follower?: string; watch?: boolean }>({
             })),
           },
           () =>
-            [
+            ttyLines([
               statusTable(io, rows, now, format === 'wide'),
-              '',
-              controllerLine(info),
-              ...(receiver ? [webhookLine(receiver, missed)] : []),
-              ...sinkLines(sinks),
-              ...watcherLines(watchers, now),
-              ...(cluster ? [clusterLine(cluster)] : []),
-              '',
-              ...drillDown(ctx, info, rows),
-            ].join('\n'),
+              tty``,
+              ...[
+                controllerLine(info),
+                ...(receiver ? [webhookLine(receiver, missed)] : []),
+                ...sinkLines(sinks),
+                ...watcherLines(watchers, now),
+                ...(cluster ? [clusterLine(cluster)] : []),
+              ].map((line) => tty`${line}`),
+              tty``,
+              ...drillDown(ctx, info, rows).map((line) => tty`${line}`),
+            ]),
         );
       };
       await draw();
       while (opts.watch) {
         await new Promise((r) => setTimeout(r, 2000));
-        if ((format === 'table' || format === 'wide') && io.color) io.out('\x1b[2J\x1b[H');
+        if ((format === 'table' || format === 'wide') && io.color) io.out(CLEAR_SCREEN);
         await draw();
       }
       return Exit.Ok;

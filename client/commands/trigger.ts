@@ -6,6 +6,7 @@ import { requireState, type Ctx } from '../context.ts';
 import { CliError, Exit } from '../output.ts';
 import { waitForSha } from '../wait.ts';
 import { defineCommand, durationOption, shaOption } from './command.ts';
+import { tty } from '../../contract/untrusted/terminal.ts';
 
 export default defineCommand<{ follower: string; reason: string; sha?: string; wait?: boolean; timeout: number }>({
   name: 'trigger',
@@ -30,11 +31,11 @@ export default defineCommand<{ follower: string; reason: string; sha?: string; w
       const handle = ctx.client.workflow.getHandle(workflowIdFor(opts.follower));
       const seen = (await handle.query(eventsQuery, {})).length;
       await handle.signal(triggerSignal, { reason: opts.reason, ...(opts.sha ? { sha: opts.sha } : {}) });
-      env.io.out(`trigger sent to ${opts.follower}${opts.sha ? ` for ${shortSha(opts.sha)}` : ''}: ${opts.reason}`);
+      env.io.out(tty`trigger sent to ${opts.follower}${opts.sha ? ` for ${shortSha(opts.sha)}` : ''}: ${opts.reason}`);
       if (!opts.wait) return Exit.Ok;
       const sha = await acceptedSha(ctx, opts.follower, before, seen, opts.timeout);
       const result = await waitForSha(ctx, opts.follower, sha, opts.timeout, env.progress);
-      env.io.out(result.message);
+      env.io.out(tty`${result.message}`);
       return result.exit;
     }, opts.follower),
 });

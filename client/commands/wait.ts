@@ -1,6 +1,7 @@
 // `wait`: block until a sha's outcome is known; the exit code says which.
 import { waitForSha } from '../wait.ts';
 import { defineCommand, durationOption, shaOption } from './command.ts';
+import { tty } from '../../contract/untrusted/terminal.ts';
 
 export default defineCommand<{ follower: string; sha: string; timeout: number }>({
   name: 'wait',
@@ -13,7 +14,7 @@ export default defineCommand<{ follower: string; sha: string; timeout: number }>
   run: (env, opts) =>
     env.withCtx(async (ctx) => {
       const result = await waitForSha(ctx, opts.follower, opts.sha, opts.timeout, env.progress);
-      env.io.out(result.message);
+      env.io.out(tty`${result.message}`);
       return result.exit;
     }, opts.follower),
 });

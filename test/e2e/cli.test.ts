@@ -333,8 +333,8 @@ describe('trigger, pause, resume, wait', () => {
     const waiting = cliMain(
       ['--registry', h.registryFile, 'wait', '--follower', h.id('slow'), '--sha', slow1, '--timeout', '60s'],
       {
-        out: (t) => out.push(t),
-        err: (t) => (err.push(t), progressed()),
+        out: (t) => out.push(t.text),
+        err: (t) => (err.push(t.text), progressed()),
         color: false,
       },
     );

@@ -355,8 +355,8 @@ async function cliWithShippedRegistry(...args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
   const code = await main(['--registry', DEFAULT_REGISTRY, '--kubeconfig', kube.adminKubeconfig, ...args], {
-    out: (t) => out.push(t),
-    err: (t) => err.push(t),
+    out: (t) => out.push(t.text),
+    err: (t) => err.push(t.text),
     color: false,
   });
   return { code, out: out.join('\n'), err: err.join('\n') };

@@ -107,7 +107,7 @@ describe('docs/cli.md examples', () => {
       const ran: string[] = [];
       const errors: string[] = [];
       const program = defineProgram(
-        { out: () => undefined, err: (t) => errors.push(t), color: false },
+        { out: () => undefined, err: (t) => errors.push(t.text), color: false },
         async (command) => {
           ran.push(command.name);
         },

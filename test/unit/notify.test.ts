@@ -207,8 +207,8 @@ describe('chat sinks', () => {
       {},
     );
     expect(chat.requests.map((r) => (JSON.parse(r.body) as { text: string }).text)).toEqual([
-      'agentrun-jd01-v02: superseded 3c619ddc1bbe by 9a8b7c6d5e4f on main (Superseded: moved on)',
-      'agentrun-jd01-v02: blocked on main (BranchNotFound: no branch main)',
+      'agentrun-jd01-v02: superseded 3c619ddc1bbe by 9a8b7c6d5e4f on main (Superseded: `moved on`)',
+      'agentrun-jd01-v02: blocked on main (BranchNotFound: `no branch main`)',
     ]);
   });
 });

@@ -1,0 +1,54 @@
+// Text for markdown viewers: the Temporal UI's current details. Every value put into our markdown
+// is escaped so that it renders as the characters it holds and nothing else: no image, link,
+// autolink, HTML, entity, emphasis, heading, list, quote or code span made from it, and no line
+// break (a newline would end our list item and start markup of its own). CommonMark lets any ASCII
+// punctuation character be backslash-escaped to stand for itself (spec §2.4), so escaping all of
+// it is one rule that holds whatever the value's neighbours are. Controls, bidi and invisible
+// characters are shown escaped first, as on a terminal; long values are cut with a marker.
+import { cut, visibleLine } from './characters.ts';
+
+/** How much of one value the details show: enough for a failure message, not a whole log. */
+export const MARKDOWN_VALUE_MAX = 300;
+
+/** Markdown this program vouches for: its own markup, with every value put in escaped. */
+export class MarkdownText {
+  private constructor(readonly text: string) {}
+
+  static ours(text: string): MarkdownText {
+    return new MarkdownText(text);
+  }
+
+  toString(): string {
+    return this.text;
+  }
+}
+
+const ASCII_PUNCTUATION = /[!-/:-@[-`{-~]/g;
+
+/** `text` as markdown that renders as exactly its (escaped, cut) characters. */
+export const markdownLiteral = (text: string, max = MARKDOWN_VALUE_MAX): string =>
+  cut(visibleLine(text), max).replace(ASCII_PUNCTUATION, '\\$&');
+
+/**
+ * `text` in an inline code span: shown in a monospace box, for shas, ids and commands. The fence is
+ * one backtick longer than the longest run inside, so no backtick in the value can close it.
+ */
+export function markdownCode(text: string, max = MARKDOWN_VALUE_MAX): string {
+  const value = cut(visibleLine(text), max);
+  const longest = Math.max(0, ...(value.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longest + 1);
+  // A space on each side lets a value that starts or ends with a backtick sit inside the fence.
+  return longest ? `${fence} ${value} ${fence}` : `${fence}${value}${fence}`;
+}
+
+/** A line of our markdown with values put in: each value escaped unless it is already MarkdownText. */
+export function md(strings: TemplateStringsArray, ...values: unknown[]): MarkdownText {
+  let text = strings[0]!;
+  values.forEach(
+    (v, i) => (text += (v instanceof MarkdownText ? v.text : markdownLiteral(String(v))) + strings[i + 1]!),
+  );
+  return MarkdownText.ours(text);
+}
+
+/** Inline code as MarkdownText, to put into `md`. */
+export const code = (text: string): MarkdownText => MarkdownText.ours(markdownCode(text));
