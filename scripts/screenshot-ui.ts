@@ -6,11 +6,11 @@ import path from 'node:path';
 import { chromium as chromiumBrowser } from 'playwright-core';
 import { DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
 import { workflowIdFor } from '../contract/messages.ts';
-import { findOnPath } from './tools.ts';
+import { CHROMIUM_ARGS, findChromium } from './tools.ts';
 
 const registry = loadRegistry(process.env.BRANCH_FOLLOWER_REGISTRY ?? DEFAULT_REGISTRY);
 const uiUrl = registry.controller.temporal.uiUrl;
-const chromium = findOnPath('chromium') ?? findOnPath('chromium-browser') ?? findOnPath('google-chrome');
+const chromium = findChromium();
 if (!uiUrl) throw new Error('controller.temporal.uiUrl is not set in the registry');
 if (!chromium) {
   console.error('no chromium on PATH: install it (Debian: apt-get install chromium) and retry');
@@ -21,16 +21,7 @@ const url = `${uiUrl}/namespaces/${registry.controller.temporal.namespace}/workf
 const out = (what: string) => path.resolve('docs/images', `${id}-${what}.png`);
 const browser = await chromiumBrowser.launch({
   executablePath: chromium,
-  // This machine's network is closed: keep Chromium from reaching out in the background.
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
+  args: CHROMIUM_ARGS,
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1400 } });

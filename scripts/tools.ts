@@ -135,9 +135,50 @@ export async function ensureLtsNode(log: Log): Promise<string> {
 }
 
 /** Runs a command to completion; its stderr is the error when it fails. */
-function run(command: string, args: string[], cwd: string): Promise<void> {
+/** The names Debian and others give a Chromium binary. */
+const CHROMIUM_NAMES = ['chromium', 'chromium-browser', 'google-chrome'];
+
+/** Headless on a closed network: nothing in the background reaches out (updates, sync, QUIC probes). */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export const findChromium = (): string | undefined =>
+  CHROMIUM_NAMES.map(findOnPath).find((found) => found !== undefined);
+
+/**
+ * Chromium for the tests that read what the Temporal UI renders: from PATH, else Debian's
+ * `chromium` package, installed when this runs as root with apt (a CI machine or a container);
+ * elsewhere an error that says what to install. playwright-core drives it; no browser download.
+ */
+export async function ensureChromium(log: Log): Promise<string> {
+  const found = findChromium();
+  if (found) return found;
+  const apt = findOnPath('apt-get');
+  if (!apt || process.getuid?.() !== 0)
+    throw new Error(
+      `no Chromium on PATH (${CHROMIUM_NAMES.join(', ')}): install it (Debian: sudo apt-get install chromium) and run again`,
+    );
+  const started = Date.now();
+  log("installing Debian's chromium with apt-get (first run only; about a minute)");
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  await run(apt, ['-qq', 'update'], '/', env);
+  await run(apt, ['-qq', 'install', '-y', '--no-install-recommends', 'chromium'], '/', env);
+  const installed = findChromium();
+  if (!installed) throw new Error('apt-get installed chromium, but no chromium binary is on PATH');
+  log(`installed ${installed} in ${Math.round((Date.now() - started) / 1000)}s`);
+  return installed;
+}
+
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
     child.on('error', reject);

@@ -24,10 +24,19 @@ export class MarkdownText {
 }
 
 const ASCII_PUNCTUATION = /[!-/:-@[-`{-~]/g;
+/**
+ * The punctuation both CommonMark and the Temporal UI server's renderer (blackfriday's set) take
+ * back from a backslash. The rest, and `&` (which that renderer would then read as the start of an
+ * entity), is written as a hexadecimal character reference, which both show as the character itself
+ * and which the UI's "smart" typography (curly quotes, fractions) leaves alone.
+ */
+const BACKSLASH_ESCAPABLE = new Set('\\`*_{}[]()#+-.!:|<>~');
+const escapePunctuation = (ch: string): string =>
+  BACKSLASH_ESCAPABLE.has(ch) ? `\\${ch}` : `&#x${ch.charCodeAt(0).toString(16)};`;
 
 /** `text` as markdown that renders as exactly its (escaped, cut) characters. */
 export const markdownLiteral = (text: string, max = MARKDOWN_VALUE_MAX): string =>
-  cut(visibleLine(text), max).replace(ASCII_PUNCTUATION, '\\$&');
+  cut(visibleLine(text), max).replace(ASCII_PUNCTUATION, escapePunctuation);
 
 /**
  * `text` in an inline code span: shown in a monospace box, for shas, ids and commands. The fence is
@@ -42,7 +51,7 @@ export function markdownCode(text: string, max = MARKDOWN_VALUE_MAX): string {
 }
 
 /** A line of our markdown with values put in: each value escaped unless it is already MarkdownText. */
-export function md(strings: TemplateStringsArray, ...values: unknown[]): MarkdownText {
+export function mdLine(strings: TemplateStringsArray, ...values: unknown[]): MarkdownText {
   let text = strings[0]!;
   values.forEach(
     (v, i) => (text += (v instanceof MarkdownText ? v.text : markdownLiteral(String(v))) + strings[i + 1]!),
@@ -50,5 +59,5 @@ export function md(strings: TemplateStringsArray, ...values: unknown[]): Markdow
   return MarkdownText.ours(text);
 }
 
-/** Inline code as MarkdownText, to put into `md`. */
+/** Inline code as MarkdownText, to put into `mdLine`. */
 export const code = (text: string): MarkdownText => MarkdownText.ours(markdownCode(text));

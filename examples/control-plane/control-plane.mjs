@@ -145,7 +145,12 @@ function status(lane, state) {
     case 'fail-retryable':
       return { ...base, phase: 'Failed', message: 'rollout failed: image pull backoff', retryable: true };
     case 'fail-terminal':
-      return { ...base, phase: 'Failed', message: 'rollout failed: invalid manifest', retryable: false };
+      return {
+        ...base,
+        phase: 'Failed',
+        message: lane.failMessage ?? 'rollout failed: invalid manifest',
+        retryable: false,
+      };
     default:
       return { ...base, phase: 'Succeeded', message: 'rolled out' };
   }

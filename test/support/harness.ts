@@ -43,6 +43,8 @@ export interface Lane {
   faults?: { status?: Fault; trigger?: Fault };
   outcomes?: ('succeed' | 'fail-retryable' | 'fail-terminal' | 'never')[];
   triggerFails?: string;
+  /** What the status says of a terminal failure (`fail-terminal`), as a runtime quoting a commit would. */
+  failMessage?: string;
 }
 
 export type Fault = 'hang' | 'exit' | 'badjson' | 'flood' | 'othersha';

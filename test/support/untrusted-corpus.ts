@@ -40,6 +40,9 @@ export const UNTRUSTED_CORPUS: Payload[] = [
     'line separator (U+2028)': 'a\u2028fake line',
     'paragraph separator (U+2029)': 'a\u2029fake paragraph',
     'many newlines': '\n\n\n\n\nscrolled away',
+    'CR with a fake row': '\rhwlab-jd01-v03   Succeeded',
+    'NEL with a fake row': '\u0085hwlab-jd01-v03   Succeeded',
+    'form feed with a fake row': '\fhwlab-jd01-v03   Succeeded',
   }),
   ...of('bidi', {
     RLO: '\u202etxt.exe',
@@ -100,3 +103,40 @@ export const ONE_OF_EACH = [...new Map(UNTRUSTED_CORPUS.map((p) => [p.cls, p])).
 
 /** Every payload of the corpus in one string (a single message that tries them all). */
 export const ALL_AT_ONCE = UNTRUSTED_CORPUS.map((p) => p.text).join(' | ');
+
+/**
+ * One message that carries a payload of every class and the worst of each (under the 500
+ * characters an adapter's message keeps), for surfaces reached end to end.
+ */
+export const SURFACE_PAYLOAD = [
+  'CSI clear screen',
+  'OSC window title (BEL)',
+  'OSC 8 hyperlink',
+  'C1 CSI (U+009B)',
+  'carriage return overwrite',
+  'LF with a fake row',
+  'line separator (U+2028)',
+  'RLO',
+  'zero-width space, joiners',
+  'Unicode tags (ASCII smuggling)',
+  'image',
+  'javascript: link',
+  'raw HTML image',
+  'backtick breakout',
+  'Slack channel mention',
+  'Slack link with hidden target',
+  'bare mentions',
+]
+  .map((name) => UNTRUSTED_CORPUS.find((p) => p.name === name)!.text.slice('before '.length, -' after'.length))
+  .join(' | ');
+
+/** Each code point of the corpus that is not printable ASCII: none may arrive raw on a surface meant for reading. */
+export const HOSTILE_CODE_POINTS = new Set(
+  UNTRUSTED_CORPUS.flatMap((p) => Array.from(p.text)).filter((ch) => !/^[\x20-\x7e]$/.test(ch)),
+);
+
+/** The hostile characters found in `text`, as U+ code points (empty when it is inert). */
+export const hostileIn = (text: string): string[] =>
+  [...new Set(Array.from(text).filter((ch) => HOSTILE_CODE_POINTS.has(ch)))].map(
+    (ch) => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`,
+  );

@@ -11,7 +11,7 @@ import { table, readableYaml } from '../../client/output.ts';
 import { chatLiteral, CHAT_VALUE_MAX } from '../../contract/untrusted/chat.ts';
 import { visibleLine } from '../../contract/untrusted/characters.ts';
 import { readableJson } from '../../contract/untrusted/json.ts';
-import { code, md, MARKDOWN_VALUE_MAX } from '../../contract/untrusted/markdown.ts';
+import { code, mdLine, MARKDOWN_VALUE_MAX } from '../../contract/untrusted/markdown.ts';
 import { relayedOutput, tty } from '../../contract/untrusted/terminal.ts';
 import { workerLog } from '../../worker/log.ts';
 import { ALL_AT_ONCE, UNTRUSTED_CORPUS } from '../support/untrusted-corpus.ts';
@@ -81,7 +81,7 @@ describe('on a terminal', () => {
 
 describe('in markdown (the Temporal UI details)', () => {
   it.each(cases)('%s: renders as its characters and nothing else', (_, text) => {
-    const doc = md`- paused since 12:00: ${text}`.text;
+    const doc = mdLine`- paused since 12:00: ${text}`.text;
     expect(doc).toMatch(PRINTABLE_ASCII);
     const tree = fromMarkdown(doc);
     const kinds = new Set(nodes(tree).map((n) => n.type));
@@ -94,14 +94,14 @@ describe('in markdown (the Temporal UI details)', () => {
   });
 
   it.each(cases)('%s: in a code span, stays in it', (_, text) => {
-    const tree = fromMarkdown(md`job ${code(text)} done`.text);
+    const tree = fromMarkdown(mdLine`job ${code(text)} done`.text);
     const all = nodes(tree);
     expect(all.filter((n) => n.type === 'inlineCode').map((n) => n.value)).toEqual([visibleLine(text)]);
     expect(all.filter((n) => !['root', 'paragraph', 'text', 'inlineCode'].includes(n.type))).toEqual([]);
   });
 
   it('a long value is cut, with a marker that says how much', () => {
-    const doc = md`${'x'.repeat(MARKDOWN_VALUE_MAX + 50)}`.text;
+    const doc = mdLine`${'x'.repeat(MARKDOWN_VALUE_MAX + 50)}`.text;
     expect(doc).toBe(`${'x'.repeat(MARKDOWN_VALUE_MAX)}… \\(50 more characters\\)`);
   });
 });
