@@ -45,9 +45,12 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
     ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
     ...(o.uiPort ? ['--ui-port', String(o.uiPort)] : ['--headless']),
   ];
-  const child = spawn(o.cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Both streams are kept: the CLI prints some reasons it cannot start (a port in use) on stdout.
+  const child = spawn(o.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+  const keep = (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const address = `${o.host}:${o.port}`;
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
 

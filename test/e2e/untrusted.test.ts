@@ -5,21 +5,27 @@
 // echo, status --watch from the real binary), the worker's log, the UI details the server returns
 // (parsed as the Temporal UI parses them), the chat and commit status bodies a sink received, and
 // the metrics a scrape gets. None may carry a hostile character raw or markup made from it; JSON
-// keeps the exact value.
+// keeps the exact value. A second case opens the follower in the real Temporal UI with Chromium and
+// reads the DOM the details render to.
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { fromMarkdown } from 'mdast-util-from-markdown';
-import { afterEach, describe, expect, it } from 'vitest';
+import { chromium } from 'playwright-core';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { workflowIdFor } from '../../contract/messages.ts';
+import { startDevServer } from '../../scripts/dev-server.ts';
 import { freePort } from '../../scripts/git-mirror.ts';
+import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/tools.ts';
 import { Harness, processOutput, REPO } from '../support/harness.ts';
 import { until } from '../support/kube-cluster.ts';
 import { hostileIn, SURFACE_PAYLOAD } from '../support/untrusted-corpus.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SECRET = 'a webhook secret for the test';
-const REASON = `freeze ${SURFACE_PAYLOAD.slice(0, 200)}`;
+/** Every class again, markup first: the UI details cut a value at 300 characters. */
+const REASON = `freeze ${SURFACE_PAYLOAD.split(' | ').reverse().join(' | ')}`;
 const HOSTILE_BRANCH = 'feature/\u202egnp.exe\u001b]0;pwned\u0007';
 
 interface Received {
@@ -210,5 +216,81 @@ describe('untrusted text end to end', () => {
     expect(scraped).toContain('branch_follower_webhook_requests_total');
     expect(hostileIn(scraped)).toEqual([]);
     expect(scraped).not.toContain('gnp.exe');
+  });
+
+  it('the Temporal UI renders the details of a follower quoting hostile text with no element made from it (Chromium, the rendered DOM)', async () => {
+    const log = (line: string): void => console.log(`[untrusted] ${line}`);
+    const executablePath = await ensureChromium(log);
+    const server = await startDevServer({
+      cli: inject('temporalCli'),
+      host: '127.0.0.1',
+      port: await freePort(),
+      uiPort: await freePort(),
+      namespace: 'default',
+      startTimeoutMs: 120_000,
+      log,
+    });
+    const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+    try {
+      h = await Harness.create({
+        address: server.address,
+        lanes: { a: { outcomes: ['fail-terminal'], failMessage: SURFACE_PAYLOAD } },
+        followers: [{ name: 'app', lane: 'a' }],
+      });
+      await h.startWorker();
+      await h.startFollowers();
+      const id = h.id('app');
+      await h.waitFor('app', 'the head failed with the hostile message', (v) => v.phase === 'Failed');
+      expect((await h.cli('pause', '--follower', id, '--reason', REASON)).code).toBe(0);
+      await h.waitFor('app', 'paused with the hostile reason', (v) => v.paused?.reason === REASON);
+
+      const page = await browser.newPage({ viewport: { width: 1600, height: 1400 } });
+      await page.goto(`${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowIdFor(id))}`, {
+        timeout: 60_000,
+      });
+      await page.getByText('User Metadata', { exact: true }).first().click({ timeout: 60_000 });
+      // The UI renders the details' markdown on its server and shows the page in a frame.
+      let rendered: { tags: string[]; text: string; hrefs: string[] } | undefined;
+      await until(
+        async () => {
+          for (const frame of page.frames()) {
+            const dom = await frame
+              .evaluate(() => {
+                const main = document.querySelector('main') ?? document.body;
+                return {
+                  tags: [...main.querySelectorAll('*')].map((e) => e.tagName.toLowerCase()),
+                  text: main.textContent ?? '',
+                  hrefs: [...document.querySelectorAll('[href],[src]')].map((e) => e.outerHTML),
+                };
+              })
+              .catch(() => undefined);
+            if (dom?.text.includes('paused since')) rendered = dom;
+          }
+          return rendered !== undefined;
+        },
+        60_000,
+        () =>
+          `no frame shows the details yet: ${page
+            .frames()
+            .map((f) => f.url())
+            .join(', ')}`,
+      );
+      const { tags, text, hrefs } = rendered!;
+      // Our own markup only: the phase in bold, the time in italics, a list, code spans.
+      expect(tags.filter((t) => !['code', 'em', 'li', 'p', 'strong', 'ul'].includes(t))).toEqual([]);
+      expect(hrefs.filter((h) => !h.startsWith('<link') && !h.startsWith('<base'))).toEqual([]);
+      expect(hostileIn(text)).toEqual([]);
+      // The values are there, as their characters: escaped controls, the markup as text.
+      expect(text).toContain('\\u{e0001}');
+      expect(text).toContain('<img src=x onerror=alert(1)>');
+      expect(text).toContain('@here @channel');
+      expect(text).toContain('characters)'); // the cut's marker
+      expect(text).toContain('<!channel>');
+    } finally {
+      await browser.close();
+      await h?.close();
+      h = undefined;
+      await server.stop();
+    }
   });
 });
