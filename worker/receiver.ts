@@ -27,13 +27,14 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const SOURCE_BURST = 30;
 const SOURCE_RATE_PER_S = 10;
 /**
- * Per client address, charged by each request that fails to prove itself (401, 404, 405, 408,
- * 413): a burst of this many, refilled at UNAUTHENTICATED_RATE_PER_S. Once it is spent, that
- * address's failures are answered 429, and a request with no proof header at all is answered 429
- * before its body is read. One with a proof header is still read and checked: the git host may
- * share the address with the forgers (an ingress, a NAT, loopback), and refusing its push unread
- * would hand them the denial of service this budget is there to stop. The body cap, the timeouts
- * and MAX_CONNECTIONS bound what reading those costs.
+ * Per client address, charged by each request that failed to prove itself once its body was being
+ * read (401, 408, 413): a burst of this many, refilled at UNAUTHENTICATED_RATE_PER_S. (A 404 or a
+ * 405 is answered unread, as cheaply as a 429 would be; `status` probes with a GET.) Once it is
+ * spent, that address's failures are answered 429, and a request with no proof header at all is
+ * answered 429 before its body is read. One with a proof header is still read and checked: the git
+ * host may share the address with the forgers (an ingress, a NAT, loopback), and refusing its push
+ * unread would hand them the denial of service this budget is there to stop. The body cap, the
+ * timeouts and MAX_CONNECTIONS bound what reading those costs.
  */
 export const UNAUTHENTICATED_BURST = 10;
 const UNAUTHENTICATED_RATE_PER_S = 1;
@@ -293,13 +294,12 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const address = req.socket.remoteAddress ?? '-';
     const route = /^\/hooks\/([^/?#]+)$/.exec((req.url ?? '').split('?')[0]!);
-    if (!route) return refuse(res, address, '-', 'notFound', 404, { error: 'not found: post to /hooks/<source>' });
+    if (!route) return answer(res, '-', 'notFound', 404, { error: 'not found: post to /hooks/<source>' });
     const id = route[1]!;
     const source = Object.hasOwn(config.sources, id) ? config.sources[id] : undefined;
-    if (!source)
-      return refuse(res, address, '-', 'notFound', 404, { error: `no webhook source ${JSON.stringify(id)}` });
+    if (!source) return answer(res, '-', 'notFound', 404, { error: `no webhook source ${JSON.stringify(id)}` });
     if (req.method !== 'POST')
-      return refuse(res, address, id, 'methodNotAllowed', 405, { error: 'POST only' }, { allow: 'POST' });
+      return answer(res, id, 'methodNotAllowed', 405, { error: 'POST only' }, { allow: 'POST' });
     const secret = o.env[source.secretEnv];
     if (!secret)
       return answer(res, id, 'noSecret', 503, {
