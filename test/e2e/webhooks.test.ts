@@ -170,6 +170,10 @@ describe('the push webhook receiver', () => {
     expect(h.triggers().map((t) => t.sha)).toEqual([first.lastSucceededSha, sha, lagging]);
     // Of everything sent since the replays, the one new push alone reached the follower.
     expect((await refreshes(h.handle('app'))) - signalled).toBe(1);
+    // A push without a sha is never absorbed: there is nothing to tell it from the last one by.
+    const shaless = JSON.stringify({ ref: 'refs/heads/main', repository: { full_name: REPO } });
+    for (const delivery of ['shaless-1', 'shaless-2'])
+      expect(await hook(shaless, delivery)).toEqual({ status: 202, body: { followers: [h.id('app')] } });
 
     // The ledger: every move so far was announced. One found by reading (a plain wake-up, as a
     // mirror watcher rings) that no webhook announces within the window (2 s here) is counted.
