@@ -32,6 +32,18 @@ function sameSecret(a: string, b: string): boolean {
 const hmac = (algorithm: 'sha256' | 'sha512', secret: string, body: Buffer): string =>
   createHmac(algorithm, secret).update(body).digest('hex');
 
+/** The header that carries a kind's proof: a request without it cannot be authentic, whatever its body. */
+const PROOF_HEADERS: Record<SourceKind, readonly string[]> = {
+  github: ['x-hub-signature-256'],
+  gitea: ['x-gitea-signature', 'x-forgejo-signature'],
+  gitlab: ['x-gitlab-token'],
+  generic: ['x-signature'],
+};
+
+/** Whether the request carries a proof at all (read before the body, to refuse a bare one unread). */
+export const carriesProof = (kind: SourceKind, headers: Headers): boolean =>
+  PROOF_HEADERS[kind].some((name) => header(headers, name) !== undefined);
+
 /** Whether the request carries the proof its kind requires, for this secret and body. */
 function authentic(kind: SourceKind, headers: Headers, body: Buffer, secret: string): boolean {
   switch (kind) {

@@ -1,7 +1,9 @@
 // Push webhooks end to end: the compiled worker, as the image runs it, serves the receiver; a push
 // signed as GitHub signs it (@octokit/webhooks-methods) makes the follower read the mirror and
 // deploy the new head at once — its poll interval is an hour, so nothing else could have. The
-// witness is the runtime's trigger log. Hostile requests are refused and trigger nothing.
+// witness is the runtime's trigger log. Hostile requests are refused and trigger nothing: a forged
+// flood from the push's own (loopback) address does not hold it back, and replays of a push that
+// was announced (fresh delivery ids) add nothing to the follower's history.
 import http from 'node:http';
 import { sign } from '@octokit/webhooks-methods';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -21,6 +23,13 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
+
+/** The refresh signals in the follower's history (its current run). */
+async function refreshes(handle: ReturnType<Harness['handle']>): Promise<number> {
+  const { events } = await handle.fetchHistory();
+  return (events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === refreshSignal.name)
+    .length;
+}
 
 const pushPayload = (sha: string, repository = REPO, branch = 'main') =>
   JSON.stringify({ ref: `refs/heads/${branch}`, after: sha, repository: { full_name: repository } });
@@ -81,7 +90,25 @@ describe('the push webhook receiver', () => {
       ).status,
     ).toBe(401);
     expect((await h.state('app')).observedSha).toBe(first.observedSha);
+    // A source nobody declared, however its name is spelt, is not found.
+    expect((await post(`http://${listen}/hooks/%E0%A4%A`, '{}', {})).status).toBe(404);
+    expect((await post(`http://${listen}/hooks/gitlab`, '{}', {})).status).toBe(404);
+    // Too large: refused on its declared length, before any of it is read.
+    expect(await declaredTooLarge(url)).toBe(413);
 
+    // A forged flood from loopback, in waves under the connection cap: its address's failure budget
+    // runs out (401, then 429); the source's budget is not touched, so the signed push right after
+    // it is accepted (the corpus saw it answered 429 after 40 forged ones).
+    const forged: number[] = [];
+    for (let wave = 0; wave < 4; wave++)
+      forged.push(
+        ...(
+          await Promise.all(Array.from({ length: 15 }, (_, i) => hook(pushPayload(sha), `forged-${wave}-${i}`, 'x')))
+        ).map((r) => r.status),
+      );
+    expect(forged.filter((s) => s === 401).length).toBeGreaterThan(0);
+    expect(forged.filter((s) => s === 429).length).toBeGreaterThan(0);
+    expect(forged.every((s) => s === 401 || s === 429)).toBe(true);
     expect(await hook(pushPayload(sha), 'delivery-1')).toEqual({ status: 202, body: { followers: [h.id('app')] } });
     const done = await h.waitFor(
       'app',
@@ -92,24 +119,34 @@ describe('the push webhook receiver', () => {
     expect(done.lastSucceededSha).toBe(sha);
     expect(h.triggers().map((t) => t.sha)).toEqual([first.lastSucceededSha, sha]);
 
+    // Replays: the same signed body under fresh delivery ids. Its sha is the one last announced
+    // (and all its refreshes went out): answered unchanged, nothing sent, the history as it was.
+    const signalled = await refreshes(h.handle('app'));
+    const historyLength = (await h.handle('app').describe()).historyLength;
+    for (let i = 0; i < 25; i++)
+      expect(await hook(pushPayload(sha), `replay-${i}`)).toEqual({ status: 202, body: { unchanged: sha } });
+
     // A redelivery is answered and not acted on; a repository nobody follows is said and counted.
     expect(await hook(pushPayload(sha), 'delivery-1')).toEqual({ status: 202, body: { duplicate: 'delivery-1' } });
     expect(await hook(pushPayload(sha, 'someone/else'), 'delivery-2')).toEqual({
       status: 202,
       body: { followers: [], reason: 'no follower follows someone/else@main' },
     });
-    // A source nobody declared, however its name is spelt, is not found.
-    expect((await post(`http://${listen}/hooks/%E0%A4%A`, '{}', {})).status).toBe(404);
-    expect((await post(`http://${listen}/hooks/gitlab`, '{}', {})).status).toBe(404);
-    // Too large: refused on its declared length, before any of it is read.
-    expect(await declaredTooLarge(url)).toBe(413);
-    // A flood: the source's bucket empties and the rest wait their turn.
-    const flood = await Promise.all(Array.from({ length: 60 }, (_, i) => hook(pushPayload(sha), `flood-${i}`)));
+    // Only the exact owner/name: the bare name, which the followed path merely ends in, wakes nobody.
+    const bare = REPO.split('/')[1]!;
+    expect(await hook(pushPayload(sha, bare), 'delivery-bare')).toEqual({
+      status: 202,
+      body: { followers: [], reason: `no follower follows ${bare}@main` },
+    });
+    // A signed flood (under the connection cap): the source's bucket (spent mostly by the replays)
+    // empties and the rest wait their turn; what gets through is the announced sha again, absorbed.
+    const flood = await Promise.all(Array.from({ length: 50 }, (_, i) => hook(pushPayload(sha), `flood-${i}`)));
     expect(flood.filter((r) => r.status === 429).length).toBeGreaterThan(0);
+    expect(flood.filter((r) => r.status === 202).length).toBeGreaterThan(0);
+    expect(flood.every((r) => r.status === 429 || r.body.unchanged === sha)).toBe(true);
     expect(h.triggers().map((t) => t.sha)).toEqual([first.lastSucceededSha, sha]);
-    // Every refresh the flood sent let go of what it held (Node's own leak detector says otherwise).
-    expect(flood.filter((r) => r.status === 202).length).toBeGreaterThan(10);
     expect(output()).not.toContain('MaxListenersExceededWarning');
+    expect((await h.handle('app').describe()).historyLength).toBe(historyLength);
 
     // The mirror lags the git host: the push is announced before the mirror has it. The follower
     // reads, finds the old head, and reads again (250 ms, doubling) until the mirror shows the
@@ -131,6 +168,12 @@ describe('the push webhook receiver', () => {
       30_000,
     );
     expect(h.triggers().map((t) => t.sha)).toEqual([first.lastSucceededSha, sha, lagging]);
+    // Of everything sent since the replays, the one new push alone reached the follower.
+    expect((await refreshes(h.handle('app'))) - signalled).toBe(1);
+    // A push without a sha is never absorbed: there is nothing to tell it from the last one by.
+    const shaless = JSON.stringify({ ref: 'refs/heads/main', repository: { full_name: REPO } });
+    for (const delivery of ['shaless-1', 'shaless-2'])
+      expect(await hook(shaless, delivery)).toEqual({ status: 202, body: { followers: [h.id('app')] } });
 
     // The ledger: every move so far was announced. One found by reading (a plain wake-up, as a
     // mirror watcher rings) that no webhook announces within the window (2 s here) is counted.
