@@ -11,6 +11,7 @@ import { formatDuration, shortSha } from '../contract/format.ts';
 import { COMMIT_STATES, type Endpoint, type Notice, type Sink } from '../contract/notify.ts';
 import { chatLiteral } from '../contract/untrusted/chat.ts';
 import { proseLine } from '../contract/untrusted/characters.ts';
+import { readableJson } from '../contract/untrusted/json.ts';
 import { redact } from './run-command.ts';
 
 export interface DeliveryResult {
@@ -99,7 +100,9 @@ function cloudEventRequest(
       ...(message.headers as Record<string, string>),
       ...(token && { authorization: `Bearer ${token.value}` }),
     },
-    body: String(message.body),
+    // The notice as JSON, exact, with the characters a reader cannot see or a terminal would obey
+    // in JSON's \u escapes (the SDK's JSON.stringify leaves C1, bidi and zero-width ones raw).
+    body: readableJson(notice),
     secrets: [...target.secrets, ...(token ? [token] : [])],
   };
 }

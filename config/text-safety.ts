@@ -2,8 +2,9 @@
 // characters are refused anywhere in the registry; identifiers (branch names, mirror hosts and
 // paths) must not mix scripts the way lookalike attacks do (a Cyrillic "а" in "main").
 import { domainToASCII } from 'node:url';
+import { hasUnsafeCharacter } from '../contract/untrusted/characters.ts';
 
-/** Characters that change what a reader sees without being seen: bidi controls, zero-width marks, BOM, soft hyphen. */
+/** The names an error gives the commonest of them: bidi controls, zero-width marks, BOM, soft hyphen. */
 const INVISIBLE: Record<number, string> = {
   0x00ad: 'SOFT HYPHEN',
   0x061c: 'ARABIC LETTER MARK',
@@ -43,13 +44,17 @@ export function escapeForDisplay(text: string): string {
   return JSON.stringify(out).replace(/\\\\/g, '\\');
 }
 
-/** Why `text` holds a character nobody can see (control, bidi, zero-width), or undefined. */
+/**
+ * Why `text` holds a character nobody can see (control, bidi, zero-width): the characters every
+ * renderer of untrusted text escapes (contract/untrusted/characters.ts), refused here outright.
+ */
 export function invisibleCharacterProblem(text: string): string | undefined {
   for (const ch of text) {
+    if (!hasUnsafeCharacter(ch)) continue;
     const cp = ch.codePointAt(0)!;
     const control = cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
-    const name = INVISIBLE[cp] ?? (control ? (cp === 0 ? 'NUL' : 'a control character') : undefined);
-    if (name) return `contains ${hex(cp)} (${name}), which a reader cannot see: ${escapeForDisplay(text)}`;
+    const name = INVISIBLE[cp] ?? (control ? (cp === 0 ? 'NUL' : 'a control character') : 'an invisible character');
+    return `contains ${hex(cp)} (${name}), which a reader cannot see: ${escapeForDisplay(text)}`;
   }
   return undefined;
 }

@@ -3,18 +3,20 @@
 // branch name, through the compiled worker and the real server. What arrives is read where it
 // arrives: the operator CLI's output (events, status -o wide, explain, history, logs, the pause
 // echo, status --watch from the real binary), the worker's log, the UI details the server returns
-// (parsed as the Temporal UI parses them), the chat and commit status bodies a sink received, and
-// the metrics a scrape gets. None may carry a hostile character raw or markup made from it; JSON
-// keeps the exact value. A second case opens the follower in the real Temporal UI with Chromium and
-// reads the DOM the details render to.
+// (parsed as the Temporal UI parses them), the CloudEvent, chat and commit status bodies the sinks
+// received, and the metrics a scrape gets. None may carry a hostile character raw or markup made
+// from it; JSON keeps the exact value. A second case opens the follower in the real Temporal UI
+// with Chromium and reads the DOM the details render to.
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
 import { fromMarkdown } from 'mdast-util-from-markdown';
+import { HTTP, type CloudEvent } from 'cloudevents';
 import { chromium } from 'playwright-core';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { workflowIdFor } from '../../contract/messages.ts';
+import type { Notice } from '../../contract/notify.ts';
 import { startDevServer } from '../../scripts/dev-server.ts';
 import { freePort } from '../../scripts/git-mirror.ts';
 import { CHROMIUM_ARGS, ensureChromium } from '../../scripts/tools.ts';
@@ -31,17 +33,25 @@ const HOSTILE_BRANCH = 'feature/\u202egnp.exe\u001b]0;pwned\u0007';
 interface Received {
   chat: { text: string; content: string }[];
   statuses: { description: string }[];
+  /** CloudEvents as received: the raw body and the event the SDK parses from it. */
+  events: { body: string; event: CloudEvent<Notice> }[];
 }
 
-/** A chat webhook and a GitHub-shaped status API, keeping the bodies they were sent. */
+/** A CloudEvents receiver, a chat webhook and a GitHub-shaped status API, keeping the bodies they were sent. */
 async function startSinks() {
-  const received: Received = { chat: [], statuses: [] };
+  const received: Received = { chat: [], statuses: [], events: [] };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, string>;
-      if (req.url === '/chat') received.chat.push(body as unknown as Received['chat'][number]);
+      const raw = Buffer.concat(chunks).toString();
+      const body = JSON.parse(raw) as Record<string, string>;
+      if (req.url === '/events')
+        received.events.push({
+          body: raw,
+          event: HTTP.toEvent({ headers: req.headers, body: raw }) as CloudEvent<Notice>,
+        });
+      else if (req.url === '/chat') received.chat.push(body as unknown as Received['chat'][number]);
       else received.statuses.push(body as unknown as Received['statuses'][number]);
       res.writeHead(201, { 'content-type': 'application/json' }).end('{}');
     });
@@ -99,10 +109,11 @@ describe('untrusted text end to end', () => {
     const hooks = `127.0.0.1:${await freePort()}`;
     h = await Harness.create({
       lanes: { a: { outcomes: ['fail-terminal'], failMessage: SURFACE_PAYLOAD } },
-      followers: [{ name: 'app', lane: 'a', yaml: { notify: ['chat', 'commits'] } }],
+      followers: [{ name: 'app', lane: 'a', yaml: { notify: ['bus', 'chat', 'commits'] } }],
       metrics: { listen: metrics },
       webhooks: { listen: hooks, sources: { github: { kind: 'github', secretEnv: 'BF_TEST_WEBHOOK_SECRET' } } },
       notify: {
+        bus: { kind: 'cloudevents', url: `${sinks.url}/events` },
         chat: { kind: 'chat', urlEnv: 'BF_TEST_CHAT_URL' },
         commits: { kind: 'github-status', apiUrl: `${sinks.url}/api`, tokenEnv: 'BF_TEST_TOKEN' },
       },
@@ -198,7 +209,10 @@ describe('untrusted text end to end', () => {
 
     // The sinks: the failure told to chat and as a commit status.
     await until(
-      async () => sinks!.received.chat.some((c) => c.text.includes('failed')) && sinks!.received.statuses.length >= 2,
+      async () =>
+        sinks!.received.chat.some((c) => c.text.includes('failed')) &&
+        sinks!.received.statuses.length >= 2 &&
+        sinks!.received.events.some((e) => e.event.type === 'dev.branch-follower.failed'),
       30_000,
       () => JSON.stringify(sinks!.received),
     );
@@ -210,6 +224,10 @@ describe('untrusted text end to end', () => {
       for (const markup of ['link', 'image', 'html']) expect(chatKinds.has(markup), text).toBe(false);
     }
     for (const s of sinks.received.statuses) expect(hostileIn(s.description)).toEqual([]);
+    // A CloudEvent's body is JSON: the exact message, in JSON's escapes, nothing raw.
+    const told = sinks.received.events.find((e) => e.event.type === 'dev.branch-follower.failed');
+    expect(told?.event.data?.message).toBe(failed.message);
+    expect(hostileIn(told!.body)).toEqual([]);
 
     // Metrics: labels are the registry's names and our codes; nothing a push or an adapter wrote.
     const scraped = await (await fetch(`http://${metrics}/metrics`)).text();
