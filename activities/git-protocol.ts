@@ -62,17 +62,14 @@ type Packet = { kind: 'flush' } | { kind: 'delim' } | { kind: 'responseEnd' } | 
 export class PacketReader {
   private pending = Buffer.alloc(0);
 
-  /** The bytes held for an incomplete packet (never more than MAX_PACKET). */
-  get held(): number {
-    return this.pending.length;
-  }
-
   *packets(chunk: Buffer): Generator<Packet> {
     let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = Buffer.alloc(0);
     while (buf.length >= 4) {
-      const len = Number.parseInt(buf.subarray(0, 4).toString('latin1'), 16);
-      if (!/^[0-9a-f]{4}$/i.test(buf.subarray(0, 4).toString('latin1')) || len === 3 || len > MAX_PACKET)
+      const header = buf.subarray(0, 4).toString('latin1');
+      const len = Number.parseInt(header, 16);
+      // A length past MAX_PACKET would make us hold more than one packet: not git's.
+      if (!/^[0-9a-f]{4}$/i.test(header) || len === 3 || len > MAX_PACKET)
         throw new GitProtocolError('malformed packet', 'unreachable');
       if (len < 4) {
         buf = buf.subarray(4);
