@@ -1,15 +1,16 @@
 // Reads branch heads from the git mirror: the mirror is the only authority for branch heads. A
-// git:// mirror is read in process (activities/git-protocol.ts); any other URL with `git
-// ls-remote`, run in an empty work directory with no user or system git config, so no local
-// checkout, remote name or `insteadOf` rewrite can change the answer. There is no fallback to
-// any other host. A mirror's credentials come from the worker's environment, by the names its
-// `source.auth` gives, into git's environment only: never argv, never the URL, never history.
+// git:// mirror is read in process (activities/git-protocol.ts), asking only for the refs
+// wanted; any other URL with `git ls-remote` given those refs as patterns, run in an empty work
+// directory with no user or system git config, so no local checkout, remote name or `insteadOf`
+// rewrite can change the answer. There is no fallback to any other host. A mirror's credentials
+// come from the worker's environment, by the names its `source.auth` gives, into git's
+// environment only: never argv, never the URL, never history.
 import path from 'node:path';
 import { FailureCode } from '../contract/codes.ts';
 import { SHA_PATTERN } from '../contract/format.ts';
 import type { MirrorAuth } from '../contract/spec.ts';
 import { failure } from './failure.ts';
-import { advertisedRefs, GitProtocolError } from './git-protocol.ts';
+import { GitProtocolError, readRefs as readGitRefs } from './git-protocol.ts';
 import { runCommand, tail } from './run-command.ts';
 
 export interface ObserveInput {
@@ -32,8 +33,13 @@ export interface HeadsInput {
 }
 
 const LS_REMOTE_NO_MATCH = 2;
-/** A ref advertisement past this is not a mirror's answer. */
-const MAX_ADVERTISEMENT = 64 * 1024 * 1024;
+/**
+ * A mirror's answer past this is not an answer (a server sending garbage, or a v0-only server
+ * advertising a flood of refs): the read fails with MirrorAdvertisementTooLarge. Memory does not
+ * depend on it: the git:// reader holds one packet at a time, ls-remote's output is capped.
+ */
+export const MAX_ADVERTISEMENT = 64 * 1024 * 1024;
+const HEADS = 'refs/heads/';
 
 export async function readBranchHead(
   input: ObserveInput,
@@ -41,9 +47,9 @@ export async function readBranchHead(
   env: NodeJS.ProcessEnv,
   signal?: AbortSignal,
 ): Promise<{ sha: string }> {
-  const ref = `refs/heads/${input.branch}`;
-  // Only the exact ref counts (ls-remote patterns match ref tails).
-  const sha = (await readRefs(input, ref, workDir, env, signal)).get(ref);
+  const ref = `${HEADS}${input.branch}`;
+  // Only the exact ref counts (ls-remote patterns match ref tails, ref-prefix matches beginnings).
+  const sha = (await readRefs(input, [ref], workDir, env, signal)).get(ref);
   if (!sha)
     throw failure(FailureCode.BranchNotFound, `branch ${input.branch} does not exist on ${input.mirror}`, false);
   return { sha };
@@ -56,28 +62,35 @@ export async function readBranchHeads(
   env: NodeJS.ProcessEnv,
   signal?: AbortSignal,
 ): Promise<Record<string, string>> {
-  const refs = await readRefs(input, undefined, workDir, env, signal);
-  const wanted = input.branches && new Set(input.branches);
+  const refs = await readRefs(
+    input,
+    input.branches?.map((b) => `${HEADS}${b}`),
+    workDir,
+    env,
+    signal,
+  );
   const heads: Record<string, string> = {};
-  for (const [ref, sha] of refs) {
-    const branch = ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined;
-    if (branch !== undefined && (!wanted || wanted.has(branch))) heads[branch] = sha;
-  }
+  for (const [ref, sha] of refs) if (ref.startsWith(HEADS)) heads[ref.slice(HEADS.length)] = sha;
   return heads;
 }
 
-/** ref → sha, every sha checked; `ref` narrows what ls-remote is asked for (the git:// advertisement is whole anyway). */
+/**
+ * ref → sha for exactly the refs asked for (every head when `wanted` is absent), every sha
+ * checked. Only those refs are asked of the mirror, so refs nobody follows cost (almost) nothing.
+ */
 async function readRefs(
   input: { mirror: string; timeoutMs: number; auth?: MirrorAuth },
-  ref: string | undefined,
+  wanted: string[] | undefined,
   workDir: string,
   env: NodeJS.ProcessEnv,
   signal?: AbortSignal,
 ): Promise<Map<string, string>> {
   const { mirror, timeoutMs } = input;
+  // No branch to read still reads something (HEAD: one line), so a read proves the mirror answers.
+  if (wanted?.length === 0) wanted = ['HEAD'];
   const refs = mirror.startsWith('git://')
-    ? await readGitProtocol(mirror, timeoutMs, signal)
-    : await lsRemote(mirror, ref, timeoutMs, workDir, credentials(input.auth, env), signal);
+    ? await readGitProtocol(mirror, wanted, timeoutMs, signal)
+    : await lsRemote(mirror, wanted, timeoutMs, workDir, credentials(input.auth, env), signal);
   for (const [name, sha] of refs) {
     if (!SHA_PATTERN.test(sha)) {
       throw failure(
@@ -90,15 +103,33 @@ async function readRefs(
   return refs;
 }
 
-async function readGitProtocol(mirror: string, timeoutMs: number, signal?: AbortSignal): Promise<Map<string, string>> {
+async function readGitProtocol(
+  mirror: string,
+  wanted: string[] | undefined,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<Map<string, string>> {
+  const exact = wanted && new Set(wanted);
   try {
-    return await advertisedRefs(new URL(mirror), { timeoutMs, maxBytes: MAX_ADVERTISEMENT, signal });
+    const answer = await readGitRefs(new URL(mirror), {
+      prefixes: wanted ?? [HEADS],
+      keep: (ref) => (exact ? exact.has(ref) : ref.startsWith(HEADS)),
+      timeoutMs,
+      maxBytes: MAX_ADVERTISEMENT,
+      signal,
+    });
+    return answer.refs;
   } catch (err) {
+    if (err instanceof GitProtocolError && err.kind === 'tooLarge') throw tooLarge(mirror, err.message);
     if (err instanceof GitProtocolError)
       throw failure(FailureCode.MirrorUnreachable, `reading ${mirror}: ${err.message}`, true);
     throw err;
   }
 }
+
+/** Retryable: the next read may fit (the refs cleaned up, the server fixed). */
+const tooLarge = (mirror: string, why: string) =>
+  failure(FailureCode.MirrorAdvertisementTooLarge, `reading ${mirror}: ${why}`, true);
 
 /** What git needs to authenticate, as environment variables, and the values to scrub from its output. */
 interface Credentials {
@@ -153,16 +184,18 @@ export function credentials(auth: MirrorAuth | undefined, env: NodeJS.ProcessEnv
   };
 }
 
+/** `wanted` become patterns (tail matches: the caller keeps the exact refs); --heads asks for refs/heads/ only. */
 async function lsRemote(
   mirror: string,
-  ref: string | undefined,
+  wanted: string[] | undefined,
   timeoutMs: number,
   workDir: string,
   auth: Credentials,
   signal?: AbortSignal,
 ): Promise<Map<string, string>> {
+  const exact = wanted && new Set(wanted);
   const res = await runCommand({
-    argv: ['git', 'ls-remote', ...(ref ? ['--exit-code'] : ['--heads']), '--', mirror, ...(ref ? [ref] : [])],
+    argv: ['git', 'ls-remote', '--heads', '--exit-code', '--', mirror, ...(wanted ?? [])],
     cwd: workDir,
     env: { ...gitEnv(workDir), ...auth.env },
     timeoutMs,
@@ -172,7 +205,8 @@ async function lsRemote(
   });
   if (res.timedOut)
     throw failure(FailureCode.MirrorUnreachable, `git ls-remote ${mirror} timed out after ${timeoutMs}ms`, true);
-  if (ref && res.exitCode === LS_REMOTE_NO_MATCH) return new Map();
+  if (res.truncated) throw tooLarge(mirror, `git ls-remote wrote more than ${MAX_ADVERTISEMENT} bytes`);
+  if (res.exitCode === LS_REMOTE_NO_MATCH) return new Map();
   if (res.exitCode !== 0)
     throw failure(
       FailureCode.MirrorUnreachable,
@@ -182,7 +216,7 @@ async function lsRemote(
   const refs = new Map<string, string>();
   for (const line of res.stdout.split('\n')) {
     const [sha, name] = line.split('\t');
-    if (sha && name) refs.set(name, sha);
+    if (sha && name && (exact ? exact.has(name) : name.startsWith(HEADS))) refs.set(name, sha);
   }
   return refs;
 }

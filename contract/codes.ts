@@ -19,6 +19,11 @@ export const CODES = {
     meaning: 'The branch does not exist on the mirror. A recreated branch is decided like any other head.',
   },
   InvalidObservation: { phase: 'Blocked', meaning: 'The mirror answered with something that is not a commit sha.' },
+  MirrorAdvertisementTooLarge: {
+    phase: 'Blocked',
+    meaning:
+      "The mirror's answer passed the 64 MiB cap before it ended: a server sending garbage, or one that speaks only git protocol v0 and advertises a flood of refs. Nothing is triggered until a read fits; every read tries again (cleaning up the refs lifts it).",
+  },
   MirrorRecovered: {
     phase: null,
     meaning: 'The mirror answers again after an outage (the message says for how long).',
@@ -168,6 +173,7 @@ export const FailureCode = {
   MirrorUnreachable: 'MirrorUnreachable',
   BranchNotFound: 'BranchNotFound',
   InvalidObservation: 'InvalidObservation',
+  MirrorAdvertisementTooLarge: 'MirrorAdvertisementTooLarge',
   AdapterMissing: 'AdapterMissing',
   AdapterTimeout: 'AdapterTimeout',
   AdapterFailed: 'AdapterFailed',
@@ -175,7 +181,14 @@ export const FailureCode = {
   NotificationFailed: 'NotificationFailed',
 } as const satisfies Record<string, Code>;
 export type FailureCode = (typeof FailureCode)[keyof typeof FailureCode];
-export type MirrorFailureCode = 'MirrorUnreachable' | 'BranchNotFound' | 'InvalidObservation';
+/** The codes a failed mirror read blocks a follower with (any other failure of the read is MirrorUnreachable). */
+export const MIRROR_FAILURE_CODES = [
+  'MirrorUnreachable',
+  'BranchNotFound',
+  'InvalidObservation',
+  'MirrorAdvertisementTooLarge',
+] as const satisfies readonly Code[];
+export type MirrorFailureCode = (typeof MIRROR_FAILURE_CODES)[number];
 
 /**
  * What an activity failure says besides its code: whether the follower's YAML retry policy may

@@ -48,7 +48,7 @@ export const METRICS = {
   branch_follower_mirror_read_failures_total: {
     kind: 'counter',
     labels: ['follower', 'code'],
-    help: 'Mirror reads that failed, by code (MirrorUnreachable, BranchNotFound, InvalidObservation).',
+    help: 'Mirror reads that failed, by code (MirrorUnreachable, BranchNotFound, InvalidObservation, MirrorAdvertisementTooLarge).',
   },
   branch_follower_mirror_read_timestamp_seconds: {
     kind: 'gauge',

@@ -1,7 +1,7 @@
 // A local git mirror: bare repositories served by `git daemon` on loopback. The embedded
 // default and the tests use it in place of the cluster's mirror.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,6 +76,20 @@ export function setBranch(root: string, repo: string, branch: string, sha: strin
 
 export function deleteBranch(root: string, repo: string, branch: string): void {
   git(['--git-dir', repoDir(root, repo), 'update-ref', '-d', `refs/heads/${branch}`]);
+}
+
+/**
+ * Adds `count` refs of `nameLength` characters under refs/heads/flood/, all at `sha`, straight
+ * into packed-refs (sorted, as git writes it): a push of many long ref names, in milliseconds.
+ * Replaces any packed refs the repository had.
+ */
+export function floodRefs(root: string, repo: string, sha: string, count: number, nameLength: number): void {
+  const lines = ['# pack-refs with: peeled fully-peeled sorted '];
+  for (let i = 0; i < count; i++) {
+    const stem = `refs/heads/flood/${String(i).padStart(8, '0')}-`;
+    lines.push(`${sha} ${stem}${'x'.repeat(Math.max(1, nameLength - stem.length))}`);
+  }
+  writeFileSync(path.join(repoDir(root, repo), 'packed-refs'), lines.join('\n') + '\n');
 }
 
 export interface GitDaemon {

@@ -17,7 +17,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { AdapterCall, FollowerActivities } from '../activities/index.ts';
-import { isCode, type Code, type FailureDetails, type MirrorFailureCode } from '../contract/codes.ts';
+import {
+  isCode,
+  MIRROR_FAILURE_CODES,
+  type Code,
+  type FailureDetails,
+  type MirrorFailureCode,
+} from '../contract/codes.ts';
 import { shortSha as short } from '../contract/format.ts';
 import {
   FollowerPhaseKey,
@@ -446,8 +452,9 @@ function failureOf(err: unknown): FailureFacts {
   return { code: 'ActivityFailed', message, retryable: true, mayHaveReached: true };
 }
 
+/** Only the state's data depends on the code (no command does), so a new code needs no patch. */
 const mirrorCode = (code: Code): MirrorFailureCode =>
-  code === 'BranchNotFound' || code === 'InvalidObservation' ? code : 'MirrorUnreachable';
+  (MIRROR_FAILURE_CODES as readonly Code[]).includes(code) ? (code as MirrorFailureCode) : 'MirrorUnreachable';
 
 function view(spec: FollowerSpec, s: FollowerState, now: number): FollowerView {
   const { events: _events, cancels: _cancels, ...rest } = s;

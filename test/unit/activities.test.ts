@@ -18,10 +18,18 @@ import {
   type AdapterCall,
   type AdapterContext,
 } from '../../activities/adapter.ts';
-import { readBranchHead, readBranchHeads } from '../../activities/observe.ts';
+import { readRefs } from '../../activities/git-protocol.ts';
+import { MAX_ADVERTISEMENT, readBranchHead, readBranchHeads } from '../../activities/observe.ts';
 import { runCommand } from '../../activities/run-command.ts';
 import { triggerIdFor } from '../../activities/trigger-key.ts';
-import { freePort, pushCommit, seedMirror, startGitDaemon, type GitDaemon } from '../../scripts/git-mirror.ts';
+import {
+  floodRefs,
+  freePort,
+  pushCommit,
+  seedMirror,
+  startGitDaemon,
+  type GitDaemon,
+} from '../../scripts/git-mirror.ts';
 import { makeSpec } from '../support/spec.ts';
 import type { CommandAdapterSpec } from '../../contract/spec.ts';
 import { tempDir } from '../support/temp-dir.ts';
@@ -440,3 +448,131 @@ describe('observe: branch heads from a real git daemon (git:// in process, other
     ).toEqual({ sha: head });
   });
 });
+
+describe('observe: a repository flooded with long refs nobody follows (issue 21)', () => {
+  let daemon: GitDaemon;
+  let root: string;
+  let main: string;
+  const FLOOD = 5000;
+  const NAME = 200;
+  /** What the v0 advertisement of the flood alone weighs (pkt length, sha, space, name, newline). */
+  const V0_BYTES = FLOOD * (4 + 40 + 1 + NAME + 1);
+  beforeAll(async () => {
+    root = tmp();
+    seedMirror(root, [{ repo: 'org/flood', branches: [{ name: 'release', commits: 1 }] }]);
+    main = pushCommit(root, 'org/flood', 'main', 'the followed branch');
+    floodRefs(root, 'org/flood', main, FLOOD, NAME);
+    // Refs that start with the followed one: ref-prefix matches them, only the exact ref counts.
+    for (const sibling of ['main-old', 'mainline']) pushCommit(root, 'org/flood', sibling, sibling);
+    daemon = await startGitDaemon(root, '127.0.0.1', await freePort());
+  });
+  afterAll(() => daemon.stop());
+
+  it('a follower and a watcher read only their branches: the right heads, in protocol v2', async () => {
+    const mirror = daemon.url('org/flood');
+    expect(await readBranchHead({ mirror, branch: 'main', timeoutMs: 5000 }, tmp(), process.env)).toEqual({
+      sha: main,
+    });
+    expect(
+      await readBranchHeads({ mirror, timeoutMs: 5000, branches: ['main', 'release', 'gone'] }, tmp(), process.env),
+    ).toEqual({ main, release: expect.stringMatching(/^[0-9a-f]{40}$/) });
+  });
+
+  it('the answer for one branch fits in a cap the whole advertisement passes many times over', async () => {
+    const url = new URL(daemon.url('org/flood'));
+    const want = { prefixes: ['refs/heads/main'], keep: (r: string) => r === 'refs/heads/main', timeoutMs: 5000 };
+    const cap = 4096;
+    expect(V0_BYTES).toBeGreaterThan(100 * cap);
+    const v2 = await readRefs(url, { ...want, maxBytes: cap });
+    expect(v2).toMatchObject({ protocol: 2, refs: new Map([['refs/heads/main', main]]) });
+    expect(v2.bytes).toBeLessThan(cap);
+    // The same server asked in v0 sends every ref: the same cap ends that read.
+    await expect(readRefs(url, { ...want, maxBytes: cap, protocol: 0 })).rejects.toMatchObject({ kind: 'tooLarge' });
+    // Without the cap, v0 finds the same head, past the whole flood.
+    const v0 = await readRefs(url, { ...want, maxBytes: MAX_ADVERTISEMENT, protocol: 0 });
+    expect(v0).toMatchObject({ protocol: 0, refs: new Map([['refs/heads/main', main]]) });
+    expect(v0.bytes).toBeGreaterThan(V0_BYTES);
+  });
+
+  it('a v0-only server is parsed as a stream: under the cap it answers, past it MirrorAdvertisementTooLarge, memory flat', async () => {
+    // A real socket speaking only protocol v0 (it ignores version=2), as an old or odd server does.
+    const small = await v0Server(main, 20_000);
+    const huge = await v0Server(main, Math.ceil((MAX_ADVERTISEMENT * 1.25) / (4 + 40 + 1 + NAME + 1)));
+    try {
+      // The followed ref comes last, after the whole flood.
+      expect(
+        await readBranchHead({ mirror: small.url, branch: 'main', timeoutMs: 20_000 }, tmp(), process.env),
+      ).toEqual({ sha: main });
+      const memory = sampleMemory();
+      const f = await failureOf(
+        readBranchHead({ mirror: huge.url, branch: 'main', timeoutMs: 60_000 }, tmp(), process.env),
+      );
+      const grew = memory.stop();
+      // 64 MiB went by; the reader held one packet at a time (the heap and buffers barely moved).
+      expect(huge.sent()).toBeGreaterThan(MAX_ADVERTISEMENT);
+      expect(grew, `the read grew the heap and buffers by ${Math.round(grew / 2 ** 20)} MiB`).toBeLessThan(
+        48 * 2 ** 20,
+      );
+      expect(f).toMatchObject({ type: 'MirrorAdvertisementTooLarge', retryable: true });
+      expect(f.message).toContain(`passed ${MAX_ADVERTISEMENT} bytes`);
+    } finally {
+      small.close();
+      huge.close();
+    }
+  }, 120_000);
+});
+
+/** A git:// server that speaks only v0 and advertises `flood` long refs, then `refs/heads/main` at `sha`. */
+async function v0Server(sha: string, flood: number): Promise<{ url: string; sent: () => number; close: () => void }> {
+  let sent = 0;
+  const line = (payload: string): string => (payload.length + 4).toString(16).padStart(4, '0') + payload;
+  const server = net.createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.once('data', async () => {
+      const caps = 'multi_ack thin-pack side-band side-band-64k ofs-delta shallow no-progress include-tag';
+      let batch = line(`${sha} HEAD\0${caps}\n`);
+      for (let i = 0; i < flood && !socket.destroyed; i++) {
+        const stem = `refs/heads/flood/${String(i).padStart(8, '0')}-`;
+        batch += line(`${sha} ${stem}${'y'.repeat(200 - stem.length)}\n`);
+        if (batch.length < 64 * 1024) continue;
+        sent += batch.length;
+        if (!socket.write(batch)) await drained(socket);
+        batch = '';
+      }
+      batch += line(`${sha} refs/heads/main\n`) + '0000';
+      sent += batch.length;
+      if (!socket.destroyed) socket.write(batch);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  return { url: `git://127.0.0.1:${port}/org/v0.git`, sent: () => sent, close: () => server.close() };
+}
+
+/** Resolves when the socket can take more, or is gone. */
+function drained(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done).off('close', done);
+      resolve();
+    };
+    socket.on('drain', done).on('close', done);
+  });
+}
+
+/** Samples heap and buffer memory every few milliseconds; stop() returns the largest growth seen. */
+function sampleMemory(): { stop: () => number } {
+  const used = (): number => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const base = used();
+  let peak = base;
+  const timer = setInterval(() => (peak = Math.max(peak, used())), 2);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return Math.max(peak, used()) - base;
+    },
+  };
+}
