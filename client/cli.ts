@@ -98,12 +98,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 }
 
 /**
- * An error's message: its first line after `error:`, the rest indented under it (a registry error
- * lists one issue a line), each line escaped — a line break in a quoted value cannot start a line
- * that reads as the CLI's own.
+ * An error's message after `error:`, line by line as we wrote it (an invalid registry lists one
+ * `file:line:col: path: message` a line), each line escaped.
  */
 const errorLines = (message: string): TerminalText =>
-  ttyLines(message.split('\n').map((line, i) => (i === 0 ? tty`error: ${line}` : tty`  ${line}`)));
+  ttyLines(message.split('\n').map((line, i) => (i === 0 ? tty`error: ${line}` : tty`${line}`)));
 
 /** The global options, read and checked once a command runs. */
 function envOf(program: Command, io: Io): CliEnv {
