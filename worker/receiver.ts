@@ -20,9 +20,10 @@ import { carriesProof, readWebhook, type SourceKind } from './webhooks.ts';
 /** Larger pushes are refused (413): a push event is a few kilobytes, a large one ~100 KB. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 /**
- * Per source, charged only by a request whose proof verified: a burst of this many, refilled at
- * SOURCE_RATE_PER_S; beyond, 429. Charged after the proof so that forged requests, which anyone
- * can send, never spend the budget of the git host, which alone can sign.
+ * Per source, charged only by a proven push that sends refreshes: a burst of this many, refilled
+ * at SOURCE_RATE_PER_S; beyond, 429. Forged requests (which anyone can send) and replays of a push
+ * captured once (absorbed as duplicate or unchanged) never spend the budget of the git host, which
+ * alone can sign a new push.
  */
 export const SOURCE_BURST = 30;
 const SOURCE_RATE_PER_S = 10;
@@ -320,8 +321,6 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
     const verdict = readWebhook(kind, req.headers, body, secret);
     if (verdict.kind === 'unauthorized')
       return refuse(res, address, id, 'unauthorized', 401, { error: 'the signature does not match' });
-    if (!buckets.get(id)!.take())
-      return answer(res, id, 'rateLimited', 429, { error: 'too many requests' }, { 'retry-after': '1' });
     switch (verdict.kind) {
       case 'malformed':
         return answer(res, id, 'badRequest', 400, { error: verdict.why });
@@ -345,6 +344,10 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
         reason: `no follower follows ${verdict.repository}@${verdict.branch}`,
       });
     }
+    // Only what sends signals spends the source's budget: a replay or a redelivery of a push
+    // captured once, absorbed above, cannot use it up and hold back the git host's next push.
+    if (!buckets.get(id)!.take())
+      return answer(res, id, 'rateLimited', 429, { error: 'too many requests' }, { 'retry-after': '1' });
     answer(res, id, 'accepted', 202, { followers });
     if ((await refresh(id, followers, verdict.sha)) && verdict.sha) heads.record(head, verdict.sha);
     else heads.forget(head);

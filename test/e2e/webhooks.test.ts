@@ -138,12 +138,10 @@ describe('the push webhook receiver', () => {
       status: 202,
       body: { followers: [], reason: `no follower follows ${bare}@main` },
     });
-    // A signed flood (under the connection cap): the source's bucket (spent mostly by the replays)
-    // empties and the rest wait their turn; what gets through is the announced sha again, absorbed.
+    // A signed flood of the captured push (under the connection cap), more than the source's burst
+    // on top of the replays: each absorbed, none of it charged to the source, which sends nothing.
     const flood = await Promise.all(Array.from({ length: 50 }, (_, i) => hook(pushPayload(sha), `flood-${i}`)));
-    expect(flood.filter((r) => r.status === 429).length).toBeGreaterThan(0);
-    expect(flood.filter((r) => r.status === 202).length).toBeGreaterThan(0);
-    expect(flood.every((r) => r.status === 429 || r.body.unchanged === sha)).toBe(true);
+    expect(flood.filter((r) => r.body.unchanged !== sha)).toEqual([]);
     expect(h.triggers().map((t) => t.sha)).toEqual([first.lastSucceededSha, sha]);
     expect(output()).not.toContain('MaxListenersExceededWarning');
     expect((await h.handle('app').describe()).historyLength).toBe(historyLength);
@@ -151,7 +149,7 @@ describe('the push webhook receiver', () => {
     // The mirror lags the git host: the push is announced before the mirror has it. The follower
     // reads, finds the old head, and reads again (250 ms, doubling) until the mirror shows the
     // announced sha; with its hour-long poll interval, nothing else would read it.
-    await sleep(1500); // the flood's bucket refills
+    // The git host's next push right after the flood: the replays spent none of its budget.
     const lagging = h.push('staging', 'on the git host, not yet mirrored to main');
     expect(await hook(pushPayload(lagging), 'delivery-lag')).toEqual({
       status: 202,
