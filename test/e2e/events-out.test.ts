@@ -242,6 +242,14 @@ describe('events out', () => {
     );
     // The SDK's own series come from the same endpoint.
     expect((await prometheus.waitForSeries('temporal_worker_task_slots_available')).length).toBeGreaterThan(0);
+    // What BranchFollowerNoWorker reads: the follower queue's workflow pollers, by namespace and queue.
+    const pollers = await prometheus.waitForSeries(
+      `temporal_num_pollers{poller_type="workflow_task",task_queue="${h.taskQueue}",namespace="default"}`,
+    );
+    expect(pollers.map((s) => s.value).every((v) => v > 0)).toBe(true);
+    // …and what BranchFollowerNotificationsFailing groups the deliveries by.
+    const deliveries = await prometheus.waitForSeries('branch_follower_notifications_total{sink="gone"}');
+    expect(deliveries.every((s) => s.metric.namespace === 'default' && s.metric.kind === 'cloudevents')).toBe(true);
 
     // Secrets stayed in the worker: not in the follower's history, not in the worker's log.
     for (const secret of [TOKEN, CHAT_PATH.split('/')[2]!, WEBHOOK_SECRET]) {
