@@ -49,7 +49,9 @@ export interface RefsAnswer {
 /** The largest pkt-line, length prefix included (gitprotocol-common). */
 export const MAX_PACKET = 65520;
 
-const pkt = (payload: string): string => (payload.length + 4).toString(16).padStart(4, '0') + payload;
+/** A pkt-line: its length is counted in bytes (a branch or a path may be UTF-8 beyond ASCII). */
+const pkt = (payload: string): string =>
+  (Buffer.byteLength(payload, 'utf8') + 4).toString(16).padStart(4, '0') + payload;
 const FLUSH = '0000';
 const DELIM = '0001';
 
@@ -91,6 +93,13 @@ export function readRefs(url: URL, query: RefsQuery): Promise<RefsAnswer> {
   const port = Number(url.port || 9418);
   const where = `${host}:${port}`;
   const version = query.protocol ?? 2;
+  let repository: string;
+  try {
+    repository = decodeURIComponent(url.pathname);
+  } catch {
+    // Thrown in the socket's listener below, it would have been uncaught.
+    return Promise.reject(new GitProtocolError(`${url.pathname} is not a valid percent-encoded path`, 'refused'));
+  }
   return new Promise((resolve, reject) => {
     const refs = new Map<string, string>();
     const reader = new PacketReader();
@@ -175,7 +184,7 @@ export function readRefs(url: URL, query: RefsQuery): Promise<RefsAnswer> {
     const socket = net.connect({ host, port });
     socket.on('connect', () => {
       const extra = version === 2 ? '\0version=2\0' : '';
-      socket.write(pkt(`git-upload-pack ${decodeURIComponent(url.pathname)}\0host=${url.host}\0${extra}`));
+      socket.write(pkt(`git-upload-pack ${repository}\0host=${url.host}\0${extra}`));
     });
     socket.on('error', (err) => finish(new GitProtocolError(`${where}: ${err.message}`, 'unreachable')));
     socket.on('close', () =>

@@ -347,6 +347,7 @@ describe('observe: branch heads from a real git daemon (git:// in process, other
         branches: [
           { name: 'main', commits: 2 },
           { name: 'release/v1', commits: 1 },
+          { name: 'feature/café', commits: 1 },
         ],
       },
     ]);
@@ -354,6 +355,17 @@ describe('observe: branch heads from a real git daemon (git:// in process, other
     daemon = await startGitDaemon(root, '127.0.0.1', port);
   });
   afterAll(() => daemon.stop());
+
+  it('reads a branch whose name is UTF-8 beyond ASCII (its pkt-line length counts bytes)', async () => {
+    const sha = pushCommit(root, 'org/app', 'feature/café', 'next');
+    expect(
+      await readBranchHead(
+        { mirror: daemon.url('org/app'), branch: 'feature/café', timeoutMs: 5000 },
+        tmp(),
+        process.env,
+      ),
+    ).toEqual({ sha });
+  });
 
   it('reads the head sha of the exact branch', async () => {
     const sha = pushCommit(root, 'org/app', 'main', 'next');
