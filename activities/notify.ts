@@ -231,7 +231,7 @@ async function excerptOf(res: Response, secrets: Secret[]): Promise<string> {
   }
   await reader.cancel();
   const text = Buffer.concat(chunks).subarray(0, MAX_BODY_READ).toString('utf8');
-  return clip(oneLine(redact(text, secrets, size >= MAX_BODY_READ)), MAX_EXCERPT);
+  return clip(proseLine(redact(text, secrets, size >= MAX_BODY_READ)), MAX_EXCERPT);
 }
 
 /** Down, slow or cut off: worth another try. Never fetch's message, which may quote the URL. */
@@ -253,9 +253,6 @@ function notificationFailure(message: string, retryable: boolean): ApplicationFa
     details: [details],
   });
 }
-
-/** Control characters and line breaks (from a sink's body, or a multi-line message) as single spaces. */
-const oneLine = (text: string): string => text.replace(/[\s\p{Cc}]+/gu, ' ').trim();
 
 /** At most `max` characters (code points), the last one an ellipsis when cut. */
 function clip(text: string, max: number): string {

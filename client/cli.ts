@@ -88,7 +88,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? Exit.Ok : Exit.Usage;
     if (err instanceof CliError || err instanceof RenderError) {
-      io.err(errorLines(err.message));
+      io.err(errorLines(err.message, err instanceof CliError ? err.details : []));
       io.err(tty`hint: ${err.hint}`);
       return err instanceof CliError ? err.exitCode : Exit.Usage;
     }
@@ -98,11 +98,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 }
 
 /**
- * An error's message after `error:`, line by line as we wrote it (an invalid registry lists one
- * `file:line:col: path: message` a line), each line escaped.
+ * An error: its message on one line after `error:` (a line break in a value it quotes is shown as
+ * `\n`, so it cannot start a line that reads as the CLI's own), then its details a line each (an
+ * invalid registry's `file:line:col: path: message`), every line escaped.
  */
-const errorLines = (message: string): TerminalText =>
-  ttyLines(message.split('\n').map((line, i) => (i === 0 ? tty`error: ${line}` : tty`${line}`)));
+const errorLines = (message: string, details: readonly string[] = []): TerminalText =>
+  ttyLines([tty`error: ${message}`, ...details.map((line) => tty`${line}`)]);
 
 /** The global options, read and checked once a command runs. */
 function envOf(program: Command, io: Io): CliEnv {

@@ -26,7 +26,7 @@ export function readRegistry(file: string): Registry {
     return loadRegistry(file);
   } catch (err) {
     if (err instanceof ConfigError)
-      throw new CliError(`invalid registry:\n${err.message}`, 'fix the file; nothing was applied', Exit.Usage);
+      throw new CliError('invalid registry:', 'fix the file; nothing was applied', Exit.Usage, err.lines);
     throw err;
   }
 }

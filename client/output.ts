@@ -36,6 +36,8 @@ export class CliError extends Error {
     message: string,
     readonly hint: string,
     readonly exitCode: number,
+    /** Lines under the message (an invalid registry's issues, one a line); the message is one line. */
+    readonly details: readonly string[] = [],
   ) {
     super(message);
   }

@@ -32,8 +32,12 @@ export interface ConfigIssue {
 }
 
 export class ConfigError extends Error {
+  /** One `file:line:col: path: message (hint: …)` line per issue. */
+  readonly lines: string[];
   constructor(readonly issues: ConfigIssue[]) {
-    super(issues.map(formatIssue).join('\n'));
+    const lines = issues.map(formatIssue);
+    super(lines.join('\n'));
+    this.lines = lines;
     this.name = 'ConfigError';
   }
 }

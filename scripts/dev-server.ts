@@ -47,8 +47,8 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   ];
   // Both streams are kept: the CLI prints some reasons it cannot start (a port in use) on stdout.
   const child = spawn(o.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  const keep = (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000));
+  let output = '';
+  const keep = (c: Buffer) => (output = (output + c.toString()).slice(-4000));
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const address = `${o.host}:${o.port}`;
@@ -59,13 +59,13 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   for (;;) {
     const early = await Promise.race([exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 250))]);
     if (early !== 'running') {
-      throw new Error(`temporal server start-dev exited with ${early} before it was ready:\n${stderr.trim()}`);
+      throw new Error(`temporal server start-dev exited with ${early} before it was ready:\n${output.trim()}`);
     }
     if (await answers(address, o.namespace)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(
-        `temporal dev server at ${address} was not ready within ${o.startTimeoutMs}ms:\n${stderr.trim()}`,
+        `temporal dev server at ${address} was not ready within ${o.startTimeoutMs}ms:\n${output.trim()}`,
       );
     }
     if (Date.now() - lastNote > 5000) {

@@ -15,6 +15,7 @@ import type { Registry } from '../config/registry.ts';
 import { refreshSignal, workflowIdFor } from '../contract/messages.ts';
 import { METRICS, type WebhookResult } from '../contract/metrics.ts';
 import { repositoryPath } from '../contract/repository-path.ts';
+import { readableJson } from '../contract/untrusted/json.ts';
 import { carriesProof, readWebhook, type SourceKind } from './webhooks.ts';
 
 /** Larger pushes are refused (413): a push event is a few kilobytes, a large one ~100 KB. */
@@ -63,11 +64,12 @@ const DEDUPE_MS = 10 * 60_000;
 const DEDUPE_MAX = 10_000;
 /**
  * A push whose sha (`after`) is the last one announced for its source, repository and branch,
- * within DEDUPE_MS of that announcement whose refreshes all went out, is answered `unchanged`
- * and sends nothing: a replayed push (its body signed once, its delivery id made up afresh)
- * must not grow a follower's history. Each replica keeps its own memory, so a replay costs at
- * most one read of the mirror per replica per window; a push without a sha, or after a refresh
- * that failed, is never absorbed. At most this many (source, repository, branch) are kept.
+ * within DEDUPE_MS of that announcement, is answered `unchanged` and sends nothing: a replayed
+ * push (its body signed once, its delivery id made up afresh) must not grow a follower's history.
+ * The sha is recorded as its refreshes go out (copies sent at the same time are absorbed too) and
+ * forgotten if one fails. Each replica keeps its own memory, so a replay costs at most one read of
+ * the mirror per replica per window; a push without a sha is never absorbed. At most this many
+ * (source, repository, branch) are kept.
  */
 const HEADS_MAX = 10_000;
 
@@ -143,7 +145,7 @@ class AddressBudgets {
   }
 }
 
-/** Per (source, repository, branch): the last sha announced, once all its refreshes went out. */
+/** Per (source, repository, branch): the last sha announced (forgotten if a refresh of it failed). */
 class AnnouncedHeads {
   private heads = new Map<string, { sha: string; at: number }>();
   announced(key: string, sha: string): boolean {
@@ -153,23 +155,29 @@ class AnnouncedHeads {
   record(key: string, sha: string): void {
     setNewest(this.heads, key, { sha, at: Date.now() }, HEADS_MAX);
   }
-  forget(key: string): void {
-    this.heads.delete(key);
+  /** Forgets `key`; with `sha`, only while it is still the one recorded (a newer push's stays). */
+  forget(key: string, sha?: string): void {
+    if (sha === undefined || this.heads.get(key)?.sha === sha) this.heads.delete(key);
   }
 }
 
+/** The delivery ids acted on within the window. */
 class Deliveries {
-  private seen = new Map<string, number>();
-  /** True the first time within the window. */
-  first(id: string): boolean {
+  private acted = new Map<string, number>();
+  has(id: string): boolean {
     const now = Date.now();
-    for (const [key, at] of this.seen) {
-      if (now - at < DEDUPE_MS && this.seen.size < DEDUPE_MAX) break;
-      this.seen.delete(key); // oldest first: Map keeps insertion order
+    for (const [key, at] of this.acted) {
+      if (now - at < DEDUPE_MS && this.acted.size < DEDUPE_MAX) break;
+      this.acted.delete(key); // oldest first: Map keeps insertion order
     }
-    if (this.seen.has(id)) return false;
-    this.seen.set(id, now);
-    return true;
+    return this.acted.has(id);
+  }
+  record(id: string): void {
+    this.acted.set(id, Date.now());
+  }
+  /** A delivery that was not acted on after all (its refresh failed): the host's redelivery is. */
+  forget(id: string): void {
+    this.acted.delete(id);
   }
 }
 
@@ -180,7 +188,8 @@ function reply(
   headers: http.OutgoingHttpHeaders = {},
 ) {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(`${JSON.stringify(body)}\n`);
+  // Values from the payload stay exact; their C1, bidi and invisible characters are \u escapes.
+  res.end(`${readableJson(body)}\n`);
 }
 
 /** Reads the body up to the cap and within BODY_TIMEOUT_MS; else says which it broke. */
@@ -327,9 +336,9 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
       case 'ignored':
         return answer(res, id, 'ignored', 202, { ignored: verdict.why });
     }
-    if (verdict.delivery !== undefined && !deliveries.first(`${id}/${verdict.delivery}`)) {
+    const delivery = verdict.delivery === undefined ? undefined : `${id}/${verdict.delivery}`;
+    if (delivery !== undefined && deliveries.has(delivery))
       return answer(res, id, 'duplicate', 202, { duplicate: verdict.delivery });
-    }
     const head = `${id}/${verdict.repository.toLowerCase()}/${verdict.branch}`;
     if (verdict.sha && heads.announced(head, verdict.sha))
       return answer(res, id, 'unchanged', 202, { unchanged: verdict.sha });
@@ -346,11 +355,18 @@ export function serveWebhooks(o: ReceiverOptions): Promise<Receiver> {
     }
     // Only what sends signals spends the source's budget: a replay or a redelivery of a push
     // captured once, absorbed above, cannot use it up and hold back the git host's next push.
+    // A push answered 429 is not recorded as delivered: the host's redelivery of it is acted on.
     if (!buckets.get(id)!.take())
       return answer(res, id, 'rateLimited', 429, { error: 'too many requests' }, { 'retry-after': '1' });
-    answer(res, id, 'accepted', 202, { followers });
-    if ((await refresh(id, followers, verdict.sha)) && verdict.sha) heads.record(head, verdict.sha);
+    // Recorded before the signals go out, so copies sent at the same time are absorbed too; undone
+    // when a refresh fails. A push without a sha leaves nothing to tell a replay by: forgotten.
+    if (delivery !== undefined) deliveries.record(delivery);
+    if (verdict.sha) heads.record(head, verdict.sha);
     else heads.forget(head);
+    answer(res, id, 'accepted', 202, { followers });
+    if (await refresh(id, followers, verdict.sha)) return;
+    if (delivery !== undefined) deliveries.forget(delivery);
+    if (verdict.sha) heads.forget(head, verdict.sha);
   };
 
   const server = http.createServer(

@@ -1,10 +1,11 @@
 // Text for markdown viewers: the Temporal UI's current details. Every value put into our markdown
 // is escaped so that it renders as the characters it holds and nothing else: no image, link,
 // autolink, HTML, entity, emphasis, heading, list, quote or code span made from it, and no line
-// break (a newline would end our list item and start markup of its own). CommonMark lets any ASCII
-// punctuation character be backslash-escaped to stand for itself (spec §2.4), so escaping all of
-// it is one rule that holds whatever the value's neighbours are. Controls, bidi and invisible
-// characters are shown escaped first, as on a terminal; long values are cut with a marker.
+// break (a newline would end our list item and start markup of its own). Every ASCII punctuation
+// character is written so that it stands for itself whatever its neighbours are: backslash-escaped
+// where both CommonMark (spec §2.4) and the Temporal UI server's renderer take the backslash back,
+// a character reference otherwise. Controls, bidi and invisible characters are shown escaped
+// first, as on a terminal; long values are cut with a marker.
 import { cut, visibleLine } from './characters.ts';
 
 /** How much of one value the details show: enough for a failure message, not a whole log. */
