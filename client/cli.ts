@@ -105,6 +105,14 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 const errorLines = (message: string, details: readonly string[] = []): TerminalText =>
   ttyLines([tty`error: ${message}`, ...details.map((line) => tty`${line}`)]);
 
+/** Where the registry's path came from, for the error that says it is not there. */
+function registryFrom(program: Command): string {
+  if (program.getOptionValueSource('registry') === 'cli') return '--registry';
+  return process.env.BRANCH_FOLLOWER_REGISTRY !== undefined
+    ? 'BRANCH_FOLLOWER_REGISTRY'
+    : `the default, ${DEFAULT_REGISTRY} in the current directory`;
+}
+
 /** The global options, read and checked once a command runs. */
 function envOf(program: Command, io: Io): CliEnv {
   const globals = program.opts<Globals>();
@@ -123,7 +131,7 @@ function envOf(program: Command, io: Io): CliEnv {
     format: globals.json ? 'json' : globals.output,
     kube: { kubeconfig: globals.kubeconfig, context: globals.context },
     namespace,
-    readRegistry: () => (loaded ??= readRegistry(globals.registry)),
+    readRegistry: () => (loaded ??= readRegistry(globals.registry, registryFrom(program))),
     async withCtx(body, follower) {
       const registry = env.readRegistry();
       if (follower !== undefined) findSpec(registry, follower);

@@ -1,10 +1,11 @@
 // What every CLI command starts from: the registry, a Temporal client, and ways to find a
 // follower and read its state without writing anything.
+import { existsSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 // The Temporal client loads when a command first connects (dynamic imports below): `--version`,
 // `--help` and the local checks never pay for it.
 import type { Client, Connection, WorkflowExecutionDescription } from '@temporalio/client';
-import { ConfigError, loadRegistry, type Registry } from '../config/registry.ts';
+import { ConfigError, DEFAULT_REGISTRY, loadRegistry, type Registry } from '../config/registry.ts';
 import { ConnectionConfigError, type TemporalSecurity } from '../worker/connection.ts';
 import { TargetError, type TemporalTarget } from '../config/target.ts';
 import { cliTarget, ProfileError } from './temporal-profile.ts';
@@ -21,7 +22,14 @@ export interface Ctx {
   close(): Promise<void>;
 }
 
-export function readRegistry(file: string): Registry {
+/** The registry at `file` (`from` says who named it), or a usage error that says how to name one. */
+export function readRegistry(file: string, from: string): Registry {
+  if (!existsSync(file))
+    throw new CliError(
+      `no registry at ${file} (from ${from})`,
+      `name one with --registry FILE or BRANCH_FOLLOWER_REGISTRY=FILE, or run from the directory that holds ${DEFAULT_REGISTRY}`,
+      Exit.Usage,
+    );
   try {
     return loadRegistry(file);
   } catch (err) {

@@ -97,6 +97,32 @@ describe('the CLI fails fast and clearly', () => {
     expect(res.err).toMatch(/hint: .*BRANCH_FOLLOWER_TEMPORAL_ADDRESS/);
   });
 
+  it('no registry where it was looked for: one line that says where, who named it, and the three ways to name one', async () => {
+    const hint =
+      'hint: name one with --registry FILE or BRANCH_FOLLOWER_REGISTRY=FILE, or run from the directory that holds config/cicd-branch-followers.yaml';
+    const named = await cli(['--registry', '/nonexistent/registry.yaml', 'status']);
+    expect(named.code).toBe(Exit.Usage);
+    expect(named.err).toBe(`error: no registry at /nonexistent/registry.yaml (from --registry)\n${hint}`);
+    const fromEnv = await cli(['status'], { BRANCH_FOLLOWER_REGISTRY: '/nonexistent/registry.yaml' });
+    expect(fromEnv.err).toContain('error: no registry at /nonexistent/registry.yaml (from BRANCH_FOLLOWER_REGISTRY)');
+    // Run from another directory (as after `npm link`): the default is not there, and it says so.
+    const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'bf-elsewhere-'));
+    const cwd = process.cwd();
+    process.chdir(elsewhere);
+    try {
+      const byDefault = await cli(['status'], { BRANCH_FOLLOWER_REGISTRY: undefined });
+      expect(byDefault.code).toBe(Exit.Usage);
+      expect(byDefault.err).toBe(
+        `error: no registry at config/cicd-branch-followers.yaml (from the default, config/cicd-branch-followers.yaml in the current directory)\n${hint}`,
+      );
+      // Named by the variable, the registry is found from anywhere (render needs no server).
+      expect((await cli(['render'], { BRANCH_FOLLOWER_REGISTRY: REGISTRY })).code).toBe(Exit.Ok);
+    } finally {
+      process.chdir(cwd);
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it('a follower the registry does not have is reported before any connection is tried', async () => {
     for (const args of [
       ['status', '--follower', 'nope'],
