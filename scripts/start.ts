@@ -6,7 +6,8 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import { sdkLogger, workerLog } from '../worker/log.ts';
 import { ConfigError, DEFAULT_REGISTRY, loadRegistry } from '../config/registry.ts';
 import { parseDuration } from '../config/duration.ts';
 import { splitHostPort } from '../config/host-port.ts';
@@ -72,7 +73,11 @@ async function main(): Promise<void> {
     }
   }
 
-  installRuntime(registry, process.env, { shutdownSignals: ['SIGINT', 'SIGTERM'], logger: new DefaultLogger('WARN') });
+  // The SDK's warnings quote adapters' failures: through the worker's log, which escapes them.
+  installRuntime(registry, process.env, {
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+    logger: sdkLogger(workerLog(process.stderr)),
+  });
   // Before the worker starts: its activities read the sinks' URLs from this environment.
   const events = embedded
     ? await serveDemoEvents(registry, process.env, (line) => console.log(`[events] ${visibleLine(line)}`))
