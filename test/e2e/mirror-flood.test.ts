@@ -12,6 +12,7 @@ import { loadRegistry } from '../../config/registry.ts';
 import { refreshSignal, watcherStateQuery } from '../../contract/messages.ts';
 import { floodRefs, repoDir } from '../../scripts/git-mirror.ts';
 import { Harness, REPO } from '../support/harness.ts';
+import { untilValue } from '../support/kube-cluster.ts';
 
 let h: Harness | undefined;
 let front: Front | undefined;
@@ -58,7 +59,7 @@ describe('a mirror flooded with refs nobody follows', () => {
     // Woken by the watcher (the follower's own fallback is an hour away).
     await h.waitFor('a', 'deployed by the wake-up', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === moved);
     expect(h.triggers('a').map((t) => t.sha)).toContain(moved);
-    const seen = await until(async () => {
+    const seen = await untilValue(async () => {
       const s = await watcher.query(watcherStateQuery);
       return s.heads?.a === moved ? s : undefined;
     }, 'the watcher reads the new head');
@@ -84,7 +85,7 @@ describe('a mirror flooded with refs nobody follows', () => {
     const watcher = h.client.workflow.getHandle(h.watcherId(mirror));
 
     front.flood = true;
-    const failing = await until(async () => (await watcher.query(watcherStateQuery)).failing, 'the watcher fails');
+    const failing = await untilValue(async () => (await watcher.query(watcherStateQuery)).failing, 'the watcher fails');
     expect(failing.message).toContain(`passed ${MAX_ADVERTISEMENT} bytes`);
     // The follower's own read — woken as a push webhook or `run-once` wakes it, not after its
     // hourly fallback — is Blocked with the code that says why.
@@ -103,7 +104,10 @@ describe('a mirror flooded with refs nobody follows', () => {
     await h.waitFor('a', 'deployed after recovery', (v) => v.phase === 'Succeeded' && v.lastSucceededSha === moved);
     expect(h.triggers('a').map((t) => t.sha)).toContain(moved);
     // The watcher may still be reading the flood it was sent before the clean-up: its next read works.
-    await until(async () => !(await watcher.query(watcherStateQuery)).failing || undefined, 'the watcher reads again');
+    await untilValue(
+      async () => !(await watcher.query(watcherStateQuery)).failing || undefined,
+      'the watcher reads again',
+    );
   });
 });
 
@@ -150,14 +154,4 @@ async function startFront(daemonPort: number): Promise<Front> {
     },
   };
   return front;
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

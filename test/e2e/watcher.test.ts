@@ -7,6 +7,7 @@ import { loadRegistry } from '../../config/registry.ts';
 import { repoDir, seedMirror, startGitDaemon } from '../../scripts/git-mirror.ts';
 import { watcherStateQuery } from '../../contract/messages.ts';
 import { Harness, REPO } from '../support/harness.ts';
+import { untilValue } from '../support/kube-cluster.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -91,9 +92,10 @@ describe('mirror watcher', () => {
     expect(watching).toMatch(/^- now: wait until \S+: the next read, then wake the followers whose branch moved$/m);
 
     await h.daemon.stop();
-    const failing = await until(
+    const failing = await untilValue(
       async () => (await watcher.query(watcherStateQuery)).failing,
       'watcher sees the outage',
+      30_000,
     );
     expect(failing.message).toMatch(/reading git:\/\/127\.0\.0\.1:\d+\/org\/app\.git: .*ECONNREFUSED/);
     // The Temporal UI's current details say so too, with the cause.
@@ -120,21 +122,15 @@ async function waitForRead(
 ): Promise<void> {
   let last = 0;
   for (let seen = 0; seen < reads;) {
-    const readAt = await until(async () => {
-      const r = (await watcher.query(watcherStateQuery)).readAt;
-      return r !== undefined && r > last ? r : undefined;
-    }, 'a watcher read');
+    const readAt = await untilValue(
+      async () => {
+        const r = (await watcher.query(watcherStateQuery)).readAt;
+        return r !== undefined && r > last ? r : undefined;
+      },
+      'a watcher read',
+      30_000,
+    );
     last = readAt;
     seen++;
-  }
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -267,6 +267,17 @@ function readIfExists(file: string): string {
   }
 }
 
+/** The first value `probe` gives that is truthy (polled as `until` polls), or an error naming `what`. */
+export async function untilValue<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
+  let value: T | undefined;
+  await until(
+    async () => Boolean((value = await probe())),
+    timeoutMs,
+    () => `timed out waiting for ${what}`,
+  );
+  return value!;
+}
+
 export async function until(check: () => Promise<boolean>, timeoutMs: number, why: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check().catch(() => false))) {
